@@ -1,0 +1,4 @@
+// Package domain holds the vocabulary of the service: tasks, their results,
+// gift codes and the errors the core speaks in. It imports nothing of ours,
+// so every other layer can depend on it without cycles.
+package domain

@@ -1,0 +1,20 @@
+package domain
+
+import "errors"
+
+// The errors the core speaks in. Adapters translate driver errors into these,
+// and the HTTP adapter maps each to one status code in a single table.
+var (
+	// ErrAtCapacity means the concurrency gate is full: try again later.
+	ErrAtCapacity = errors.New("at capacity")
+	// ErrTimedOut means no reply arrived before the request's deadline.
+	ErrTimedOut = errors.New("timed out waiting for reply")
+	// ErrUnavailable means a dependency (gate store, broker) could not be reached.
+	ErrUnavailable = errors.New("dependency unavailable")
+	// ErrInvalidTask means the task is malformed and can never succeed.
+	ErrInvalidTask = errors.New("invalid task")
+	// ErrUnknownKind means no handler is registered for the task's kind.
+	ErrUnknownKind = errors.New("unknown task kind")
+	// ErrTaskFailed means a worker ran the task and its handler returned an error.
+	ErrTaskFailed = errors.New("task failed")
+)

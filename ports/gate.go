@@ -1,0 +1,25 @@
+package ports
+
+import "context"
+
+// Slot is a held place in the gate. It is handed back to Release, so a
+// release can only ever free the caller's own slot.
+type Slot struct {
+	// ID is chosen by the caller and unique per request.
+	ID string
+}
+
+// ConcurrencyGate bounds how many requests are in flight at once, across every
+// instance that shares the gate's store.
+type ConcurrencyGate interface {
+	// Acquire takes a slot named id. It returns domain.ErrAtCapacity when the
+	// gate is full and domain.ErrUnavailable when the store cannot be asked.
+	// It is idempotent per id: acquiring the same id twice holds one slot.
+	Acquire(ctx context.Context, id string) (Slot, error)
+	// Release gives the slot back. It is idempotent: releasing twice, or a
+	// slot that already expired, is not an error. Callers pass a context that
+	// is not the (possibly cancelled) request's, so the slot is always freed.
+	Release(ctx context.Context, slot Slot) error
+	// Ready returns nil when the gate can serve; otherwise why it cannot.
+	Ready(ctx context.Context) error
+}
