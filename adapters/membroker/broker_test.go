@@ -1,0 +1,126 @@
+package membroker_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/1000x-rps-server/rps-server/adapters/membroker"
+	"github.com/1000x-rps-server/rps-server/domain"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var task = domain.Task{ID: "t1", Kind: domain.KindGiftCode, RequestID: "r1"}
+
+func echoProcessor(delay time.Duration) membroker.ProcessorFunc {
+	return func(ctx context.Context, t domain.Task) domain.Result {
+		select {
+		case <-time.After(delay):
+			return domain.Result{TaskID: t.ID, Value: "done " + t.RequestID}
+		case <-ctx.Done():
+			return domain.Result{TaskID: t.ID, Error: ctx.Err().Error()}
+		}
+	}
+}
+
+func TestRequest_ReturnsTheProcessorsResult(t *testing.T) {
+	b, err := membroker.New(echoProcessor(0), 1)
+	require.NoError(t, err)
+	defer b.Close()
+	res, err := b.Request(context.Background(), task)
+	require.NoError(t, err)
+	assert.Equal(t, domain.Result{TaskID: "t1", Value: "done r1"}, res)
+	require.NoError(t, b.Ready(context.Background()))
+}
+
+func TestRequest_TimesOutAtTheDeadline(t *testing.T) {
+	b, err := membroker.New(echoProcessor(time.Hour), 1)
+	require.NoError(t, err)
+	defer b.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, err = b.Request(ctx, task)
+	require.ErrorIs(t, err, domain.ErrTimedOut)
+}
+
+func TestRequest_CancelledIsNotATimeout(t *testing.T) {
+	b, err := membroker.New(echoProcessor(time.Hour), 1)
+	require.NoError(t, err)
+	defer b.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(10*time.Millisecond, cancel)
+	_, err = b.Request(ctx, task)
+	require.ErrorIs(t, err, context.Canceled)
+	require.NotErrorIs(t, err, domain.ErrTimedOut)
+}
+
+func TestRequest_RefusesInvalidTask(t *testing.T) {
+	b, err := membroker.New(echoProcessor(0), 1)
+	require.NoError(t, err)
+	defer b.Close()
+	_, err = b.Request(context.Background(), domain.Task{Kind: domain.KindGiftCode})
+	require.ErrorIs(t, err, domain.ErrInvalidTask)
+}
+
+func TestRequest_BoundsConcurrency(t *testing.T) {
+	var running, maxRunning atomic.Int32
+	proc := membroker.ProcessorFunc(func(_ context.Context, t domain.Task) domain.Result {
+		n := running.Add(1)
+		for {
+			m := maxRunning.Load()
+			if n <= m || maxRunning.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+		running.Add(-1)
+		return domain.Result{TaskID: t.ID, Value: "ok"}
+	})
+	b, err := membroker.New(proc, 3)
+	require.NoError(t, err)
+	defer b.Close()
+
+	var wg sync.WaitGroup
+	for range 30 {
+		wg.Go(func() {
+			_, err := b.Request(context.Background(), task)
+			assert.NoError(t, err)
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int32(3), maxRunning.Load())
+}
+
+func TestClose_WaitsForRunningTasksThenRefuses(t *testing.T) {
+	started := make(chan struct{})
+	b, err := membroker.New(membroker.ProcessorFunc(func(_ context.Context, t domain.Task) domain.Result {
+		close(started)
+		time.Sleep(20 * time.Millisecond)
+		return domain.Result{TaskID: t.ID, Value: "ok"}
+	}), 2)
+	require.NoError(t, err)
+
+	got := make(chan error, 1)
+	go func() { _, err := b.Request(context.Background(), task); got <- err }()
+	<-started
+	b.Close()
+	require.NoError(t, <-got, "a task running at Close still gets its answer")
+
+	_, err = b.Request(context.Background(), task)
+	require.ErrorIs(t, err, domain.ErrUnavailable)
+	require.Error(t, b.Ready(context.Background()))
+}
+
+func TestNew_RefusesBadArguments(t *testing.T) {
+	_, err := membroker.New(nil, 1)
+	require.Error(t, err)
+	_, err = membroker.New(echoProcessor(0), 0)
+	require.Error(t, err)
+}

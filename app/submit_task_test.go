@@ -1,0 +1,204 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/mock/gomock"
+
+	"github.com/1000x-rps-server/rps-server/app"
+	"github.com/1000x-rps-server/rps-server/domain"
+	"github.com/1000x-rps-server/rps-server/ports"
+	"github.com/1000x-rps-server/rps-server/ports/mocks"
+)
+
+const taskID = "task-1"
+
+func newSubmit(t *testing.T, gate ports.ConcurrencyGate, broker ports.TaskBroker) *app.SubmitTask {
+	t.Helper()
+	s, err := app.NewSubmitTask(gate, broker, app.SubmitTaskConfig{
+		Kinds:          []domain.Kind{domain.KindGiftCode},
+		ReplyTimeout:   50 * time.Millisecond,
+		ReleaseTimeout: time.Second,
+		NewID:          func() string { return taskID },
+		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	require.NoError(t, err)
+	return s
+}
+
+func TestSubmitTask_ReleasesSlotOnEveryPath(t *testing.T) {
+	slot := ports.Slot{ID: taskID}
+	want := domain.Result{TaskID: taskID, Value: "GIFT-X"}
+	tests := []struct {
+		name    string
+		request func(ctx context.Context, task domain.Task) (domain.Result, error)
+		cancel  bool // cancel the caller's context before the reply
+		wantErr error
+		wantRes domain.Result
+	}{
+		{
+			name:    "success",
+			request: func(context.Context, domain.Task) (domain.Result, error) { return want, nil },
+			wantRes: want,
+		},
+		{
+			name: "broker_unavailable",
+			request: func(context.Context, domain.Task) (domain.Result, error) {
+				return domain.Result{}, domain.ErrUnavailable
+			},
+			wantErr: domain.ErrUnavailable,
+		},
+		{
+			name: "worker_failed",
+			request: func(context.Context, domain.Task) (domain.Result, error) {
+				return domain.Result{TaskID: taskID, Error: "boom"}, nil
+			},
+			wantErr: domain.ErrTaskFailed,
+			wantRes: domain.Result{TaskID: taskID, Error: "boom"},
+		},
+		{
+			name: "reply_timeout",
+			request: func(ctx context.Context, _ domain.Task) (domain.Result, error) {
+				<-ctx.Done() // a broker that honours the deadline but reports it raw
+				return domain.Result{}, ctx.Err()
+			},
+			wantErr: domain.ErrTimedOut,
+		},
+		{
+			name: "caller_cancelled",
+			request: func(ctx context.Context, _ domain.Task) (domain.Result, error) {
+				<-ctx.Done()
+				return domain.Result{}, ctx.Err()
+			},
+			cancel:  true,
+			wantErr: context.Canceled,
+		},
+		{
+			name: "broker_panics",
+			request: func(context.Context, domain.Task) (domain.Result, error) {
+				panic("broker bug")
+			},
+			wantErr: errPanic,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctrl := gomock.NewController(t)
+			gate := mocks.NewMockConcurrencyGate(ctrl)
+			broker := mocks.NewMockTaskBroker(ctrl)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+
+			gate.EXPECT().Acquire(gomock.Any(), taskID).Return(slot, nil)
+			broker.EXPECT().Request(gomock.Any(), domain.Task{ID: taskID, Kind: domain.KindGiftCode, RequestID: "req-1"}).
+				DoAndReturn(func(ctx context.Context, task domain.Task) (domain.Result, error) {
+					if tt.cancel {
+						cancel()
+					}
+					return tt.request(ctx, task)
+				})
+			gate.EXPECT().Release(gomock.Any(), slot).DoAndReturn(func(ctx context.Context, _ ports.Slot) error {
+				assert.NoError(t, ctx.Err(), "release must run on a live context")
+				return nil
+			})
+
+			res, err := newSubmit(t, gate, broker).Submit(ctx, domain.KindGiftCode, "req-1")
+			if tt.wantErr == errPanic {
+				require.ErrorContains(t, err, "panic: broker bug")
+				return
+			}
+			if tt.wantErr != nil {
+				require.ErrorIs(t, err, tt.wantErr)
+			} else {
+				require.NoError(t, err)
+			}
+			assert.Equal(t, tt.wantRes, res)
+		})
+	}
+}
+
+var errPanic = errors.New("panic marker")
+
+func TestSubmitTask_RefusesBeforeAcquiring(t *testing.T) {
+	tests := []struct {
+		name    string
+		kind    domain.Kind
+		wantErr error
+	}{
+		{name: "malformed_kind", kind: "Not A Kind!", wantErr: domain.ErrInvalidTask},
+		{name: "unknown_kind", kind: "make_coffee", wantErr: domain.ErrUnknownKind},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctrl := gomock.NewController(t) // no calls expected on either port
+			s := newSubmit(t, mocks.NewMockConcurrencyGate(ctrl), mocks.NewMockTaskBroker(ctrl))
+			_, err := s.Submit(context.Background(), tt.kind, "req-1")
+			require.ErrorIs(t, err, tt.wantErr)
+		})
+	}
+}
+
+func TestSubmitTask_GateErrorsPassThroughWithoutBroker(t *testing.T) {
+	for _, gateErr := range []error{domain.ErrAtCapacity, domain.ErrUnavailable} {
+		t.Run(gateErr.Error(), func(t *testing.T) {
+			ctrl := gomock.NewController(t)
+			gate := mocks.NewMockConcurrencyGate(ctrl)
+			gate.EXPECT().Acquire(gomock.Any(), taskID).Return(ports.Slot{}, gateErr)
+			s := newSubmit(t, gate, mocks.NewMockTaskBroker(ctrl))
+			_, err := s.Submit(context.Background(), domain.KindGiftCode, "req-1")
+			require.ErrorIs(t, err, gateErr)
+		})
+	}
+}
+
+func TestSubmitTask_FailedReleaseDoesNotFailTheRequest(t *testing.T) {
+	ctrl := gomock.NewController(t)
+	gate := mocks.NewMockConcurrencyGate(ctrl)
+	broker := mocks.NewMockTaskBroker(ctrl)
+	gate.EXPECT().Acquire(gomock.Any(), taskID).Return(ports.Slot{ID: taskID}, nil)
+	broker.EXPECT().Request(gomock.Any(), gomock.Any()).Return(domain.Result{TaskID: taskID, Value: "GIFT-X"}, nil)
+	gate.EXPECT().Release(gomock.Any(), gomock.Any()).Return(domain.ErrUnavailable)
+
+	res, err := newSubmit(t, gate, broker).Submit(context.Background(), domain.KindGiftCode, "req-1")
+	require.NoError(t, err)
+	assert.Equal(t, "GIFT-X", res.Value)
+}
+
+func TestSubmitTask_Ready(t *testing.T) {
+	ctrl := gomock.NewController(t)
+	gate := mocks.NewMockConcurrencyGate(ctrl)
+	broker := mocks.NewMockTaskBroker(ctrl)
+	s := newSubmit(t, gate, broker)
+
+	gate.EXPECT().Ready(gomock.Any()).Return(nil)
+	broker.EXPECT().Ready(gomock.Any()).Return(errors.New("no reply consumer yet"))
+	require.ErrorContains(t, s.Ready(context.Background()), "broker: no reply consumer yet")
+
+	gate.EXPECT().Ready(gomock.Any()).Return(domain.ErrUnavailable)
+	require.ErrorIs(t, s.Ready(context.Background()), domain.ErrUnavailable)
+}
+
+func TestNewSubmitTask_RefusesMissingDependencies(t *testing.T) {
+	ctrl := gomock.NewController(t)
+	gate := mocks.NewMockConcurrencyGate(ctrl)
+	broker := mocks.NewMockTaskBroker(ctrl)
+	valid := app.SubmitTaskConfig{
+		Kinds: []domain.Kind{domain.KindGiftCode}, ReplyTimeout: time.Second, ReleaseTimeout: time.Second,
+		NewID: func() string { return "x" }, Logger: slog.Default(),
+	}
+	_, err := app.NewSubmitTask(nil, broker, valid)
+	require.ErrorContains(t, err, "nil gate")
+	_, err = app.NewSubmitTask(gate, nil, valid)
+	require.ErrorContains(t, err, "nil broker")
+	noTimeout := valid
+	noTimeout.ReplyTimeout = 0
+	_, err = app.NewSubmitTask(gate, broker, noTimeout)
+	require.ErrorContains(t, err, "reply timeout")
+}

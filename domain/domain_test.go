@@ -1,0 +1,66 @@
+package domain_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/1000x-rps-server/rps-server/domain"
+)
+
+func TestKindValidate(t *testing.T) {
+	for kind, ok := range map[domain.Kind]bool{
+		domain.KindGiftCode: true,
+		"a":                 true,
+		"":                  false,
+		"Upper":             false,
+		"with space":        false,
+		"9starts_digit":     false,
+	} {
+		err := kind.Validate()
+		if ok {
+			assert.NoError(t, err, kind)
+		} else {
+			assert.ErrorIs(t, err, domain.ErrInvalidTask, kind)
+		}
+	}
+}
+
+func TestTaskValidate(t *testing.T) {
+	require.NoError(t, domain.Task{ID: "x", Kind: domain.KindGiftCode}.Validate())
+	require.ErrorIs(t, domain.Task{Kind: domain.KindGiftCode}.Validate(), domain.ErrInvalidTask)
+}
+
+func TestNewGiftCode(t *testing.T) {
+	code, err := domain.NewGiftCode(rand.Reader)
+	require.NoError(t, err)
+	assert.True(t, domain.IsGiftCode(code), code)
+	assert.Len(t, code, len("GIFT-")+24)
+	assert.NotContains(t, code[5:], "I")
+	assert.NotContains(t, code[5:], "O")
+
+	// The same randomness gives the same code: the code is a pure function of it.
+	same1, _ := domain.NewGiftCode(bytes.NewReader(make([]byte, 15)))
+	same2, _ := domain.NewGiftCode(bytes.NewReader(make([]byte, 15)))
+	assert.Equal(t, same1, same2)
+
+	_, err = domain.NewGiftCode(bytes.NewReader([]byte{1, 2}))
+	require.Error(t, err)
+}
+
+func TestIsGiftCode(t *testing.T) {
+	assert.False(t, domain.IsGiftCode(""))
+	assert.False(t, domain.IsGiftCode("GIFT-"))
+	assert.False(t, domain.IsGiftCode("GIFT-abc"))
+	assert.False(t, domain.IsGiftCode("CODE-0123456789ABCDEFGHJKMNPQ"))
+}
+
+func TestResultErr(t *testing.T) {
+	require.NoError(t, domain.Result{Value: "v"}.Err())
+	err := domain.Result{Error: "boom"}.Err()
+	require.ErrorIs(t, err, domain.ErrTaskFailed)
+	require.ErrorContains(t, err, "boom")
+}
