@@ -43,7 +43,7 @@ func NewLogger(w io.Writer, cfg LogConfig) (*slog.Logger, error) {
 	var h slog.Handler
 	switch format {
 	case FormatText:
-		h = tint.NewHandler(w, &tint.Options{Level: level, TimeFormat: time.TimeOnly})
+		h = tint.NewTextHandler(w, &tint.Options{Level: level, TimeFormat: time.TimeOnly})
 	case FormatJSON:
 		h = slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})
 	default:
