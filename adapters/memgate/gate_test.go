@@ -1,0 +1,45 @@
+package memgate_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/1000x-rps-server/rps-server/adapters/memgate"
+	"github.com/1000x-rps-server/rps-server/ports"
+	"github.com/1000x-rps-server/rps-server/tests/contract"
+)
+
+func TestContract(t *testing.T) {
+	contract.TestGate(t, func(t *testing.T, capacity int) ports.ConcurrencyGate {
+		g, err := memgate.New(capacity)
+		require.NoError(t, err)
+		return g
+	})
+}
+
+func TestInUse(t *testing.T) {
+	g, err := memgate.New(2)
+	require.NoError(t, err)
+	slot, err := g.Acquire(context.Background(), "a")
+	require.NoError(t, err)
+	assert.Equal(t, 1, g.InUse())
+	require.NoError(t, g.Release(context.Background(), slot))
+	assert.Equal(t, 0, g.InUse())
+}
+
+func TestAcquireHonoursCancelledContext(t *testing.T) {
+	g, err := memgate.New(2)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = g.Acquire(ctx, "a")
+	require.ErrorIs(t, err, context.Canceled)
+}
+
+func TestNewRefusesZeroCapacity(t *testing.T) {
+	_, err := memgate.New(0)
+	require.Error(t, err)
+}
