@@ -17,6 +17,9 @@ import (
 	"github.com/1000x-rps-server/rps-server/ports"
 )
 
+// suiteCapacity is the original's test capacity.
+const suiteCapacity = 5
+
 // NewGate makes an empty gate of the given capacity, isolated from every
 // other gate the suite makes, and cleans it up when the test ends.
 type NewGate func(t *testing.T, capacity int) ports.ConcurrencyGate
@@ -25,12 +28,12 @@ type NewGate func(t *testing.T, capacity int) ports.ConcurrencyGate
 // contract (idempotent acquire and release) against newGate.
 func TestGate(t *testing.T, newGate NewGate) {
 	ctx := context.Background()
-	const capacity = 5
+	const capacity = suiteCapacity
 
 	t.Run("one_acquire_holds_one_slot", func(t *testing.T) {
 		g := newGate(t, capacity)
 		acquire(t, g)
-		assert.Equal(t, 1, held(t, g, capacity))
+		assert.Equal(t, 1, held(t, g))
 	})
 	t.Run("sixth_acquire_is_refused_and_count_stays", func(t *testing.T) {
 		g := newGate(t, capacity)
@@ -39,17 +42,17 @@ func TestGate(t *testing.T, newGate NewGate) {
 		}
 		_, err := g.Acquire(ctx, uuid.NewString())
 		require.ErrorIs(t, err, domain.ErrAtCapacity)
-		assert.Equal(t, capacity, held(t, g, capacity))
+		assert.Equal(t, capacity, held(t, g))
 	})
 	t.Run("acquire_then_release_leaves_zero", func(t *testing.T) {
 		g := newGate(t, capacity)
 		require.NoError(t, g.Release(ctx, acquire(t, g)))
-		assert.Equal(t, 0, held(t, g, capacity))
+		assert.Equal(t, 0, held(t, g))
 	})
 	t.Run("release_on_empty_gate_never_goes_below_zero", func(t *testing.T) {
 		g := newGate(t, capacity)
 		require.NoError(t, g.Release(ctx, ports.Slot{ID: "never-acquired"}))
-		assert.Equal(t, 0, held(t, g, capacity))
+		assert.Equal(t, 0, held(t, g))
 		for range capacity {
 			acquire(t, g)
 		}
@@ -74,7 +77,7 @@ func TestGate(t *testing.T, newGate NewGate) {
 		wg.Wait()
 		assert.Equal(t, int32(capacity), ok.Load())
 		assert.Equal(t, int32(10-capacity), full.Load())
-		assert.Equal(t, capacity, held(t, g, capacity))
+		assert.Equal(t, capacity, held(t, g))
 	})
 	t.Run("acquire_is_idempotent_per_id", func(t *testing.T) {
 		g := newGate(t, capacity)
@@ -84,16 +87,16 @@ func TestGate(t *testing.T, newGate NewGate) {
 			require.NoError(t, err)
 			assert.Equal(t, id, slot.ID)
 		}
-		assert.Equal(t, 1, held(t, g, capacity))
+		assert.Equal(t, 1, held(t, g))
 	})
 	t.Run("release_twice_is_harmless_and_frees_only_that_slot", func(t *testing.T) {
 		g := newGate(t, capacity)
 		mine, other := acquire(t, g), acquire(t, g)
 		require.NoError(t, g.Release(ctx, mine))
 		require.NoError(t, g.Release(ctx, mine))
-		assert.Equal(t, 1, held(t, g, capacity))
+		assert.Equal(t, 1, held(t, g))
 		require.NoError(t, g.Release(ctx, other))
-		assert.Equal(t, 0, held(t, g, capacity))
+		assert.Equal(t, 0, held(t, g))
 	})
 	t.Run("released_slot_can_be_taken_again", func(t *testing.T) {
 		g := newGate(t, 1)
@@ -112,9 +115,9 @@ func acquire(t *testing.T, g ports.ConcurrencyGate) ports.Slot {
 	return slot
 }
 
-// held counts the slots held by filling the gate and releasing what it took:
-// the port has no counter, and the suite must not need one.
-func held(t *testing.T, g ports.ConcurrencyGate, capacity int) int {
+// held counts the slots held in a gate of the suite's capacity by filling it
+// and releasing what it took: the port has no counter, and needs none.
+func held(t *testing.T, g ports.ConcurrencyGate) int {
 	t.Helper()
 	ctx := context.Background()
 	var probes []ports.Slot
@@ -123,6 +126,7 @@ func held(t *testing.T, g ports.ConcurrencyGate, capacity int) int {
 			require.NoError(t, g.Release(ctx, s))
 		}
 	}()
+	const capacity = suiteCapacity
 	for i := range capacity + 1 {
 		slot, err := g.Acquire(ctx, fmt.Sprintf("probe-%d-%s", i, uuid.NewString()))
 		if err != nil {
