@@ -117,7 +117,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("kafka.bootstrap", c.Kafka.Bootstrap),
 		slog.String("kafka.tasks_topic", c.Kafka.TasksTopic),
 		slog.String("kafka.results_topic", c.Kafka.ResultsTopic),
-		slog.Duration("kafka.reply_timeout", c.Kafka.ReplyTimeout),
+		slog.String("kafka.reply_timeout", c.Kafka.ReplyTimeout.String()),
 		slog.Int("worker.concurrency", c.Worker.Concurrency),
 		slog.String("log.level", c.Log.Level),
 	)

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/1000x-rps-server/rps-server/domain"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// syncBuffer is a log sink the server goroutine and the test can share.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// A newcomer's first run: no Redis, no Kafka, everything in one process.
+func TestRun_EmbeddedDefault(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs := &syncBuffer{}
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	environ := []string{"HOST=127.0.0.1", "PORT=0", "RPS_LOG__FORMAT=json"}
+	go func() { done <- run(ctx, []string{"-env", "testdata/none.env"}, environ, logs, ready) }()
+
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("server stopped before listening: %v\n%s", err, logs)
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not listen within 10s")
+	}
+	base := "http://" + addr
+
+	resp, err := http.Post(base+"/queue", "", nil)
+	require.NoError(t, err)
+	var body struct {
+		GiftCode  string `json:"gift_code"`
+		RequestID string `json:"request_id"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.True(t, domain.IsGiftCode(body.GiftCode), body.GiftCode)
+	assert.Equal(t, resp.Header.Get("X-Request-ID"), body.RequestID)
+
+	resp, err = http.Get(base + "/readyz")
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	cancel() // as SIGTERM would
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not shut down within 30s")
+	}
+	out := logs.String()
+	assert.Contains(t, out, "embedded mode", "the log must say it runs embedded")
+	assert.Contains(t, out, "drained")
+}
+
+func TestRun_InvalidConfigIsOneClearError(t *testing.T) {
+	err := run(context.Background(), nil, []string{"RATE_LIMIT_CAPACITY=0"}, io.Discard, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "capacity")
+	assert.NotContains(t, err.Error(), "\n", "one line")
+	assert.False(t, strings.Contains(err.Error(), "goroutine"), "never a panic trace")
+}

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/1000x-rps-server/rps-server/adapters/membroker"
+	"github.com/1000x-rps-server/rps-server/adapters/memgate"
+	"github.com/1000x-rps-server/rps-server/adapters/redisgate"
+	"github.com/1000x-rps-server/rps-server/app"
+	"github.com/1000x-rps-server/rps-server/configs"
+	"github.com/1000x-rps-server/rps-server/ports"
+)
+
+// closeTimeout bounds how long closing one port may take at shutdown.
+const closeTimeout = 10 * time.Second
+
+// serverPorts are the adapters behind the use case, chosen by config, and how
+// to close them in order (broker first: it may still deliver replies).
+type serverPorts struct {
+	gate    ports.ConcurrencyGate
+	broker  ports.TaskBroker
+	closers []func(context.Context) error
+}
+
+func newPorts(ctx context.Context, cfg configs.Config, handlers []app.TaskHandler, log *slog.Logger, reg prometheus.Registerer) (*serverPorts, error) {
+	p := &serverPorts{}
+	if err := p.openBroker(ctx, cfg, handlers, log, reg); err != nil {
+		p.close(log)
+		return nil, err
+	}
+	if err := p.openGate(ctx, cfg, log, reg); err != nil {
+		p.close(log)
+		return nil, err
+	}
+	if !cfg.UsesRedis() && !cfg.UsesKafka() {
+		log.Warn("embedded mode: in-memory gate and in-process worker. This is a single process " +
+			"with nothing shared: run one instance only, and set REDIS_URL and KAFKA_BOOTSTRAP_SERVERS to scale out")
+	}
+	return p, nil
+}
+
+func (p *serverPorts) openGate(ctx context.Context, cfg configs.Config, log *slog.Logger, reg prometheus.Registerer) error {
+	if !cfg.UsesRedis() {
+		g, err := memgate.New(cfg.Gate.Capacity)
+		if err != nil {
+			return fmt.Errorf("memory gate: %w", err)
+		}
+		if cfg.UsesKafka() {
+			log.Warn("gate is in memory: the capacity applies per instance, not cluster-wide; set REDIS_URL to share it")
+		}
+		log.Info("gate: in memory", "capacity", cfg.Gate.Capacity)
+		p.gate = g
+		return nil
+	}
+	g, err := redisgate.New(ctx, redisgate.Config{
+		URL:            cfg.Redis.URL,
+		Key:            cfg.Gate.Key,
+		Capacity:       cfg.Gate.Capacity,
+		Lease:          cfg.Kafka.ReplyTimeout + cfg.Gate.LeaseMargin,
+		FailOpen:       cfg.Gate.FailOpen,
+		MaxFlushDelay:  cfg.Redis.MaxFlushDelay,
+		DialTimeout:    cfg.Redis.DialTimeout,
+		CommandTimeout: cfg.Redis.CommandTimeout,
+		Logger:         log,
+		Registerer:     reg,
+	})
+	if err != nil {
+		return fmt.Errorf("redis gate: %w", err)
+	}
+	log.Info("gate: redis", "capacity", cfg.Gate.Capacity, "key", cfg.Gate.Key)
+	p.gate = g
+	p.closers = append(p.closers, func(context.Context) error { g.Close(); return nil })
+	return nil
+}
+
+func (p *serverPorts) openBroker(ctx context.Context, cfg configs.Config, handlers []app.TaskHandler, log *slog.Logger, reg prometheus.Registerer) error {
+	if !cfg.UsesKafka() {
+		proc, err := app.NewProcessTask(handlers...)
+		if err != nil {
+			return err
+		}
+		b, err := membroker.New(proc, cfg.Worker.Concurrency)
+		if err != nil {
+			return fmt.Errorf("in-process broker: %w", err)
+		}
+		log.Info("broker: in process", "worker_concurrency", cfg.Worker.Concurrency)
+		p.broker = b
+		p.closers = append(p.closers, func(context.Context) error { b.Close(); return nil })
+		return nil
+	}
+	return errors.New("kafka broker: not wired yet")
+}
+
+// close closes the ports in the order they were opened: broker, then gate.
+func (p *serverPorts) close(log *slog.Logger) {
+	for _, c := range p.closers {
+		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+		if err := c(ctx); err != nil {
+			log.Warn("close port", "err", err)
+		}
+		cancel()
+	}
+}
