@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
 	"github.com/1000x-rps-server/rps-server/adapters/membroker"
 	"github.com/1000x-rps-server/rps-server/adapters/memgate"
 	"github.com/1000x-rps-server/rps-server/adapters/redisgate"
@@ -94,7 +94,22 @@ func (p *serverPorts) openBroker(ctx context.Context, cfg configs.Config, handle
 		p.closers = append(p.closers, func(context.Context) error { b.Close(); return nil })
 		return nil
 	}
-	return errors.New("kafka broker: not wired yet")
+	b, err := kafkabroker.NewRequester(ctx, kafkabroker.RequesterConfig{
+		Bootstrap:       cfg.Kafka.Bootstrap,
+		TasksTopic:      cfg.Kafka.TasksTopic,
+		ResultsTopic:    cfg.Kafka.ResultsTopic,
+		TasksPartitions: cfg.Kafka.TasksPartitions,
+		Settings:        cfg.Kafka.Settings,
+		Logger:          log,
+		Registerer:      reg,
+	})
+	if err != nil {
+		return fmt.Errorf("kafka broker: %w", err)
+	}
+	log.Info("broker: kafka", "bootstrap", cfg.Kafka.Bootstrap, "tasks_topic", cfg.Kafka.TasksTopic)
+	p.broker = b
+	p.closers = append(p.closers, b.Close)
+	return nil
 }
 
 // close closes the ports in the order they were opened: broker, then gate.

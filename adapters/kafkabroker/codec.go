@@ -1,0 +1,111 @@
+package kafkabroker
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"github.com/1000x-rps-server/rps-server/domain"
+)
+
+// Header names carried by every task and reply.
+const (
+	headerCorrelationID = "correlation_id"
+	headerRequestID     = "request_id"
+	headerReplyTo       = "reply_to"
+)
+
+// errPoison marks a message that can never be processed.
+var errPoison = errors.New("poison message")
+
+// taskMessage keeps the original's field names, so its users recognise it.
+type taskMessage struct {
+	Action        string `json:"action"`
+	CorrelationID string `json:"correlation_id"`
+	RequestID     string `json:"request_id,omitempty"`
+}
+
+// replyMessage carries either a result or an error.
+type replyMessage struct {
+	CorrelationID string `json:"correlation_id"`
+	Result        string `json:"result,omitempty"`
+	Error         string `json:"error,omitempty"`
+}
+
+func encodeTask(task domain.Task, tasksTopic, replyTo string) (*kafka.Message, error) {
+	value, err := json.Marshal(taskMessage{Action: string(task.Kind), CorrelationID: task.ID, RequestID: task.RequestID})
+	if err != nil {
+		return nil, fmt.Errorf("encode task: %w", err)
+	}
+	return &kafka.Message{
+		TopicPartition: kafka.TopicPartition{Topic: &tasksTopic, Partition: kafka.PartitionAny},
+		Key:            []byte(task.ID),
+		Value:          value,
+		Headers: []kafka.Header{
+			{Key: headerCorrelationID, Value: []byte(task.ID)},
+			{Key: headerRequestID, Value: []byte(task.RequestID)},
+			{Key: headerReplyTo, Value: []byte(replyTo)},
+		},
+	}, nil
+}
+
+// decodeTask returns the task and the topic its reply goes to.
+func decodeTask(m *kafka.Message) (domain.Task, string, error) {
+	var tm taskMessage
+	if err := strictUnmarshal(m.Value, &tm); err != nil {
+		return domain.Task{}, "", fmt.Errorf("%w: %w", errPoison, err)
+	}
+	task := domain.Task{ID: tm.CorrelationID, Kind: domain.Kind(tm.Action), RequestID: tm.RequestID}
+	if err := task.Validate(); err != nil {
+		return domain.Task{}, "", fmt.Errorf("%w: %w", errPoison, err)
+	}
+	replyTo := header(m, headerReplyTo)
+	if replyTo == "" {
+		return domain.Task{}, "", fmt.Errorf("%w: no %s header", errPoison, headerReplyTo)
+	}
+	return task, replyTo, nil
+}
+
+func encodeReply(res domain.Result, replyTo string) (*kafka.Message, error) {
+	value, err := json.Marshal(replyMessage{CorrelationID: res.TaskID, Result: res.Value, Error: res.Error})
+	if err != nil {
+		return nil, fmt.Errorf("encode reply: %w", err)
+	}
+	return &kafka.Message{
+		TopicPartition: kafka.TopicPartition{Topic: &replyTo, Partition: kafka.PartitionAny},
+		Value:          value,
+		Headers:        []kafka.Header{{Key: headerCorrelationID, Value: []byte(res.TaskID)}},
+	}, nil
+}
+
+func decodeReply(m *kafka.Message) (domain.Result, error) {
+	var rm replyMessage
+	if err := strictUnmarshal(m.Value, &rm); err != nil {
+		return domain.Result{}, fmt.Errorf("%w: %w", errPoison, err)
+	}
+	if rm.CorrelationID == "" {
+		return domain.Result{}, fmt.Errorf("%w: reply without correlation_id", errPoison)
+	}
+	return domain.Result{TaskID: rm.CorrelationID, Value: rm.Result, Error: rm.Error}, nil
+}
+
+func strictUnmarshal(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("decode: %w", err)
+	}
+	return nil
+}
+
+func header(m *kafka.Message, key string) string {
+	for _, h := range m.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}

@@ -1,0 +1,108 @@
+// Command worker consumes tasks from Kafka, runs them through the
+// ProcessTask use case and replies to the server instance that asked.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
+	"github.com/1000x-rps-server/rps-server/app"
+	"github.com/1000x-rps-server/rps-server/configs"
+	"github.com/1000x-rps-server/rps-server/observability"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Environ(), os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		stop()
+		os.Exit(1) //nolint:gocritic // stop() ran above; nothing else is deferred
+	}
+}
+
+// run consumes tasks until ctx is cancelled, then drains: in-flight tasks
+// finish, their replies are flushed and their offsets committed.
+func run(ctx context.Context, args, environ []string, logOut io.Writer) error {
+	cfg, err := configs.FromArgs("worker", args, environ)
+	if err != nil {
+		return err
+	}
+	log, err := observability.NewLogger(logOut, observability.LogConfig{Level: cfg.Log.Level, Format: cfg.Log.Format})
+	if err != nil {
+		return fmt.Errorf("logger: %w", err)
+	}
+	if !cfg.UsesKafka() {
+		return errors.New("no Kafka configured: set KAFKA_BOOTSTRAP_SERVERS (the embedded server runs its worker in process)")
+	}
+	log.Info("starting worker", "config", cfg)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	proc, err := app.NewProcessTask(app.DefaultHandlers(rand.Reader)...)
+	if err != nil {
+		return err
+	}
+	log.Info("task kinds", "kinds", proc.Kinds())
+	worker, err := kafkabroker.NewWorker(ctx, kafkabroker.WorkerConfig{
+		Bootstrap:       cfg.Kafka.Bootstrap,
+		TasksTopic:      cfg.Kafka.TasksTopic,
+		TasksPartitions: cfg.Kafka.TasksPartitions,
+		Group:           cfg.Worker.Group,
+		Concurrency:     cfg.Worker.Concurrency,
+		Settings:        cfg.Kafka.Settings,
+		Logger:          log,
+		Registerer:      reg,
+	}, proc)
+	if err != nil {
+		return fmt.Errorf("kafka worker: %w", err)
+	}
+
+	if cfg.Worker.MetricsAddr != "" {
+		stopMetrics, err := serveMetrics(ctx, cfg.Worker.MetricsAddr, reg, worker)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
+	return worker.Run(ctx)
+}
+
+// serveMetrics exposes /metrics and /readyz for the worker on addr.
+func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, worker *kafkabroker.Worker) (stop func(), err error) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := worker.Ready(r.Context()); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ready\n")
+	})
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listen: %w", err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return func() {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}, nil
+}
