@@ -69,7 +69,7 @@ func newRequester(t testing.TB, tp topics, reg *prometheus.Registry) *kafkabroke
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	r, err := kafkabroker.NewRequester(context.Background(), kafkabroker.RequesterConfig{
+	r, err := kafkabroker.NewRequester(kafkabroker.RequesterConfig{
 		Bootstrap: bootstrap(t), TasksTopic: tp.tasks, ResultsTopic: tp.results, TasksPartitions: 3,
 		Logger: quiet, Registerer: reg,
 	})
@@ -79,7 +79,8 @@ func newRequester(t testing.TB, tp topics, reg *prometheus.Registry) *kafkabroke
 		defer cancel()
 		assert.NoError(t, r.Close(ctx))
 	})
-	require.NoError(t, r.Ready(context.Background()), "ready as soon as NewRequester returns")
+	require.Eventually(t, func() bool { return r.Ready(context.Background()) == nil }, 30*time.Second, 10*time.Millisecond,
+		"ready once the reply path is proven")
 	return r
 }
 
@@ -237,21 +238,28 @@ func TestPoisonMessage_IsSkipped(t *testing.T) {
 		10*time.Second, 20*time.Millisecond)
 }
 
-func TestBrokerDown_UnavailableInBoundedTime(t *testing.T) {
+func TestBrokerDown_NotReadyAndUnavailableAtOnce(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	closedPort := ln.Addr().String()
 	require.NoError(t, ln.Close())
 
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	start := time.Now()
-	_, err = kafkabroker.NewRequester(ctx, kafkabroker.RequesterConfig{
+	r, err := kafkabroker.NewRequester(kafkabroker.RequesterConfig{
 		Bootstrap: closedPort, TasksTopic: "t", ResultsTopic: "r", TasksPartitions: 1,
 		Logger: quiet, Registerer: prometheus.NewRegistry(),
 	})
+	require.NoError(t, err, "a server may start before Kafka")
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = r.Close(ctx)
+	}()
+
+	require.Error(t, r.Ready(context.Background()))
+	start := time.Now()
+	_, err = request(t, r, 10*time.Second)
 	require.ErrorIs(t, err, domain.ErrUnavailable)
-	assert.Less(t, time.Since(start), 5*time.Second)
+	assert.Less(t, time.Since(start), 100*time.Millisecond, "refused at once, not at the deadline")
 }
 
 // Worker A is stopped in the middle of a batch; worker B in the same group

@@ -58,18 +58,29 @@ type Requester struct {
 	mu      sync.Mutex
 	pending map[string]chan outcome
 
-	ready        atomic.Bool
-	brokersDown  atomic.Bool
-	stop         chan struct{} // ends replyLoop
-	replyDone    chan struct{}
+	ready       atomic.Bool
+	brokersDown atomic.Bool
+	// lifetime is cancelled by Close; it ends connecting and replyLoop.
+	lifetime     context.Context
+	cancel       context.CancelFunc
+	connectDone  chan struct{}
+	replyDone    chan struct{} // closed when replyLoop ends (or never ran)
 	deliveryDone chan struct{} // closed when the producer's events end
 	closeOnce    sync.Once
 }
 
-// NewRequester creates the tasks topic if needed and this instance's reply
-// topic, starts reading replies, and returns once a probe has made the round
-// trip — or an error wrapping domain.ErrUnavailable in bounded time.
-func NewRequester(ctx context.Context, cfg RequesterConfig) (*Requester, error) {
+// Retry pacing while the cluster cannot be reached.
+const (
+	firstRetry = 500 * time.Millisecond
+	maxRetry   = 10 * time.Second
+)
+
+// NewRequester returns at once and connects in the background: it creates
+// the tasks topic if needed and this instance's reply topic, starts reading
+// replies and proves the path with a probe, retrying until it works. Until
+// then Ready fails and Request returns domain.ErrUnavailable, so a server
+// started before Kafka is up answers 503 and is not ready, never hangs.
+func NewRequester(cfg RequesterConfig) (*Requester, error) {
 	if cfg.Logger == nil || cfg.Registerer == nil {
 		return nil, errors.New("kafkabroker: logger and registerer are required")
 	}
@@ -82,60 +93,89 @@ func NewRequester(ctx context.Context, cfg RequesterConfig) (*Requester, error) 
 	}
 	r := &Requester{
 		cfg: cfg, replyTopic: cfg.ResultsTopic + "." + cfg.InstanceID, metrics: m,
-		pending: map[string]chan outcome{}, stop: make(chan struct{}),
-		replyDone: make(chan struct{}), deliveryDone: make(chan struct{}),
+		pending:     map[string]chan outcome{},
+		connectDone: make(chan struct{}), replyDone: make(chan struct{}), deliveryDone: make(chan struct{}),
 	}
-	if err := r.open(ctx); err != nil {
-		r.closeClients()
+	r.lifetime, r.cancel = context.WithCancel(context.Background())
+	pconf, err := apply(producerSettings(cfg.Bootstrap), cfg.Settings)
+	if err != nil {
 		return nil, err
+	}
+	if r.producer, err = kafka.NewProducer(pconf); err != nil {
+		return nil, fmt.Errorf("kafkabroker: producer: %w", err)
+	}
+	if r.admin, err = kafka.NewAdminClientFromProducer(r.producer); err != nil {
+		r.producer.Close()
+		return nil, fmt.Errorf("kafkabroker: admin: %w", err)
 	}
 	go r.deliveryLoop()
-	go r.replyLoop()
-	if err := r.probe(ctx); err != nil {
-		_ = r.Close(context.WithoutCancel(ctx))
-		return nil, err
-	}
-	r.ready.Store(true)
-	cfg.Logger.Info("kafka requester ready", "reply_topic", r.replyTopic, "tasks_topic", cfg.TasksTopic)
+	go r.connectLoop()
 	return r, nil
 }
 
-func (r *Requester) open(ctx context.Context) error {
-	pconf, err := apply(producerSettings(r.cfg.Bootstrap), r.cfg.Settings)
-	if err != nil {
-		return err
+// connectLoop retries connect with growing pauses until it succeeds or Close.
+func (r *Requester) connectLoop() {
+	defer close(r.connectDone)
+	wait := firstRetry
+	for {
+		err := r.connect()
+		if err == nil {
+			r.ready.Store(true)
+			r.cfg.Logger.Info("kafka requester ready", "reply_topic", r.replyTopic, "tasks_topic", r.cfg.TasksTopic)
+			return
+		}
+		if r.lifetime.Err() != nil {
+			return
+		}
+		r.cfg.Logger.Warn("kafka not reachable yet; retrying", "in", wait.String(), "err", err)
+		select {
+		case <-time.After(wait):
+		case <-r.lifetime.Done():
+			return
+		}
+		wait = min(2*wait, maxRetry)
 	}
-	if r.producer, err = kafka.NewProducer(pconf); err != nil {
-		return fmt.Errorf("kafkabroker: producer: %w", err)
-	}
-	if r.admin, err = kafka.NewAdminClientFromProducer(r.producer); err != nil {
-		return fmt.Errorf("kafkabroker: admin: %w", err)
-	}
-	if err := ensureTopic(ctx, r.admin, r.cfg.TasksTopic, r.cfg.TasksPartitions, nil); err != nil {
+}
+
+func (r *Requester) connect() error {
+	if err := ensureTopic(r.lifetime, r.admin, r.cfg.TasksTopic, r.cfg.TasksPartitions, nil); err != nil {
 		return fmt.Errorf("kafkabroker: %w", err)
 	}
-	if err := ensureTopic(ctx, r.admin, r.replyTopic, 1, map[string]string{"retention.ms": replyRetention}); err != nil {
+	if err := ensureTopic(r.lifetime, r.admin, r.replyTopic, 1, map[string]string{"retention.ms": replyRetention}); err != nil {
 		return fmt.Errorf("kafkabroker: %w", err)
 	}
+	if r.consumer == nil {
+		if err := r.openConsumer(); err != nil {
+			return err
+		}
+		go r.replyLoop()
+	}
+	return r.probe()
+}
+
+func (r *Requester) openConsumer() error {
 	cconf, err := apply(consumerSettings(r.cfg.Bootstrap, r.replyTopic), r.cfg.Settings)
 	if err != nil {
 		return err
 	}
 	_ = cconf.SetKey("enable.auto.commit", false) // assigned, not grouped: nothing to commit
-	if r.consumer, err = kafka.NewConsumer(cconf); err != nil {
+	consumer, err := kafka.NewConsumer(cconf)
+	if err != nil {
 		return fmt.Errorf("kafkabroker: reply consumer: %w", err)
 	}
 	// From the beginning of a topic made for us: no reply can slip past.
-	if err := r.consumer.Assign([]kafka.TopicPartition{{Topic: &r.replyTopic, Partition: 0, Offset: kafka.OffsetBeginning}}); err != nil {
+	if err := consumer.Assign([]kafka.TopicPartition{{Topic: &r.replyTopic, Partition: 0, Offset: kafka.OffsetBeginning}}); err != nil {
+		_ = consumer.Close()
 		return fmt.Errorf("kafkabroker: assign reply topic: %w", err)
 	}
+	r.consumer = consumer
 	return nil
 }
 
 // probe sends a reply to ourselves and waits for it: proof that the whole
 // reply path (produce, fetch, dispatch) works before we call ourselves ready.
-func (r *Requester) probe(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+func (r *Requester) probe() error {
+	ctx, cancel := context.WithTimeout(r.lifetime, probeTimeout)
 	defer cancel()
 	id := "probe-" + randomHex(8)
 	ch := r.register(id)
@@ -160,6 +200,9 @@ func (r *Requester) probe(ctx context.Context) error {
 func (r *Requester) Request(ctx context.Context, task domain.Task) (domain.Result, error) {
 	if err := task.Validate(); err != nil {
 		return domain.Result{}, err
+	}
+	if !r.ready.Load() {
+		return domain.Result{}, fmt.Errorf("kafkabroker: not connected to Kafka yet: %w", domain.ErrUnavailable)
 	}
 	msg, err := encodeTask(task, r.cfg.TasksTopic, r.replyTopic)
 	if err != nil {
@@ -244,12 +287,7 @@ func (r *Requester) deliveryLoop() {
 // replyLoop reads this instance's reply topic and wakes the waiting requests.
 func (r *Requester) replyLoop() {
 	defer close(r.replyDone)
-	for {
-		select {
-		case <-r.stop:
-			return
-		default:
-		}
+	for r.lifetime.Err() == nil {
 		switch e := r.consumer.Poll(100).(type) {
 		case *kafka.Message:
 			r.brokersDown.Store(false)
@@ -295,29 +333,20 @@ func (r *Requester) Close(ctx context.Context) error {
 		if left := r.producer.Flush(flushMillis(ctx)); left > 0 {
 			err = fmt.Errorf("kafkabroker: %d messages not flushed", left)
 		}
-		close(r.stop)
-		<-r.replyDone // the consumer must not be polled while it closes
-		if derr := deleteTopic(ctx, r.admin, r.replyTopic); derr != nil {
-			err = errors.Join(err, derr)
+		r.cancel()
+		<-r.connectDone
+		if r.consumer != nil {
+			<-r.replyDone // the consumer must not be polled while it closes
+			_ = r.consumer.Close()
+			if derr := deleteTopic(ctx, r.admin, r.replyTopic); derr != nil {
+				err = errors.Join(err, derr)
+			}
 		}
-		r.closeClients()
+		r.admin.Close()
+		r.producer.Close() // closes its events channel, which ends deliveryLoop
 		<-r.deliveryDone
 	})
 	return err
-}
-
-// closeClients closes whatever open created. Closing the producer closes
-// its events channel, which ends deliveryLoop.
-func (r *Requester) closeClients() {
-	if r.consumer != nil {
-		_ = r.consumer.Close()
-	}
-	if r.admin != nil {
-		r.admin.Close()
-	}
-	if r.producer != nil {
-		r.producer.Close()
-	}
 }
 
 func flushMillis(ctx context.Context) int {

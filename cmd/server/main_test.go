@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -36,6 +37,59 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// startServer runs the server with environ until the test ends, and returns
+// its base URL and its log.
+func startServer(t *testing.T, environ []string) (string, *syncBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	environ = append([]string{"HOST=127.0.0.1", "PORT=0", "RPS_LOG__FORMAT=json"}, environ...)
+	go func() { done <- run(ctx, []string{"-env", "testdata/none.env"}, environ, logs, ready) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			assert.NoError(t, err)
+		case <-time.After(30 * time.Second):
+			t.Error("server did not shut down within 30s")
+		}
+	})
+	select {
+	case addr := <-ready:
+		return "http://" + addr, logs
+	case err := <-done:
+		t.Fatalf("server stopped before listening: %v\n%s", err, logs)
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not listen within 10s")
+	}
+	return "", nil
+}
+
+// Kafka down at start: the server runs, is not ready, and answers 503 with
+// Retry-After — never the original's fake 200 with a null code.
+func TestRun_KafkaUnreachableAtStart(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	base, _ := startServer(t, []string{"KAFKA_BOOTSTRAP_SERVERS=" + closed})
+
+	resp, err := http.Get(base + "/readyz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+
+	resp, err = http.Post(base+"/queue", "", nil)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, string(body))
+	assert.NotEmpty(t, resp.Header.Get("Retry-After"))
+	assert.NotContains(t, string(body), "gift_code")
 }
 
 // A newcomer's first run: no Redis, no Kafka, everything in one process.

@@ -94,7 +94,7 @@ func (p *serverPorts) openBroker(ctx context.Context, cfg configs.Config, handle
 		p.closers = append(p.closers, func(context.Context) error { b.Close(); return nil })
 		return nil
 	}
-	b, err := kafkabroker.NewRequester(ctx, kafkabroker.RequesterConfig{
+	b, err := kafkabroker.NewRequester(kafkabroker.RequesterConfig{
 		Bootstrap:       cfg.Kafka.Bootstrap,
 		TasksTopic:      cfg.Kafka.TasksTopic,
 		ResultsTopic:    cfg.Kafka.ResultsTopic,
@@ -106,7 +106,8 @@ func (p *serverPorts) openBroker(ctx context.Context, cfg configs.Config, handle
 	if err != nil {
 		return fmt.Errorf("kafka broker: %w", err)
 	}
-	log.Info("broker: kafka", "bootstrap", cfg.Kafka.Bootstrap, "tasks_topic", cfg.Kafka.TasksTopic)
+	log.Info("broker: kafka (connecting; /readyz turns 200 once replies can be received)",
+		"bootstrap", cfg.Kafka.Bootstrap, "tasks_topic", cfg.Kafka.TasksTopic)
 	p.broker = b
 	p.closers = append(p.closers, b.Close)
 	return nil
