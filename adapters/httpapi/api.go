@@ -12,9 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/labstack/echo-contrib/echoprometheus"
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -23,7 +21,8 @@ import (
 
 //go:generate go tool mockgen -destination=mocks/mocks.go -package=mocks . TaskSubmitter
 
-// TaskSubmitter is the use case behind POST /queue (app.SubmitTask).
+// TaskSubmitter is the use case behind POST /queue (app.SubmitTask). It is
+// declared here, by its consumer, so the adapter never imports the app.
 type TaskSubmitter interface {
 	// Submit runs one task of kind for the request and returns its result.
 	Submit(ctx context.Context, kind domain.Kind, requestID string) (domain.Result, error)
@@ -31,17 +30,25 @@ type TaskSubmitter interface {
 	Ready(ctx context.Context) error
 }
 
-// Config tunes the adapter.
+// Config tunes the adapter. Every field is required except RetryAfter.
 type Config struct {
-	BodyLimit      int64         // largest POST /queue body, in bytes
-	RequestTimeout time.Duration // deadline of each POST /queue
-	RetryAfter     time.Duration // sent with 429 and 503, in whole seconds
-	Logger         *slog.Logger
-	Registerer     prometheus.Registerer // HTTP metrics are registered here
-	Gatherer       prometheus.Gatherer   // and /metrics serves this
+	// BodyLimit is the largest POST /queue body, in bytes; more is a 413.
+	BodyLimit int64
+	// RequestTimeout is the deadline of each POST /queue, set on its context.
+	RequestTimeout time.Duration
+	// RetryAfter is sent with 429 and 503, rounded up to whole seconds (≥ 1).
+	RetryAfter time.Duration
+	// Logger should come from observability.NewLogger, which adds the request
+	// id that the middleware puts in each request's context.
+	Logger *slog.Logger
+	// Registerer receives the HTTP metrics.
+	Registerer prometheus.Registerer
+	// Gatherer is what GET /metrics serves.
+	Gatherer prometheus.Gatherer
 }
 
-// readyTimeout bounds one readiness probe of the ports.
+// readyTimeout bounds one readiness probe of the ports, so a hung store
+// cannot hang the probe past the orchestrator's own timeout.
 const readyTimeout = 2 * time.Second
 
 // API is the HTTP handler of the server.
@@ -49,8 +56,11 @@ type API struct {
 	e          *echo.Echo
 	sub        TaskSubmitter
 	cfg        Config
-	retryAfter string
+	errs       []errorRow // the one error table, see errorTable
+	retryAfter string     // pre-formatted Retry-After value
 	draining   atomic.Bool
+	// Bodies that never change, encoded once per API instead of per request.
+	helloBody, okBody, readyBody []byte
 }
 
 // New builds the routes and middleware around sub.
@@ -58,32 +68,37 @@ func New(sub TaskSubmitter, cfg Config) (*API, error) {
 	switch {
 	case sub == nil:
 		return nil, errors.New("httpapi: nil submitter")
-	case cfg.Logger == nil || cfg.Registerer == nil || cfg.Gatherer == nil:
-		return nil, errors.New("httpapi: logger, registerer and gatherer are required")
-	case cfg.BodyLimit < 1 || cfg.RequestTimeout <= 0:
-		return nil, errors.New("httpapi: body limit and request timeout must be positive")
+	case cfg.Logger == nil:
+		return nil, errors.New("httpapi: nil logger")
+	case cfg.Registerer == nil || cfg.Gatherer == nil:
+		return nil, errors.New("httpapi: nil metrics registerer or gatherer")
+	case cfg.BodyLimit < 1:
+		return nil, errors.New("httpapi: body limit must be positive")
+	case cfg.RequestTimeout <= 0:
+		return nil, errors.New("httpapi: request timeout must be positive")
 	}
-	a := &API{e: echo.New(), sub: sub, cfg: cfg, retryAfter: retryAfterSeconds(cfg.RetryAfter)}
+	a := &API{
+		e:          echo.New(),
+		sub:        sub,
+		cfg:        cfg,
+		errs:       errorTable(),
+		retryAfter: retryAfterSeconds(cfg.RetryAfter),
+		helloBody:  []byte(`{"Hello":"World"}`),
+		okBody:     []byte(`{"status":"ok"}`),
+		readyBody:  []byte(`{"status":"ready"}`),
+	}
 	a.e.HideBanner, a.e.HidePort = true, true
 	a.e.HTTPErrorHandler = a.handleError
 
-	metrics, err := echoprometheus.MiddlewareConfig{
-		Namespace:  "rps",
-		Subsystem:  "http",
-		Registerer: cfg.Registerer,
-		// Unmatched paths share one label, so scanners cannot blow up cardinality.
-		DoNotUseRequestPathFor404: true,
-		// The Host header is the client's to choose: not a label.
-		LabelFuncs: map[string]echoprometheus.LabelValueFunc{
-			"host": func(echo.Context, error) string { return "" },
-		},
-	}.ToMiddleware()
+	metrics, err := newMetrics(cfg.Registerer)
 	if err != nil {
 		return nil, fmt.Errorf("httpapi: metrics: %w", err)
 	}
-	// Errors are written inside the metrics middleware, so it records the
-	// status the client got (429, 504…), not a generic 500.
-	a.e.Use(requestID, metrics, a.writeErrors, middleware.Recover())
+	// Order matters: the request id comes first so every response carries it;
+	// errors are written inside the metrics middleware so it records the
+	// status the client got (429, 504…); Recover is innermost so a panic
+	// becomes an error that writeErrors turns into a 500 problem.
+	a.e.Use(requestID, metrics, a.writeErrors, recoverer())
 
 	a.e.GET("/", a.root)
 	a.e.POST("/queue", a.queue)
@@ -91,16 +106,6 @@ func New(sub TaskSubmitter, cfg Config) (*API, error) {
 	a.e.GET("/readyz", a.readyz)
 	a.e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{})))
 	return a, nil
-}
-
-// writeErrors turns a handler's error into its problem response right away.
-func (a *API) writeErrors(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if err := next(c); err != nil {
-			a.handleError(err, c)
-		}
-		return nil
-	}
 }
 
 // ServeHTTP implements http.Handler.

@@ -1,14 +1,12 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -16,171 +14,32 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 	"go.uber.org/mock/gomock"
 
 	"github.com/1000x-rps-server/rps-server/adapters/httpapi"
 	"github.com/1000x-rps-server/rps-server/adapters/httpapi/mocks"
 	"github.com/1000x-rps-server/rps-server/domain"
+	"github.com/1000x-rps-server/rps-server/observability"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-const requestTimeout = 3 * time.Second
-
-func newAPI(t *testing.T) (*httpapi.API, *mocks.MockTaskSubmitter) {
-	t.Helper()
-	sub := mocks.NewMockTaskSubmitter(gomock.NewController(t))
-	reg := prometheus.NewRegistry()
-	api, err := httpapi.New(sub, httpapi.Config{
-		BodyLimit: 64, RequestTimeout: requestTimeout, RetryAfter: 2 * time.Second,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registerer: reg, Gatherer: reg,
-	})
-	require.NoError(t, err)
-	return api, sub
-}
-
-func do(api http.Handler, method, path, contentType, body string, header ...string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(method, path, strings.NewReader(body))
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	rec := httptest.NewRecorder()
-	api.ServeHTTP(rec, req)
-	return rec
-}
-
-type problemBody struct {
-	Type      string `json:"type"`
-	Title     string `json:"title"`
-	Status    int    `json:"status"`
-	Detail    string `json:"detail"`
-	Instance  string `json:"instance"`
-	RequestID string `json:"request_id"`
-}
-
-func decodeProblem(t *testing.T, rec *httptest.ResponseRecorder) problemBody {
-	t.Helper()
-	assert.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))
-	var p problemBody
-	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &p), rec.Body.String())
-	assert.Equal(t, rec.Code, p.Status)
-	assert.NotEmpty(t, p.Title)
-	assert.Equal(t, rec.Header().Get("X-Request-ID"), p.RequestID)
-	return p
-}
-
-func TestRoot(t *testing.T) {
-	api, _ := newAPI(t)
-	rec := do(api, http.MethodGet, "/", "", "")
-	assert.Equal(t, http.StatusOK, rec.Code)
-	assert.JSONEq(t, `{"Hello":"World"}`, rec.Body.String())
-}
-
-func TestQueue_Success(t *testing.T) {
-	tests := []struct {
-		name        string
-		contentType string
-		body        string
-		kind        domain.Kind
-		want        string
-	}{
-		{name: "no_body_is_a_gift_code", kind: domain.KindGiftCode, want: `{"gift_code":"GIFT-1","request_id":"rid-1"}`},
-		{name: "empty_action", contentType: "application/json", body: `{}`, kind: domain.KindGiftCode, want: `{"gift_code":"GIFT-1","request_id":"rid-1"}`},
-		{name: "explicit_gift_kind", contentType: "application/json; charset=utf-8", body: `{"action":"get_gift_code"}`, kind: domain.KindGiftCode, want: `{"gift_code":"GIFT-1","request_id":"rid-1"}`},
-		{name: "other_kind", contentType: "application/json", body: `{"action":"make_coffee"}`, kind: "make_coffee", want: `{"result":"GIFT-1","request_id":"rid-1"}`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			api, sub := newAPI(t)
-			sub.EXPECT().Submit(gomock.Any(), tt.kind, "rid-1").DoAndReturn(
-				func(ctx context.Context, _ domain.Kind, _ string) (domain.Result, error) {
-					deadline, ok := ctx.Deadline()
-					assert.True(t, ok, "the request context carries a deadline")
-					assert.WithinDuration(t, time.Now().Add(requestTimeout), deadline, time.Second)
-					return domain.Result{TaskID: "t", Value: "GIFT-1"}, nil
-				})
-			rec := do(api, http.MethodPost, "/queue", tt.contentType, tt.body, "X-Request-ID", "rid-1")
-			assert.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-			assert.JSONEq(t, tt.want, rec.Body.String())
-			assert.Equal(t, "rid-1", rec.Header().Get("X-Request-ID"))
-		})
-	}
-}
-
-func TestQueue_ErrorsMapToProblems(t *testing.T) {
-	tests := []struct {
-		name       string
-		err        error
-		status     int
-		detail     string // substring
-		retryAfter string
-	}{
-		{name: "at_capacity", err: fmt.Errorf("acquire slot: %w", domain.ErrAtCapacity), status: 429,
-			detail: "Server busy, too many in-flight requests. Please try again later.", retryAfter: "2"},
-		{name: "unavailable", err: fmt.Errorf("acquire slot: %w: dial tcp: refused", domain.ErrUnavailable), status: 503,
-			detail: "cannot be reached", retryAfter: "2"},
-		{name: "timed_out", err: domain.ErrTimedOut, status: 504, detail: "No reply"},
-		{name: "task_failed", err: fmt.Errorf("%w: disk full", domain.ErrTaskFailed), status: 502, detail: "could not run"},
-		{name: "unknown_kind", err: fmt.Errorf("%w: %q", domain.ErrUnknownKind, "make_coffee"), status: 422, detail: "make_coffee"},
-		{name: "invalid_task", err: fmt.Errorf("%w: bad kind", domain.ErrInvalidTask), status: 400, detail: "bad kind"},
-		{name: "client_gone", err: context.Canceled, status: 499},
-		{name: "unexpected", err: errors.New("secret internal state at 0xdeadbeef"), status: 500, detail: "Internal server error."},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			api, sub := newAPI(t)
-			sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any()).Return(domain.Result{}, tt.err)
-			rec := do(api, http.MethodPost, "/queue", "", "")
-			assert.Equal(t, tt.status, rec.Code)
-			p := decodeProblem(t, rec)
-			assert.Contains(t, p.Detail, tt.detail)
-			assert.Equal(t, "/queue", p.Instance)
-			assert.Equal(t, tt.retryAfter, rec.Header().Get("Retry-After"))
-			assert.NotContains(t, rec.Body.String(), "0xdeadbeef", "internals never leak")
-		})
-	}
-}
-
-func TestQueue_ClientMistakesAre4xx(t *testing.T) {
-	tests := []struct {
-		name        string
-		method      string
-		contentType string
-		body        string
-		status      int
-	}{
-		{name: "malformed_json", contentType: "application/json", body: `{"action":`, status: 400},
-		{name: "unknown_field", contentType: "application/json", body: `{"kind":"x"}`, status: 400},
-		{name: "trailing_data", contentType: "application/json", body: `{} {}`, status: 400},
-		{name: "wrong_type", contentType: "application/json", body: `{"action":5}`, status: 400},
-		{name: "over_the_limit", contentType: "application/json", body: `{"action":"` + strings.Repeat("a", 100) + `"}`, status: 413},
-		{name: "wrong_content_type", contentType: "text/plain", body: `hello`, status: 415},
-		{name: "no_content_type", body: `{"action":"get_gift_code"}`, status: 415},
-		{name: "wrong_method", method: http.MethodGet, status: 405},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			api, _ := newAPI(t) // Submit is never called: the mock fails the test if it is
-			method := tt.method
-			if method == "" {
-				method = http.MethodPost
-			}
-			rec := do(api, method, "/queue", tt.contentType, tt.body)
-			assert.Equal(t, tt.status, rec.Code, rec.Body.String())
-			decodeProblem(t, rec)
-		})
+func TestStaticRoutes(t *testing.T) {
+	api, _ := newAPI(t) // neither route may touch the ports
+	for path, want := range map[string]string{
+		"/":        `{"Hello":"World"}`,
+		"/healthz": `{"status":"ok"}`,
+	} {
+		rec := get(api, path)
+		assert.Equal(t, http.StatusOK, rec.Code, path)
+		assert.Equal(t, "application/json", rec.Header().Get("Content-Type"), path)
+		assert.JSONEq(t, want, rec.Body.String(), path)
 	}
 }
 
 func TestNotFoundIsAProblem(t *testing.T) {
 	api, _ := newAPI(t)
-	rec := do(api, http.MethodGet, "/nope", "", "")
+	rec := get(api, "/nope")
 	assert.Equal(t, http.StatusNotFound, rec.Code)
-	decodeProblem(t, rec)
+	decodeProblem(t, rec, "/nope")
 }
 
 func TestRequestID(t *testing.T) {
@@ -188,62 +47,167 @@ func TestRequestID(t *testing.T) {
 	sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any()).Return(domain.Result{}, domain.ErrAtCapacity).AnyTimes()
 
 	sane := "client-id_1.2:3"
-	assert.Equal(t, sane, do(api, http.MethodPost, "/queue", "", "", "X-Request-ID", sane).Header().Get("X-Request-ID"))
+	rec := req{method: http.MethodPost, path: "/queue", requestID: sane}.do(api)
+	assert.Equal(t, sane, rec.Header().Get("X-Request-ID"), "a sane id is echoed, on a 429 too")
+	assert.Equal(t, sane, decodeProblem(t, rec, "/queue").RequestID)
 
 	for name, insane := range map[string]string{
 		"absent":    "",
 		"too_long":  strings.Repeat("a", 129),
-		"bad_chars": "id with spaces\r\n",
+		"bad_chars": "id with spaces",
+		"non_ascii": "idé",
 	} {
 		t.Run(name, func(t *testing.T) {
-			rec := do(api, http.MethodPost, "/queue", "", "", "X-Request-ID", insane)
+			rec := req{method: http.MethodPost, path: "/queue", requestID: insane}.do(api)
 			got := rec.Header().Get("X-Request-ID")
 			assert.Len(t, got, 36, "a generated UUID replaces %q", insane)
 			assert.NotEqual(t, insane, got)
 		})
 	}
-	rec := do(api, http.MethodGet, "/missing", "", "")
-	assert.NotEmpty(t, rec.Header().Get("X-Request-ID"), "404s carry a request id too")
+	assert.Equal(t, strings.Repeat("a", 128), req{path: "/x", requestID: strings.Repeat("a", 128)}.do(api).Header().Get("X-Request-ID"),
+		"128 characters are still sane, and 404s carry the id")
 }
 
-func TestHealthAndReadiness(t *testing.T) {
-	api, sub := newAPI(t)
-	rec := do(api, http.MethodGet, "/healthz", "", "")
-	assert.Equal(t, http.StatusOK, rec.Code)
-
-	sub.EXPECT().Ready(gomock.Any()).Return(nil)
-	assert.Equal(t, http.StatusOK, do(api, http.MethodGet, "/readyz", "", "").Code)
-
-	sub.EXPECT().Ready(gomock.Any()).Return(errors.New("gate: redis: connection refused"))
-	rec = do(api, http.MethodGet, "/readyz", "", "")
-	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
-	assert.Contains(t, decodeProblem(t, rec).Detail, "connection refused")
-	assert.Equal(t, "2", rec.Header().Get("Retry-After"))
-
-	api.Drain() // Ready is not asked any more
-	rec = do(api, http.MethodGet, "/readyz", "", "")
-	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
-	assert.Contains(t, decodeProblem(t, rec).Detail, "shutting down")
-	assert.Equal(t, http.StatusOK, do(api, http.MethodGet, "/healthz", "", "").Code, "alive while draining")
+func TestReadiness(t *testing.T) {
+	tests := []struct {
+		name   string
+		ready  error
+		drain  bool
+		status int
+		detail string
+	}{
+		{name: "ready", status: http.StatusOK},
+		{name: "port_down", ready: errors.New("gate: dependency unavailable: connection refused"), status: 503, detail: "connection refused"},
+		{name: "draining", drain: true, status: 503, detail: "shutting down"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api, sub := newAPI(t)
+			if tt.drain {
+				api.Drain() // Ready is not asked any more: the mock would fail the test
+			} else {
+				sub.EXPECT().Ready(gomock.Any()).DoAndReturn(func(ctx context.Context) error {
+					deadline, ok := ctx.Deadline()
+					assert.True(t, ok, "the probe is bounded")
+					assert.WithinDuration(t, time.Now().Add(2*time.Second), deadline, time.Second)
+					return tt.ready
+				})
+			}
+			rec := get(api, "/readyz")
+			assert.Equal(t, tt.status, rec.Code)
+			if tt.status == http.StatusOK {
+				assert.JSONEq(t, `{"status":"ready"}`, rec.Body.String())
+				return
+			}
+			assert.Contains(t, decodeProblem(t, rec, "/readyz").Detail, tt.detail)
+			assert.Equal(t, "2", rec.Header().Get("Retry-After"))
+			assert.Equal(t, http.StatusOK, get(api, "/healthz").Code, "alive while not ready")
+		})
+	}
 }
 
 func TestMetrics(t *testing.T) {
 	api, sub := newAPI(t)
 	sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any()).Return(domain.Result{}, domain.ErrAtCapacity)
-	do(api, http.MethodPost, "/queue", "", "")
-	do(api, http.MethodGet, "/random-scanner-path-1", "", "")
+	postQueue(api)
+	get(api, "/random-scanner-path-1")
+	get(api, "/random-scanner-path-2")
+	req{method: "FOOBAR", path: "/"}.do(api)
 
-	rec := do(api, http.MethodGet, "/metrics", "", "")
+	rec := get(api, "/metrics")
 	assert.Equal(t, http.StatusOK, rec.Code)
 	body := rec.Body.String()
 	assert.Contains(t, body, `rps_http_requests_total{code="429",host="",method="POST",url="/queue"} 1`)
-	assert.NotContains(t, body, "random-scanner-path-1", "unmatched paths do not become labels")
+	assert.Contains(t, body, `rps_http_requests_total{code="404",host="",method="GET",url=""} 2`, "unmatched paths share one series")
+	assert.NotContains(t, body, "random-scanner-path")
+	assert.Contains(t, body, `method="OTHER"`)
+	assert.NotContains(t, body, "FOOBAR", "invented methods do not become labels")
+	assert.Contains(t, body, "rps_http_request_duration_seconds_bucket")
+}
+
+// TestLogLevels checks that only failures an operator must see are logged
+// above debug, that a success logs nothing, and that lines carry the id.
+func TestLogLevels(t *testing.T) {
+	tests := []struct {
+		name  string
+		err   error
+		panic bool
+		level string // "" means no line at all
+	}{
+		{name: "success"},
+		{name: "at_capacity", err: domain.ErrAtCapacity, level: "DEBUG"},
+		{name: "client_gone", err: context.Canceled, level: "DEBUG"},
+		{name: "unavailable", err: domain.ErrUnavailable, level: "DEBUG"},
+		{name: "timed_out", err: domain.ErrTimedOut, level: "DEBUG"},
+		{name: "unexpected", err: errors.New("boom"), level: "ERROR"},
+		{name: "panic", panic: true, level: "ERROR"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			log, err := observability.NewLogger(&buf, observability.LogConfig{Level: "debug", Format: "json"})
+			require.NoError(t, err)
+			api, sub := newAPI(t, func(c *httpapi.Config) { c.Logger = log })
+			sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(
+				func(context.Context, domain.Kind, string) (domain.Result, error) {
+					if tt.panic {
+						panic("bug")
+					}
+					return domain.Result{Value: "GIFT-1"}, tt.err
+				})
+			req{method: http.MethodPost, path: "/queue", requestID: "rid-9"}.do(api)
+			if tt.level == "" {
+				assert.Empty(t, buf.String())
+				return
+			}
+			var line struct {
+				Level     string `json:"level"`
+				RequestID string `json:"request_id"`
+				Err       string `json:"err"`
+			}
+			require.NoError(t, json.Unmarshal(buf.Bytes(), &line), buf.String())
+			assert.Equal(t, tt.level, line.Level)
+			assert.Equal(t, "rid-9", line.RequestID)
+			if tt.panic {
+				assert.Contains(t, line.Err, "handler panic: bug", "the panic is logged once, with its stack")
+				assert.Contains(t, line.Err, "goroutine")
+				return
+			}
+			assert.Equal(t, tt.err.Error(), line.Err, "the log keeps the real error")
+		})
+	}
+}
+
+func TestRetryAfterIsWholeSecondsAtLeastOne(t *testing.T) {
+	for d, want := range map[time.Duration]string{0: "1", 300 * time.Millisecond: "1", 1500 * time.Millisecond: "2", 5 * time.Second: "5"} {
+		api, sub := newAPI(t, func(c *httpapi.Config) { c.RetryAfter = d })
+		sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any()).Return(domain.Result{}, domain.ErrAtCapacity)
+		assert.Equal(t, want, postQueue(api).Header().Get("Retry-After"), d)
+	}
 }
 
 func TestNew_RefusesMissingDependencies(t *testing.T) {
-	_, err := httpapi.New(nil, httpapi.Config{})
-	require.Error(t, err)
 	sub := mocks.NewMockTaskSubmitter(gomock.NewController(t))
-	_, err = httpapi.New(sub, httpapi.Config{BodyLimit: 1, RequestTimeout: time.Second})
-	require.Error(t, err)
+	reg := prometheus.NewRegistry()
+	valid := httpapi.Config{BodyLimit: 1, RequestTimeout: time.Second, Logger: slog.New(slog.DiscardHandler), Registerer: reg, Gatherer: reg}
+	tests := map[string]func(*httpapi.Config){
+		"nil_logger":     func(c *httpapi.Config) { c.Logger = nil },
+		"nil_registerer": func(c *httpapi.Config) { c.Registerer = nil },
+		"nil_gatherer":   func(c *httpapi.Config) { c.Gatherer = nil },
+		"no_body_limit":  func(c *httpapi.Config) { c.BodyLimit = 0 },
+		"no_timeout":     func(c *httpapi.Config) { c.RequestTimeout = 0 },
+	}
+	for name, breakIt := range tests {
+		cfg := valid
+		breakIt(&cfg)
+		_, err := httpapi.New(sub, cfg)
+		require.Error(t, err, name)
+	}
+	_, err := httpapi.New(nil, valid)
+	require.ErrorContains(t, err, "nil submitter")
+
+	_, err = httpapi.New(sub, valid)
+	require.NoError(t, err)
+	_, err = httpapi.New(sub, valid)
+	require.ErrorContains(t, err, "metrics", "a second API on one registry is refused, not a panic")
 }

@@ -18,37 +18,54 @@ import (
 // statusClientClosedRequest is nginx's status for a caller that went away.
 const statusClientClosedRequest = 499
 
-// errorStatuses is the one table from the core's errors to HTTP. A fixed
-// detail hides internals; an empty one passes the error's own text on,
-// which is safe for the client's own mistakes only.
-var errorStatuses = []struct {
+// Details the client sees instead of an error's text, which may hold internals.
+const (
+	detailAtCapacity  = "Server busy, too many in-flight requests. Please try again later." // the original's text
+	detailUnavailable = "A service this request needs cannot be reached. Please try again later."
+	detailTimedOut    = "No reply from a worker in time."
+	detailTaskFailed  = "The worker could not run the task."
+	detailCanceled    = "The client closed the request."
+	detailInternal    = "Internal server error."
+)
+
+// errorRow maps one error to a status. A fixed detail hides internals; an
+// empty one passes the error's own text on, safe for the client's mistakes only.
+type errorRow struct {
 	err    error
 	status int
 	detail string
-}{
-	{domain.ErrAtCapacity, http.StatusTooManyRequests, "Server busy, too many in-flight requests. Please try again later."},
-	{domain.ErrUnavailable, http.StatusServiceUnavailable, "A service this request needs cannot be reached. Please try again later."},
-	{domain.ErrTimedOut, http.StatusGatewayTimeout, "No reply from a worker in time."},
-	{domain.ErrTaskFailed, http.StatusBadGateway, "The worker could not run the task."},
-	{domain.ErrInvalidTask, http.StatusBadRequest, ""},
-	{domain.ErrUnknownKind, http.StatusUnprocessableEntity, ""},
-	{context.Canceled, statusClientClosedRequest, "The client closed the request."},
 }
 
-// problem is an RFC 9457 problem details body. Detail keeps the original's
-// 429 text, so its clients still read it.
+// errorTable is the one table from the core's errors to HTTP, checked in
+// order with errors.Is. Cancellation comes first: when the caller went away,
+// whatever a port reported on the way out is not the story.
+func errorTable() []errorRow {
+	return []errorRow{
+		{context.Canceled, statusClientClosedRequest, detailCanceled},
+		{domain.ErrAtCapacity, http.StatusTooManyRequests, detailAtCapacity},
+		{domain.ErrUnavailable, http.StatusServiceUnavailable, detailUnavailable},
+		{domain.ErrTimedOut, http.StatusGatewayTimeout, detailTimedOut},
+		{domain.ErrTaskFailed, http.StatusBadGateway, detailTaskFailed},
+		{domain.ErrInvalidTask, http.StatusBadRequest, ""},
+		{domain.ErrUnknownKind, http.StatusUnprocessableEntity, ""},
+		// RequestTimeout passed before the reply timeout did.
+		{context.DeadlineExceeded, http.StatusGatewayTimeout, detailTimedOut},
+	}
+}
+
+// problem is an RFC 9457 problem details body.
 type problem struct {
 	Type      string `json:"type"`
 	Title     string `json:"title"`
 	Status    int    `json:"status"`
 	Detail    string `json:"detail"`
 	Instance  string `json:"instance"`
-	RequestID string `json:"request_id,omitempty"`
+	RequestID string `json:"request_id"`
 }
 
 // classify maps err to a status and the detail the client may see.
-func classify(err error) (status int, detail string) {
-	for _, row := range errorStatuses {
+func (a *API) classify(err error) (status int, detail string) {
+	for _, row := range a.errs {
 		if errors.Is(err, row.err) {
 			if row.detail == "" {
 				return row.status, err.Error()
@@ -57,21 +74,21 @@ func classify(err error) (status int, detail string) {
 		}
 	}
 	var he *echo.HTTPError
-	if errors.As(err, &he) {
+	if errors.As(err, &he) { // made by echo or by our handlers, never by a port
 		return he.Code, fmt.Sprint(he.Message)
 	}
-	return http.StatusInternalServerError, "Internal server error."
+	return http.StatusInternalServerError, detailInternal
 }
 
 // handleError is echo's error handler: every error response of the API is
 // written here, as problem+json, and logged once at a level that fits.
 func (a *API) handleError(err error, c echo.Context) {
+	status, detail := a.classify(err)
+	req := c.Request()
+	a.logError(req, status, err)
 	if c.Response().Committed {
 		return
 	}
-	status, detail := classify(err)
-	req := c.Request()
-	a.logError(req.Context(), status, err)
 
 	h := c.Response().Header()
 	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
@@ -85,32 +102,43 @@ func (a *API) handleError(err error, c echo.Context) {
 		Type: "about:blank", Title: title, Status: status, Detail: detail,
 		Instance: req.URL.Path, RequestID: h.Get(echo.HeaderXRequestID),
 	})
-	if mErr != nil {
-		body = []byte(`{"title":"Internal Server Error","status":500}`)
+	if mErr != nil { // cannot happen with string and int fields; stay safe anyway
+		body = []byte(`{"type":"about:blank","title":"Internal Server Error","status":500}`)
 	}
+	var wErr error
 	if req.Method == http.MethodHead {
-		err = c.NoContent(status)
+		wErr = c.NoContent(status)
 	} else {
-		err = c.Blob(status, "application/problem+json", body)
+		wErr = c.Blob(status, "application/problem+json", body)
 	}
-	if err != nil {
-		a.cfg.Logger.DebugContext(req.Context(), "write error response", "err", err)
+	if wErr != nil {
+		a.cfg.Logger.DebugContext(req.Context(), "write error response", "err", wErr)
 	}
 }
 
-// logError logs what an operator must see; expected refusals (429, 4xx,
-// 503/504 under load) stay at debug so an overload does not flood the log.
-func (a *API) logError(ctx context.Context, status int, err error) {
+// logError logs what an operator must see: 500 at error, 502 (a worker's
+// handler failed) at warn. Client mistakes, refusals (429), callers that left
+// (499) and outages (503, 504) stay at debug, so an overload or an outage does
+// not turn into a line per request: the adapters log the outage itself once,
+// and the HTTP metrics count every status.
+func (a *API) logError(req *http.Request, status int, err error) {
 	level := slog.LevelDebug
-	switch status {
-	case http.StatusInternalServerError:
+	switch {
+	case status == http.StatusInternalServerError:
 		level = slog.LevelError
-	case http.StatusBadGateway:
+	case status >= http.StatusInternalServerError && status != http.StatusServiceUnavailable && status != http.StatusGatewayTimeout:
 		level = slog.LevelWarn
 	}
-	a.cfg.Logger.Log(ctx, level, "request failed", "status", status, "err", err)
+	ctx := req.Context()
+	if !a.cfg.Logger.Enabled(ctx, level) { // no attrs built on the hot 429 path
+		return
+	}
+	a.cfg.Logger.LogAttrs(ctx, level, "request failed",
+		slog.Int("status", status), slog.String("method", req.Method),
+		slog.String("path", req.URL.Path), slog.Any("err", err))
 }
 
+// retryAfterSeconds rounds d up to whole seconds, at least 1.
 func retryAfterSeconds(d time.Duration) string {
 	return strconv.Itoa(max(1, int((d+time.Second-1)/time.Second)))
 }

@@ -13,23 +13,22 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/1000x-rps-server/rps-server/domain"
+	"github.com/1000x-rps-server/rps-server/observability"
 )
 
-// Pre-encoded bodies of the routes that never change.
-var (
-	helloBody = []byte(`{"Hello":"World"}` + "\n")
-	okBody    = []byte(`{"status":"ok"}` + "\n")
-	readyBody = []byte(`{"status":"ready"}` + "\n")
-)
-
+// root answers the original's liveness ping, which its clients still send.
 func (a *API) root(c echo.Context) error {
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, helloBody)
+	return c.JSONBlob(http.StatusOK, a.helloBody)
 }
 
+// healthz says the process is alive; it never asks the ports, so a broken
+// dependency makes the instance unready, not restarted.
 func (a *API) healthz(c echo.Context) error {
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, okBody)
+	return c.JSONBlob(http.StatusOK, a.okBody)
 }
 
+// readyz says whether this instance should get traffic: not while draining,
+// and not while a port behind the use case cannot serve.
 func (a *API) readyz(c echo.Context) error {
 	if a.draining.Load() {
 		return echo.NewHTTPError(http.StatusServiceUnavailable, "not ready: shutting down")
@@ -39,7 +38,7 @@ func (a *API) readyz(c echo.Context) error {
 	if err := a.sub.Ready(ctx); err != nil {
 		return echo.NewHTTPError(http.StatusServiceUnavailable, "not ready: "+err.Error())
 	}
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, readyBody)
+	return c.JSONBlob(http.StatusOK, a.readyBody)
 }
 
 // queueRequest is the optional body of POST /queue.
@@ -59,54 +58,72 @@ type resultResponse struct {
 	RequestID string `json:"request_id"`
 }
 
+// queue runs one task under the request's deadline. The error handler alone
+// decides the status of an error.
 func (a *API) queue(c echo.Context) error {
-	kind, err := a.kindFromBody(c.Request())
+	req := c.Request()
+	kind, err := a.kindFromBody(c.Response().Writer, req)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(c.Request().Context(), a.cfg.RequestTimeout)
+	ctx, cancel := context.WithTimeout(req.Context(), a.cfg.RequestTimeout)
 	defer cancel()
-	id := c.Response().Header().Get(echo.HeaderXRequestID)
+	id := observability.RequestID(ctx)
 	res, err := a.sub.Submit(ctx, kind, id)
 	if err != nil {
+		// Not wrapped: for 400 and 422 the app's own text is the detail.
 		return err
 	}
+
+	var body []byte
 	if kind == domain.KindGiftCode {
-		return c.JSON(http.StatusOK, giftResponse{GiftCode: res.Value, RequestID: id})
+		body, err = json.Marshal(giftResponse{GiftCode: res.Value, RequestID: id})
+	} else {
+		body, err = json.Marshal(resultResponse{Result: res.Value, RequestID: id})
 	}
-	return c.JSON(http.StatusOK, resultResponse{Result: res.Value, RequestID: id})
+	if err != nil {
+		return fmt.Errorf("encode response: %w", err)
+	}
+	return c.JSONBlob(http.StatusOK, body)
 }
 
 // kindFromBody reads the optional {"action": "..."} body. No body means the
-// default kind, so the original's clients need not send one.
-func (a *API) kindFromBody(r *http.Request) (domain.Kind, error) {
+// default kind, so the original's clients need not send one; they often send
+// no Content-Type either, which is why it is only checked for a real body.
+func (a *API) kindFromBody(w http.ResponseWriter, r *http.Request) (domain.Kind, error) {
+	if r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody {
+		return domain.KindGiftCode, nil // the hot path: nothing to read
+	}
 	if r.ContentLength > a.cfg.BodyLimit {
 		return "", echo.ErrStatusRequestEntityTooLarge
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, a.cfg.BodyLimit))
+	// Bodies of unknown length (chunked) are cut at the limit while read; w
+	// lets net/http close the connection rather than drain the rest.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.BodyLimit))
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
 		return "", echo.ErrStatusRequestEntityTooLarge
 	case err != nil:
-		return "", echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("read body: %v", err))
+		return "", echo.NewHTTPError(http.StatusBadRequest, "read body: "+err.Error())
 	case len(body) == 0:
 		return domain.KindGiftCode, nil
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType)); err != nil || mt != echo.MIMEApplicationJSON {
 		return "", echo.ErrUnsupportedMediaType
 	}
-	var req queueRequest
+
+	var q queueRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return "", echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("malformed JSON body: %v", err))
+	if err := dec.Decode(&q); err != nil {
+		return "", echo.NewHTTPError(http.StatusBadRequest, "malformed JSON body: "+err.Error())
 	}
-	if dec.More() {
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return "", echo.NewHTTPError(http.StatusBadRequest, "malformed JSON body: data after the object")
 	}
-	if req.Action == "" {
+	if q.Action == "" {
 		return domain.KindGiftCode, nil
 	}
-	return req.Action, nil
+	return q.Action, nil
 }

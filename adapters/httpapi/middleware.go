@@ -1,0 +1,106 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo-contrib/echoprometheus"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/1000x-rps-server/rps-server/observability"
+)
+
+// maxRequestIDLen bounds a caller's X-Request-ID; longer ones are replaced.
+const maxRequestIDLen = 128
+
+// requestID takes the caller's X-Request-ID when it is sane, generates one
+// otherwise, and sets it on the response and in the request's context before
+// anything else runs, so every response and log line carries it.
+func requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		id := req.Header.Get(echo.HeaderXRequestID)
+		if !saneRequestID(id) {
+			id = uuid.NewString()
+		}
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		c.SetRequest(req.WithContext(observability.WithRequestID(req.Context(), id)))
+		return next(c)
+	}
+}
+
+// saneRequestID accepts 1 to 128 characters of [A-Za-z0-9._:-], which is
+// safe to log and to echo back in a header.
+func saneRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestIDLen {
+		return false
+	}
+	for i := range len(id) {
+		switch ch := id[i]; {
+		case ch >= 'a' && ch <= 'z', ch >= 'A' && ch <= 'Z', ch >= '0' && ch <= '9',
+			ch == '.', ch == '_', ch == ':', ch == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// writeErrors turns a handler's error into its problem response right away,
+// through the same handler echo uses, so there is still one error table.
+func (a *API) writeErrors(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if err := next(c); err != nil {
+			a.handleError(err, c)
+		}
+		return nil
+	}
+}
+
+// recoverer turns a handler's panic into an error carrying the panicking
+// goroutine's stack, which handleError logs once at error level and answers
+// with a generic 500; echo's own logger is never used.
+func recoverer() echo.MiddlewareFunc {
+	return middleware.RecoverWithConfig(middleware.RecoverConfig{
+		DisableStackAll:     true, // the panicking goroutine is enough
+		DisableErrorHandler: true, // return the error to writeErrors
+		LogErrorFunc: func(_ echo.Context, err error, stack []byte) error {
+			return fmt.Errorf("handler panic: %w\n%s", err, stack)
+		},
+	})
+}
+
+// newMetrics counts requests and their latency by route, method and status.
+// Every label is bounded: unmatched paths share one url label, the Host
+// header (the client's to choose) is blanked, unknown methods become OTHER.
+func newMetrics(reg prometheus.Registerer) (echo.MiddlewareFunc, error) {
+	mw, err := echoprometheus.MiddlewareConfig{
+		Namespace:                 "rps",
+		Subsystem:                 "http",
+		Registerer:                reg,
+		DoNotUseRequestPathFor404: true,
+		LabelFuncs: map[string]echoprometheus.LabelValueFunc{
+			"host":   func(echo.Context, error) string { return "" },
+			"method": methodLabel,
+		},
+	}.ToMiddleware()
+	if err != nil {
+		return nil, fmt.Errorf("register http metrics: %w", err)
+	}
+	return mw, nil
+}
+
+// methodLabel keeps the standard methods and folds any other into OTHER, so a
+// scanner inventing methods cannot create new series.
+func methodLabel(c echo.Context, _ error) string {
+	switch m := c.Request().Method; m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	default:
+		return "OTHER"
+	}
+}
