@@ -1,0 +1,75 @@
+// Package e2e_test runs the real binaries (cmd/server, cmd/worker) against a
+// real Redis and a real Kafka, with the original's end-to-end scenarios.
+package e2e_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/redis/rueidis"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/1000x-rps-server/rps-server/domain"
+)
+
+func TestMain(m *testing.M) {
+	dir, err := buildBinaries()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
+	binDir = dir
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// The original's end-to-end scenarios: users / concurrency → minimum 200s,
+// and every code distinct. After each, the gate holds no slot.
+func TestQueue_OriginalScenarios(t *testing.T) {
+	in := needInfra(t)
+	s := newStack(t, in)
+	s.startWorker(t)
+	base := s.startServer(t)
+
+	for _, sc := range []struct {
+		users, concurrency, min200 int
+	}{
+		{users: 10, concurrency: 10, min200: 10},
+		{users: 200, concurrency: 50, min200: 198},
+		{users: 1000, concurrency: 100, min200: 990},
+	} {
+		t.Run(fmt.Sprintf("%d_users_%d_concurrent", sc.users, sc.concurrency), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			o := runUsers(ctx, []string{base}, sc.users, sc.concurrency)
+			require.Empty(t, o.errors, "transport errors")
+			assert.GreaterOrEqual(t, o.statuses[http.StatusOK], sc.min200, "statuses: %v", o.statuses)
+			assert.Len(t, o.codes, o.statuses[http.StatusOK], "every 200 carries a code")
+			assert.Zero(t, o.duplicates(), "a code was handed out twice")
+			for code := range o.codes {
+				require.True(t, domain.IsGiftCode(code), "malformed code %q", code)
+			}
+			assert.Zero(t, gateHeld(t, in, s.gateKey), "the gate must drain to 0")
+		})
+	}
+}
+
+// gateHeld counts the slots held in the Redis gate.
+func gateHeld(t *testing.T, in infra, key string) int64 {
+	t.Helper()
+	opt, err := rueidis.ParseURL(in.redisURL)
+	require.NoError(t, err)
+	opt.DisableCache = true
+	client, err := rueidis.NewClient(opt)
+	require.NoError(t, err)
+	defer client.Close()
+	n, err := client.Do(context.Background(), client.B().Zcard().Key(key).Build()).AsInt64()
+	require.NoError(t, err)
+	return n
+}

@@ -1,0 +1,291 @@
+package e2e_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+)
+
+// binDir holds the cmd/server and cmd/worker binaries built once by TestMain.
+var binDir string
+
+// infra is the real Redis and Kafka the tests run against (from the test
+// command's environment: go tool task test starts both).
+type infra struct {
+	redisURL  string
+	bootstrap string
+}
+
+func needInfra(t *testing.T) infra {
+	t.Helper()
+	in := infra{redisURL: os.Getenv("REDIS_URL"), bootstrap: os.Getenv("KAFKA_BOOTSTRAP_SERVERS")}
+	if in.redisURL == "" || in.bootstrap == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("REDIS_URL and KAFKA_BOOTSTRAP_SERVERS must be set in CI (go tool task test starts both)")
+		}
+		t.Skip("end-to-end tests need REDIS_URL and KAFKA_BOOTSTRAP_SERVERS; run go tool task test")
+	}
+	return in
+}
+
+func buildBinaries() (string, error) {
+	dir, err := os.MkdirTemp("", "rps-e2e-bin")
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.Command("go", "build", "-o", dir+string(os.PathSeparator), "../../cmd/server", "../../cmd/worker")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("go build: %w", err)
+	}
+	return dir, nil
+}
+
+// stack is one isolated deployment: topics and gate key of its own, so tests
+// never see each other's traffic.
+type stack struct {
+	in       infra
+	env      []string
+	gateKey  string
+	servers  []*proc
+	workers  []*proc
+	serverBy map[*proc]string // base URL per server process
+}
+
+func newStack(t *testing.T, in infra, extraEnv ...string) *stack {
+	t.Helper()
+	id := uuid.NewString()[:8]
+	s := &stack{in: in, gateKey: "{e2e-" + id + "}:gate", serverBy: map[*proc]string{}}
+	s.env = append([]string{
+		"REDIS_URL=" + in.redisURL,
+		"KAFKA_BOOTSTRAP_SERVERS=" + in.bootstrap,
+		"TASKS_TOPIC=tasks-" + id,
+		"RESULTS_TOPIC=results-" + id,
+		"RPS_GATE__KEY=" + s.gateKey,
+		"RPS_LOG__FORMAT=json",
+		"HOST=127.0.0.1",
+	}, extraEnv...)
+	return s
+}
+
+// startWorker starts a cmd/worker and waits until it is ready.
+func (s *stack) startWorker(t *testing.T) *proc {
+	t.Helper()
+	addr := freeAddr(t)
+	p := startProc(t, "worker", append(s.env, "RPS_WORKER__METRICS_ADDR="+addr))
+	waitReady(t, "http://"+addr+"/readyz", p)
+	s.workers = append(s.workers, p)
+	return p
+}
+
+// startServer starts a cmd/server and returns its base URL once /readyz is 200.
+func (s *stack) startServer(t *testing.T) string {
+	t.Helper()
+	addr := freeAddr(t)
+	_, port, _ := net.SplitHostPort(addr)
+	p := startProc(t, "server", append(s.env, "PORT="+port))
+	base := "http://" + addr
+	waitReady(t, base+"/readyz", p)
+	s.servers = append(s.servers, p)
+	s.serverBy[p] = base
+	return base
+}
+
+// proc is a child process whose output goes to a log file kept for failures.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{}
+	err  error
+}
+
+func startProc(t *testing.T, name string, env []string) *proc {
+	t.Helper()
+	logPath := filepath.Join(t.TempDir(), name+".log")
+	logFile, err := os.Create(logPath)
+	require.NoError(t, err)
+	cmd := exec.Command(filepath.Join(binDir, name))
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	require.NoError(t, cmd.Start())
+	p := &proc{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		_ = logFile.Close()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.stop(t, 30*time.Second)
+		if t.Failed() {
+			dumpLog(t, p)
+		}
+	})
+	return p
+}
+
+// stop sends SIGTERM and waits for a graceful exit, then kills.
+func (p *proc) stop(t *testing.T, grace time.Duration) {
+	t.Helper()
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(grace):
+		t.Errorf("%s did not stop within %s after SIGTERM; killing it", p.name, grace)
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// kill ends the process at once, as a crash would.
+func (p *proc) kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
+func dumpLog(t *testing.T, p *proc) {
+	t.Helper()
+	f, err := os.Open(p.log)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	if len(lines) > 40 {
+		lines = lines[len(lines)-40:]
+	}
+	t.Logf("last lines of %s log:\n%s", p.name, strings.Join(lines, "\n"))
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// waitReady polls url until it answers 200, failing early if p exits.
+func waitReady(t *testing.T, url string, p *proc) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.done:
+			dumpLog(t, p)
+			t.Fatalf("%s exited before it was ready: %v", p.name, p.err)
+		default:
+		}
+		resp, err := http.Get(url)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	dumpLog(t, p)
+	t.Fatalf("%s not ready at %s within 90s", p.name, url)
+}
+
+// outcome tallies what users got back.
+type outcome struct {
+	mu       sync.Mutex
+	statuses map[int]int
+	codes    map[string]int
+	errors   []error
+}
+
+func (o *outcome) add(status int, code string, err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if err != nil {
+		o.errors = append(o.errors, err)
+		return
+	}
+	o.statuses[status]++
+	if code != "" {
+		o.codes[code]++
+	}
+}
+
+// duplicates counts codes handed out more than once.
+func (o *outcome) duplicates() int {
+	n := 0
+	for _, c := range o.codes {
+		if c > 1 {
+			n += c - 1
+		}
+	}
+	return n
+}
+
+// runUsers sends total POST /queue requests, at most concurrency at once,
+// spread round-robin over the given servers.
+func runUsers(ctx context.Context, bases []string, total, concurrency int) *outcome {
+	o := &outcome{statuses: map[int]int{}, codes: map[string]int{}}
+	client := &http.Client{
+		Timeout:   30 * time.Second,
+		Transport: &http.Transport{MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: 0},
+	}
+	defer client.CloseIdleConnections()
+	sem := make(chan struct{}, concurrency)
+	var wg sync.WaitGroup
+	for i := range total {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			o.add(postQueue(ctx, client, bases[i%len(bases)]))
+		})
+	}
+	wg.Wait()
+	return o
+}
+
+func postQueue(ctx context.Context, client *http.Client, base string) (int, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/queue", nil)
+	if err != nil {
+		return 0, "", err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		GiftCode string `json:"gift_code"`
+	}
+	if resp.StatusCode == http.StatusOK {
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			return resp.StatusCode, "", fmt.Errorf("decode 200 body: %w", err)
+		}
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, body.GiftCode, nil
+}
