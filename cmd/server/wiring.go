@@ -30,7 +30,7 @@ type serverPorts struct {
 
 func newPorts(ctx context.Context, cfg configs.Config, handlers []app.TaskHandler, log *slog.Logger, reg prometheus.Registerer) (*serverPorts, error) {
 	p := &serverPorts{}
-	if err := p.openBroker(ctx, cfg, handlers, log, reg); err != nil {
+	if err := p.openBroker(cfg, handlers, log, reg); err != nil {
 		p.close(log)
 		return nil, err
 	}
@@ -79,7 +79,7 @@ func (p *serverPorts) openGate(ctx context.Context, cfg configs.Config, log *slo
 	return nil
 }
 
-func (p *serverPorts) openBroker(ctx context.Context, cfg configs.Config, handlers []app.TaskHandler, log *slog.Logger, reg prometheus.Registerer) error {
+func (p *serverPorts) openBroker(cfg configs.Config, handlers []app.TaskHandler, log *slog.Logger, reg prometheus.Registerer) error {
 	if !cfg.UsesKafka() {
 		proc, err := app.NewProcessTask(handlers...)
 		if err != nil {

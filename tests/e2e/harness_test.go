@@ -157,12 +157,6 @@ func (p *proc) stop(t *testing.T, grace time.Duration) {
 	}
 }
 
-// kill ends the process at once, as a crash would.
-func (p *proc) kill() {
-	_ = p.cmd.Process.Kill()
-	<-p.done
-}
-
 func dumpLog(t *testing.T, p *proc) {
 	t.Helper()
 	f, err := os.Open(p.log)
