@@ -5,8 +5,11 @@ package e2e_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,4 +75,44 @@ func gateHeld(t *testing.T, in infra, key string) int64 {
 	n, err := client.Do(context.Background(), client.B().Zcard().Key(key).Build()).AsInt64()
 	require.NoError(t, err)
 	return n
+}
+
+// Two server instances share the workers; each reads only its own replies,
+// so neither ever sees a reply meant for the other.
+func TestQueue_TwoInstancesGetOnlyTheirOwnReplies(t *testing.T) {
+	in := needInfra(t)
+	s := newStack(t, in)
+	s.startWorker(t)
+	a, b := s.startServer(t), s.startServer(t)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	o := runUsers(ctx, []string{a, b}, 400, 80)
+	require.Empty(t, o.errors)
+	assert.Equal(t, 400, o.statuses[http.StatusOK], "statuses: %v", o.statuses)
+	assert.Zero(t, o.duplicates())
+	for _, base := range []string{a, b} {
+		assert.Zero(t, scrape(t, base, "rps_broker_late_replies_total"), "%s read a reply not meant for it", base)
+		assert.Equal(t, 200.0, scrape(t, base, `rps_http_requests_total{code="200",host="",method="POST",url="/queue"}`))
+	}
+	assert.Zero(t, gateHeld(t, in, s.gateKey))
+}
+
+// scrape reads one sample from a server's /metrics, 0 when absent.
+func scrape(t *testing.T, base, series string) float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	for _, line := range strings.Split(string(body), "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		if ok && name == series {
+			v, err := strconv.ParseFloat(value, 64)
+			require.NoError(t, err)
+			return v
+		}
+	}
+	return 0
 }
