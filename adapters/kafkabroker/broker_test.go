@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,7 +28,13 @@ import (
 	"github.com/1000x-rps-server/rps-server/ports"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if topic := os.Getenv(crashWorkerEnv); topic != "" {
+		runCrashWorker(topic) // this process is the worker that gets killed
+		return
+	}
+	goleak.VerifyTestMain(m)
+}
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
@@ -294,6 +302,79 @@ func TestAtLeastOnce_WorkerStoppedMidBatch(t *testing.T) {
 	startWorker(t, tp, group, 10, slow)
 	for range n {
 		require.NoError(t, <-errs)
+	}
+}
+
+// crashWorkerEnv makes the test binary a worker process, so a test can kill
+// it with SIGKILL mid-batch, as a crash would.
+const crashWorkerEnv = "KAFKABROKER_TEST_CRASH_WORKER_TOPIC"
+
+// fastFailover lets the group notice a dead worker in seconds, not 45 s.
+var fastFailover = map[string]string{"session.timeout.ms": "6000", "heartbeat.interval.ms": "500"}
+
+func runCrashWorker(topic string) {
+	slow := processorFunc(func(_ context.Context, task domain.Task) domain.Result {
+		time.Sleep(20 * time.Millisecond)
+		return domain.Result{TaskID: task.ID, Value: "done"}
+	})
+	w, err := kafkabroker.NewWorker(context.Background(), kafkabroker.WorkerConfig{
+		Bootstrap: os.Getenv("KAFKA_BOOTSTRAP_SERVERS"), TasksTopic: topic, TasksPartitions: 3,
+		Group: "g-" + topic, Concurrency: 4, Settings: fastFailover, Logger: quiet, Registerer: prometheus.NewRegistry(),
+	}, slow)
+	if err != nil {
+		os.Exit(3)
+	}
+	_ = w.Run(context.Background()) // until killed
+}
+
+// A worker process is killed (SIGKILL) in the middle of a batch; another
+// worker in the group takes over and every request is answered: nothing was
+// committed before its reply was delivered.
+func TestAtLeastOnce_WorkerKilledMidBatch(t *testing.T) {
+	tp := newTopics(t)
+	r := newRequester(t, tp, nil)
+	crashed := exec.Command(os.Args[0], "-test.run=^$")
+	crashed.Env = append(os.Environ(), crashWorkerEnv+"="+tp.tasks)
+	require.NoError(t, crashed.Start())
+	t.Cleanup(func() { _ = crashed.Process.Kill(); _ = crashed.Wait() })
+
+	const n = 200
+	var answered atomic.Int32
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			res, err := request(t, r, 60*time.Second)
+			if err == nil && res.Value != "done" {
+				err = errors.New("wrong answer " + res.Value)
+			}
+			if err == nil {
+				answered.Add(1)
+			}
+			errs <- err
+		}()
+	}
+	// 4 at a time, 20 ms each: ~1 s for the batch. Kill it a third of the way.
+	require.Eventually(t, func() bool { return answered.Load() >= 50 }, 45*time.Second, 5*time.Millisecond)
+	require.NoError(t, crashed.Process.Signal(syscall.SIGKILL))
+	_ = crashed.Wait()
+	require.Less(t, answered.Load(), int32(n), "the worker must die mid-batch")
+
+	proc := processorFunc(func(_ context.Context, task domain.Task) domain.Result {
+		return domain.Result{TaskID: task.ID, Value: "done"}
+	})
+	reg := prometheus.NewRegistry()
+	w, err := kafkabroker.NewWorker(context.Background(), kafkabroker.WorkerConfig{
+		Bootstrap: bootstrap(t), TasksTopic: tp.tasks, TasksPartitions: 3, Group: "g-" + tp.tasks,
+		Concurrency: 10, Settings: fastFailover, Logger: quiet, Registerer: reg,
+	}, proc)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	defer func() { cancel(); require.NoError(t, <-done) }()
+
+	for range n {
+		require.NoError(t, <-errs, "every task is answered after the crash")
 	}
 }
 

@@ -91,22 +91,28 @@ func (w *Worker) open(ctx context.Context) error {
 	if err := ensureTopic(ctx, admin, w.cfg.TasksTopic, w.cfg.TasksPartitions, nil); err != nil {
 		return fmt.Errorf("kafkabroker: %w", err)
 	}
-	cconf, err := apply(consumerSettings(w.cfg.Bootstrap, w.cfg.Group), w.cfg.Settings)
-	if err != nil {
-		return err
-	}
+	base := consumerSettings(w.cfg.Bootstrap, w.cfg.Group)
 	for k, v := range map[string]any{
-		// Offsets are stored by us once a reply is delivered, and committed
-		// in the background: the committed offset never passes an unanswered task.
-		"enable.auto.commit":       true,
-		"enable.auto.offset.store": false,
-		"auto.commit.interval.ms":  200,
+		"auto.commit.interval.ms": 200,
 		// A new group starts from the oldest task, not the newest: no task
 		// produced before the first worker joined is lost.
 		"auto.offset.reset": "earliest",
+		// A killed worker's partitions move to the others after this long
+		// (librdkafka's default is 45 s, far past the 10 s reply timeout).
+		"session.timeout.ms":    10000,
+		"heartbeat.interval.ms": 1000,
 	} {
-		_ = cconf.SetKey(k, v)
+		base[k] = v
 	}
+	cconf, err := apply(base, w.cfg.Settings)
+	if err != nil {
+		return err
+	}
+	// Not overridable: offsets are stored by us once a reply is delivered and
+	// committed in the background, so the committed offset never passes an
+	// unanswered task.
+	_ = cconf.SetKey("enable.auto.commit", true)
+	_ = cconf.SetKey("enable.auto.offset.store", false)
 	if w.consumer, err = kafka.NewConsumer(cconf); err != nil {
 		return fmt.Errorf("kafkabroker: consumer: %w", err)
 	}
