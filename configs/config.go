@@ -1,12 +1,18 @@
-// Package configs holds the one typed configuration of both binaries and its
-// loader: built-in defaults, then a YAML file, then a .env file, then the
-// environment. Adapters never read the environment; cmd hands them this.
+// Package configs holds the one typed configuration of both binaries
+// (cmd/server and cmd/worker) and its loader.
+//
+// Layers, lowest precedence first: the built-in defaults (Default), a YAML
+// file, a .env file, the environment. Every key has a variable of the
+// project's own, RPS_ + the key's path in upper case with __ between levels
+// (gate.capacity is RPS_GATE__CAPACITY), and the Python original's names
+// (REDIS_URL, RATE_LIMIT_CAPACITY, …) keep working. Within one layer an RPS_
+// variable beats the original's name for the same key; across layers the
+// higher layer wins whichever name it uses. Adapters never read the
+// environment: cmd loads this once and hands each adapter its settings.
 package configs
 
 import (
-	"log/slog"
 	"net"
-	"net/url"
 	"strconv"
 	"time"
 )
@@ -33,9 +39,9 @@ type HTTPConfig struct {
 	// RequestTimeout is each request's deadline; it must exceed the reply
 	// timeout so a slow reply becomes a 504, not a dropped connection.
 	RequestTimeout time.Duration `koanf:"request_timeout"`
-	BodyLimit      int64         `koanf:"body_limit"` // bytes of a POST /queue body
-	ShutdownGrace  time.Duration `koanf:"shutdown_grace"`
-	RetryAfter     time.Duration `koanf:"retry_after"` // sent with 429 and 503
+	BodyLimit      int64         `koanf:"body_limit"`     // bytes of a POST /queue body
+	ShutdownGrace  time.Duration `koanf:"shutdown_grace"` // drain time after SIGTERM
+	RetryAfter     time.Duration `koanf:"retry_after"`    // sent with 429 and 503
 }
 
 // Addr is the listen address, host:port.
@@ -53,32 +59,34 @@ type GateConfig struct {
 	// LeaseMargin is added to the reply timeout to make a slot's lease: a
 	// crashed holder's slot is freed after that long.
 	LeaseMargin    time.Duration `koanf:"lease_margin"`
-	ReleaseTimeout time.Duration `koanf:"release_timeout"`
+	ReleaseTimeout time.Duration `koanf:"release_timeout"` // bound on giving a slot back
 }
 
 // RedisConfig is the Redis connection. An empty URL means no Redis: the gate
-// runs in memory. (The original defaulted to redis://localhost:6379/0; we
-// default to the embedded mode so a first run needs nothing installed.)
+// runs in memory (the embedded mode). The original defaulted to
+// redis://localhost:6379/0; we default to embedded on purpose, so a first run
+// needs nothing installed.
 type RedisConfig struct {
-	URL string `koanf:"url"`
-	// MaxFlushDelay lets rueidis gather concurrent commands into one write;
-	// a few microseconds raise throughput under load.
+	URL string `koanf:"url"` // redis://[user:password@]host:port[/db] or rediss://…
+	// MaxFlushDelay lets the client gather concurrent commands into one
+	// write; 0 writes at once. To be tuned under load.
 	MaxFlushDelay  time.Duration `koanf:"max_flush_delay"`
 	DialTimeout    time.Duration `koanf:"dial_timeout"`
 	CommandTimeout time.Duration `koanf:"command_timeout"`
 }
 
 // KafkaConfig is the Kafka connection and topics. An empty Bootstrap means no
-// Kafka: the server runs its worker in process.
+// Kafka: the server runs its worker in process (the embedded mode).
 type KafkaConfig struct {
-	Bootstrap         string        `koanf:"bootstrap"`
-	TasksTopic        string        `koanf:"tasks_topic"`
-	ResultsTopic      string        `koanf:"results_topic"`
-	ReplyTimeout      time.Duration `koanf:"reply_timeout"`
-	TasksPartitions   int           `koanf:"tasks_partitions"`
-	ResultsPartitions int           `koanf:"results_partitions"`
+	Bootstrap    string        `koanf:"bootstrap"` // comma-separated host:port list
+	TasksTopic   string        `koanf:"tasks_topic"`
+	ResultsTopic string        `koanf:"results_topic"` // prefix of each server's reply topic
+	ReplyTimeout time.Duration `koanf:"reply_timeout"` // how long a request waits for its code
+	// TasksPartitions is used when the tasks topic must be created; run no
+	// more workers than this.
+	TasksPartitions int `koanf:"tasks_partitions"`
 	// Settings are raw librdkafka properties (e.g. "linger.ms"), applied over
-	// the adapter's tuned defaults.
+	// the adapter's tuned defaults. Never nil after Load.
 	Settings map[string]string `koanf:"settings"`
 }
 
@@ -90,7 +98,8 @@ type WorkerConfig struct {
 	MetricsAddr string `koanf:"metrics_addr"`
 }
 
-// LogConfig selects the log level and format (auto, text or json).
+// LogConfig selects the log level (debug, info, warn, error) and format
+// (auto: coloured text on a terminal, JSON otherwise; text; json).
 type LogConfig struct {
 	Level  string `koanf:"level"`
 	Format string `koanf:"format"`
@@ -102,60 +111,43 @@ func (c Config) UsesRedis() bool { return c.Redis.URL != "" }
 // UsesKafka reports whether tasks go through Kafka to separate workers.
 func (c Config) UsesKafka() bool { return c.Kafka.Bootstrap != "" }
 
-// LogValue logs the effective config with secrets masked.
-func (c Config) LogValue() slog.Value {
-	redisURL := c.Redis.URL
-	if u, err := url.Parse(redisURL); err == nil && u.User != nil {
-		redisURL = u.Redacted()
-	}
-	return slog.GroupValue(
-		slog.String("http.addr", c.HTTP.Addr()),
-		slog.Int("gate.capacity", c.Gate.Capacity),
-		slog.Bool("gate.fail_open", c.Gate.FailOpen),
-		slog.String("gate.key", c.Gate.Key),
-		slog.String("redis.url", redisURL),
-		slog.String("kafka.bootstrap", c.Kafka.Bootstrap),
-		slog.String("kafka.tasks_topic", c.Kafka.TasksTopic),
-		slog.String("kafka.results_topic", c.Kafka.ResultsTopic),
-		slog.String("kafka.reply_timeout", c.Kafka.ReplyTimeout.String()),
-		slog.Int("worker.concurrency", c.Worker.Concurrency),
-		slog.String("log.level", c.Log.Level),
-	)
-}
-
-// defaults are the built-in values; every key a user may set appears here.
-func defaults() map[string]any {
-	return map[string]any{
-		"http.host":                "0.0.0.0",
-		"http.port":                8000,
-		"http.read_header_timeout": "5s",
-		"http.read_timeout":        "10s",
-		"http.write_timeout":       "30s",
-		"http.idle_timeout":        "120s",
-		"http.request_timeout":     "15s",
-		"http.body_limit":          4096,
-		"http.shutdown_grace":      "20s",
-		"http.retry_after":         "1s",
-		"gate.capacity":            100,
-		"gate.fail_open":           false,
-		"gate.key":                 "{rps}:gate",
-		"gate.lease_margin":        "5s",
-		"gate.release_timeout":     "2s",
-		"redis.url":                "",
-		"redis.max_flush_delay":    "0s",
-		"redis.dial_timeout":       "2s",
-		"redis.command_timeout":    "2s",
-		"kafka.bootstrap":          "",
-		"kafka.tasks_topic":        "tasks",
-		"kafka.results_topic":      "results",
-		"kafka.reply_timeout":      "10s",
-		"kafka.tasks_partitions":   6,
-		"kafka.results_partitions": 1,
-		"kafka.settings":           map[string]any{},
-		"worker.concurrency":       1000,
-		"worker.group":             "gift-service-workers",
-		"worker.metrics_addr":      "",
-		"log.level":                "info",
-		"log.format":               "auto",
+// Default is the built-in configuration: the embedded mode (no Redis, no
+// Kafka) with the original's capacity, topics and timeouts.
+func Default() Config {
+	return Config{
+		HTTP: HTTPConfig{
+			Host:              "0.0.0.0",
+			Port:              8000,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       10 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			RequestTimeout:    15 * time.Second,
+			BodyLimit:         4096,
+			ShutdownGrace:     20 * time.Second,
+			RetryAfter:        time.Second,
+		},
+		Gate: GateConfig{
+			Capacity:       100,
+			Key:            "{rps}:gate",
+			LeaseMargin:    5 * time.Second,
+			ReleaseTimeout: 2 * time.Second,
+		},
+		Redis: RedisConfig{
+			DialTimeout:    2 * time.Second,
+			CommandTimeout: 2 * time.Second,
+		},
+		Kafka: KafkaConfig{
+			TasksTopic:      "tasks",
+			ResultsTopic:    "results",
+			ReplyTimeout:    10 * time.Second,
+			TasksPartitions: 6,
+			Settings:        map[string]string{},
+		},
+		Worker: WorkerConfig{
+			Concurrency: 1000,
+			Group:       "gift-service-workers",
+		},
+		Log: LogConfig{Level: "info", Format: "auto"},
 	}
 }

@@ -1,6 +1,8 @@
 package configs_test
 
 import (
+	"bytes"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/1000x-rps-server/rps-server/configs"
 )
 
+// write puts content in a fresh temporary file and returns its path.
 func write(t *testing.T, name, content string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
@@ -28,108 +31,191 @@ func load(t *testing.T, opts configs.LoadOptions) configs.Config {
 
 func TestDefaults_AreTheEmbeddedMode(t *testing.T) {
 	cfg := load(t, configs.LoadOptions{})
-	assert.False(t, cfg.UsesRedis())
-	assert.False(t, cfg.UsesKafka())
-	assert.Equal(t, 100, cfg.Gate.Capacity)
+	assert.Equal(t, configs.Default(), cfg)
+	require.NoError(t, configs.Default().Validate())
+
+	assert.False(t, cfg.UsesRedis(), "no Redis: in-memory gate")
+	assert.False(t, cfg.UsesKafka(), "no Kafka: in-process broker")
 	assert.Equal(t, "0.0.0.0:8000", cfg.HTTP.Addr())
+	assert.Equal(t, 15*time.Second, cfg.HTTP.RequestTimeout)
+	assert.Equal(t, int64(4096), cfg.HTTP.BodyLimit)
+	assert.Equal(t, 100, cfg.Gate.Capacity)
+	assert.False(t, cfg.Gate.FailOpen)
+	assert.Equal(t, "{rps}:gate", cfg.Gate.Key)
 	assert.Equal(t, 10*time.Second, cfg.Kafka.ReplyTimeout)
 	assert.Equal(t, "tasks", cfg.Kafka.TasksTopic)
 	assert.Equal(t, "results", cfg.Kafka.ResultsTopic)
+	assert.NotNil(t, cfg.Kafka.Settings)
+	assert.Empty(t, cfg.Kafka.Settings)
 	assert.Equal(t, 1000, cfg.Worker.Concurrency)
 	assert.Equal(t, "gift-service-workers", cfg.Worker.Group)
+	assert.Equal(t, configs.LogConfig{Level: "info", Format: "auto"}, cfg.Log)
 }
 
 func TestExampleFile_EqualsTheDefaults(t *testing.T) {
-	withExample := load(t, configs.LoadOptions{ConfigFile: "example.yaml"})
-	assert.Equal(t, load(t, configs.LoadOptions{}), withExample, "example.yaml drifted from the defaults")
+	assert.Equal(t, configs.Default(), load(t, configs.LoadOptions{ConfigFile: "example.yaml"}),
+		"example.yaml drifted from the defaults")
 }
 
 func TestLocalFile_PointsAtTheProjectsInfra(t *testing.T) {
 	cfg := load(t, configs.LoadOptions{ConfigFile: "local.yaml"})
-	assert.True(t, cfg.UsesRedis())
-	assert.True(t, cfg.UsesKafka())
+	assert.Equal(t, "redis://127.0.0.1:36379/0", cfg.Redis.URL)
+	assert.Equal(t, "127.0.0.1:39092", cfg.Kafka.Bootstrap)
 }
 
 func TestPrecedence_DefaultsFileDotEnvEnvironment(t *testing.T) {
-	yml := write(t, "c.yaml", "gate:\n  capacity: 10\nhttp:\n  port: 9001\nkafka:\n  tasks_topic: from-yaml\n")
+	yml := write(t, "c.yaml", "gate:\n  capacity: 10\nhttp:\n  port: 9001\n  host: 10.0.0.1\nkafka:\n  tasks_topic: from-yaml\n")
 	env := write(t, ".env", "RATE_LIMIT_CAPACITY=20\nPORT=9002\n")
 	cfg := load(t, configs.LoadOptions{ConfigFile: yml, DotEnvFile: env, Environ: []string{"PORT=9003"}})
+
+	assert.Equal(t, "from-yaml", cfg.Kafka.TasksTopic, "the file beats the defaults")
+	assert.Equal(t, "10.0.0.1", cfg.HTTP.Host, "the file beats the defaults")
 	assert.Equal(t, 20, cfg.Gate.Capacity, ".env beats the file")
 	assert.Equal(t, 9003, cfg.HTTP.Port, "the environment beats .env")
-	assert.Equal(t, "from-yaml", cfg.Kafka.TasksTopic, "the file beats the defaults")
-}
-
-func TestOriginalNames(t *testing.T) {
-	cfg := load(t, configs.LoadOptions{Environ: []string{
-		"KAFKA_BOOTSTRAP_SERVERS=k1:9092,k2:9092",
-		"KAFKA_GIFT_CODE_TIMEOUT=2.5",
-		"TASKS_TOPIC=t",
-		"RESULTS_TOPIC=r",
-		"REDIS_URL=redis://:secret@cache:6379/2",
-		"RATE_LIMIT_CAPACITY=7",
-		"WORKER_CONCURRENCY=3",
-		"HOST=127.0.0.1",
-		"PORT=8080",
-		"LOG_LEVEL=debug",
-		"RPS_HTTP__REQUEST_TIMEOUT=5s",
-	}})
-	assert.Equal(t, "k1:9092,k2:9092", cfg.Kafka.Bootstrap)
-	assert.Equal(t, 2500*time.Millisecond, cfg.Kafka.ReplyTimeout)
-	assert.Equal(t, "t", cfg.Kafka.TasksTopic)
-	assert.Equal(t, "r", cfg.Kafka.ResultsTopic)
-	assert.Equal(t, "redis://:secret@cache:6379/2", cfg.Redis.URL)
-	assert.Equal(t, 7, cfg.Gate.Capacity)
-	assert.Equal(t, 3, cfg.Worker.Concurrency)
-	assert.Equal(t, "127.0.0.1:8080", cfg.HTTP.Addr())
-	assert.Equal(t, "debug", cfg.Log.Level)
-
-	assert.Equal(t, 10*time.Second, load(t, configs.LoadOptions{Environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=10.0"}}).Kafka.ReplyTimeout)
-	assert.Equal(t, 3*time.Second, load(t, configs.LoadOptions{Environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=3s"}}).Kafka.ReplyTimeout)
+	assert.Equal(t, "results", cfg.Kafka.ResultsTopic, "a key nobody set keeps its default")
 }
 
 func TestPrefixedNameBeatsOriginalName(t *testing.T) {
-	for _, env := range [][]string{
-		{"RATE_LIMIT_CAPACITY=7", "RPS_GATE__CAPACITY=9"},
-		{"RPS_GATE__CAPACITY=9", "RATE_LIMIT_CAPACITY=7"},
-	} {
-		assert.Equal(t, 9, load(t, configs.LoadOptions{Environ: env}).Gate.Capacity)
+	tests := []struct {
+		name    string
+		dotEnv  string
+		environ []string
+		want    int
+	}{
+		{name: "environment_prefixed_last", environ: []string{"RATE_LIMIT_CAPACITY=7", "RPS_GATE__CAPACITY=9"}, want: 9},
+		{name: "environment_prefixed_first", environ: []string{"RPS_GATE__CAPACITY=9", "RATE_LIMIT_CAPACITY=7"}, want: 9},
+		{name: "dotenv", dotEnv: "RATE_LIMIT_CAPACITY=7\nRPS_GATE__CAPACITY=9\n", want: 9},
+		{name: "environment_original_beats_dotenv_prefixed", dotEnv: "RPS_GATE__CAPACITY=9\n", environ: []string{"RATE_LIMIT_CAPACITY=7"}, want: 7},
+		{name: "later_pair_wins", environ: []string{"RPS_GATE__CAPACITY=9", "RPS_GATE__CAPACITY=11"}, want: 11},
 	}
-	// Also across layers: an RPS_ name in .env beats an original name in .env.
-	env := write(t, ".env", "RATE_LIMIT_CAPACITY=7\nRPS_GATE__CAPACITY=9\n")
-	assert.Equal(t, 9, load(t, configs.LoadOptions{DotEnvFile: env}).Gate.Capacity)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := configs.LoadOptions{Environ: tt.environ}
+			if tt.dotEnv != "" {
+				opts.DotEnvFile = write(t, ".env", tt.dotEnv)
+			}
+			assert.Equal(t, tt.want, load(t, opts).Gate.Capacity)
+		})
+	}
 }
 
-func TestKafkaSettingsFromEnvironmentAndFile(t *testing.T) {
-	yml := write(t, "c.yaml", "kafka:\n  settings:\n    fetch.wait.max.ms: \"5\"\n")
-	cfg := load(t, configs.LoadOptions{ConfigFile: yml, Environ: []string{"RPS_KAFKA__SETTINGS__LINGER_MS=1"}})
-	assert.Equal(t, map[string]string{"linger.ms": "1", "fetch.wait.max.ms": "5"}, cfg.Kafka.Settings)
+func TestOriginalNames_MapOntoTheirKeys(t *testing.T) {
+	tests := []struct {
+		env  string
+		got  func(configs.Config) any
+		want any
+	}{
+		{"KAFKA_BOOTSTRAP_SERVERS=k1:9092,k2:9092", func(c configs.Config) any { return c.Kafka.Bootstrap }, "k1:9092,k2:9092"},
+		{"KAFKA_GIFT_CODE_TIMEOUT=10.0", func(c configs.Config) any { return c.Kafka.ReplyTimeout }, 10 * time.Second},
+		{"KAFKA_GIFT_CODE_TIMEOUT=2.5", func(c configs.Config) any { return c.Kafka.ReplyTimeout }, 2500 * time.Millisecond},
+		{"KAFKA_GIFT_CODE_TIMEOUT=3", func(c configs.Config) any { return c.Kafka.ReplyTimeout }, 3 * time.Second},
+		{"KAFKA_GIFT_CODE_TIMEOUT=750ms", func(c configs.Config) any { return c.Kafka.ReplyTimeout }, 750 * time.Millisecond},
+		{"TASKS_TOPIC=t", func(c configs.Config) any { return c.Kafka.TasksTopic }, "t"},
+		{"RESULTS_TOPIC=r", func(c configs.Config) any { return c.Kafka.ResultsTopic }, "r"},
+		{"REDIS_URL=redis://:secret@cache:6379/2", func(c configs.Config) any { return c.Redis.URL }, "redis://:secret@cache:6379/2"},
+		{"RATE_LIMIT_CAPACITY=7", func(c configs.Config) any { return c.Gate.Capacity }, 7},
+		{"WORKER_CONCURRENCY=3", func(c configs.Config) any { return c.Worker.Concurrency }, 3},
+		{"HOST=127.0.0.1", func(c configs.Config) any { return c.HTTP.Host }, "127.0.0.1"},
+		{"PORT=8080", func(c configs.Config) any { return c.HTTP.Port }, 8080},
+		{"LOG_LEVEL=debug", func(c configs.Config) any { return c.Log.Level }, "debug"},
+		{"LOG_LEVEL=WARNING", func(c configs.Config) any { return c.Log.Level }, "warn"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.env, func(t *testing.T) {
+			assert.Equal(t, tt.want, tt.got(load(t, configs.LoadOptions{Environ: []string{tt.env}})), "from the environment")
+			dotEnv := write(t, ".env", tt.env+"\n")
+			assert.Equal(t, tt.want, tt.got(load(t, configs.LoadOptions{DotEnvFile: dotEnv})), "from .env")
+		})
+	}
 }
 
-func TestMissingDotEnvIsFine_MissingConfigFileIsNot(t *testing.T) {
-	load(t, configs.LoadOptions{DotEnvFile: filepath.Join(t.TempDir(), "absent.env")})
+func TestPrefixedNames_ReachEveryKind(t *testing.T) {
+	cfg := load(t, configs.LoadOptions{Environ: []string{
+		"RPS_HTTP__PORT=9000",
+		"RPS_KAFKA__REPLY_TIMEOUT=3s",
+		"RPS_GATE__FAIL_OPEN=true",
+		"RPS_HTTP__BODY_LIMIT=100",
+		"RPS_REDIS__MAX_FLUSH_DELAY=20us",
+		"RPS_LOG__FORMAT=JSON",
+	}})
+	assert.Equal(t, 9000, cfg.HTTP.Port)
+	assert.Equal(t, 3*time.Second, cfg.Kafka.ReplyTimeout)
+	assert.True(t, cfg.Gate.FailOpen)
+	assert.Equal(t, int64(100), cfg.HTTP.BodyLimit)
+	assert.Equal(t, 20*time.Microsecond, cfg.Redis.MaxFlushDelay)
+	assert.Equal(t, "json", cfg.Log.Format)
+}
+
+func TestKafkaSettings_FromEveryLayer(t *testing.T) {
+	yml := write(t, "c.yaml", "kafka:\n  settings:\n    fetch.wait.max.ms: 5\n    linger.ms: \"50\"\n    ssl:\n      key:\n        location: /k.pem\n")
+	dotEnv := write(t, ".env", "RPS_KAFKA__SETTINGS__BATCH_SIZE=1000\n")
+	cfg := load(t, configs.LoadOptions{
+		ConfigFile: yml, DotEnvFile: dotEnv,
+		Environ: []string{"RPS_KAFKA__SETTINGS__LINGER_MS=1"},
+	})
+	assert.Equal(t, map[string]string{
+		"fetch.wait.max.ms": "5",
+		"linger.ms":         "1", // the environment beats the file
+		"ssl.key.location":  "/k.pem",
+		"batch.size":        "1000",
+	}, cfg.Kafka.Settings)
+	assert.Empty(t, configs.Default().Kafka.Settings, "loading never writes into the defaults")
+}
+
+func TestFiles_MissingDotEnvIsFine_MissingConfigFileIsNot(t *testing.T) {
+	assert.Equal(t, configs.Default(), load(t, configs.LoadOptions{DotEnvFile: filepath.Join(t.TempDir(), "absent.env")}))
+
 	_, err := configs.Load(configs.LoadOptions{ConfigFile: filepath.Join(t.TempDir(), "absent.yaml")})
 	require.ErrorContains(t, err, "absent.yaml")
 }
 
-func TestInvalidSettings_OneLineNamingTheKey(t *testing.T) {
+func TestYAML_EmptySectionsAndEmptyStrings(t *testing.T) {
+	yml := write(t, "c.yaml", "worker:\ngate: {}\nkafka:\n  settings: {}\nredis:\n  url:\n")
+	assert.Equal(t, configs.Default(), load(t, configs.LoadOptions{ConfigFile: yml}))
+}
+
+func TestInvalidSettings_OneLineNamingTheKeyAndItsSource(t *testing.T) {
 	tests := []struct {
 		name    string
 		environ []string
 		yaml    string
+		dotEnv  string
 		want    string
 	}{
-		{name: "capacity_zero", environ: []string{"RATE_LIMIT_CAPACITY=0"}, want: "gate.capacity must be at least 1 (got 0)"},
-		{name: "capacity_not_a_number", environ: []string{"RATE_LIMIT_CAPACITY=abc"}, want: "gate.capacity"},
-		{name: "negative_timeout", environ: []string{"RPS_GATE__RELEASE_TIMEOUT=-1s"}, want: "gate.release_timeout must be positive"},
-		{name: "bad_duration", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=soon"}, want: "kafka.reply_timeout"},
-		{name: "bad_redis_url", environ: []string{"REDIS_URL=http://user:pw@x"}, want: "redis.url must be"},
-		{name: "bad_bootstrap", environ: []string{"KAFKA_BOOTSTRAP_SERVERS=justahost"}, want: "kafka.bootstrap must be"},
-		{name: "request_not_longer_than_reply", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=20"}, want: "http.request_timeout must be longer than kafka.reply_timeout"},
-		{name: "port_out_of_range", environ: []string{"PORT=70000"}, want: "http.port"},
-		{name: "same_topics", environ: []string{"RESULTS_TOPIC=tasks"}, want: "kafka.results_topic"},
-		{name: "bad_log_level", environ: []string{"LOG_LEVEL=loud"}, want: "log.level"},
-		{name: "unknown_prefixed_variable", environ: []string{"RPS_GATE__CAPACTIY=5"}, want: "unknown setting RPS_GATE__CAPACTIY"},
-		{name: "unknown_yaml_key", yaml: "gate:\n  capactiy: 5\n", want: `unknown key "gate.capactiy"`},
+		{name: "capacity_zero", environ: []string{"RATE_LIMIT_CAPACITY=0"},
+			want: "config: gate.capacity must be at least 1 (got 0); set by RATE_LIMIT_CAPACITY in the environment"},
+		{name: "capacity_not_a_number", environ: []string{"RATE_LIMIT_CAPACITY=abc"},
+			want: `config: gate.capacity must be a whole number (got "abc"); set by RATE_LIMIT_CAPACITY in the environment`},
+		{name: "capacity_fraction_in_yaml", yaml: "gate:\n  capacity: 1.5\n", want: "gate.capacity must be a whole number (got 1.5); set by file "},
+		{name: "negative_timeout", environ: []string{"RPS_GATE__RELEASE_TIMEOUT=-1s"},
+			want: "config: gate.release_timeout must be positive (got -1s); set by RPS_GATE__RELEASE_TIMEOUT in the environment"},
+		{name: "zero_timeout_in_yaml", yaml: "redis:\n  dial_timeout: 0s\n", want: "redis.dial_timeout must be positive (got 0s)"},
+		{name: "duration_without_unit", yaml: "kafka:\n  reply_timeout: 10\n", want: `kafka.reply_timeout must be a duration such as "10s"`},
+		{name: "bad_original_timeout", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=soon"}, want: "kafka.reply_timeout must be a duration"},
+		{name: "infinite_original_timeout", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=Inf"}, want: "set by KAFKA_GIFT_CODE_TIMEOUT in the environment"},
+		{name: "bad_bool", environ: []string{"RPS_GATE__FAIL_OPEN=maybe"}, want: `gate.fail_open must be true or false (got "maybe")`},
+		{name: "bad_redis_scheme", environ: []string{"REDIS_URL=http://user:pw@x"}, want: `redis.url must be redis://[user:password@]host:port[/db] or rediss://… (got "http://user:xxxxx@x")`},
+		{name: "bad_redis_port", dotEnv: "REDIS_URL=redis://cache:port\n", want: "redis.url must be"},
+		{name: "bad_bootstrap", environ: []string{"KAFKA_BOOTSTRAP_SERVERS=justahost"}, want: `kafka.bootstrap must be a comma-separated list of host:port (got "justahost")`},
+		{name: "bad_bootstrap_second", environ: []string{"KAFKA_BOOTSTRAP_SERVERS=k1:9092,k2"}, want: "kafka.bootstrap must be"},
+		{name: "request_not_longer_than_reply", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=15"},
+			want: "config: http.request_timeout must be longer than kafka.reply_timeout (got 15s, reply timeout 15s); kafka.reply_timeout set by KAFKA_GIFT_CODE_TIMEOUT in the environment"},
+		{name: "port_out_of_range", environ: []string{"PORT=70000"}, want: "http.port must be between 1 and 65535, or 0 for a free port (got 70000)"},
+		{name: "body_limit_zero", environ: []string{"RPS_HTTP__BODY_LIMIT=0"}, want: "http.body_limit must be at least 1 (got 0)"},
+		{name: "worker_concurrency_zero", environ: []string{"WORKER_CONCURRENCY=0"}, want: "worker.concurrency must be at least 1 (got 0)"},
+		{name: "partitions_zero", environ: []string{"RPS_KAFKA__TASKS_PARTITIONS=0"}, want: "kafka.tasks_partitions must be at least 1 (got 0)"},
+		{name: "same_topics", environ: []string{"RESULTS_TOPIC=tasks"}, want: `kafka.results_topic must be different from kafka.tasks_topic (got "tasks")`},
+		{name: "empty_topic", environ: []string{"TASKS_TOPIC="}, want: `kafka.tasks_topic must be set (got "")`},
+		{name: "bad_log_level", environ: []string{"LOG_LEVEL=loud"}, want: `log.level must be debug, info, warn or error (got "loud")`},
+		{name: "bad_log_format", yaml: "log:\n  format: xml\n", want: `log.format must be auto, text or json (got "xml")`},
+		{name: "null_number_in_yaml", yaml: "gate:\n  capacity:\n", want: "gate.capacity must be a whole number (got nothing)"},
+		{name: "settings_not_a_map", yaml: "kafka:\n  settings: linger\n", want: `kafka.settings must be a map of librdkafka properties (got "linger")`},
+		{name: "unknown_prefixed_variable", environ: []string{"RPS_GATE__CAPACTIY=5"},
+			want: "config: unknown setting RPS_GATE__CAPACTIY in the environment (did you mean RPS_GATE__CAPACITY?)"},
+		{name: "single_underscore_nesting", dotEnv: "RPS_GATE_CAPACITY=5\n", want: "unknown setting RPS_GATE_CAPACITY in "},
+		{name: "unknown_yaml_key", yaml: "gate:\n  capactiy: 5\n", want: `unknown key "gate.capactiy" (did you mean "gate.capacity"?)`},
+		{name: "yaml_scalar_for_section", yaml: "gate: 5\n", want: `unknown key "gate"`},
+		{name: "yaml_syntax", yaml: "gate:\n  capacity: [\n", want: "config: file "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -137,36 +223,71 @@ func TestInvalidSettings_OneLineNamingTheKey(t *testing.T) {
 			if tt.yaml != "" {
 				opts.ConfigFile = write(t, "c.yaml", tt.yaml)
 			}
+			if tt.dotEnv != "" {
+				opts.DotEnvFile = write(t, ".env", tt.dotEnv)
+			}
 			_, err := configs.Load(opts)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
-			assert.NotContains(t, err.Error(), "\n")
+			assert.NotContains(t, err.Error(), "\n", "one line")
 			assert.NotContains(t, err.Error(), "pw@", "secrets stay out of errors")
 		})
 	}
 }
 
 func TestUnrelatedEnvironmentIsIgnored(t *testing.T) {
-	load(t, configs.LoadOptions{Environ: []string{"PATH=/bin", "HOME=/root", "NOT_AN_ASSIGNMENT"}})
+	cfg := load(t, configs.LoadOptions{Environ: []string{
+		"PATH=/bin", "HOME=/root", "NOT_AN_ASSIGNMENT", "=C:=C:\\", "RPS_CONFIG=ignored-by-load.yaml", "rps_gate__capacity=5",
+	}})
+	assert.Equal(t, configs.Default(), cfg)
 }
 
-func TestLogValue_MasksTheRedisPassword(t *testing.T) {
-	cfg := load(t, configs.LoadOptions{Environ: []string{"REDIS_URL=redis://user:hunter2@cache:6379/0"}})
-	logged := cfg.LogValue().String()
+func TestLogValue_ShowsEveryKeyAndMasksSecrets(t *testing.T) {
+	cfg := load(t, configs.LoadOptions{Environ: []string{
+		"REDIS_URL=redis://user:hunter2@cache:6379/0",
+		"RPS_KAFKA__SETTINGS__SASL_PASSWORD=swordfish",
+		"RPS_KAFKA__SETTINGS__LINGER_MS=1",
+	}})
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "config", cfg)
+	logged := buf.String()
+
 	assert.NotContains(t, logged, "hunter2")
-	assert.Contains(t, logged, "cache:6379")
+	assert.NotContains(t, logged, "swordfish")
+	assert.Contains(t, logged, `"url":"redis://user:xxxxx@cache:6379/0"`)
+	assert.Contains(t, logged, `"sasl.password":"xxxxx"`)
+	assert.Contains(t, logged, `"linger.ms":"1"`)
+	assert.Contains(t, logged, `"reply_timeout":"10s"`, "durations read as durations, not nanoseconds")
+	assert.Contains(t, logged, `"capacity":100`)
+	assert.Equal(t, "redis://user:hunter2@cache:6379/0", cfg.Redis.URL, "masking leaves the config alone")
 }
 
 func TestFromArgs(t *testing.T) {
 	yml := write(t, "c.yaml", "gate:\n  capacity: 11\n")
-	cfg, err := configs.FromArgs("server", []string{"-config", yml, "-env", ""}, nil)
-	require.NoError(t, err)
-	assert.Equal(t, 11, cfg.Gate.Capacity)
-
-	cfg, err = configs.FromArgs("server", []string{"-env", ""}, []string{"RPS_CONFIG=" + yml})
-	require.NoError(t, err)
-	assert.Equal(t, 11, cfg.Gate.Capacity)
-
-	_, err = configs.FromArgs("server", []string{"-nope"}, nil)
-	require.Error(t, err)
+	other := write(t, "d.yaml", "gate:\n  capacity: 12\n")
+	tests := []struct {
+		name    string
+		args    []string
+		environ []string
+		want    int
+		wantErr string
+	}{
+		{name: "flag", args: []string{"-config", yml, "-env", ""}, want: 11},
+		{name: "variable", args: []string{"-env", ""}, environ: []string{"RPS_CONFIG=" + yml}, want: 11},
+		{name: "flag_beats_variable", args: []string{"-config", other, "-env", ""}, environ: []string{"RPS_CONFIG=" + yml}, want: 12},
+		{name: "unknown_flag", args: []string{"-nope"}, wantErr: "flags:"},
+		{name: "stray_argument", args: []string{"-env", "", "extra"}, wantErr: `unexpected argument "extra"`},
+		{name: "help", args: []string{"-h"}, wantErr: "usage: server"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := configs.FromArgs("server", tt.args, tt.environ)
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, cfg.Gate.Capacity)
+		})
+	}
 }

@@ -7,18 +7,22 @@ import (
 	"io"
 )
 
-// FromArgs parses a binary's flags (-config, -env) and loads the config.
-// The config file may also be named by RPS_CONFIG in environ.
+// FromArgs parses a binary's flags (-config FILE, -env FILE) and loads the
+// config. The YAML file may also be named by RPS_CONFIG in environ; the flag
+// wins. The .env file defaults to ".env" in the working directory.
 func FromArgs(name string, args, environ []string) (Config, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	configFile := fs.String("config", parseEnviron(environ)["RPS_CONFIG"], "YAML config file (or env RPS_CONFIG)")
+	configFile := fs.String("config", parseEnviron(environ)[configFileVar], "YAML config file (or env "+configFileVar+")")
 	dotEnv := fs.String("env", ".env", "dotenv file; a missing one is ignored")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return Config{}, fmt.Errorf("usage: %s [-config file.yaml] [-env .env]; settings: see configs/example.yaml", name)
 		}
 		return Config{}, fmt.Errorf("flags: %w", err)
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("flags: unexpected argument %q", fs.Arg(0))
 	}
 	return Load(LoadOptions{ConfigFile: *configFile, DotEnvFile: *dotEnv, Environ: environ})
 }

@@ -4,11 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
+	"maps"
+	"reflect"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/knadh/koanf/parsers/dotenv"
 	"github.com/knadh/koanf/parsers/yaml"
@@ -22,39 +21,19 @@ import (
 type LoadOptions struct {
 	ConfigFile string   // YAML file; empty for none, a missing file is an error
 	DotEnvFile string   // .env file; empty or missing is fine
-	Environ    []string // KEY=VALUE pairs
+	Environ    []string // KEY=VALUE pairs; a later pair wins
 }
 
-// envPrefix starts the project's own variables: RPS_GATE__CAPACITY.
-const envPrefix = "RPS_"
-
-// originalNames are the Python original's variables, kept working unchanged.
-// When a name here and its RPS_ variable are both set, the RPS_ one wins.
-var originalNames = map[string]string{
-	"KAFKA_BOOTSTRAP_SERVERS": "kafka.bootstrap",
-	"KAFKA_GIFT_CODE_TIMEOUT": "kafka.reply_timeout",
-	"TASKS_TOPIC":             "kafka.tasks_topic",
-	"RESULTS_TOPIC":           "kafka.results_topic",
-	"REDIS_URL":               "redis.url",
-	"RATE_LIMIT_CAPACITY":     "gate.capacity",
-	"WORKER_CONCURRENCY":      "worker.concurrency",
-	"HOST":                    "http.host",
-	"PORT":                    "http.port",
-	"LOG_LEVEL":               "log.level",
-}
-
-// settingsKey holds raw librdkafka properties; any name below it is allowed.
-const settingsKey = "kafka.settings"
-
-// Load builds the config from defaults, the YAML file, the .env file and the
-// environment, in that order of precedence, and validates it.
+// Load builds the config from the defaults, the YAML file, the .env file and
+// the environment, each over the one before, and validates it. Every error
+// is one line naming the key, and the variable or file that set it.
 func Load(opts LoadOptions) (Config, error) {
-	k := koanf.New(".")
-	if err := k.Load(confmap.Provider(defaults(), "."), nil); err != nil {
-		return Config{}, fmt.Errorf("config: defaults: %w", err)
+	l, err := newLoader()
+	if err != nil {
+		return Config{}, err
 	}
 	if opts.ConfigFile != "" {
-		if err := loadYAML(k, opts.ConfigFile); err != nil {
+		if err := l.loadYAML(opts.ConfigFile); err != nil {
 			return Config{}, err
 		}
 	}
@@ -63,52 +42,123 @@ func Load(opts LoadOptions) (Config, error) {
 		if err != nil {
 			return Config{}, err
 		}
-		if err := loadVars(k, vars, opts.DotEnvFile); err != nil {
+		if err := l.loadVars(vars, opts.DotEnvFile); err != nil {
 			return Config{}, err
 		}
 	}
-	if err := loadVars(k, parseEnviron(opts.Environ), "environment"); err != nil {
+	if err := l.loadVars(parseEnviron(opts.Environ), "the environment"); err != nil {
 		return Config{}, err
 	}
-
-	// librdkafka's property names contain the key delimiter ("linger.ms"), so
-	// they are read flat from their own subtree rather than unmarshalled.
-	settings := k.Cut(settingsKey).All()
-	k.Delete(settingsKey)
-	var cfg Config
-	if err := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{}); err != nil {
-		return Config{}, fmt.Errorf("config: %s", oneLine(err))
-	}
-	cfg.Kafka.Settings = make(map[string]string, len(settings))
-	for name, v := range settings {
-		cfg.Kafka.Settings[name] = fmt.Sprint(v)
-	}
-	if err := cfg.Validate(); err != nil {
-		return Config{}, err
-	}
-	return cfg, nil
+	return l.config()
 }
 
-func loadYAML(k *koanf.Koanf, path string) error {
-	layer := koanf.New(".")
-	if err := layer.Load(file.Provider(path), yaml.Parser()); err != nil {
+// loader merges layers into one koanf tree of values already converted to
+// their fields' types, remembering where each key's value came from.
+type loader struct {
+	k        *koanf.Koanf
+	types    map[string]reflect.Type
+	origins  map[string]string
+	settings map[string]string
+}
+
+func newLoader() (*loader, error) {
+	def := Default()
+	l := &loader{
+		k: koanf.New("."), types: map[string]reflect.Type{},
+		origins: map[string]string{}, settings: maps.Clone(def.Kafka.Settings),
+	}
+	values := map[string]any{}
+	for key, v := range fields(def) {
+		l.types[key], values[key] = v.Type(), v.Interface()
+	}
+	if err := l.k.Load(confmap.Provider(values, "."), nil); err != nil {
+		return nil, fmt.Errorf("config: defaults: %w", err)
+	}
+	return l, nil
+}
+
+func (l *loader) loadYAML(path string) error {
+	b, err := file.Provider(path).ReadBytes()
+	if err != nil {
+		return fmt.Errorf("config: %w", err) // names the path
+	}
+	tree, err := yaml.Parser().Unmarshal(b)
+	if err != nil {
 		return fmt.Errorf("config: file %s: %s", path, oneLine(err))
 	}
-	for _, key := range layer.Keys() {
-		if !isKnown(key) {
-			return fmt.Errorf("config: file %s: unknown key %q", path, key)
-		}
+	where := "file " + path
+	ly := newLayer()
+	if err := takeSettings(tree, ly.settings); err != nil {
+		return fmt.Errorf("config: %w; set by %s", err, where)
 	}
-	if err := k.Merge(layer); err != nil {
+	parsed := koanf.New(".")
+	if err := parsed.Load(confmap.Provider(tree, ""), nil); err != nil {
 		return fmt.Errorf("config: file %s: %w", path, err)
 	}
-	return nil
+	for key, v := range parsed.All() {
+		if _, ok := l.types[key]; ok {
+			ly.values[key], ly.origins[key] = v, where
+			continue
+		}
+		if isEmptySection(v) { // "worker:" with every key commented out
+			continue
+		}
+		msg := fmt.Sprintf("config: file %s: unknown key %q", path, key)
+		if s := suggest(key, slices.Collect(maps.Keys(l.types))); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		return errors.New(msg)
+	}
+	return l.merge(ly)
+}
+
+// takeSettings moves kafka.settings out of a parsed YAML tree into settings,
+// flattening nested maps ({ssl: {key: {location: x}}} is ssl.key.location).
+func takeSettings(tree map[string]any, settings map[string]string) error {
+	kafka, ok := tree["kafka"].(map[string]any)
+	if !ok {
+		return nil
+	}
+	raw, ok := kafka["settings"]
+	delete(kafka, "settings")
+	if !ok || raw == nil {
+		return nil
+	}
+	m, ok := raw.(map[string]any)
+	if !ok {
+		return fmt.Errorf("%s must be a map of librdkafka properties (got %s)", settingsKey, show(raw))
+	}
+	var walk func(prefix string, m map[string]any) error
+	walk = func(prefix string, m map[string]any) error {
+		for name, v := range m {
+			switch v := v.(type) {
+			case map[string]any:
+				if err := walk(prefix+name+".", v); err != nil {
+					return err
+				}
+			case string, bool, int, int64, uint64, float64:
+				settings[prefix+name] = fmt.Sprint(v)
+			default:
+				return fmt.Errorf("%s.%s must be a string or a number (got %s)", settingsKey, prefix+name, show(v))
+			}
+		}
+		return nil
+	}
+	return walk("", m)
+}
+
+func isEmptySection(v any) bool {
+	if v == nil {
+		return true
+	}
+	m, ok := v.(map[string]any)
+	return ok && len(m) == 0
 }
 
 func readDotEnv(path string) (map[string]string, error) {
-	b, err := os.ReadFile(path)
+	b, err := file.Provider(path).ReadBytes()
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return map[string]string{}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -124,72 +174,72 @@ func readDotEnv(path string) (map[string]string, error) {
 	return vars, nil
 }
 
-func parseEnviron(environ []string) map[string]string {
-	vars := make(map[string]string, len(environ))
-	for _, kv := range environ {
-		if name, v, ok := strings.Cut(kv, "="); ok {
-			vars[name] = v
-		}
+func (l *loader) loadVars(vars map[string]string, where string) error {
+	known := make(map[string]bool, len(l.types))
+	for key := range l.types {
+		known[key] = true
 	}
-	return vars
+	ly, err := fromVars(vars, where, known)
+	if err != nil {
+		return err
+	}
+	return l.merge(ly)
 }
 
-// loadVars maps variables onto config keys, the original's names first so
-// that RPS_ variables win, and merges them into k.
-func loadVars(k *koanf.Koanf, vars map[string]string, source string) error {
-	values := map[string]any{}
-	for name, key := range originalNames {
-		v, ok := vars[name]
+// merge converts a layer's values to their fields' types and loads them over
+// the layers below.
+func (l *loader) merge(ly layer) error {
+	values := make(map[string]any, len(ly.values))
+	for _, key := range slices.Sorted(maps.Keys(ly.values)) {
+		v, ok := coerce(ly.values[key], l.types[key])
 		if !ok {
-			continue
-		}
-		if name == "KAFKA_GIFT_CODE_TIMEOUT" {
-			v = secondsToDuration(v)
+			return fmt.Errorf("config: %s must be %s (got %s); set by %s",
+				key, describe(l.types[key]), show(ly.values[key]), ly.origins[key])
 		}
 		values[key] = v
+		l.origins[key] = ly.origins[key]
 	}
-	for name, v := range vars {
-		rest, ok := strings.CutPrefix(name, envPrefix)
-		if !ok || name == "RPS_CONFIG" {
-			continue
-		}
-		key := strings.ToLower(strings.ReplaceAll(rest, "__", "."))
-		if prop, ok := strings.CutPrefix(key, settingsKey+"."); ok {
-			key = settingsKey + "." + strings.ReplaceAll(prop, "_", ".")
-			values[key] = v
-			continue
-		}
-		if !isKnown(key) {
-			return fmt.Errorf("config: %s: unknown setting %s (key %q)", source, name, key)
-		}
-		values[key] = v
-	}
-	if err := k.Load(confmap.Provider(values, "."), nil); err != nil {
-		return fmt.Errorf("config: %s: %w", source, err)
+	maps.Copy(l.settings, ly.settings)
+	if err := l.k.Load(confmap.Provider(values, "."), nil); err != nil {
+		return fmt.Errorf("config: %w", err)
 	}
 	return nil
 }
 
-// secondsToDuration accepts the original's float seconds ("10.0") as well as
-// a Go duration ("10s").
-func secondsToDuration(v string) string {
-	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-	if err != nil {
-		return v
+// config unmarshals the merged tree, normalises it and validates it, adding
+// to a validation error where the offending values came from.
+func (l *loader) config() (Config, error) {
+	var cfg Config
+	if err := l.k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{}); err != nil {
+		return Config{}, fmt.Errorf("config: %s", oneLine(err))
 	}
-	return time.Duration(f * float64(time.Second)).String()
+	cfg.Kafka.Settings = l.settings
+	cfg.Log.Level = normalizeLevel(cfg.Log.Level)
+	cfg.Log.Format = strings.ToLower(strings.TrimSpace(cfg.Log.Format))
+	if err := cfg.Validate(); err != nil {
+		var fe *fieldError
+		if errors.As(err, &fe) {
+			return Config{}, fmt.Errorf("%w%s", err, fe.origins(l.origins))
+		}
+		return Config{}, err
+	}
+	return cfg, nil
 }
 
-func isKnown(key string) bool {
-	if strings.HasPrefix(key, settingsKey+".") {
-		return true
+// normalizeLevel lower-cases a level and accepts Python's names, which users
+// of the original may have set: WARNING is warn, CRITICAL is error.
+func normalizeLevel(level string) string {
+	level = strings.ToLower(strings.TrimSpace(level))
+	switch level {
+	case "warning":
+		return "warn"
+	case "critical", "fatal":
+		return "error"
 	}
-	_, ok := defaults()[key]
-	return ok
+	return level
 }
 
-// oneLine folds a multi-line decoder error into the single line we promise.
+// oneLine folds a multi-line parser error into the single line we promise.
 func oneLine(err error) string {
-	fields := strings.Fields(strings.ReplaceAll(err.Error(), "* ", ""))
-	return strings.Join(slices.DeleteFunc(fields, func(s string) bool { return s == "" }), " ")
+	return strings.Join(strings.Fields(err.Error()), " ")
 }

@@ -2,82 +2,136 @@ package configs
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
 
-// Validate returns the first invalid setting as one line naming its key.
+// fieldError is an invalid setting: the keys involved (the offending one
+// first) and what is wrong, e.g. "gate.capacity must be at least 1 (got 0)".
+type fieldError struct {
+	keys []string
+	msg  string
+}
+
+func (e *fieldError) Error() string { return "config: " + e.msg }
+
+// origins says which variables or files set the keys, for Load's message:
+// "; set by RATE_LIMIT_CAPACITY in the environment".
+func (e *fieldError) origins(from map[string]string) string {
+	var parts []string
+	for i, key := range e.keys {
+		switch o, ok := from[key]; {
+		case !ok:
+		case i == 0:
+			parts = append(parts, "set by "+o)
+		default:
+			parts = append(parts, key+" set by "+o)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; " + strings.Join(parts, ", ")
+}
+
+// check is one rule: when bad, key must be want, and got is what it is.
+type check struct {
+	bad  bool
+	key  string
+	want string
+	got  any
+}
+
+// Validate returns the first invalid setting as one line naming its key and
+// its value, e.g. "config: gate.capacity must be at least 1 (got 0)".
 func (c Config) Validate() error {
-	checks := []struct {
-		bad  bool
-		key  string
-		want string
-		got  any
-	}{
-		{c.HTTP.Port < 0 || c.HTTP.Port > 65535, "http.port", "between 0 and 65535", c.HTTP.Port},
+	for _, ch := range c.checks() {
+		if ch.bad {
+			return &fieldError{keys: []string{ch.key}, msg: fmt.Sprintf("%s must be %s (got %s)", ch.key, ch.want, show(ch.got))}
+		}
+	}
+	if c.HTTP.RequestTimeout <= c.Kafka.ReplyTimeout {
+		return &fieldError{
+			keys: []string{"http.request_timeout", "kafka.reply_timeout"},
+			msg: fmt.Sprintf("http.request_timeout must be longer than kafka.reply_timeout (got %s, reply timeout %s)",
+				c.HTTP.RequestTimeout, c.Kafka.ReplyTimeout),
+		}
+	}
+	return nil
+}
+
+func (c Config) checks() []check {
+	var level slog.Level
+	checks := []check{
+		{c.HTTP.Port < 0 || c.HTTP.Port > 65535, "http.port", "between 1 and 65535, or 0 for a free port", c.HTTP.Port},
 		{c.HTTP.BodyLimit < 1, "http.body_limit", "at least 1", c.HTTP.BodyLimit},
-		{c.HTTP.RequestTimeout <= c.Kafka.ReplyTimeout, "http.request_timeout", "longer than kafka.reply_timeout (" + c.Kafka.ReplyTimeout.String() + ")", c.HTTP.RequestTimeout},
 		{c.Gate.Capacity < 1, "gate.capacity", "at least 1", c.Gate.Capacity},
-		{c.Gate.Key == "", "gate.key", "not empty", c.Gate.Key},
-		{c.Kafka.TasksTopic == "", "kafka.tasks_topic", "not empty", c.Kafka.TasksTopic},
-		{c.Kafka.ResultsTopic == "" || c.Kafka.ResultsTopic == c.Kafka.TasksTopic, "kafka.results_topic", "not empty and not the tasks topic", c.Kafka.ResultsTopic},
+		{c.Gate.Key == "", "gate.key", "set", c.Gate.Key},
+		{!validRedisURL(c.Redis.URL), "redis.url", "redis://[user:password@]host:port[/db] or rediss://…", redactURL(c.Redis.URL)},
+		{c.Redis.MaxFlushDelay < 0, "redis.max_flush_delay", "0 or more", c.Redis.MaxFlushDelay},
+		{!validBootstrap(c.Kafka.Bootstrap), "kafka.bootstrap", "a comma-separated list of host:port", c.Kafka.Bootstrap},
+		{c.Kafka.TasksTopic == "", "kafka.tasks_topic", "set", c.Kafka.TasksTopic},
+		{c.Kafka.ResultsTopic == "", "kafka.results_topic", "set", c.Kafka.ResultsTopic},
+		{c.Kafka.ResultsTopic == c.Kafka.TasksTopic, "kafka.results_topic", "different from kafka.tasks_topic", c.Kafka.ResultsTopic},
 		{c.Kafka.TasksPartitions < 1, "kafka.tasks_partitions", "at least 1", c.Kafka.TasksPartitions},
-		{c.Kafka.ResultsPartitions < 1, "kafka.results_partitions", "at least 1", c.Kafka.ResultsPartitions},
 		{c.Worker.Concurrency < 1, "worker.concurrency", "at least 1", c.Worker.Concurrency},
-		{c.Worker.Group == "", "worker.group", "not empty", c.Worker.Group},
-		{!oneOf(c.Log.Level, "debug", "info", "warn", "error"), "log.level", "debug, info, warn or error", c.Log.Level},
+		{c.Worker.Group == "", "worker.group", "set", c.Worker.Group},
+		{level.UnmarshalText([]byte(c.Log.Level)) != nil, "log.level", "debug, info, warn or error", c.Log.Level},
 		{!oneOf(c.Log.Format, "auto", "text", "json"), "log.format", "auto, text or json", c.Log.Format},
 	}
-	for _, ch := range checks {
-		if ch.bad {
-			return fmt.Errorf("config: %s must be %s (got %v)", ch.key, ch.want, ch.got)
-		}
-	}
-	for key, d := range map[string]time.Duration{
-		"http.read_header_timeout": c.HTTP.ReadHeaderTimeout, "http.read_timeout": c.HTTP.ReadTimeout,
-		"http.write_timeout": c.HTTP.WriteTimeout, "http.idle_timeout": c.HTTP.IdleTimeout,
-		"http.request_timeout": c.HTTP.RequestTimeout, "http.shutdown_grace": c.HTTP.ShutdownGrace,
-		"http.retry_after": c.HTTP.RetryAfter, "gate.lease_margin": c.Gate.LeaseMargin,
-		"gate.release_timeout": c.Gate.ReleaseTimeout, "redis.dial_timeout": c.Redis.DialTimeout,
-		"redis.command_timeout": c.Redis.CommandTimeout, "kafka.reply_timeout": c.Kafka.ReplyTimeout,
+	for _, d := range []struct {
+		key string
+		d   time.Duration
+	}{
+		{"http.read_header_timeout", c.HTTP.ReadHeaderTimeout},
+		{"http.read_timeout", c.HTTP.ReadTimeout},
+		{"http.write_timeout", c.HTTP.WriteTimeout},
+		{"http.idle_timeout", c.HTTP.IdleTimeout},
+		{"http.request_timeout", c.HTTP.RequestTimeout},
+		{"http.shutdown_grace", c.HTTP.ShutdownGrace},
+		{"http.retry_after", c.HTTP.RetryAfter},
+		{"gate.lease_margin", c.Gate.LeaseMargin},
+		{"gate.release_timeout", c.Gate.ReleaseTimeout},
+		{"redis.dial_timeout", c.Redis.DialTimeout},
+		{"redis.command_timeout", c.Redis.CommandTimeout},
+		{"kafka.reply_timeout", c.Kafka.ReplyTimeout},
 	} {
-		if d <= 0 {
-			return fmt.Errorf("config: %s must be positive (got %s)", key, d)
-		}
+		checks = append(checks, check{d.d <= 0, d.key, "positive", d.d})
 	}
-	if c.Redis.MaxFlushDelay < 0 {
-		return fmt.Errorf("config: redis.max_flush_delay must not be negative (got %s)", c.Redis.MaxFlushDelay)
-	}
-	if err := validateRedisURL(c.Redis.URL); err != nil {
-		return err
-	}
-	return validateBootstrap(c.Kafka.Bootstrap)
+	return checks
 }
 
-func validateRedisURL(raw string) error {
+func validRedisURL(raw string) bool {
 	if raw == "" {
-		return nil
+		return true
 	}
 	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
-		return fmt.Errorf("config: redis.url must be redis://[user:password@]host:port[/db] or rediss://… (got %q)", redact(raw))
-	}
-	return nil
+	return err == nil && (u.Scheme == "redis" || u.Scheme == "rediss") && u.Hostname() != "" && validPort(u.Port(), true)
 }
 
-func validateBootstrap(raw string) error {
+func validBootstrap(raw string) bool {
 	if raw == "" {
-		return nil
+		return true
 	}
-	for _, hp := range strings.Split(raw, ",") {
+	for hp := range strings.SplitSeq(raw, ",") {
 		host, port, err := net.SplitHostPort(strings.TrimSpace(hp))
-		if err != nil || host == "" || port == "" {
-			return fmt.Errorf("config: kafka.bootstrap must be a comma-separated list of host:port (got %q)", raw)
+		if err != nil || host == "" || !validPort(port, false) {
+			return false
 		}
 	}
-	return nil
+	return true
+}
+
+func validPort(port string, optional bool) bool {
+	if port == "" {
+		return optional
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535
 }
 
 func oneOf(v string, allowed ...string) bool {
@@ -87,15 +141,4 @@ func oneOf(v string, allowed ...string) bool {
 		}
 	}
 	return false
-}
-
-// redact hides a password in a URL that may not even parse.
-func redact(raw string) string {
-	if u, err := url.Parse(raw); err == nil {
-		return u.Redacted()
-	}
-	if at := strings.LastIndex(raw, "@"); at >= 0 {
-		return "xxxxx" + raw[at:]
-	}
-	return raw
 }

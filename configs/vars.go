@@ -1,0 +1,118 @@
+package configs
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// envPrefix starts the project's own variables: RPS_GATE__CAPACITY.
+const envPrefix = "RPS_"
+
+// configFileVar names the YAML file; FromArgs reads it, it is not a setting.
+const configFileVar = "RPS_CONFIG"
+
+// originalNames are the Python original's variables (and LOG_LEVEL), kept
+// working unchanged. When a name here and its RPS_ variable are set in the
+// same layer, the RPS_ one wins.
+var originalNames = map[string]string{
+	"KAFKA_BOOTSTRAP_SERVERS": "kafka.bootstrap",
+	"KAFKA_GIFT_CODE_TIMEOUT": "kafka.reply_timeout", // float seconds ("10.0") or a duration
+	"TASKS_TOPIC":             "kafka.tasks_topic",
+	"RESULTS_TOPIC":           "kafka.results_topic",
+	"REDIS_URL":               "redis.url",
+	"RATE_LIMIT_CAPACITY":     "gate.capacity",
+	"WORKER_CONCURRENCY":      "worker.concurrency",
+	"HOST":                    "http.host",
+	"PORT":                    "http.port",
+	"LOG_LEVEL":               "log.level",
+}
+
+// layer is one source's raw values by key, before conversion, with where
+// each came from (for error messages).
+type layer struct {
+	values   map[string]any
+	origins  map[string]string
+	settings map[string]string // librdkafka properties by name
+}
+
+func newLayer() layer {
+	return layer{values: map[string]any{}, origins: map[string]string{}, settings: map[string]string{}}
+}
+
+// fromVars maps variables (from the environment or a .env file) onto keys:
+// the original's names first, then RPS_ names over them. An RPS_ name that is
+// no key is an error, so a typo cannot pass silently; other names are ignored.
+func fromVars(vars map[string]string, where string, known map[string]bool) (layer, error) {
+	l := newLayer()
+	for _, name := range slices.Sorted(maps.Keys(originalNames)) {
+		v, ok := vars[name]
+		if !ok {
+			continue
+		}
+		key := originalNames[name]
+		if key == "kafka.reply_timeout" {
+			v = secondsToDuration(v)
+		}
+		l.values[key], l.origins[key] = v, name+" in "+where
+	}
+	for _, name := range slices.Sorted(maps.Keys(vars)) {
+		rest, ok := strings.CutPrefix(name, envPrefix)
+		if !ok || name == configFileVar {
+			continue
+		}
+		key := strings.ToLower(strings.ReplaceAll(rest, "__", "."))
+		if prop, ok := strings.CutPrefix(key, settingsKey+"."); ok {
+			l.settings[strings.ReplaceAll(prop, "_", ".")] = vars[name]
+			continue
+		}
+		if !known[key] {
+			return layer{}, unknownVar(name, where, known)
+		}
+		l.values[key], l.origins[key] = vars[name], name+" in "+where
+	}
+	return l, nil
+}
+
+func unknownVar(name, where string, known map[string]bool) error {
+	names := make([]string, 0, len(known))
+	for key := range known {
+		names = append(names, varName(key))
+	}
+	msg := fmt.Sprintf("config: unknown setting %s in %s", name, where)
+	if s := suggest(name, names); s != "" {
+		msg += fmt.Sprintf(" (did you mean %s?)", s)
+	}
+	return fmt.Errorf("%s; see configs/example.yaml for the keys", msg)
+}
+
+// varName is the RPS_ variable of a key: gate.capacity is RPS_GATE__CAPACITY.
+func varName(key string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "__"))
+}
+
+// secondsToDuration accepts the original's float seconds ("10.0", "2.5") as
+// well as a Go duration ("10s"), which passes through unchanged.
+func secondsToDuration(v string) string {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || math.IsNaN(f) || math.Abs(f) > math.MaxInt64/float64(time.Second) {
+		return v // left for the duration parser to reject, naming the variable
+	}
+	return time.Duration(f * float64(time.Second)).String()
+}
+
+// parseEnviron turns KEY=VALUE pairs into a map; a later pair wins, as in
+// os/exec. Entries without "=" are skipped.
+func parseEnviron(environ []string) map[string]string {
+	vars := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		if name, v, ok := strings.Cut(kv, "="); ok && name != "" {
+			vars[name] = v
+		}
+	}
+	return vars
+}
