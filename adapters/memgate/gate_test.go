@@ -2,6 +2,9 @@ package memgate_test
 
 import (
 	"context"
+	"runtime"
+	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -42,4 +45,24 @@ func TestAcquireHonoursCancelledContext(t *testing.T) {
 func TestNewRefusesZeroCapacity(t *testing.T) {
 	_, err := memgate.New(0)
 	require.Error(t, err)
+}
+
+// BenchmarkGate measures acquire+release pairs with ~100 concurrent callers,
+// the embedded mode's hot path.
+func BenchmarkGate(b *testing.B) {
+	g, err := memgate.New(1000)
+	require.NoError(b, err)
+	ctx := context.Background()
+	var next atomic.Uint64
+	b.SetParallelism(max(1, 100/runtime.GOMAXPROCS(0)))
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			slot, err := g.Acquire(ctx, strconv.FormatUint(next.Add(1), 10))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_ = g.Release(ctx, slot)
+		}
+	})
 }

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,10 +20,31 @@ import (
 	"github.com/1000x-rps-server/rps-server/ports"
 )
 
+// DefaultKey is the gate's key when Config.Key is empty. The {hash tag}
+// keeps it on one Redis Cluster slot.
+const DefaultKey = "{rps}:gate"
+
+// maxRetries and retryStep bound how rueidis retries a call that failed on
+// the connection (both scripts are idempotent per slot id, so a retry is
+// safe): enough to ride out a dropped connection or a failover, not so much
+// that every request waits out the whole CommandTimeout while Redis is down.
+const (
+	maxRetries = 3
+	retryStep  = 10 * time.Millisecond // waits 10, 20, 30 ms
+)
+
+// warnEvery spaces the warnings of a gate that fails open, so an outage
+// under load does not flood the log (every failure is counted in metrics).
+const warnEvery = 10 * time.Second
+
 // Config sets up the gate.
 type Config struct {
-	URL      string // redis:// or rediss://, with password and db
-	Key      string // sorted set key; keep a {hash tag} for Redis Cluster
+	// URL is redis://[user:password@]host:port[/db] or rediss://… (TLS).
+	URL string
+	// Key is the sorted set of leases, DefaultKey when empty. Instances that
+	// share a gate share the key; keep a {hash tag} in it for Redis Cluster.
+	Key string
+	// Capacity is the most slots held at once by all instances together.
 	Capacity int
 	// Lease bounds how long a slot may be held: longer than the longest
 	// request lives (reply timeout plus a margin), so only crashes hit it.
@@ -29,125 +52,232 @@ type Config struct {
 	// FailOpen admits requests when Redis cannot be asked. The default,
 	// fail closed, refuses them with domain.ErrUnavailable.
 	FailOpen bool
-	// MaxFlushDelay lets rueidis gather concurrent commands into one write.
-	MaxFlushDelay  time.Duration
-	DialTimeout    time.Duration
-	CommandTimeout time.Duration // bounds each call, so an outage fails fast
-	Logger         *slog.Logger
-	Registerer     prometheus.Registerer
+	// MaxFlushDelay lets rueidis gather concurrent commands into one write
+	// (0: flush at once).
+	MaxFlushDelay time.Duration
+	// DialTimeout bounds a connection attempt (0: rueidis's default, 5 s).
+	DialTimeout time.Duration
+	// CommandTimeout bounds each call, so an outage fails fast; required.
+	CommandTimeout time.Duration
+	// Logger and Registerer are required; metrics never go to a global registry.
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
 }
 
-// Gate is a ConcurrencyGate on Redis.
+// hold is how this instance holds a slot id.
+type hold uint8
+
+const (
+	inRedis  hold = iota + 1 // a lease in the sorted set
+	failOpen                 // admitted without Redis: nothing to give back
+)
+
+// Gate is a ConcurrencyGate on Redis. It is safe for concurrent use.
 type Gate struct {
 	client           rueidis.Client
 	acquire, release *rueidis.Lua
-	cfg              Config
 	keys             []string
 	capacityArg      string
 	leaseArg         string
+	failOpen         bool
+	timeout          time.Duration
+	log              *slog.Logger
 	metrics          *metrics
+	held             sync.Map     // slot id → hold: the slots taken here and not yet released
+	nextWarn         atomic.Int64 // unix nanos before which fail-open warnings are muted
+	undoMu           sync.Mutex   // guards closed against new undos
+	closed           bool
+	undoing          sync.WaitGroup // undos in flight; Close waits for them
 }
 
-// New connects to Redis and returns the gate.
+// New connects to Redis, checks that it answers and returns the gate. It
+// fails when Redis cannot be reached, whatever FailOpen says.
 func New(ctx context.Context, cfg Config) (*Gate, error) {
+	if cfg.Key == "" {
+		cfg.Key = DefaultKey
+	}
 	switch {
-	case cfg.Key == "":
-		return nil, errors.New("redisgate: empty key")
 	case cfg.Capacity < 1:
-		return nil, fmt.Errorf("redisgate: capacity must be at least 1 (got %d)", cfg.Capacity)
+		return nil, fmt.Errorf("redis gate: capacity must be at least 1 (got %d)", cfg.Capacity)
 	case cfg.Lease < time.Millisecond:
-		return nil, fmt.Errorf("redisgate: lease must be at least 1ms (got %s)", cfg.Lease)
+		return nil, fmt.Errorf("redis gate: lease must be at least 1ms (got %s)", cfg.Lease)
 	case cfg.CommandTimeout <= 0:
-		return nil, errors.New("redisgate: command timeout must be positive")
+		return nil, fmt.Errorf("redis gate: command timeout must be positive (got %s)", cfg.CommandTimeout)
+	case cfg.MaxFlushDelay < 0:
+		return nil, fmt.Errorf("redis gate: max flush delay must not be negative (got %s)", cfg.MaxFlushDelay)
 	case cfg.Logger == nil || cfg.Registerer == nil:
-		return nil, errors.New("redisgate: logger and registerer are required")
+		return nil, errors.New("redis gate: logger and registerer are required")
 	}
 	opt, err := rueidis.ParseURL(cfg.URL)
 	if err != nil {
-		return nil, fmt.Errorf("redisgate: parse url: %w", err)
+		return nil, fmt.Errorf("redis gate: parse url: %w", err)
 	}
-	opt.DisableCache = true // the gate is written by every instance: nothing to cache
+	opt.DisableCache = true // every instance writes the key: nothing to cache client-side
 	opt.MaxFlushDelay = cfg.MaxFlushDelay
-	opt.Dialer.Timeout = cfg.DialTimeout
-	opt.ConnWriteTimeout = cfg.CommandTimeout
+	if cfg.DialTimeout > 0 {
+		opt.Dialer.Timeout = cfg.DialTimeout
+	}
+	if opt.ConnWriteTimeout == 0 { // a hung Redis drops the connection after this
+		opt.ConnWriteTimeout = cfg.CommandTimeout
+	}
+	opt.RetryDelay = retryDelay
+	if opt.ClientName == "" {
+		opt.ClientName = "rps-gate"
+	}
 	client, err := rueidis.NewClient(opt)
 	if err != nil {
-		return nil, fmt.Errorf("redisgate: connect: %w: %w", domain.ErrUnavailable, err)
+		return nil, fmt.Errorf("redis gate: connect: %w: %w", domain.ErrUnavailable, err)
 	}
-	m, err := newMetrics(cfg.Registerer)
-	if err != nil {
-		client.Close()
-		return nil, err
-	}
-	acquire, release := newScripts()
 	g := &Gate{
-		client: client, acquire: acquire, release: release, cfg: cfg,
-		keys:        []string{cfg.Key},
+		client: client, keys: []string{cfg.Key},
 		capacityArg: strconv.Itoa(cfg.Capacity),
 		leaseArg:    strconv.FormatInt(cfg.Lease.Milliseconds(), 10),
-		metrics:     m,
+		failOpen:    cfg.FailOpen, timeout: cfg.CommandTimeout, log: cfg.Logger,
 	}
-	if err := g.Ready(ctx); err != nil {
+	g.acquire, g.release = newScripts()
+	if err := g.ping(ctx); err != nil {
 		client.Close()
 		return nil, err
 	}
-	mode := "fail closed: a Redis error refuses requests with 503"
-	if cfg.FailOpen {
-		mode = "fail open: a Redis error admits requests without a slot"
+	if g.metrics, err = newMetrics(cfg.Registerer); err != nil {
+		client.Close()
+		return nil, err
 	}
-	cfg.Logger.Info("redis gate ready", "key", cfg.Key, "capacity", cfg.Capacity, "lease", cfg.Lease, "on_error", mode)
+	onError := "fail closed: a Redis error refuses requests (503)"
+	if cfg.FailOpen {
+		onError = "fail open: a Redis error admits requests without a slot, and readiness ignores Redis"
+	}
+	cfg.Logger.Info("redis gate ready", "key", cfg.Key, "capacity", cfg.Capacity,
+		"lease", cfg.Lease, "max_flush_delay", cfg.MaxFlushDelay, "on_redis_error", onError)
 	return g, nil
 }
 
 // Acquire implements ports.ConcurrencyGate.
 func (g *Gate) Acquire(ctx context.Context, id string) (ports.Slot, error) {
+	if err := ctx.Err(); err != nil {
+		return ports.Slot{}, fmt.Errorf("redis gate: %w", err)
+	}
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, g.cfg.CommandTimeout)
-	defer cancel()
-	ok, err := g.acquire.Exec(ctx, g.client, g.keys, []string{id, g.capacityArg, g.leaseArg}).AsInt64()
+	dl, hasDeadline := ctx.Deadline()
+	callerBound := hasDeadline && dl.Before(start.Add(g.timeout)) // the caller's deadline comes first
+	callCtx, cancel := context.WithTimeout(ctx, g.timeout)
+	reply, err := g.acquire.Exec(callCtx, g.client, g.keys, []string{id, g.capacityArg, g.leaseArg}).AsInt64()
+	cancel()
 	g.metrics.acquireSeconds.Observe(time.Since(start).Seconds())
 	switch {
-	case err != nil && g.cfg.FailOpen:
-		g.metrics.acquires.WithLabelValues(outcomeFailOpen).Inc()
-		return ports.Slot{ID: id}, nil
-	case err != nil:
-		g.metrics.acquires.WithLabelValues(outcomeError).Inc()
-		return ports.Slot{}, fmt.Errorf("redisgate: acquire: %w: %w", domain.ErrUnavailable, err)
-	case ok == 0:
-		g.metrics.acquires.WithLabelValues(outcomeAtCapacity).Inc()
+	case err == nil && reply == replyFull:
+		g.metrics.acquires[outcomeAtCapacity].Inc()
 		return ports.Slot{}, domain.ErrAtCapacity
+	case err == nil:
+		g.metrics.acquires[outcomeOK].Inc()
+		if prev, loaded := g.held.Swap(id, inRedis); !loaded || prev != inRedis {
+			g.metrics.inUse.Inc()
+		}
+		return ports.Slot{ID: id}, nil
+	case ctx.Err() != nil || callerBound && errors.Is(err, context.DeadlineExceeded):
+		// The caller went away or its deadline passed mid-call (rueidis may
+		// notice through the socket's deadline a hair before ctx does); Redis
+		// did not fail. The script may still have run: give back what it took.
+		g.undo(ctx, id)
+		return ports.Slot{}, fmt.Errorf("redis gate: %w", err)
+	case g.failOpen:
+		g.metrics.acquires[outcomeFailOpen].Inc()
+		g.warnFailingOpen(err)
+		g.held.LoadOrStore(id, failOpen) // a slot still leased in Redis stays inRedis
+		return ports.Slot{ID: id}, nil
+	default:
+		g.metrics.acquires[outcomeError].Inc()
+		return ports.Slot{}, fmt.Errorf("redis gate: %w: %w", domain.ErrUnavailable, err)
 	}
-	g.metrics.acquires.WithLabelValues(outcomeOK).Inc()
-	g.metrics.inUse.Inc()
-	return ports.Slot{ID: id}, nil
 }
 
-// Release implements ports.ConcurrencyGate.
+// Release implements ports.ConcurrencyGate. Releasing a slot that was
+// admitted by failing open does not touch Redis: it holds nothing there.
 func (g *Gate) Release(ctx context.Context, slot ports.Slot) error {
+	if h, ok := g.held.LoadAndDelete(slot.ID); ok {
+		if h == failOpen {
+			return nil
+		}
+		g.metrics.inUse.Dec()
+	}
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, g.cfg.CommandTimeout)
-	defer cancel()
-	removed, err := g.release.Exec(ctx, g.client, g.keys, []string{slot.ID}).AsInt64()
+	callCtx, cancel := context.WithTimeout(ctx, g.timeout)
+	err := g.release.Exec(callCtx, g.client, g.keys, []string{slot.ID}).Error()
+	cancel()
 	g.metrics.releaseSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
 		g.metrics.releaseErrors.Inc()
-		return fmt.Errorf("redisgate: release: %w: %w", domain.ErrUnavailable, err)
-	}
-	if removed > 0 {
-		g.metrics.inUse.Dec()
+		return fmt.Errorf("redis gate: %w: %w (the lease frees the slot)", domain.ErrUnavailable, err)
 	}
 	return nil
 }
 
-// Ready implements ports.ConcurrencyGate by pinging Redis.
+// Ready implements ports.ConcurrencyGate by pinging Redis. A gate that fails
+// open can serve without Redis, so it stays ready (and warns) when Redis is down:
+// otherwise every instance would leave the load balancer at once.
 func (g *Gate) Ready(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, g.cfg.CommandTimeout)
+	err := g.ping(ctx)
+	if err != nil && g.failOpen {
+		g.warnFailingOpen(err)
+		return nil
+	}
+	return err
+}
+
+// Close closes the connections. Slots still held expire with their leases.
+func (g *Gate) Close() {
+	g.undoMu.Lock()
+	g.closed = true
+	g.undoMu.Unlock()
+	g.undoing.Wait()
+	g.client.Close()
+}
+
+func (g *Gate) ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 	if err := g.client.Do(ctx, g.client.B().Ping().Build()).Error(); err != nil {
-		return fmt.Errorf("redisgate: ping: %w: %w", domain.ErrUnavailable, err)
+		return fmt.Errorf("redis gate: ping: %w: %w", domain.ErrUnavailable, err)
 	}
 	return nil
 }
 
-// Close closes the connections; held slots expire with their leases.
-func (g *Gate) Close() { g.client.Close() }
+// undo removes, in the background, the slot an acquire may have taken when
+// its caller went away mid-call, unless the id was already held here (then
+// the caller still owns it). Best effort: the release may overtake the
+// acquire on another connection of the pipeline; the lease is the backstop.
+func (g *Gate) undo(ctx context.Context, id string) {
+	if h, ok := g.held.Load(id); ok && h == inRedis {
+		return
+	}
+	g.undoMu.Lock()
+	defer g.undoMu.Unlock()
+	if g.closed {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	g.undoing.Go(func() {
+		ctx, cancel := context.WithTimeout(ctx, g.timeout)
+		defer cancel()
+		_ = g.release.Exec(ctx, g.client, g.keys, []string{id}).Error()
+	})
+}
+
+// warnFailingOpen logs that Redis failed and requests are admitted anyway,
+// at most once per warnEvery.
+func (g *Gate) warnFailingOpen(err error) {
+	now, next := time.Now().UnixNano(), g.nextWarn.Load()
+	if now < next || !g.nextWarn.CompareAndSwap(next, now+int64(warnEvery)) {
+		return
+	}
+	g.log.Warn("redis gate failing open: Redis cannot be asked, requests are admitted without a slot",
+		"err", err, "next_warning_in", warnEvery)
+}
+
+// retryDelay is rueidis's RetryDelayFn: a short linear backoff, then give up.
+func retryDelay(attempts int, _ rueidis.Completed, _ error) time.Duration {
+	if attempts > maxRetries {
+		return -1
+	}
+	return time.Duration(attempts) * retryStep
+}

@@ -2,26 +2,42 @@ package redisgate
 
 import "github.com/redis/rueidis"
 
+// Replies of acquireScript.
+const (
+	replyFull    = 0 // the gate is full; nothing changed
+	replyTaken   = 1 // a new slot is held
+	replyRenewed = 2 // the id already held a slot; its lease was renewed
+)
+
 // acquireScript takes a slot in a sorted set whose members are slot ids and
-// whose scores are lease expiry times in ms, read from Redis's own clock so
-// the instances' clocks never matter. Expired leases are pruned first: a
-// crashed holder's slot comes back without anyone's help. Re-acquiring a held
-// id renews its lease instead of taking a second slot. The key itself expires
-// with the newest lease, so an abandoned gate leaves nothing behind.
+// whose scores are lease expiry times in ms, read from Redis's own clock
+// (TIME; Redis ≥ 5 replicates a script's effects, not the script, so this is
+// allowed) so the instances' clocks never matter. Expired leases are pruned
+// first: a crashed holder's slots come back without anyone's help.
+// Re-acquiring a held id renews its lease instead of taking a second slot.
+// The key's TTL is only ever raised to cover the newest lease, so an
+// abandoned gate disappears, and an instance with a shorter lease (a rolling
+// change of config) can never cut short another instance's leases.
 //
 // KEYS[1] gate key; ARGV[1] slot id, ARGV[2] capacity, ARGV[3] lease in ms.
-// Returns 1 when the slot is held, 0 when the gate is full.
 const acquireScript = `
+local key, id = KEYS[1], ARGV[1]
+local capacity, lease = tonumber(ARGV[2]), tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local lease = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
-  redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
-  redis.call('PEXPIRE', KEYS[1], lease)
-  return 1
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+local held = redis.call('ZSCORE', key, id)
+if not held and redis.call('ZCARD', key) >= capacity then
+  return 0
 end
-return 0
+redis.call('ZADD', key, now + lease, id)
+if redis.call('PTTL', key) < lease then
+  redis.call('PEXPIRE', key, lease)
+end
+if held then
+  return 2
+end
+return 1
 `
 
 // releaseScript frees exactly the caller's slot; releasing twice, or after
@@ -30,9 +46,11 @@ return 0
 // KEYS[1] gate key; ARGV[1] slot id. Returns how many members were removed.
 const releaseScript = `return redis.call('ZREM', KEYS[1], ARGV[1])`
 
-// Both scripts are idempotent per slot id, so rueidis may retry them after a
-// broken connection. Exec sends EVALSHA and falls back to EVAL on NOSCRIPT,
-// so a Redis restart, failover or SCRIPT FLUSH never turns into errors.
+// newScripts returns both scripts. Exec sends EVALSHA and falls back to EVAL
+// on NOSCRIPT (which also reloads the script), so a Redis restart, failover
+// or SCRIPT FLUSH never turns into errors. Both are idempotent per slot id,
+// so they are marked retryable: rueidis may resend them after a broken
+// connection, within the caller's deadline.
 func newScripts() (acquire, release *rueidis.Lua) {
 	return rueidis.NewLuaScriptRetryable(acquireScript), rueidis.NewLuaScriptRetryable(releaseScript)
 }

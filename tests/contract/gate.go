@@ -99,9 +99,40 @@ func TestGate(t *testing.T, newGate NewGate) {
 		assert.Equal(t, 0, held(t, g))
 	})
 	t.Run("released_slot_can_be_taken_again", func(t *testing.T) {
-		g := newGate(t, 1)
-		require.NoError(t, g.Release(ctx, acquire(t, g)))
+		g := newGate(t, capacity)
+		slots := make([]ports.Slot, capacity)
+		for i := range slots {
+			slots[i] = acquire(t, g)
+		}
+		require.NoError(t, g.Release(ctx, slots[0]))
 		acquire(t, g)
+		_, err := g.Acquire(ctx, uuid.NewString())
+		require.ErrorIs(t, err, domain.ErrAtCapacity)
+	})
+	t.Run("concurrent_acquires_of_one_id_hold_one_slot", func(t *testing.T) {
+		g := newGate(t, capacity)
+		id := uuid.NewString()
+		var wg sync.WaitGroup
+		for range 10 {
+			wg.Go(func() {
+				_, err := g.Acquire(ctx, id)
+				assert.NoError(t, err)
+			})
+		}
+		wg.Wait()
+		assert.Equal(t, 1, held(t, g))
+		require.NoError(t, g.Release(ctx, ports.Slot{ID: id}))
+		assert.Equal(t, 0, held(t, g))
+	})
+	t.Run("full_gate_still_renews_a_held_id", func(t *testing.T) {
+		g := newGate(t, capacity)
+		first := acquire(t, g)
+		for range capacity - 1 {
+			acquire(t, g)
+		}
+		slot, err := g.Acquire(ctx, first.ID)
+		require.NoError(t, err, "a retried acquire of a held id is not refused")
+		assert.Equal(t, first, slot)
 	})
 	t.Run("ready", func(t *testing.T) {
 		require.NoError(t, newGate(t, capacity).Ready(ctx))

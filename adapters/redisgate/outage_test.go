@@ -1,0 +1,111 @@
+package redisgate_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/1000x-rps-server/rps-server/domain"
+)
+
+// These tests stop, restart or pause a throwaway redis-server of their own,
+// never the shared one.
+
+func TestRedisRestartedBetweenCalls(t *testing.T) {
+	r := startThrowaway(t)
+	cfg := config(t, r.url(), 2)
+	reg := prometheus.NewRegistry()
+	cfg.Registerer = reg
+	g := open(t, cfg)
+	before, err := g.Acquire(context.Background(), uuid.NewString())
+	require.NoError(t, err)
+
+	r.stop()
+	r.start()
+	// The restarted Redis has lost the slots and the scripts: EVALSHA falls
+	// back to EVAL, and the first call after the restart reconnects.
+	var err2 error
+	require.Eventually(t, func() bool {
+		_, err2 = g.Acquire(context.Background(), uuid.NewString())
+		return err2 == nil
+	}, 10*time.Second, 50*time.Millisecond, "last error: %v", err2)
+	require.NoError(t, g.Release(context.Background(), before), "releasing a slot Redis forgot is harmless")
+	assert.InDelta(t, 1, metricValue(t, reg, "rps_gate_slots_in_use", ""), 0, "only the slot taken after the restart")
+}
+
+func TestRedisStopped_FailClosedInBoundedTime(t *testing.T) {
+	r := startThrowaway(t)
+	cfg := config(t, r.url(), 2)
+	reg := prometheus.NewRegistry()
+	cfg.Registerer = reg
+	g := open(t, cfg)
+	held, err := g.Acquire(context.Background(), uuid.NewString())
+	require.NoError(t, err)
+	r.stop()
+
+	start := time.Now()
+	_, err = g.Acquire(context.Background(), uuid.NewString())
+	took := time.Since(start)
+	require.ErrorIs(t, err, domain.ErrUnavailable)
+	require.NotErrorIs(t, err, domain.ErrAtCapacity, "an outage is not 'too many requests'")
+	assert.Less(t, took, 3*time.Second, "bounded by CommandTimeout (%s)", cfg.CommandTimeout)
+	t.Logf("acquire against a stopped Redis failed after %s: %v", took, err)
+
+	require.ErrorIs(t, g.Ready(context.Background()), domain.ErrUnavailable)
+	require.ErrorIs(t, g.Release(context.Background(), held), domain.ErrUnavailable)
+	assert.InDelta(t, 1, metricValue(t, reg, "rps_gate_acquires_total", "error"), 0)
+	assert.InDelta(t, 0, metricValue(t, reg, "rps_gate_slots_in_use", ""), 0)
+}
+
+func TestRedisStopped_FailOpenAdmits(t *testing.T) {
+	r := startThrowaway(t)
+	cfg := config(t, r.url(), 2)
+	reg := prometheus.NewRegistry()
+	cfg.Registerer, cfg.FailOpen = reg, true
+	g := open(t, cfg)
+	r.stop()
+
+	for range 3 { // more than the capacity: nothing counts while Redis is down
+		start := time.Now()
+		slot, err := g.Acquire(context.Background(), uuid.NewString())
+		require.NoError(t, err)
+		assert.Less(t, time.Since(start), 3*time.Second)
+		require.NotEmpty(t, slot.ID)
+
+		start = time.Now()
+		require.NoError(t, g.Release(context.Background(), slot), "a fail-open slot holds nothing in Redis")
+		assert.Less(t, time.Since(start), 10*time.Millisecond, "and its release does not wait for Redis")
+	}
+	assert.InDelta(t, 3, metricValue(t, reg, "rps_gate_acquires_total", "fail_open"), 0)
+	assert.InDelta(t, 0, metricValue(t, reg, "rps_gate_slots_in_use", ""), 0)
+	require.NoError(t, g.Ready(context.Background()), "a fail-open gate serves without Redis")
+}
+
+// A caller whose deadline passes while Redis is busy gets its context's
+// error, and the slot the script may have taken is not held for long.
+func TestCallerDeadlineWhileRedisPaused(t *testing.T) {
+	r := startThrowaway(t)
+	cfg := config(t, r.url(), 1)
+	cfg.Lease = 2 * time.Second
+	g := open(t, cfg)
+	raw := rawClient(t, r.url())
+	require.NoError(t, raw.Do(context.Background(), raw.B().ClientPause().Timeout(300).Write().Build()).Error())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := g.Acquire(ctx, uuid.NewString())
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.NotErrorIs(t, err, domain.ErrUnavailable)
+	assert.Less(t, time.Since(start), 250*time.Millisecond, "returns at the caller's deadline, not after the 300 ms pause")
+
+	require.Eventually(t, func() bool {
+		_, err := g.Acquire(context.Background(), uuid.NewString())
+		return err == nil
+	}, 2*cfg.Lease, 20*time.Millisecond, "the abandoned acquire does not keep the only slot")
+}
