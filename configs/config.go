@@ -68,8 +68,9 @@ type GateConfig struct {
 // needs nothing installed.
 type RedisConfig struct {
 	URL string `koanf:"url"` // redis://[user:password@]host:port[/db] or rediss://…
-	// MaxFlushDelay lets the client gather concurrent commands into one
-	// write; 0 writes at once. To be tuned under load.
+	// MaxFlushDelay lets rueidis gather concurrent commands into one write.
+	// 20µs took the gate from ~60k to ~82k acquire+release pairs/s at 100
+	// callers on a 2-core machine (BenchmarkGate); 0 writes at once.
 	MaxFlushDelay  time.Duration `koanf:"max_flush_delay"`
 	DialTimeout    time.Duration `koanf:"dial_timeout"`
 	CommandTimeout time.Duration `koanf:"command_timeout"`
@@ -134,6 +135,7 @@ func Default() Config {
 			ReleaseTimeout: 2 * time.Second,
 		},
 		Redis: RedisConfig{
+			MaxFlushDelay:  20 * time.Microsecond,
 			DialTimeout:    2 * time.Second,
 			CommandTimeout: 2 * time.Second,
 		},
