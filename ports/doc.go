@@ -1,9 +1,10 @@
 // Package ports declares the interfaces the core needs from the outside world
-// (driven ports): a concurrency gate, a task broker and the processor a broker
-// hands tasks to. Adapters implement them; the app depends only on them.
+// (driven ports): a concurrency gate, a task broker, the processor a broker
+// hands tasks to, and the ledger that makes issuance exactly-once. Adapters
+// implement them; the app depends only on them.
 //
 // Every method takes a context and reports failures as the sentinel errors of
 // package domain, so callers never see a driver's error type.
 package ports
 
-//go:generate go tool mockgen -destination=mocks/mocks.go -package=mocks . ConcurrencyGate,TaskBroker,TaskProcessor
+//go:generate go tool mockgen -destination=mocks/mocks.go -package=mocks . ConcurrencyGate,TaskBroker,TaskProcessor,IssuanceLedger

@@ -1,0 +1,80 @@
+// Package redisledger is the IssuanceLedger on Redis: one key per task, set
+// with SET NX GET so that recording and reading the winner are one atomic
+// command, shared by every worker.
+package redisledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/1000x-rps-server/rps-server/domain"
+)
+
+// Config sets up the ledger.
+type Config struct {
+	URL string
+	// Prefix starts every key: <prefix><task id>.
+	Prefix string
+	// TTL is how long a record lives. It must outlast any redelivery: a task
+	// redelivered after its record expired would issue a second value.
+	TTL            time.Duration
+	DialTimeout    time.Duration
+	CommandTimeout time.Duration
+}
+
+// Ledger records issued values in Redis.
+type Ledger struct {
+	client rueidis.Client
+	cfg    Config
+}
+
+// New connects to Redis.
+func New(cfg Config) (*Ledger, error) {
+	if cfg.TTL < time.Millisecond || cfg.CommandTimeout <= 0 {
+		return nil, errors.New("redisledger: ttl and command timeout must be positive")
+	}
+	opt, err := rueidis.ParseURL(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("redisledger: parse url: %w", err)
+	}
+	opt.DisableCache = true
+	opt.Dialer.Timeout = cfg.DialTimeout
+	client, err := rueidis.NewClient(opt)
+	if err != nil {
+		return nil, fmt.Errorf("redisledger: connect: %w: %w", domain.ErrUnavailable, err)
+	}
+	return &Ledger{client: client, cfg: cfg}, nil
+}
+
+// Record implements ports.IssuanceLedger with SET key value NX GET PX ttl:
+// nil means this call stored value; otherwise Redis returns the earlier one.
+func (l *Ledger) Record(ctx context.Context, taskID, value string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, l.cfg.CommandTimeout)
+	defer cancel()
+	cmd := l.client.B().Set().Key(l.cfg.Prefix + taskID).Value(value).Nx().Get().Px(l.cfg.TTL).Build()
+	earlier, err := l.client.Do(ctx, cmd).ToString()
+	switch {
+	case rueidis.IsRedisNil(err):
+		return value, nil
+	case err != nil:
+		return "", fmt.Errorf("redisledger: record %s: %w: %w", taskID, domain.ErrUnavailable, err)
+	}
+	return earlier, nil
+}
+
+// Ready pings Redis.
+func (l *Ledger) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, l.cfg.CommandTimeout)
+	defer cancel()
+	if err := l.client.Do(ctx, l.client.B().Ping().Build()).Error(); err != nil {
+		return fmt.Errorf("redisledger: ping: %w: %w", domain.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Close closes the connections.
+func (l *Ledger) Close() { l.client.Close() }
