@@ -97,6 +97,12 @@ type WorkerConfig struct {
 	Group       string `koanf:"group"`       // Kafka consumer group of the workers
 	// MetricsAddr serves the worker's /metrics and /readyz; empty turns it off.
 	MetricsAddr string `koanf:"metrics_addr"`
+	// LedgerTTL is how long the value issued for a task is remembered (in
+	// Redis, under LedgerPrefix + task id), so a task Kafka redelivers within
+	// that time gets the same value. It must outlast any redelivery: the
+	// time a crashed worker's tasks may wait for another worker.
+	LedgerTTL    time.Duration `koanf:"ledger_ttl"`
+	LedgerPrefix string        `koanf:"ledger_prefix"`
 }
 
 // LogConfig selects the log level (debug, info, warn, error) and format
@@ -147,8 +153,10 @@ func Default() Config {
 			Settings:        map[string]string{},
 		},
 		Worker: WorkerConfig{
-			Concurrency: 1000,
-			Group:       "gift-service-workers",
+			Concurrency:  1000,
+			Group:        "gift-service-workers",
+			LedgerTTL:    24 * time.Hour,
+			LedgerPrefix: "rps:issued:",
 		},
 		Log: LogConfig{Level: "info", Format: "auto"},
 	}

@@ -80,6 +80,7 @@ func (c Config) checks() []check {
 		{c.Kafka.TasksPartitions < 1, "kafka.tasks_partitions", "at least 1", c.Kafka.TasksPartitions},
 		{c.Worker.Concurrency < 1, "worker.concurrency", "at least 1", c.Worker.Concurrency},
 		{c.Worker.Group == "", "worker.group", "set", c.Worker.Group},
+		{c.Worker.LedgerTTL < time.Second, "worker.ledger_ttl", "at least 1s", c.Worker.LedgerTTL},
 		{level.UnmarshalText([]byte(c.Log.Level)) != nil, "log.level", "debug, info, warn or error", c.Log.Level},
 		{!oneOf(c.Log.Format, "auto", "text", "json"), "log.format", "auto, text or json", c.Log.Format},
 	}

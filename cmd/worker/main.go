@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -20,9 +21,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
+	"github.com/1000x-rps-server/rps-server/adapters/redisledger"
 	"github.com/1000x-rps-server/rps-server/app"
 	"github.com/1000x-rps-server/rps-server/configs"
 	"github.com/1000x-rps-server/rps-server/observability"
+	"github.com/1000x-rps-server/rps-server/ports"
 )
 
 func main() {
@@ -54,11 +57,16 @@ func run(ctx context.Context, args, environ []string, logOut io.Writer) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	proc, err := app.NewProcessTask(app.DefaultHandlers(rand.Reader)...)
+	tasks, err := app.NewProcessTask(app.DefaultHandlers(rand.Reader)...)
 	if err != nil {
 		return err
 	}
-	log.Info("task kinds", "kinds", proc.Kinds())
+	log.Info("task kinds", "kinds", tasks.Kinds())
+	proc, closeLedger, err := exactlyOnce(cfg, tasks, log)
+	if err != nil {
+		return err
+	}
+	defer closeLedger()
 	worker, err := kafkabroker.NewWorker(ctx, kafkabroker.WorkerConfig{
 		Bootstrap:       cfg.Kafka.Bootstrap,
 		TasksTopic:      cfg.Kafka.TasksTopic,
@@ -81,6 +89,30 @@ func run(ctx context.Context, args, environ []string, logOut io.Writer) error {
 		defer stopMetrics()
 	}
 	return worker.Run(ctx)
+}
+
+// exactlyOnce wraps the tasks in the Redis issuance ledger, so a task Kafka
+// redelivers answers with the code it issued first. Without Redis the worker
+// still runs, at-least-once, and says so.
+func exactlyOnce(cfg configs.Config, tasks ports.TaskProcessor, log *slog.Logger) (ports.TaskProcessor, func(), error) {
+	if !cfg.UsesRedis() {
+		log.Warn("no REDIS_URL: issuance is at-least-once; a task redelivered after a crash or rebalance issues a second code")
+		return tasks, func() {}, nil
+	}
+	ledger, err := redisledger.New(redisledger.Config{
+		URL: cfg.Redis.URL, Prefix: cfg.Worker.LedgerPrefix, TTL: cfg.Worker.LedgerTTL,
+		DialTimeout: cfg.Redis.DialTimeout, CommandTimeout: cfg.Redis.CommandTimeout,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	proc, err := app.NewExactlyOnce(tasks, ledger)
+	if err != nil {
+		ledger.Close()
+		return nil, nil, err
+	}
+	log.Info("issuance: exactly-once per task (redis ledger)", "ttl", cfg.Worker.LedgerTTL.String(), "prefix", cfg.Worker.LedgerPrefix)
+	return proc, ledger.Close, nil
 }
 
 // serveMetrics exposes /metrics and /readyz for the worker on addr.

@@ -59,24 +59,27 @@ func buildBinaries() (string, error) {
 // stack is one isolated deployment: topics and gate key of its own, so tests
 // never see each other's traffic.
 type stack struct {
-	in       infra
-	env      []string
-	gateKey  string
-	servers  []*proc
-	workers  []*proc
-	serverBy map[*proc]string // base URL per server process
+	in           infra
+	env          []string
+	gateKey      string
+	ledgerPrefix string
+	servers      []*proc
+	workers      []*proc
+	serverBy     map[*proc]string // base URL per server process
 }
 
 func newStack(t *testing.T, in infra, extraEnv ...string) *stack {
 	t.Helper()
 	id := uuid.NewString()[:8]
-	s := &stack{in: in, gateKey: "{e2e-" + id + "}:gate", serverBy: map[*proc]string{}}
+	s := &stack{in: in, gateKey: "{e2e-" + id + "}:gate", ledgerPrefix: "e2e-" + id + ":issued:", serverBy: map[*proc]string{}}
 	s.env = append([]string{
 		"REDIS_URL=" + in.redisURL,
 		"KAFKA_BOOTSTRAP_SERVERS=" + in.bootstrap,
 		"TASKS_TOPIC=tasks-" + id,
 		"RESULTS_TOPIC=results-" + id,
 		"RPS_GATE__KEY=" + s.gateKey,
+		"RPS_WORKER__LEDGER_PREFIX=" + s.ledgerPrefix,
+		"RPS_WORKER__LEDGER_TTL=10m",
 		"RPS_LOG__FORMAT=json",
 		"HOST=127.0.0.1",
 	}, extraEnv...)
@@ -262,6 +265,28 @@ func runUsers(ctx context.Context, bases []string, total, concurrency int) *outc
 	return o
 }
 
+// runUsersPaced keeps concurrency users sending POST /queue back to back for
+// d, spread round-robin over the servers.
+func runUsersPaced(ctx context.Context, bases []string, d time.Duration, concurrency int) *outcome {
+	o := &outcome{statuses: map[int]int{}, codes: map[string]int{}}
+	client := &http.Client{
+		Timeout:   30 * time.Second,
+		Transport: &http.Transport{MaxIdleConnsPerHost: concurrency},
+	}
+	defer client.CloseIdleConnections()
+	stop := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for u := range concurrency {
+		wg.Go(func() {
+			for i := 0; time.Now().Before(stop) && ctx.Err() == nil; i++ {
+				o.add(postQueue(ctx, client, bases[(u+i)%len(bases)]))
+			}
+		})
+	}
+	wg.Wait()
+	return o
+}
+
 func postQueue(ctx context.Context, client *http.Client, base string) (int, string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/queue", nil)
 	if err != nil {
@@ -282,4 +307,10 @@ func postQueue(ctx context.Context, client *http.Client, base string) (int, stri
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	return resp.StatusCode, body.GiftCode, nil
+}
+
+// kill ends the process at once (SIGKILL), as a crash would.
+func (p *proc) kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.done
 }

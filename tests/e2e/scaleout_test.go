@@ -1,0 +1,238 @@
+package e2e_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/rueidis"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// sampler polls the gate's own state in Redis while a load runs.
+type sampler struct {
+	max  atomic.Int64
+	stop chan struct{}
+	done chan struct{}
+}
+
+func sampleGate(t *testing.T, in infra, key string) *sampler {
+	t.Helper()
+	client := redisClient(t, in)
+	s := &sampler{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		for {
+			select {
+			case <-s.stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+			n, err := client.Do(context.Background(), client.B().Zcard().Key(key).Build()).AsInt64()
+			if err == nil && n > s.max.Load() {
+				s.max.Store(n)
+			}
+		}
+	}()
+	return s
+}
+
+func (s *sampler) finish() int64 {
+	close(s.stop)
+	<-s.done
+	return s.max.Load()
+}
+
+func redisClient(t *testing.T, in infra) rueidis.Client {
+	t.Helper()
+	opt, err := rueidis.ParseURL(in.redisURL)
+	require.NoError(t, err)
+	opt.DisableCache = true
+	c, err := rueidis.NewClient(opt)
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	return c
+}
+
+// 3 servers and 2 workers share one Redis and one Kafka; 3,000 requests at
+// 300 concurrency meet a gate of 100. The gate never holds more than 100, every
+// answer that is not a 429 is a 200 with a code of its own, no reply reaches the
+// wrong instance, and the gate drains to 0.
+func TestScaleOut_ThreeServersTwoWorkers(t *testing.T) {
+	in := needInfra(t)
+	s := newStack(t, in)
+	s.startWorker(t)
+	s.startWorker(t)
+	bases := []string{s.startServer(t), s.startServer(t), s.startServer(t)}
+
+	var maxInUse [3]atomic.Int64
+	stopScrape := make(chan struct{})
+	scraped := make(chan struct{})
+	go func() { // each instance's own view of the slots it holds
+		defer close(scraped)
+		for {
+			select {
+			case <-stopScrape:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			for i, b := range bases {
+				if v := int64(scrapeQuiet(b, "rps_gate_slots_in_use")); v > maxInUse[i].Load() {
+					maxInUse[i].Store(v)
+				}
+			}
+		}
+	}()
+	gate := sampleGate(t, in, s.gateKey)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	o := runUsers(ctx, bases, 3000, 300)
+	maxHeld := gate.finish()
+	close(stopScrape)
+	<-scraped
+
+	t.Logf("statuses %v, max slots held in Redis %d, per instance %d/%d/%d", o.statuses, maxHeld,
+		maxInUse[0].Load(), maxInUse[1].Load(), maxInUse[2].Load())
+	require.Empty(t, o.errors)
+	assert.LessOrEqual(t, maxHeld, int64(100), "the gate held more than its capacity")
+	for i := range maxInUse {
+		assert.LessOrEqual(t, maxInUse[i].Load(), int64(100))
+	}
+	assert.Equal(t, 3000, o.statuses[http.StatusOK]+o.statuses[http.StatusTooManyRequests], "only 200 and 429: %v", o.statuses)
+	assert.Positive(t, o.statuses[http.StatusOK])
+	assert.Len(t, o.codes, o.statuses[http.StatusOK])
+	assert.Zero(t, o.duplicates())
+	for _, b := range bases {
+		assert.Zero(t, scrape(t, b, "rps_broker_late_replies_total"), "%s read a reply not meant for it", b)
+	}
+	assert.Zero(t, gateHeld(t, in, s.gateKey), "the gate drains to 0")
+}
+
+// One of two workers is killed under steady load. Every 200 carries a code of
+// its own; the dead worker's tasks are answered by the other or time out (504,
+// counted); and every code handed out is the one recorded for its task.
+func TestScaleOut_WorkerKilledUnderLoad(t *testing.T) {
+	in := needInfra(t)
+	s := newStack(t, in)
+	victim := s.startWorker(t)
+	s.startWorker(t)
+	base := s.startServer(t)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var o *outcome
+	loaded := make(chan struct{})
+	go func() {
+		defer close(loaded)
+		o = runUsersPaced(ctx, []string{base}, 20*time.Second, 50)
+	}()
+	time.Sleep(5 * time.Second)
+	victim.kill()
+	<-loaded
+
+	t.Logf("statuses after killing a worker: %v", o.statuses)
+	require.Empty(t, o.errors)
+	for status := range o.statuses {
+		assert.Contains(t, []int{http.StatusOK, http.StatusGatewayTimeout}, status, "statuses: %v", o.statuses)
+	}
+	assert.Zero(t, o.duplicates(), "a code was handed out twice")
+	assert.Greater(t, o.statuses[http.StatusOK], 100)
+
+	// The ledger holds exactly one code per task, and every code a client got
+	// is one of them: a redelivered task answered with its first code.
+	recorded := ledgerValues(t, in, s.ledgerPrefix)
+	seen := map[string]bool{}
+	for _, v := range recorded {
+		assert.False(t, seen[v], "two tasks recorded the same code")
+		seen[v] = true
+	}
+	for code := range o.codes {
+		assert.True(t, seen[code], "code %s was handed out but not recorded", code)
+	}
+}
+
+// A server instance is killed under load: its slots come back within one
+// lease, the other instance keeps serving, and nothing piles up.
+func TestScaleOut_ServerKilledUnderLoad(t *testing.T) {
+	in := needInfra(t)
+	// A short lease (reply timeout 2 s + margin 1 s) keeps the test short.
+	s := newStack(t, in, "KAFKA_GIFT_CODE_TIMEOUT=2", "RPS_GATE__LEASE_MARGIN=1s", "RPS_HTTP__REQUEST_TIMEOUT=5s")
+	s.startWorker(t)
+	survivor := s.startServer(t)
+	s.startServer(t)
+	victim := s.servers[1]
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var survivorOutcome *outcome
+	var wg sync.WaitGroup
+	wg.Go(func() { survivorOutcome = runUsersPaced(ctx, []string{survivor}, 10*time.Second, 40) })
+	wg.Go(func() { _ = runUsersPaced(ctx, []string{s.serverBy[victim]}, 3*time.Second, 40) }) // its clients see errors
+	time.Sleep(2 * time.Second)
+	victim.kill()
+	wg.Wait()
+
+	require.Empty(t, survivorOutcome.errors)
+	assert.Equal(t, survivorOutcome.statuses[http.StatusOK], total(survivorOutcome), "the survivor kept serving: %v", survivorOutcome.statuses)
+	assert.Zero(t, survivorOutcome.duplicates())
+	require.Eventually(t, func() bool { return gateHeld(t, in, s.gateKey) == 0 }, 3*time.Second+2*time.Second, 100*time.Millisecond,
+		"the dead instance's slots return within one lease")
+	assert.Zero(t, scrape(t, survivor, "rps_broker_late_replies_total"), "the dead instance's replies never reach the survivor")
+}
+
+func total(o *outcome) int {
+	n := 0
+	for _, c := range o.statuses {
+		n += c
+	}
+	return n
+}
+
+// ledgerValues reads every code recorded by this test run's workers.
+func ledgerValues(t *testing.T, in infra, prefix string) []string {
+	t.Helper()
+	c := redisClient(t, in)
+	ctx := context.Background()
+	var values []string
+	var cursor uint64
+	for {
+		entry, err := c.Do(ctx, c.B().Scan().Cursor(cursor).Match(prefix+"*").Count(1000).Build()).AsScanEntry()
+		require.NoError(t, err)
+		for _, k := range entry.Elements {
+			v, err := c.Do(ctx, c.B().Get().Key(k).Build()).ToString()
+			if err == nil {
+				values = append(values, v)
+			}
+		}
+		if cursor = entry.Cursor; cursor == 0 {
+			return values
+		}
+	}
+}
+
+// scrapeQuiet is scrape without a *testing.T, for polling goroutines.
+func scrapeQuiet(base, series string) float64 {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	var buf strings.Builder
+	_, _ = io.Copy(&buf, resp.Body)
+	for _, line := range strings.Split(buf.String(), "\n") {
+		if name, value, ok := strings.Cut(line, " "); ok && name == series {
+			var v float64
+			_, _ = fmt.Sscan(value, &v)
+			return v
+		}
+	}
+	return 0
+}
