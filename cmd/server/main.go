@@ -18,8 +18,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/1000x-rps-server/rps-server/adapters/httpapi"
 	"github.com/1000x-rps-server/rps-server/app"
@@ -51,8 +49,7 @@ func run(ctx context.Context, args, environ []string, logOut io.Writer, ready ch
 	}
 	log.Info("starting server", "config", cfg)
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := observability.NewRegistry()
 
 	handlers := app.DefaultHandlers(rand.Reader)
 	ports, err := newPorts(ctx, cfg, handlers, log, reg)

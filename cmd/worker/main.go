@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
@@ -54,8 +53,7 @@ func run(ctx context.Context, args, environ []string, logOut io.Writer) error {
 	}
 	log.Info("starting worker", "config", cfg)
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := observability.NewRegistry()
 
 	tasks, err := app.NewProcessTask(app.DefaultHandlers(rand.Reader)...)
 	if err != nil {
