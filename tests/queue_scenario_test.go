@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -28,6 +27,7 @@ import (
 	"github.com/1000x-rps-server/rps-server/app"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/ports"
+	"github.com/1000x-rps-server/rps-server/tests/infra"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -65,13 +65,7 @@ func TestQueueScenario(t *testing.T) {
 
 func newRedisGate(t *testing.T) ports.ConcurrencyGate {
 	t.Helper()
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("REDIS_URL must be set in CI")
-		}
-		t.Skip("REDIS_URL not set; run go tool task test")
-	}
+	url := infra.RedisURL(t)
 	g, err := redisgate.New(context.Background(), redisgate.Config{
 		URL: url, Key: "{scenario-" + uuid.NewString() + "}:gate", Capacity: capacity,
 		Lease: 30 * time.Second, DialTimeout: 2 * time.Second, CommandTimeout: 2 * time.Second,

@@ -20,6 +20,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/1000x-rps-server/rps-server/adapters/redisgate"
+	"github.com/1000x-rps-server/rps-server/tests/infra"
 )
 
 // rueidis runs background goroutines per client: every test closes its
@@ -32,24 +33,10 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/redis/rueidis.(*call).DelayDo.func1"))
 }
 
-// needInfra skips a test outside CI and fails it in CI: integration tests
-// never skip there.
-func needInfra(t testing.TB, why string) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatal(why + " (CI is set: integration tests never skip)")
-	}
-	t.Skip(why)
-}
-
 // redisURL is the shared test Redis, started by deployments/scripts/redis.sh.
 func redisURL(t testing.TB) string {
 	t.Helper()
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		needInfra(t, `REDIS_URL is not set: export "$(bash deployments/scripts/redis.sh env)" after redis.sh start, or run go tool task test`)
-	}
-	return url
+	return infra.RedisURL(t)
 }
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -147,13 +134,8 @@ type throwaway struct {
 
 func startThrowaway(t testing.TB) *throwaway {
 	t.Helper()
-	bin := os.Getenv("REDIS_SERVER_BIN")
-	if bin == "" {
-		var err error
-		if bin, err = exec.LookPath("redis-server"); err != nil {
-			needInfra(t, "redis-server is not on PATH (bash deployments/scripts/redis.sh start installs it) and REDIS_SERVER_BIN is not set")
-		}
-	}
+	infra.RedisURL(t) // the same skip-or-fail rule as every integration test
+	bin := infra.RedisServerBin(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	_, port, err := net.SplitHostPort(ln.Addr().String())

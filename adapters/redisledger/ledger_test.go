@@ -2,7 +2,6 @@ package redisledger_test
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -14,21 +13,10 @@ import (
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/ports"
 	"github.com/1000x-rps-server/rps-server/tests/contract"
+	"github.com/1000x-rps-server/rps-server/tests/infra"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-func redisURL(t *testing.T) string {
-	t.Helper()
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("REDIS_URL must be set in CI (go tool task test starts Redis)")
-		}
-		t.Skip("REDIS_URL not set; run go tool task test")
-	}
-	return url
-}
 
 func newLedger(t *testing.T, url string, ttl time.Duration) *redisledger.Ledger {
 	t.Helper()
@@ -42,14 +30,14 @@ func newLedger(t *testing.T, url string, ttl time.Duration) *redisledger.Ledger 
 }
 
 func TestContract(t *testing.T) {
-	url := redisURL(t)
+	url := infra.RedisURL(t)
 	contract.TestLedger(t, func(t *testing.T, ttl time.Duration) ports.IssuanceLedger {
 		return newLedger(t, url, ttl)
 	})
 }
 
 func TestRedisGone_Unavailable(t *testing.T) {
-	l := newLedger(t, redisURL(t), time.Minute)
+	l := newLedger(t, infra.RedisURL(t), time.Minute)
 	require.NoError(t, l.Ready(context.Background()))
 	l.Close() // as good as a dead Redis for this client
 	_, err := l.Record(context.Background(), "t", "v")

@@ -19,6 +19,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+
+	testinfra "github.com/1000x-rps-server/rps-server/tests/infra"
 )
 
 // binDir holds the cmd/server and cmd/worker binaries built once by TestMain.
@@ -33,13 +35,7 @@ type infra struct {
 
 func needInfra(t *testing.T) infra {
 	t.Helper()
-	in := infra{redisURL: os.Getenv("REDIS_URL"), bootstrap: os.Getenv("KAFKA_BOOTSTRAP_SERVERS")}
-	if in.redisURL == "" || in.bootstrap == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("REDIS_URL and KAFKA_BOOTSTRAP_SERVERS must be set in CI (go tool task test starts both)")
-		}
-		t.Skip("end-to-end tests need REDIS_URL and KAFKA_BOOTSTRAP_SERVERS; run go tool task test")
-	}
+	in := infra{redisURL: testinfra.RedisURL(t), bootstrap: testinfra.KafkaBootstrap(t)}
 	return in
 }
 
