@@ -15,11 +15,14 @@ import (
 // start-up in bounded time.
 const adminTimeout = 15 * time.Second
 
-// ensureTopic creates topic with the given partitions unless it exists.
-// The replication factor is the cluster's default (-1).
+// ensureTopic creates topic with the given partitions unless it exists;
+// partitions < 1 and the replication factor take the cluster's defaults.
 func ensureTopic(ctx context.Context, admin *kafka.AdminClient, topic string, partitions int, config map[string]string) error {
 	ctx, cancel := context.WithTimeout(ctx, adminTimeout)
 	defer cancel()
+	if partitions < 1 {
+		partitions = -1
+	}
 	results, err := admin.CreateTopics(ctx, []kafka.TopicSpecification{{
 		Topic: topic, NumPartitions: partitions, ReplicationFactor: -1, Config: config,
 	}}, kafka.SetAdminOperationTimeout(adminTimeout))
@@ -45,6 +48,20 @@ func deleteTopic(ctx context.Context, admin *kafka.AdminClient, topic string) er
 		}
 	}
 	return nil
+}
+
+// isUnknownTopic reports a delivery that failed because its topic does not
+// exist (any more): for a reply, the server instance that asked is gone.
+func isUnknownTopic(err error) bool {
+	var kerr kafka.Error
+	if !errors.As(err, &kerr) {
+		return false
+	}
+	switch kerr.Code() {
+	case kafka.ErrUnknownTopicOrPart, kafka.ErrUnknownTopic, kafka.ErrUnknownPartition:
+		return true
+	}
+	return false
 }
 
 // isQueueFull reports librdkafka's local queue being full: back-pressure.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
@@ -62,9 +63,12 @@ func decodeTask(m *kafka.Message) (domain.Task, string, error) {
 	if err := task.Validate(); err != nil {
 		return domain.Task{}, "", fmt.Errorf("%w: %w", errPoison, err)
 	}
-	replyTo := header(m, headerReplyTo)
-	if replyTo == "" {
-		return domain.Task{}, "", fmt.Errorf("%w: no %s header", errPoison, headerReplyTo)
+	if id, ok := header(m, headerCorrelationID); ok && id != task.ID {
+		return domain.Task{}, "", fmt.Errorf("%w: %s header %q differs from the body's %q", errPoison, headerCorrelationID, id, task.ID)
+	}
+	replyTo, _ := header(m, headerReplyTo)
+	if err := validTopic(replyTo); err != nil {
+		return domain.Task{}, "", fmt.Errorf("%w: %s header: %w", errPoison, headerReplyTo, err)
 	}
 	return task, replyTo, nil
 }
@@ -86,26 +90,57 @@ func decodeReply(m *kafka.Message) (domain.Result, error) {
 	if err := strictUnmarshal(m.Value, &rm); err != nil {
 		return domain.Result{}, fmt.Errorf("%w: %w", errPoison, err)
 	}
-	if rm.CorrelationID == "" {
+	switch id, ok := header(m, headerCorrelationID); {
+	case rm.CorrelationID == "":
 		return domain.Result{}, fmt.Errorf("%w: reply without correlation_id", errPoison)
+	case ok && id != rm.CorrelationID:
+		return domain.Result{}, fmt.Errorf("%w: %s header %q differs from the body's %q", errPoison, headerCorrelationID, id, rm.CorrelationID)
+	case rm.Result != "" && rm.Error != "":
+		return domain.Result{}, fmt.Errorf("%w: reply with both result and error", errPoison)
 	}
 	return domain.Result{TaskID: rm.CorrelationID, Value: rm.Result, Error: rm.Error}, nil
 }
 
+// strictUnmarshal accepts exactly one JSON object with known fields only.
 func strictUnmarshal(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("decode: %w", err)
 	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("decode: data after the JSON object")
+	}
 	return nil
 }
 
-func header(m *kafka.Message, key string) string {
+// header returns the value of the first header named key.
+func header(m *kafka.Message, key string) (string, bool) {
 	for _, h := range m.Headers {
 		if h.Key == key {
-			return string(h.Value)
+			return string(h.Value), true
 		}
 	}
-	return ""
+	return "", false
+}
+
+// maxTopicLen is Kafka's limit on a topic name.
+const maxTopicLen = 249
+
+// validTopic checks name against Kafka's rules for topic names, so a bad
+// reply_to is refused when the task is read, not retried forever on produce.
+func validTopic(name string) error {
+	if name == "" || name == "." || name == ".." || len(name) > maxTopicLen {
+		return fmt.Errorf("invalid topic name %q", name)
+	}
+	for _, c := range []byte(name) {
+		if !isTopicChar(c) {
+			return fmt.Errorf("invalid topic name %q", name)
+		}
+	}
+	return nil
+}
+
+func isTopicChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
 }

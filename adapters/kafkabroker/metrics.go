@@ -13,6 +13,7 @@ type requesterMetrics struct {
 	roundTrip     prometheus.Histogram
 	pending       prometheus.Gauge
 	lateReplies   prometheus.Counter
+	badReplies    prometheus.Counter
 	produceErrors prometheus.Counter
 }
 
@@ -27,11 +28,14 @@ func newRequesterMetrics(reg prometheus.Registerer) (*requesterMetrics, error) {
 		lateReplies: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rps_broker_late_replies_total", Help: "Replies that found no waiting request (late or unknown), dropped.",
 		}),
+		badReplies: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rps_broker_bad_replies_total", Help: "Replies that could not be decoded, dropped.",
+		}),
 		produceErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "rps_broker_produce_errors_total", Help: "Tasks that could not be sent.",
+			Name: "rps_broker_produce_errors_total", Help: "Tasks (and probes) that could not be sent or delivered.",
 		}),
 	}
-	return m, register(reg, m.roundTrip, m.pending, m.lateReplies, m.produceErrors)
+	return m, register(reg, m.roundTrip, m.pending, m.lateReplies, m.badReplies, m.produceErrors)
 }
 
 // Outcomes of a processed task.
@@ -47,6 +51,7 @@ type workerMetrics struct {
 	inFlight    prometheus.Gauge
 	committed   *prometheus.GaugeVec
 	replyErrors prometheus.Counter
+	orphans     prometheus.Counter
 }
 
 func newWorkerMetrics(reg prometheus.Registerer) (*workerMetrics, error) {
@@ -61,16 +66,19 @@ func newWorkerMetrics(reg prometheus.Registerer) (*workerMetrics, error) {
 			Name: "rps_worker_tasks_in_flight", Help: "Tasks being processed or waiting for their reply's delivery.",
 		}),
 		committed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "rps_worker_stored_offset", Help: "Next offset to commit per partition: everything before it was answered.",
+			Name: "rps_worker_stored_offset", Help: "Next offset to commit per assigned partition: every task before it was answered (committed within auto.commit.interval.ms).",
 		}, []string{"partition"}),
 		replyErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "rps_worker_reply_errors_total", Help: "Replies that could not be delivered; their tasks are redelivered later.",
+			Name: "rps_worker_reply_errors_total", Help: "Reply deliveries that failed and were retried.",
+		}),
+		orphans: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rps_worker_orphan_replies_total", Help: "Replies dropped because their reply topic is gone (the server instance that asked shut down).",
 		}),
 	}
 	for _, o := range []string{outcomeOK, outcomeError, outcomePoison} {
 		m.processed.WithLabelValues(o)
 	}
-	return m, register(reg, m.processed, m.processing, m.inFlight, m.committed, m.replyErrors)
+	return m, register(reg, m.processed, m.processing, m.inFlight, m.committed, m.replyErrors, m.orphans)
 }
 
 func register(reg prometheus.Registerer, cs ...prometheus.Collector) error {

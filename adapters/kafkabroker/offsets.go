@@ -10,11 +10,21 @@ type offsetTracker struct {
 	partitions map[int32]*partitionOffsets
 }
 
-// partitionOffsets holds the offsets in flight in the order they arrived, so
-// gaps in a partition's offsets (compaction, control records) never stall it.
+// partitionOffsets holds one assignment's offsets in flight in the order they
+// arrived, so gaps in a partition's offsets (compaction, transaction markers)
+// never stall it.
 type partitionOffsets struct {
 	inFlight []int64
 	done     map[int64]bool
+}
+
+// ticket names one started offset within one assignment of its partition. A
+// ticket from before a revoke finishes nothing: if the partition comes back,
+// its tracking starts afresh from the committed offset.
+type ticket struct {
+	partition int32
+	offset    int64
+	owner     *partitionOffsets
 }
 
 func newOffsetTracker() *offsetTracker {
@@ -22,7 +32,7 @@ func newOffsetTracker() *offsetTracker {
 }
 
 // start records that offset of partition is being processed.
-func (t *offsetTracker) start(partition int32, offset int64) {
+func (t *offsetTracker) start(partition int32, offset int64) ticket {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	p := t.partitions[partition]
@@ -31,18 +41,20 @@ func (t *offsetTracker) start(partition int32, offset int64) {
 		t.partitions[partition] = p
 	}
 	p.inFlight = append(p.inFlight, offset)
+	return ticket{partition: partition, offset: offset, owner: p}
 }
 
-// finish records offset as done and returns the offset to commit (the next
-// one to read) when the contiguous done prefix grew, or ok=false.
-func (t *offsetTracker) finish(partition int32, offset int64) (commit int64, ok bool) {
+// finish records the ticket's offset as done and returns the offset to
+// commit (the next one to read) when the contiguous done prefix grew, or
+// ok=false.
+func (t *offsetTracker) finish(tk ticket) (commit int64, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	p := t.partitions[partition]
-	if p == nil { // revoked meanwhile: its new owner will redo the task
+	p := t.partitions[tk.partition]
+	if p == nil || p != tk.owner { // revoked meanwhile: its new owner redoes the task
 		return 0, false
 	}
-	p.done[offset] = true
+	p.done[tk.offset] = true
 	for len(p.inFlight) > 0 && p.done[p.inFlight[0]] {
 		delete(p.done, p.inFlight[0])
 		commit, ok = p.inFlight[0]+1, true

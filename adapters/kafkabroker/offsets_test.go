@@ -17,18 +17,21 @@ func TestOffsetTracker_CommitsOnlyTheContiguousDonePrefix(t *testing.T) {
 		steps   []step
 	}{
 		{name: "in_order", started: []int64{10, 11, 12}, steps: []step{{10, 11}, {11, 12}, {12, 13}}},
-		{name: "out_of_order", started: []int64{10, 11, 12}, steps: []step{{12, 0}, {11, 0}, {10, 13}}},
+		{name: "reverse_order", started: []int64{10, 11, 12}, steps: []step{{12, 0}, {11, 0}, {10, 13}}},
 		{name: "middle_first", started: []int64{10, 11, 12, 13}, steps: []step{{11, 0}, {10, 12}, {13, 0}, {12, 14}}},
 		{name: "gaps_in_offsets", started: []int64{10, 15, 20}, steps: []step{{15, 0}, {10, 16}, {20, 21}}},
+		{name: "head_last_of_many", started: []int64{0, 1, 2, 3, 4, 5}, steps: []step{{5, 0}, {3, 0}, {1, 0}, {4, 0}, {2, 0}, {0, 6}}},
+		{name: "unfinished_head_holds_all", started: []int64{7, 8, 9}, steps: []step{{8, 0}, {9, 0}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tr := newOffsetTracker()
+			tickets := map[int64]ticket{}
 			for _, o := range tt.started {
-				tr.start(3, o)
+				tickets[o] = tr.start(3, o)
 			}
 			for _, s := range tt.steps {
-				commit, ok := tr.finish(3, s.finish)
+				commit, ok := tr.finish(tickets[s.finish])
 				assert.Equal(t, s.wantCommit != 0, ok, "finish %d", s.finish)
 				assert.Equal(t, s.wantCommit, commit, "finish %d", s.finish)
 			}
@@ -36,15 +39,34 @@ func TestOffsetTracker_CommitsOnlyTheContiguousDonePrefix(t *testing.T) {
 	}
 }
 
-func TestOffsetTracker_PartitionsAreIndependentAndForgettable(t *testing.T) {
+func TestOffsetTracker_PartitionsAreIndependent(t *testing.T) {
 	tr := newOffsetTracker()
-	tr.start(0, 5)
-	tr.start(1, 7)
-	commit, ok := tr.finish(1, 7)
+	a := tr.start(0, 5)
+	b := tr.start(1, 7)
+	commit, ok := tr.finish(b)
 	assert.True(t, ok)
-	assert.Equal(t, int64(8), commit)
+	assert.Equal(t, int64(8), commit, "partition 1 does not wait for partition 0")
+	commit, ok = tr.finish(a)
+	assert.True(t, ok)
+	assert.Equal(t, int64(6), commit)
+}
 
+func TestOffsetTracker_RevokedPartitionCommitsNothing(t *testing.T) {
+	tr := newOffsetTracker()
+	old := tr.start(0, 5)
 	tr.forget(0)
-	_, ok = tr.finish(0, 5)
+	_, ok := tr.finish(old)
 	assert.False(t, ok, "a revoked partition commits nothing")
+
+	// Assigned again: the old ticket belongs to the previous assignment and
+	// must neither commit nor count towards the new one.
+	fresh := tr.start(0, 5)
+	next := tr.start(0, 6)
+	_, ok = tr.finish(old)
+	assert.False(t, ok, "a ticket from before the revoke is ignored")
+	_, ok = tr.finish(next)
+	assert.False(t, ok, "offset 5 of this assignment is not done yet")
+	commit, ok := tr.finish(fresh)
+	assert.True(t, ok)
+	assert.Equal(t, int64(7), commit)
 }

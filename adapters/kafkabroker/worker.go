@@ -17,82 +17,166 @@ import (
 	"github.com/1000x-rps-server/rps-server/ports"
 )
 
-// WorkerConfig sets up the worker side.
+// WorkerConfig sets up the worker side. Zero values take the defaults named
+// beside each field.
 type WorkerConfig struct {
-	Bootstrap       string
-	TasksTopic      string
-	TasksPartitions int    // used when the tasks topic must be created
-	Group           string // consumer group shared by all workers
-	Concurrency     int    // tasks processed at once
-	// Settings are raw librdkafka properties applied over the tuned defaults.
-	Settings   map[string]string
+	// Bootstrap lists the brokers, "host:port[,host:port]". Required.
+	Bootstrap string
+	// TasksTopic is read by the group; default "tasks".
+	TasksTopic string
+	// TasksPartitions is used only when the tasks topic must be created;
+	// zero means the broker's num.partitions.
+	TasksPartitions int
+	// Group is the consumer group shared by all workers; default
+	// "gift-service-workers", the original's.
+	Group string
+	// Concurrency bounds the tasks processed at once (the original's
+	// WORKER_CONCURRENCY); default 1000.
+	Concurrency int
+	// DrainTimeout bounds Run's drain after its ctx is cancelled; default
+	// 30 s. Tasks still unanswered then are left uncommitted and redelivered.
+	DrainTimeout time.Duration
+	// Settings are raw librdkafka properties applied over the tuned
+	// defaults of settings.go. A key prefixed "producer." or "consumer."
+	// applies to that kind of client only (prefix removed); others to both.
+	Settings map[string]string
+	// Logger and Registerer are required.
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 }
 
-// drainTimeout bounds the flush of the last replies at shutdown.
-const drainTimeout = 10 * time.Second
+// Defaults of WorkerConfig.
+const (
+	DefaultGroup        = "gift-service-workers"
+	DefaultConcurrency  = 1000
+	DefaultDrainTimeout = 30 * time.Second
+)
 
-// inFlight identifies the task a reply answers, for its delivery report.
-type inFlight struct {
-	partition int32
-	offset    int64
+func (c *WorkerConfig) setDefaults() error {
+	switch {
+	case c.Bootstrap == "":
+		return errors.New("kafkabroker: no bootstrap servers")
+	case c.Logger == nil || c.Registerer == nil:
+		return errors.New("kafkabroker: logger and registerer are required")
+	case c.Concurrency < 0:
+		return fmt.Errorf("kafkabroker: concurrency must not be negative (got %d)", c.Concurrency)
+	}
+	if c.TasksTopic == "" {
+		c.TasksTopic = "tasks"
+	}
+	if c.Group == "" {
+		c.Group = DefaultGroup
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = DefaultConcurrency
+	}
+	if c.DrainTimeout <= 0 {
+		c.DrainTimeout = DefaultDrainTimeout
+	}
+	if err := validTopic(c.TasksTopic); err != nil {
+		return fmt.Errorf("kafkabroker: tasks topic: %w", err)
+	}
+	return nil
 }
 
 // Worker consumes tasks, runs them on a ports.TaskProcessor and replies to
-// the instance that asked. See the package doc for its delivery guarantee.
+// the server instance that asked. See the package doc for its guarantees.
 type Worker struct {
 	cfg      WorkerConfig
 	proc     ports.TaskProcessor
 	consumer *kafka.Consumer
 	producer *kafka.Producer
+	logs     *clientLogs
+	errs     *errorLog
 	offsets  *offsetTracker
 	metrics  *workerMetrics
 	sem      chan struct{}
-	tasks    sync.WaitGroup
 	joined   atomic.Bool
+
+	// unsettled counts the tasks taken whose reply is not yet delivered,
+	// dropped or given up; idle is signalled when it drops to zero.
+	unsettled atomic.Int64
+	idle      chan struct{}
+	ran       atomic.Bool
+
+	// storeMu orders finishing a task with storing its partition's offset,
+	// so stored offsets only grow, and with forgetting revoked partitions.
+	storeMu sync.Mutex
+	// closeMu keeps Produce and StoreOffsets apart from closing the clients.
+	closeMu sync.RWMutex
+	closed  bool
+
+	// abandon is cancelled when the drain deadline passes: handlers see
+	// their ctx cancelled and reply retries stop.
+	abandon    context.Context
+	abandonNow context.CancelFunc
 }
 
-// NewWorker creates the tasks topic if needed and joins the consumer group.
+// NewWorker creates the tasks topic if needed (bounded by ctx and 15 s) and
+// subscribes to it. Call Run to consume; Run also closes the worker (to
+// discard a Worker without consuming, call Run with a cancelled ctx).
 func NewWorker(ctx context.Context, cfg WorkerConfig, proc ports.TaskProcessor) (*Worker, error) {
-	switch {
-	case proc == nil:
+	if proc == nil {
 		return nil, errors.New("kafkabroker: nil processor")
-	case cfg.Concurrency < 1:
-		return nil, fmt.Errorf("kafkabroker: concurrency must be at least 1 (got %d)", cfg.Concurrency)
-	case cfg.Logger == nil || cfg.Registerer == nil:
-		return nil, errors.New("kafkabroker: logger and registerer are required")
 	}
-	m, err := newWorkerMetrics(cfg.Registerer)
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	w := &Worker{
+		cfg: cfg, proc: proc, offsets: newOffsetTracker(),
+		sem: make(chan struct{}, cfg.Concurrency), idle: make(chan struct{}, 1), logs: newClientLogs(cfg.Logger), errs: newErrorLog(cfg.Logger),
+	}
+	w.abandon, w.abandonNow = context.WithCancel(context.Background())
+	err := w.open(ctx)
+	if err == nil {
+		w.metrics, err = newWorkerMetrics(cfg.Registerer)
+	}
 	if err != nil {
-		return nil, err
-	}
-	w := &Worker{cfg: cfg, proc: proc, offsets: newOffsetTracker(), metrics: m, sem: make(chan struct{}, cfg.Concurrency)}
-	if err := w.open(ctx); err != nil {
-		w.closeClients()
-		return nil, err
+		return nil, errors.Join(err, w.closeClients())
 	}
 	return w, nil
 }
 
 func (w *Worker) open(ctx context.Context) error {
-	pconf, err := apply(producerSettings(w.cfg.Bootstrap), w.cfg.Settings)
+	pconf, cconf, err := w.clientConfigs()
 	if err != nil {
 		return err
 	}
+	// Clients first: a bad setting fails here, before any network wait.
 	if w.producer, err = kafka.NewProducer(pconf); err != nil {
 		return fmt.Errorf("kafkabroker: producer: %w", err)
+	}
+	if w.consumer, err = kafka.NewConsumer(cconf); err != nil {
+		return fmt.Errorf("kafkabroker: consumer: %w", err)
 	}
 	admin, err := kafka.NewAdminClientFromProducer(w.producer)
 	if err != nil {
 		return fmt.Errorf("kafkabroker: admin: %w", err)
 	}
-	defer admin.Close()
-	if err := ensureTopic(ctx, admin, w.cfg.TasksTopic, w.cfg.TasksPartitions, nil); err != nil {
+	err = ensureTopic(ctx, admin, w.cfg.TasksTopic, w.cfg.TasksPartitions, nil)
+	admin.Close()
+	if err != nil {
 		return fmt.Errorf("kafkabroker: %w", err)
 	}
-	base := consumerSettings(w.cfg.Bootstrap, w.cfg.Group)
+	if err := w.consumer.Subscribe(w.cfg.TasksTopic, w.rebalanced); err != nil {
+		return fmt.Errorf("kafkabroker: subscribe %s: %w", w.cfg.TasksTopic, err)
+	}
+	return nil
+}
+
+// clientConfigs are the tuned settings plus the worker's own, then Settings.
+func (w *Worker) clientConfigs() (producer, consumer *kafka.ConfigMap, err error) {
+	pbase := producerSettings(w.cfg.Bootstrap)
+	// A reply topic unknown for 2 s is gone (its server shut down): the
+	// reply fails then instead of at message.timeout.ms. A live server's
+	// topic exists before its first task: its own probe went through it.
+	pbase["topic.metadata.propagation.max.ms"] = 2000
+	if producer, err = apply(pbase, producerPrefix, w.cfg.Settings); err != nil {
+		return nil, nil, err
+	}
+	cbase := consumerSettings(w.cfg.Bootstrap, w.cfg.Group)
 	for k, v := range map[string]any{
+		// Stored offsets are committed in the background this often.
 		"auto.commit.interval.ms": 200,
 		// A new group starts from the oldest task, not the newest: no task
 		// produced before the first worker joined is lost.
@@ -102,39 +186,44 @@ func (w *Worker) open(ctx context.Context) error {
 		"session.timeout.ms":    10000,
 		"heartbeat.interval.ms": 1000,
 	} {
-		base[k] = v
+		cbase[k] = v
 	}
-	cconf, err := apply(base, w.cfg.Settings)
-	if err != nil {
-		return err
+	if consumer, err = apply(cbase, consumerPrefix, w.cfg.Settings); err != nil {
+		return nil, nil, err
 	}
 	// Not overridable: offsets are stored by us once a reply is delivered and
 	// committed in the background, so the committed offset never passes an
 	// unanswered task.
-	_ = cconf.SetKey("enable.auto.commit", true)
-	_ = cconf.SetKey("enable.auto.offset.store", false)
-	if w.consumer, err = kafka.NewConsumer(cconf); err != nil {
-		return fmt.Errorf("kafkabroker: consumer: %w", err)
-	}
-	if err := w.consumer.Subscribe(w.cfg.TasksTopic, w.rebalanced); err != nil {
-		return fmt.Errorf("kafkabroker: subscribe %s: %w", w.cfg.TasksTopic, err)
-	}
-	return nil
+	_ = consumer.SetKey("enable.auto.commit", true)
+	_ = consumer.SetKey("enable.auto.offset.store", false)
+	w.logs.attach(producer)
+	w.logs.attach(consumer)
+	return producer, consumer, nil
 }
 
-// rebalanced forgets revoked partitions: tasks of theirs still running may be
-// redone by the new owner (at-least-once); the finished prefix is committed.
+// rebalanced forgets revoked partitions and commits what is answered: tasks
+// of theirs still running may be redone by the new owner (at-least-once).
+// Assignment itself is left to the client, eager or cooperative alike.
 func (w *Worker) rebalanced(c *kafka.Consumer, ev kafka.Event) error {
 	switch e := ev.(type) {
 	case kafka.AssignedPartitions:
 		w.joined.Store(true)
 		w.cfg.Logger.Info("partitions assigned", "partitions", partitionList(e.Partitions))
 	case kafka.RevokedPartitions:
-		if _, err := c.Commit(); err != nil && !isNoOffset(err) {
-			w.cfg.Logger.Warn("commit on revoke", "err", err)
-		}
+		w.storeMu.Lock()
 		for _, tp := range e.Partitions {
 			w.offsets.forget(tp.Partition)
+			w.metrics.committed.DeleteLabelValues(strconv.Itoa(int(tp.Partition)))
+		}
+		w.storeMu.Unlock()
+		if c.AssignmentLost() {
+			// The group moved on without us (session timed out, e.g. in
+			// an outage): the partitions are someone else's to commit.
+			w.cfg.Logger.Warn("partitions lost; their unanswered tasks go to the group again", "partitions", partitionList(e.Partitions))
+			return nil
+		}
+		if _, err := c.Commit(); err != nil && !isNoOffset(err) {
+			w.cfg.Logger.Warn("commit on revoke", "err", err)
 		}
 		w.cfg.Logger.Info("partitions revoked", "partitions", partitionList(e.Partitions))
 	}
@@ -142,8 +231,14 @@ func (w *Worker) rebalanced(c *kafka.Consumer, ev kafka.Event) error {
 }
 
 // Run consumes until ctx is cancelled, then drains: running tasks finish,
-// their replies are flushed and their offsets committed, and the clients close.
+// their replies are delivered and their offsets committed, and the clients
+// close. The drain takes at most DrainTimeout; what is unanswered then is
+// redelivered to the group later. Run may be called once; calling it with a
+// cancelled ctx just closes the worker.
 func (w *Worker) Run(ctx context.Context) error {
+	if !w.ran.CompareAndSwap(false, true) {
+		return errors.New("kafkabroker: Run called twice")
+	}
 	deliveries := make(chan struct{})
 	go func() {
 		defer close(deliveries)
@@ -155,135 +250,66 @@ func (w *Worker) Run(ctx context.Context) error {
 		case *kafka.Message:
 			w.dispatch(ctx, e)
 		case kafka.Error:
-			w.cfg.Logger.Warn("kafka consumer error", "code", e.Code().String(), "err", e)
+			w.errs.note("consumer", e)
 		}
 	}
-	w.cfg.Logger.Info("worker draining")
-	w.tasks.Wait()
-	if left := w.producer.Flush(int(drainTimeout.Milliseconds())); left > 0 {
-		w.cfg.Logger.Warn("replies not flushed at shutdown; their tasks will be redelivered", "count", left)
+
+	w.cfg.Logger.Info("worker draining", "tasks", w.unsettled.Load())
+	if !w.awaitSettled(w.cfg.DrainTimeout) {
+		w.cfg.Logger.Warn("drain deadline passed; unanswered tasks stay uncommitted and are redelivered",
+			"after", w.cfg.DrainTimeout.String(), "tasks", w.unsettled.Load())
 	}
-	w.producer.Close() // ends deliveryLoop once every report is handled
-	<-deliveries
+	w.abandonNow()
 	if _, err := w.consumer.Commit(); err != nil && !isNoOffset(err) {
 		w.cfg.Logger.Warn("final commit", "err", err)
 	}
-	if err := w.consumer.Close(); err != nil {
-		return fmt.Errorf("kafkabroker: close consumer: %w", err)
-	}
+	err := w.closeClients()
+	<-deliveries
 	w.cfg.Logger.Info("worker stopped")
-	return nil
+	return err
 }
 
-// dispatch runs one task in its own goroutine, at most Concurrency at once.
-func (w *Worker) dispatch(ctx context.Context, m *kafka.Message) {
-	tp := m.TopicPartition
-	w.offsets.start(tp.Partition, int64(tp.Offset))
-	task, replyTo, err := decodeTask(m)
-	if err != nil {
-		w.metrics.processed.WithLabelValues(outcomePoison).Inc()
-		w.cfg.Logger.Warn("poison task skipped", "partition", tp.Partition, "offset", int64(tp.Offset), "err", err)
-		w.finish(tp.Partition, int64(tp.Offset))
-		return
-	}
-	w.sem <- struct{}{}
-	w.tasks.Add(1)
-	w.metrics.inFlight.Inc()
-	go func() {
-		defer w.tasks.Done()
-		defer func() { <-w.sem }()
-		started := time.Now()
-		// The task runs to completion even during shutdown: its reply is owed.
-		res := w.proc.Process(context.WithoutCancel(ctx), task)
-		w.metrics.processing.Observe(time.Since(started).Seconds())
-		outcome := outcomeOK
-		if res.Error != "" {
-			outcome = outcomeError
+// awaitSettled waits until every task taken is settled, or timeout.
+func (w *Worker) awaitSettled(timeout time.Duration) bool {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for w.unsettled.Load() > 0 {
+		select {
+		case <-w.idle:
+		case <-deadline.C:
+			return false
 		}
-		w.metrics.processed.WithLabelValues(outcome).Inc()
-		w.reply(res, replyTo, &inFlight{partition: tp.Partition, offset: int64(tp.Offset)})
-	}()
+	}
+	return true
 }
 
-// reply produces the result; its delivery report marks the task done.
-func (w *Worker) reply(res domain.Result, replyTo string, f *inFlight) {
-	msg, err := encodeReply(res, replyTo)
-	if err != nil {
-		w.cfg.Logger.Error("encode reply", "err", err)
-		w.metrics.inFlight.Dec()
-		return
-	}
-	msg.Opaque = f
-	for attempt := 0; ; attempt++ {
-		err := w.producer.Produce(msg, nil)
-		if err == nil {
-			return
-		}
-		if !isQueueFull(err) || attempt == 50 {
-			w.metrics.replyErrors.Inc()
-			w.metrics.inFlight.Dec()
-			w.cfg.Logger.Error("reply not sent; the task will be redelivered", "correlation_id", res.TaskID, "err", err)
-			return
-		}
-		time.Sleep(20 * time.Millisecond) // back-pressure: let the queue drain
-	}
-}
-
-// deliveryLoop marks a task done once its reply is delivered, and stores the
-// offset up to which every task of the partition is answered.
-func (w *Worker) deliveryLoop() {
-	for ev := range w.producer.Events() {
-		m, ok := ev.(*kafka.Message)
-		if !ok {
-			if e, isErr := ev.(kafka.Error); isErr {
-				w.cfg.Logger.Warn("kafka producer error", "code", e.Code().String(), "err", e)
-			}
-			continue
-		}
-		f, ok := m.Opaque.(*inFlight)
-		if !ok {
-			continue
-		}
-		w.metrics.inFlight.Dec()
-		if m.TopicPartition.Error != nil {
-			// Not marked done: the offset stays behind it, so the task is
-			// redelivered after a restart or rebalance rather than lost.
-			w.metrics.replyErrors.Inc()
-			w.cfg.Logger.Error("reply not delivered; the task will be redelivered", "partition", f.partition, "offset", f.offset, "err", m.TopicPartition.Error)
-			continue
-		}
-		w.finish(f.partition, f.offset)
-	}
-}
-
-func (w *Worker) finish(partition int32, offset int64) {
-	next, ok := w.offsets.finish(partition, offset)
-	if !ok {
-		return
-	}
-	topic := w.cfg.TasksTopic
-	if _, err := w.consumer.StoreOffsets([]kafka.TopicPartition{{Topic: &topic, Partition: partition, Offset: kafka.Offset(next)}}); err != nil {
-		w.cfg.Logger.Debug("store offset (partition revoked?)", "partition", partition, "err", err)
-		return
-	}
-	w.metrics.committed.WithLabelValues(strconv.Itoa(int(partition))).Set(float64(next))
-}
-
-// Ready reports whether the worker has joined its group.
+// Ready reports whether the worker has joined its group (it got an
+// assignment, possibly empty when there are more workers than partitions).
 func (w *Worker) Ready(context.Context) error {
 	if !w.joined.Load() {
-		return errors.New("not yet joined the consumer group")
+		return fmt.Errorf("kafkabroker: not yet joined consumer group %q: %w", w.cfg.Group, domain.ErrUnavailable)
 	}
 	return nil
 }
 
-func (w *Worker) closeClients() {
+// closeClients closes the consumer (leaving the group, which commits once
+// more through rebalanced) and the producer, then the log forwarding.
+func (w *Worker) closeClients() error {
+	w.closeMu.Lock()
+	w.closed = true
+	w.closeMu.Unlock()
+	var err error
 	if w.consumer != nil {
-		_ = w.consumer.Close()
+		if cerr := w.consumer.Close(); cerr != nil {
+			err = fmt.Errorf("kafkabroker: close consumer: %w", cerr)
+		}
 	}
 	if w.producer != nil {
-		w.producer.Close()
+		w.producer.Close() // closes its events channel, which ends deliveryLoop
 	}
+	w.abandonNow()
+	w.logs.close()
+	return err
 }
 
 func isNoOffset(err error) bool {

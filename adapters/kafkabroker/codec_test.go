@@ -1,0 +1,113 @@
+package kafkabroker
+
+import (
+	"testing"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/1000x-rps-server/rps-server/domain"
+)
+
+func TestTaskCodec_RoundTripKeepsTheOriginalsFieldNames(t *testing.T) {
+	task := domain.Task{ID: "c-1", Kind: domain.KindGiftCode, RequestID: "r-1"}
+	m, err := encodeTask(task, "tasks", "results.a")
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"action":"get_gift_code","correlation_id":"c-1","request_id":"r-1"}`, string(m.Value))
+	assert.Equal(t, "c-1", string(m.Key))
+	for key, want := range map[string]string{headerCorrelationID: "c-1", headerRequestID: "r-1", headerReplyTo: "results.a"} {
+		got, ok := header(m, key)
+		assert.True(t, ok, key)
+		assert.Equal(t, want, got, key)
+	}
+
+	back, replyTo, err := decodeTask(m)
+	require.NoError(t, err)
+	assert.Equal(t, task, back)
+	assert.Equal(t, "results.a", replyTo)
+}
+
+func TestReplyCodec_RoundTrip(t *testing.T) {
+	for _, res := range []domain.Result{
+		{TaskID: "c-1", Value: "GIFT-X"},
+		{TaskID: "c-2", Error: "out of codes"},
+	} {
+		m, err := encodeReply(res, "results.a")
+		require.NoError(t, err)
+		back, err := decodeReply(m)
+		require.NoError(t, err)
+		assert.Equal(t, res, back)
+	}
+	m, _ := encodeReply(domain.Result{TaskID: "c-1", Value: "GIFT-X"}, "results.a")
+	assert.JSONEq(t, `{"correlation_id":"c-1","result":"GIFT-X"}`, string(m.Value))
+}
+
+func TestDecodeTask_PoisonIsRefused(t *testing.T) {
+	good := []kafka.Header{{Key: headerReplyTo, Value: []byte("results.a")}}
+	tests := []struct {
+		name    string
+		value   string
+		headers []kafka.Header
+	}{
+		{name: "not_json", value: "not json", headers: good},
+		{name: "empty", value: "", headers: good},
+		{name: "unknown_field", value: `{"action":"get_gift_code","correlation_id":"c","x":1}`, headers: good},
+		{name: "trailing_data", value: `{"action":"get_gift_code","correlation_id":"c"} {}`, headers: good},
+		{name: "no_correlation_id", value: `{"action":"get_gift_code"}`, headers: good},
+		{name: "bad_kind", value: `{"action":"Get Gift","correlation_id":"c"}`, headers: good},
+		{name: "no_reply_to", value: `{"action":"get_gift_code","correlation_id":"c"}`},
+		{name: "bad_reply_to", value: `{"action":"get_gift_code","correlation_id":"c"}`,
+			headers: []kafka.Header{{Key: headerReplyTo, Value: []byte("no spaces/allowed")}}},
+		{name: "header_mismatch", value: `{"action":"get_gift_code","correlation_id":"c"}`,
+			headers: append([]kafka.Header{{Key: headerCorrelationID, Value: []byte("other")}}, good...)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := decodeTask(&kafka.Message{Value: []byte(tt.value), Headers: tt.headers})
+			require.ErrorIs(t, err, errPoison)
+		})
+	}
+}
+
+func TestDecodeReply_PoisonIsRefused(t *testing.T) {
+	for name, value := range map[string]string{
+		"not_json":          "{",
+		"no_correlation_id": `{"result":"GIFT-X"}`,
+		"unknown_field":     `{"correlation_id":"c","code":"GIFT-X"}`,
+		"result_and_error":  `{"correlation_id":"c","result":"GIFT-X","error":"boom"}`,
+		"trailing_data":     `{"correlation_id":"c","result":"GIFT-X"}x`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := decodeReply(&kafka.Message{Value: []byte(value)})
+			require.ErrorIs(t, err, errPoison)
+		})
+	}
+}
+
+func TestValidTopic(t *testing.T) {
+	long := make([]byte, maxTopicLen+1)
+	for i := range long {
+		long[i] = 'a'
+	}
+	for name, ok := range map[string]bool{
+		"results.host-1_x": true, "": false, ".": false, "..": false, "a b": false, "a/b": false, string(long): false,
+	} {
+		assert.Equal(t, ok, validTopic(name) == nil, "%q", name)
+	}
+}
+
+func TestApply_PrefixedSettingsReachOnlyTheirKindOfClient(t *testing.T) {
+	overrides := map[string]string{"linger.ms": "7", "producer.acks": "1", "consumer.fetch.wait.max.ms": "50"}
+	p, err := apply(producerSettings("b:1"), producerPrefix, overrides)
+	require.NoError(t, err)
+	c, err := apply(consumerSettings("b:1", "g"), consumerPrefix, overrides)
+	require.NoError(t, err)
+
+	assert.Equal(t, "7", (*p)["linger.ms"])
+	assert.Equal(t, "1", (*p)["acks"])
+	assert.NotContains(t, *p, "consumer.fetch.wait.max.ms")
+	assert.Equal(t, "50", (*c)["fetch.wait.max.ms"])
+	assert.NotContains(t, *c, "acks")
+	assert.NotContains(t, *c, "producer.acks")
+}

@@ -1,0 +1,166 @@
+package kafkabroker
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"github.com/1000x-rps-server/rps-server/domain"
+)
+
+// supervise connects (retrying with growing pauses until it works or Close),
+// then re-proves the reply path whenever all brokers were reported down, so
+// readiness comes back on its own once Kafka does, with or without traffic.
+func (r *Requester) supervise() {
+	defer close(r.superviseDone)
+	wait := firstRetry
+	for {
+		err := r.connect()
+		if err == nil {
+			break
+		}
+		if r.lifetime.Err() != nil {
+			return
+		}
+		r.cfg.Logger.Warn("kafka not reachable yet; retrying", "in", wait.String(), "err", err)
+		if !sleep(r.lifetime, wait) {
+			return
+		}
+		wait = min(2*wait, maxRetry)
+	}
+	r.ready.Store(true)
+	r.cfg.Logger.Info("kafka requester ready", "reply_topic", r.replyTopic, "tasks_topic", r.cfg.TasksTopic)
+
+	for {
+		select {
+		case <-r.lifetime.Done():
+			return
+		case <-r.wentDown:
+		}
+		for r.brokersDown.Load() {
+			if err := r.probe(reprobeTimeout); err == nil {
+				r.brokersDown.Store(false)
+				r.cfg.Logger.Info("kafka reachable again: reply path proven")
+				break
+			}
+			if !sleep(r.lifetime, reprobeEvery) {
+				return
+			}
+		}
+	}
+}
+
+func (r *Requester) connect() error {
+	if err := ensureTopic(r.lifetime, r.admin, r.cfg.TasksTopic, r.cfg.TasksPartitions, nil); err != nil {
+		return fmt.Errorf("kafkabroker: %w", err)
+	}
+	if err := ensureTopic(r.lifetime, r.admin, r.replyTopic, 1, map[string]string{"retention.ms": replyRetention}); err != nil {
+		return fmt.Errorf("kafkabroker: %w", err)
+	}
+	r.replyTopicMade = true
+	if !r.assigned {
+		// From the beginning of a topic made for us: no reply can slip past.
+		if err := r.consumer.Assign([]kafka.TopicPartition{{Topic: &r.replyTopic, Partition: 0, Offset: 0}}); err != nil {
+			return fmt.Errorf("kafkabroker: assign reply topic: %w", err)
+		}
+		r.assigned = true
+		go r.replyLoop()
+	}
+	return r.probe(probeTimeout)
+}
+
+// probe sends a reply to ourselves and waits for it: proof that the whole
+// reply path (produce, fetch, dispatch) works.
+func (r *Requester) probe(timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(r.lifetime, timeout)
+	defer cancel()
+	id := probePrefix + randomHex(8)
+	ch, err := r.register(id)
+	if err != nil {
+		return err
+	}
+	defer r.unregister(id)
+	msg, err := encodeReply(domain.Result{TaskID: id, Value: "probe"}, r.replyTopic)
+	if err != nil {
+		return err
+	}
+	msg.Opaque = id
+	if err := r.send(msg); err != nil {
+		return fmt.Errorf("kafkabroker: probe: %w", err)
+	}
+	select {
+	case o := <-ch:
+		return o.err
+	case <-ctx.Done():
+		return fmt.Errorf("kafkabroker: probe: no reply within %s: %w", timeout, domain.ErrUnavailable)
+	}
+}
+
+// deliveryLoop drains delivery reports, so the producer never blocks, and
+// fails the request of any task that could not be delivered.
+func (r *Requester) deliveryLoop() {
+	defer close(r.deliveryDone)
+	for ev := range r.producer.Events() {
+		switch e := ev.(type) {
+		case *kafka.Message:
+			if e.TopicPartition.Error == nil {
+				r.brokersDown.Store(false)
+				continue
+			}
+			r.metrics.produceErrors.Inc()
+			if id, ok := e.Opaque.(string); ok {
+				r.complete(id, outcome{err: fmt.Errorf("kafkabroker: deliver task: %w: %w", domain.ErrUnavailable, e.TopicPartition.Error)})
+			}
+		case kafka.Error:
+			r.noteError(e)
+		}
+	}
+}
+
+// replyLoop reads this instance's reply topic and wakes the waiting requests.
+func (r *Requester) replyLoop() {
+	defer close(r.replyDone)
+	for r.lifetime.Err() == nil {
+		switch e := r.consumer.Poll(100).(type) {
+		case *kafka.Message:
+			r.brokersDown.Store(false)
+			res, err := decodeReply(e)
+			if err != nil {
+				r.metrics.badReplies.Inc()
+				r.cfg.Logger.Warn("undecodable reply dropped", "topic", r.replyTopic, "offset", int64(e.TopicPartition.Offset), "err", err)
+				continue
+			}
+			if !r.complete(res.TaskID, outcome{res: res}) && !strings.HasPrefix(res.TaskID, probePrefix) {
+				r.metrics.lateReplies.Inc()
+				r.cfg.Logger.Debug("late or unknown reply dropped", "correlation_id", res.TaskID)
+			}
+		case kafka.Error:
+			r.noteError(e)
+		}
+	}
+}
+
+func (r *Requester) noteError(e kafka.Error) {
+	if e.Code() == kafka.ErrAllBrokersDown && !r.brokersDown.Swap(true) {
+		select {
+		case r.wentDown <- struct{}{}:
+		default:
+		}
+	}
+	r.errs.note("requester", e)
+}
+
+// sleep waits d or until ctx is done; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,116 @@
+package kafkabroker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"github.com/1000x-rps-server/rps-server/domain"
+)
+
+// Request implements ports.TaskBroker. It returns domain.ErrUnavailable at
+// once when Ready fails (reply path not proven yet, or all brokers reported
+// down), the local queue is full or the requester is closed, and later when
+// the task could not be delivered (message.timeout.ms; about twice that with
+// the idempotent producer); domain.ErrTimedOut (also wrapping
+// context.DeadlineExceeded) at ctx's deadline; ctx.Err() when cancelled.
+func (r *Requester) Request(ctx context.Context, task domain.Task) (domain.Result, error) {
+	if err := task.Validate(); err != nil {
+		return domain.Result{}, err
+	}
+	start := time.Now()
+	if ctx.Err() != nil { // an expired deadline: do not send work nobody waits for
+		return domain.Result{}, ctxError(ctx, start)
+	}
+	if err := r.Ready(ctx); err != nil { // fail fast: 503 now rather than 504 later
+		return domain.Result{}, err
+	}
+	msg, err := encodeTask(task, r.cfg.TasksTopic, r.replyTopic)
+	if err != nil {
+		return domain.Result{}, err
+	}
+	msg.Opaque = task.ID
+	ch, err := r.register(task.ID)
+	if err != nil {
+		return domain.Result{}, err
+	}
+	defer r.unregister(task.ID)
+	if err := r.send(msg); err != nil {
+		return domain.Result{}, fmt.Errorf("kafkabroker: send task: %w", err)
+	}
+	select {
+	case o := <-ch:
+		if o.err == nil {
+			r.metrics.roundTrip.Observe(time.Since(start).Seconds())
+		}
+		return o.res, o.err
+	case <-ctx.Done():
+		return domain.Result{}, ctxError(ctx, start)
+	}
+}
+
+// send produces msg; every failure is domain.ErrUnavailable and counted.
+func (r *Requester) send(msg *kafka.Message) error {
+	r.sendMu.RLock()
+	defer r.sendMu.RUnlock()
+	if r.closed {
+		return fmt.Errorf("requester closed: %w", domain.ErrUnavailable)
+	}
+	if err := r.producer.Produce(msg, nil); err != nil {
+		r.metrics.produceErrors.Inc()
+		if isQueueFull(err) {
+			return fmt.Errorf("local queue full: %w", domain.ErrUnavailable)
+		}
+		return fmt.Errorf("%w: %w", domain.ErrUnavailable, err)
+	}
+	return nil
+}
+
+func ctxError(ctx context.Context, start time.Time) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("kafkabroker: %w after %s: %w", domain.ErrTimedOut, time.Since(start).Round(time.Millisecond), ctx.Err())
+	}
+	return ctx.Err()
+}
+
+// register makes the slot a reply for id is handed to; an id already
+// waiting is refused, since its reply could not tell the two apart.
+func (r *Requester) register(id string) (chan outcome, error) {
+	ch := make(chan outcome, 1) // one answer, never blocks the loops
+	if _, dup := r.pending.LoadOrStore(id, ch); dup {
+		return nil, fmt.Errorf("%w: task id %q is already waiting for a reply", domain.ErrInvalidTask, id)
+	}
+	r.metrics.pending.Inc()
+	return ch, nil
+}
+
+func (r *Requester) unregister(id string) {
+	r.pending.Delete(id)
+	r.metrics.pending.Dec()
+}
+
+// complete hands o to the request waiting for id, if any.
+func (r *Requester) complete(id string, o outcome) bool {
+	v, ok := r.pending.Load(id)
+	if ok {
+		select {
+		case v.(chan outcome) <- o:
+		default: // already answered (a duplicate reply)
+		}
+	}
+	return ok
+}
+
+// failPending ends every waiting request with err.
+func (r *Requester) failPending(err error) {
+	r.pending.Range(func(_, v any) bool {
+		select {
+		case v.(chan outcome) <- outcome{err: err}:
+		default:
+		}
+		return true
+	})
+}
