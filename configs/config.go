@@ -26,6 +26,7 @@ type Config struct {
 	Kafka  KafkaConfig  `koanf:"kafka"`
 	Worker WorkerConfig `koanf:"worker"`
 	Log    LogConfig    `koanf:"log"`
+	Debug  DebugConfig  `koanf:"debug"`
 }
 
 // HTTPConfig is the server's listener and its timeouts.
@@ -110,6 +111,14 @@ type WorkerConfig struct {
 type LogConfig struct {
 	Level  string `koanf:"level"`
 	Format string `koanf:"format"`
+}
+
+// DebugConfig holds what helps to look inside a running process.
+type DebugConfig struct {
+	// PProfAddr serves Go's profiler (/debug/pprof/) on a listener of its
+	// own, e.g. 127.0.0.1:6060; empty (the default) turns it off. Keep it
+	// on loopback: profiles reveal the process's internals.
+	PProfAddr string `koanf:"pprof_addr"`
 }
 
 // UsesRedis reports whether the gate is shared through Redis.

@@ -208,6 +208,8 @@ func TestInvalidSettings_OneLineNamingTheKeyAndItsSource(t *testing.T) {
 		{name: "empty_topic", environ: []string{"TASKS_TOPIC="}, want: `kafka.tasks_topic must be set (got "")`},
 		{name: "bad_log_level", environ: []string{"LOG_LEVEL=loud"}, want: `log.level must be debug, info, warn or error (got "loud")`},
 		{name: "bad_log_format", yaml: "log:\n  format: xml\n", want: `log.format must be auto, text or json (got "xml")`},
+		{name: "bad_pprof_addr", environ: []string{"RPS_DEBUG__PPROF_ADDR=6060"}, want: `debug.pprof_addr must be host:port, or empty for off (got "6060")`},
+		{name: "bad_metrics_addr", yaml: "worker:\n  metrics_addr: localhost\n", want: `worker.metrics_addr must be host:port, or empty for off (got "localhost")`},
 		{name: "null_number_in_yaml", yaml: "gate:\n  capacity:\n", want: "gate.capacity must be a whole number (got nothing)"},
 		{name: "settings_not_a_map", yaml: "kafka:\n  settings: linger\n", want: `kafka.settings must be a map of librdkafka properties (got "linger")`},
 		{name: "unknown_prefixed_variable", environ: []string{"RPS_GATE__CAPACTIY=5"},

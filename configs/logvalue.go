@@ -65,6 +65,9 @@ func (c Config) LogValue() slog.Value {
 			slog.String("level", c.Log.Level),
 			slog.String("format", c.Log.Format),
 		),
+		slog.Group("debug",
+			slog.String("pprof_addr", c.Debug.PProfAddr),
+		),
 	)
 }
 

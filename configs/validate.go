@@ -83,6 +83,8 @@ func (c Config) checks() []check {
 		{c.Worker.LedgerTTL < time.Second, "worker.ledger_ttl", "at least 1s", c.Worker.LedgerTTL},
 		{level.UnmarshalText([]byte(c.Log.Level)) != nil, "log.level", "debug, info, warn or error", c.Log.Level},
 		{!oneOf(c.Log.Format, "auto", "text", "json"), "log.format", "auto, text or json", c.Log.Format},
+		{!validListenAddr(c.Worker.MetricsAddr), "worker.metrics_addr", "host:port, or empty for off", c.Worker.MetricsAddr},
+		{!validListenAddr(c.Debug.PProfAddr), "debug.pprof_addr", "host:port, or empty for off", c.Debug.PProfAddr},
 	}
 	for _, d := range []struct {
 		key string
@@ -125,6 +127,16 @@ func validBootstrap(raw string) bool {
 		}
 	}
 	return true
+}
+
+// validListenAddr accepts "" (off) and host:port, where host may be empty
+// (every interface) and port 0 (any free port).
+func validListenAddr(addr string) bool {
+	if addr == "" {
+		return true
+	}
+	_, port, err := net.SplitHostPort(addr)
+	return err == nil && (port == "0" || validPort(port, false))
 }
 
 func validPort(port string, optional bool) bool {

@@ -48,6 +48,13 @@ func run(ctx context.Context, args, environ []string, logOut io.Writer, ready ch
 		return fmt.Errorf("logger: %w", err)
 	}
 	log.Info("starting server", "config", cfg)
+	if cfg.Debug.PProfAddr != "" {
+		_, stopPProf, err := observability.ServePProf(ctx, cfg.Debug.PProfAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopPProf()
+	}
 
 	reg := observability.NewRegistry()
 

@@ -149,3 +149,30 @@ func TestRun_InvalidConfigIsOneClearError(t *testing.T) {
 	assert.NotContains(t, err.Error(), "\n", "one line")
 	assert.False(t, strings.Contains(err.Error(), "goroutine"), "never a panic trace")
 }
+
+// The profiler is off by default and, when asked for, listens apart from
+// the API: never on the service's port.
+func TestRun_PProfOnlyWhenAskedAndOnItsOwnAddress(t *testing.T) {
+	base, _ := startServer(t, nil)
+	resp, err := http.Get(base + "/debug/pprof/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "no profiler on the API port")
+
+	base, logs := startServer(t, []string{"RPS_DEBUG__PPROF_ADDR=127.0.0.1:0"})
+	var pprofAddr string
+	for line := range strings.Lines(logs.String()) {
+		var rec struct{ Msg, Addr string }
+		if json.Unmarshal([]byte(line), &rec) == nil && strings.Contains(rec.Msg, "pprof") {
+			pprofAddr = rec.Addr
+		}
+	}
+	require.NotEmpty(t, pprofAddr, "the log names the profiler's address:\n%s", logs)
+	assert.NotEqual(t, strings.TrimPrefix(base, "http://"), pprofAddr)
+	resp, err = http.Get("http://" + pprofAddr + "/debug/pprof/goroutine?debug=1")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, string(body), "goroutine profile:")
+}

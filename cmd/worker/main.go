@@ -52,6 +52,13 @@ func run(ctx context.Context, args, environ []string, logOut io.Writer) error {
 		return errors.New("no Kafka configured: set KAFKA_BOOTSTRAP_SERVERS (the embedded server runs its worker in process)")
 	}
 	log.Info("starting worker", "config", cfg)
+	if cfg.Debug.PProfAddr != "" {
+		_, stopPProf, err := observability.ServePProf(ctx, cfg.Debug.PProfAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopPProf()
+	}
 
 	reg := observability.NewRegistry()
 
