@@ -14,6 +14,7 @@ import (
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
 	"github.com/1000x-rps-server/rps-server/domain"
+	"github.com/1000x-rps-server/rps-server/tests/metricstest"
 )
 
 func TestRoundTrip_GiftCode(t *testing.T) {
@@ -25,7 +26,7 @@ func TestRoundTrip_GiftCode(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, domain.IsGiftCode(res.Value), "got %q", res.Value)
 	assert.Empty(t, res.Error)
-	assert.Zero(t, value(t, reg, "rps_broker_pending_replies", ""), "the pending entry is removed")
+	assert.Zero(t, metricstest.Value(t, reg, "rps_broker_pending_replies", ""), "the pending entry is removed")
 }
 
 func TestRequest_ExpiredDeadlineIsATimeout(t *testing.T) {
@@ -46,7 +47,7 @@ func TestRequest_CancelReturnsTheContextError(t *testing.T) {
 	_, err := r.Request(ctx, newTask())
 	require.ErrorIs(t, err, context.Canceled)
 	require.NotErrorIs(t, err, domain.ErrTimedOut)
-	assert.Zero(t, value(t, reg, "rps_broker_pending_replies", ""))
+	assert.Zero(t, metricstest.Value(t, reg, "rps_broker_pending_replies", ""))
 }
 
 func TestLateReply_IsDroppedAndCounted(t *testing.T) {
@@ -79,7 +80,7 @@ func TestHandlerError_ComesBackAsAnErrorResult(t *testing.T) {
 	require.NoError(t, err, "a handler's failure is a result, not a transport error")
 	assert.Equal(t, "out of codes", res.Error)
 	require.ErrorIs(t, res.Err(), domain.ErrTaskFailed)
-	assert.InDelta(t, 1, value(t, rw.reg, "rps_worker_tasks_total", "error"), 0)
+	assert.InDelta(t, 1, metricstest.Value(t, rw.reg, "rps_worker_tasks_total", "error"), 0)
 }
 
 // closedPort is a loopback address nothing listens on.
@@ -130,7 +131,7 @@ func TestClose_FailsWaitingRequestsAndDeletesTheReplyTopic(t *testing.T) {
 		_, err := request(t, r, 30*time.Second)
 		errc <- err
 	}()
-	require.Eventually(t, func() bool { return value(t, reg, "rps_broker_pending_replies", "") == 1 }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return metricstest.Value(t, reg, "rps_broker_pending_replies", "") == 1 }, 5*time.Second, time.Millisecond)
 
 	start := time.Now()
 	require.NoError(t, r.Close(context.Background()))
@@ -158,7 +159,7 @@ func TestRequest_SameIDTwiceAtOnceIsRefused(t *testing.T) {
 		_, err := requestTask(r, task, time.Second)
 		first <- err
 	}()
-	require.Eventually(t, func() bool { return value(t, reg, "rps_broker_pending_replies", "") == 1 }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return metricstest.Value(t, reg, "rps_broker_pending_replies", "") == 1 }, 5*time.Second, time.Millisecond)
 	_, err := requestTask(r, task, time.Second)
 	require.ErrorIs(t, err, domain.ErrInvalidTask, "its reply could not tell the two apart")
 	require.ErrorIs(t, <-first, domain.ErrTimedOut)
@@ -191,6 +192,6 @@ func TestTwoRequesters_EachGetsOnlyItsOwnReplies(t *testing.T) {
 	wg.Wait()
 	assert.Zero(t, lateReplies(t, regA), "A saw a reply not meant for it")
 	assert.Zero(t, lateReplies(t, regB), "B saw a reply not meant for it")
-	assert.Zero(t, value(t, regA, "rps_broker_bad_replies_total", ""))
-	assert.Zero(t, value(t, regB, "rps_broker_bad_replies_total", ""))
+	assert.Zero(t, metricstest.Value(t, regA, "rps_broker_bad_replies_total", ""))
+	assert.Zero(t, metricstest.Value(t, regB, "rps_broker_bad_replies_total", ""))
 }

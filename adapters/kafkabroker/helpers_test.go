@@ -22,6 +22,7 @@ import (
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/ports"
 	"github.com/1000x-rps-server/rps-server/tests/infra"
+	"github.com/1000x-rps-server/rps-server/tests/metricstest"
 )
 
 func TestMain(m *testing.M) {
@@ -168,33 +169,10 @@ func requestTask(r *kafkabroker.Requester, task domain.Task, timeout time.Durati
 	return r.Request(ctx, task)
 }
 
-// value reads one counter or gauge from reg; label, if set, is the value of
-// its only label.
-func value(t testing.TB, reg *prometheus.Registry, name, label string) float64 {
-	t.Helper()
-	families, err := reg.Gather()
-	require.NoError(t, err)
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			if label != "" && (len(m.GetLabel()) == 0 || m.GetLabel()[0].GetValue() != label) {
-				continue
-			}
-			if m.GetCounter() != nil {
-				return m.GetCounter().GetValue()
-			}
-			return m.GetGauge().GetValue()
-		}
-	}
-	return 0
-}
-
 // lateReplies reads the late/unknown-reply counter from reg.
 func lateReplies(t testing.TB, reg *prometheus.Registry) float64 {
 	t.Helper()
-	return value(t, reg, "rps_broker_late_replies_total", "")
+	return metricstest.Value(t, reg, "rps_broker_late_replies_total", "")
 }
 
 // committedOffsets reads the group's committed offset per partition of topic.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
 	"github.com/1000x-rps-server/rps-server/domain"
+	"github.com/1000x-rps-server/rps-server/tests/metricstest"
 )
 
 func TestPoisonMessage_IsSkippedAndTheNextTaskAnswered(t *testing.T) {
@@ -47,7 +48,7 @@ func TestPoisonMessage_IsSkippedAndTheNextTaskAnswered(t *testing.T) {
 	res, err := request(t, r, 15*time.Second)
 	require.NoError(t, err, "tasks after poison are still answered")
 	assert.True(t, domain.IsGiftCode(res.Value))
-	require.Eventually(t, func() bool { return value(t, rw.reg, "rps_worker_tasks_total", "poison") == 4 },
+	require.Eventually(t, func() bool { return metricstest.Value(t, rw.reg, "rps_worker_tasks_total", "poison") == 4 },
 		10*time.Second, 10*time.Millisecond)
 	require.Eventually(t, func() bool { return committedOffsets(t, tp.group, tp.tasks)[0] >= int64(len(poison)) },
 		10*time.Second, 50*time.Millisecond, "a poison message counts as done: it never holds its partition back")
@@ -256,12 +257,12 @@ func TestWorker_ReplyTopicGoneDoesNotStallThePartition(t *testing.T) {
 		_, err := requestTask(gone, task, 30*time.Second)
 		orphaned <- err
 	}()
-	require.Eventually(t, func() bool { return value(t, rw.reg, "rps_worker_tasks_in_flight", "") == 1 }, 10*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return metricstest.Value(t, rw.reg, "rps_worker_tasks_in_flight", "") == 1 }, 10*time.Second, time.Millisecond)
 	require.NoError(t, gone.Close(context.Background()))
 	require.ErrorIs(t, <-orphaned, domain.ErrUnavailable)
 	close(release)
 
-	require.Eventually(t, func() bool { return value(t, rw.reg, "rps_worker_orphan_replies_total", "") == 1 }, 15*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return metricstest.Value(t, rw.reg, "rps_worker_orphan_replies_total", "") == 1 }, 15*time.Second, 10*time.Millisecond)
 	next, _ := newRequester(t, tp, onePartition)
 	res, err := request(t, next, 10*time.Second)
 	require.NoError(t, err)

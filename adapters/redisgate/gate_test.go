@@ -16,6 +16,7 @@ import (
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/ports"
 	"github.com/1000x-rps-server/rps-server/tests/contract"
+	"github.com/1000x-rps-server/rps-server/tests/metricstest"
 )
 
 func TestContract(t *testing.T) {
@@ -117,7 +118,7 @@ func TestNeverMoreThanCapacity(t *testing.T) {
 	assert.Positive(t, refused.Load(), "the load must have filled the gate")
 	assert.Equal(t, int64(0), zcard(t, raw, cfg.Key), "drains to 0")
 	for _, reg := range regs {
-		assert.InDelta(t, 0, metricValue(t, reg, "rps_gate_slots_in_use", ""), 0)
+		assert.InDelta(t, 0, metricstest.Value(t, reg, "rps_gate_slots_in_use", ""), 0)
 	}
 }
 
@@ -191,7 +192,7 @@ func TestMetricsCountOutcomesAndSlotsInUse(t *testing.T) {
 	cfg.Registerer = reg
 	g := open(t, cfg)
 	ctx := context.Background()
-	inUse := func() float64 { return metricValue(t, reg, "rps_gate_slots_in_use", "") }
+	inUse := func() float64 { return metricstest.Value(t, reg, "rps_gate_slots_in_use", "") }
 
 	slot, err := g.Acquire(ctx, uuid.NewString())
 	require.NoError(t, err)
@@ -204,9 +205,9 @@ func TestMetricsCountOutcomesAndSlotsInUse(t *testing.T) {
 	require.NoError(t, g.Release(ctx, slot))
 	require.NoError(t, g.Release(ctx, slot))
 	assert.InDelta(t, 0, inUse(), 0, "a second release does not count twice")
-	assert.InDelta(t, 2, metricValue(t, reg, "rps_gate_acquires_total", "ok"), 0)
-	assert.InDelta(t, 1, metricValue(t, reg, "rps_gate_acquires_total", "at_capacity"), 0)
-	assert.InDelta(t, 0, metricValue(t, reg, "rps_gate_acquires_total", "error"), 0)
+	assert.InDelta(t, 2, metricstest.Value(t, reg, "rps_gate_acquires_total", "ok"), 0)
+	assert.InDelta(t, 1, metricstest.Value(t, reg, "rps_gate_acquires_total", "at_capacity"), 0)
+	assert.InDelta(t, 0, metricstest.Value(t, reg, "rps_gate_acquires_total", "error"), 0)
 	families, err := reg.Gather()
 	require.NoError(t, err)
 	names := map[string]bool{}
@@ -245,5 +246,5 @@ func TestCancelledCallerIsNotAnOutage(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	require.NotErrorIs(t, err, domain.ErrUnavailable)
 	assert.Equal(t, int64(0), zcard(t, rawClient(t, url), cfg.Key))
-	assert.InDelta(t, 0, metricValue(t, reg, "rps_gate_acquires_total", "fail_open"), 0)
+	assert.InDelta(t, 0, metricstest.Value(t, reg, "rps_gate_acquires_total", "fail_open"), 0)
 }

@@ -97,30 +97,6 @@ func zcard(t testing.TB, c rueidis.Client, key string) int64 {
 	return n
 }
 
-// metricValue reads one series of a gauge or counter; label is the series'
-// single label value, or "" for an unlabelled metric.
-func metricValue(t testing.TB, reg prometheus.Gatherer, name, label string) float64 {
-	t.Helper()
-	families, err := reg.Gather()
-	require.NoError(t, err)
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			if label != "" && (len(m.GetLabel()) == 0 || m.GetLabel()[0].GetValue() != label) {
-				continue
-			}
-			if m.GetGauge() != nil {
-				return m.GetGauge().GetValue()
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	t.Fatalf("metric %s{%s} not found", name, label)
-	return 0
-}
-
 // throwaway is a redis-server of the test's own on a free port, so it can be
 // stopped and restarted without disturbing the shared one. The binary is
 // $REDIS_SERVER_BIN, else redis-server on PATH.

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/1000x-rps-server/rps-server/domain"
+	"github.com/1000x-rps-server/rps-server/tests/metricstest"
 )
 
 // These tests stop, restart or pause a throwaway redis-server of their own,
@@ -35,7 +36,7 @@ func TestRedisRestartedBetweenCalls(t *testing.T) {
 		return err2 == nil
 	}, 10*time.Second, 50*time.Millisecond, "last error: %v", err2)
 	require.NoError(t, g.Release(context.Background(), before), "releasing a slot Redis forgot is harmless")
-	assert.InDelta(t, 1, metricValue(t, reg, "rps_gate_slots_in_use", ""), 0, "only the slot taken after the restart")
+	assert.InDelta(t, 1, metricstest.Value(t, reg, "rps_gate_slots_in_use", ""), 0, "only the slot taken after the restart")
 }
 
 func TestRedisStopped_FailClosedInBoundedTime(t *testing.T) {
@@ -58,8 +59,8 @@ func TestRedisStopped_FailClosedInBoundedTime(t *testing.T) {
 
 	require.ErrorIs(t, g.Ready(context.Background()), domain.ErrUnavailable)
 	require.ErrorIs(t, g.Release(context.Background(), held), domain.ErrUnavailable)
-	assert.InDelta(t, 1, metricValue(t, reg, "rps_gate_acquires_total", "error"), 0)
-	assert.InDelta(t, 0, metricValue(t, reg, "rps_gate_slots_in_use", ""), 0)
+	assert.InDelta(t, 1, metricstest.Value(t, reg, "rps_gate_acquires_total", "error"), 0)
+	assert.InDelta(t, 0, metricstest.Value(t, reg, "rps_gate_slots_in_use", ""), 0)
 }
 
 func TestRedisStopped_FailOpenAdmits(t *testing.T) {
@@ -81,8 +82,8 @@ func TestRedisStopped_FailOpenAdmits(t *testing.T) {
 		require.NoError(t, g.Release(context.Background(), slot), "a fail-open slot holds nothing in Redis")
 		assert.Less(t, time.Since(start), 10*time.Millisecond, "and its release does not wait for Redis")
 	}
-	assert.InDelta(t, 3, metricValue(t, reg, "rps_gate_acquires_total", "fail_open"), 0)
-	assert.InDelta(t, 0, metricValue(t, reg, "rps_gate_slots_in_use", ""), 0)
+	assert.InDelta(t, 3, metricstest.Value(t, reg, "rps_gate_acquires_total", "fail_open"), 0)
+	assert.InDelta(t, 0, metricstest.Value(t, reg, "rps_gate_slots_in_use", ""), 0)
 	require.NoError(t, g.Ready(context.Background()), "a fail-open gate serves without Redis")
 }
 
