@@ -24,6 +24,9 @@ type Config struct {
 	TTL            time.Duration
 	DialTimeout    time.Duration
 	CommandTimeout time.Duration
+	// MaxFlushDelay lets rueidis gather the commands of concurrent tasks
+	// into one write (see configs.RedisConfig); 0 writes each at once.
+	MaxFlushDelay time.Duration
 }
 
 // Ledger records issued values in Redis.
@@ -43,6 +46,7 @@ func New(cfg Config) (*Ledger, error) {
 	}
 	opt.DisableCache = true
 	opt.Dialer.Timeout = cfg.DialTimeout
+	opt.MaxFlushDelay = cfg.MaxFlushDelay
 	client, err := rueidis.NewClient(opt)
 	if err != nil {
 		return nil, fmt.Errorf("redisledger: connect: %w: %w", domain.ErrUnavailable, err)

@@ -106,7 +106,7 @@ func exactlyOnce(cfg configs.Config, tasks ports.TaskProcessor, log *slog.Logger
 	}
 	ledger, err := redisledger.New(redisledger.Config{
 		URL: cfg.Redis.URL, Prefix: cfg.Worker.LedgerPrefix, TTL: cfg.Worker.LedgerTTL,
-		DialTimeout: cfg.Redis.DialTimeout, CommandTimeout: cfg.Redis.CommandTimeout,
+		DialTimeout: cfg.Redis.DialTimeout, CommandTimeout: cfg.Redis.CommandTimeout, MaxFlushDelay: cfg.Redis.MaxFlushDelay,
 	})
 	if err != nil {
 		return nil, nil, err
