@@ -1,0 +1,185 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/scenario"
+)
+
+// Modes of load.
+const (
+	modeClosed = "closed"
+	modeOpen   = "open"
+	modeSweep  = "sweep"
+)
+
+// maxRun bounds one run (or one sweep step): warm-up plus duration.
+const maxRun = 2 * time.Hour
+
+// options are the command-line flags, checked.
+type options struct {
+	URL         string
+	AllowRemote bool
+	Mode        string
+	Users       int
+	SpawnRate   float64
+	ThinkMin    time.Duration
+	ThinkMax    time.Duration
+	Weights     string
+	Mix         scenario.Mix
+	Rate        float64
+	MaxInFlight int
+	Steps       []int
+	MaxP99      time.Duration
+	MaxErrors   float64
+	Duration    time.Duration
+	Warmup      time.Duration
+	MaxRequests int64
+	Timeout     time.Duration
+	Label       string
+	Out         string
+	PProf       string
+	Progress    time.Duration
+	// Set lists the flags given on the command line, with their values.
+	Set map[string]string
+}
+
+// settings lists every setting in effect, for summary.json.
+func (o *options) settings() map[string]string {
+	d := func(v time.Duration) string { return v.String() }
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	steps := make([]string, len(o.Steps))
+	for i, n := range o.Steps {
+		steps[i] = strconv.Itoa(n)
+	}
+	return map[string]string{
+		"url": o.URL, "allow-remote": strconv.FormatBool(o.AllowRemote), "mode": o.Mode,
+		"users": strconv.Itoa(o.Users), "spawn-rate": f(o.SpawnRate), "think-min": d(o.ThinkMin), "think-max": d(o.ThinkMax),
+		"weights": o.Mix.String(), "rate": f(o.Rate), "max-inflight": strconv.Itoa(o.MaxInFlight),
+		"steps": strings.Join(steps, ","), "max-p99": d(o.MaxP99), "max-errors": f(o.MaxErrors),
+		"duration": d(o.Duration), "warmup": d(o.Warmup), "max-requests": strconv.FormatInt(o.MaxRequests, 10),
+		"timeout": d(o.Timeout), "label": o.Label, "out": o.Out,
+	}
+}
+
+func parseFlags(args []string, stderr io.Writer, now time.Time) (options, error) {
+	var o options
+	var steps string
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.URL, "url", "http://127.0.0.1:8000", "base URL of the server under load (loopback only, unless -allow-remote)")
+	fs.BoolVar(&o.AllowRemote, "allow-remote", false, "allow a target that is not a loopback address")
+	fs.StringVar(&o.Mode, "mode", modeClosed, "closed (users with think time), open (fixed arrival rate) or sweep (rising concurrency until a bound breaks)")
+	fs.IntVar(&o.Users, "users", 100, "closed: simulated users")
+	fs.Float64Var(&o.SpawnRate, "spawn-rate", 100, "closed and sweep: users started per second (0: all at once)")
+	fs.DurationVar(&o.ThinkMin, "think-min", 100*time.Millisecond, "closed: shortest wait after each request (sweep: 0 unless given)")
+	fs.DurationVar(&o.ThinkMax, "think-max", 500*time.Millisecond, "closed: longest wait after each request (sweep: 0 unless given)")
+	fs.StringVar(&o.Weights, "weights", "queue=3,root=1", "route weights; routes: "+strings.Join(scenario.Keys(), ", ")+" (queue = POST /queue, root = GET /)")
+	fs.Float64Var(&o.Rate, "rate", 1000, "open: requests per second")
+	fs.IntVar(&o.MaxInFlight, "max-inflight", 5000, "open: requests in flight at most; arrivals beyond are dropped and counted")
+	fs.StringVar(&steps, "steps", "25,50,100,200,400", "sweep: users per step, rising")
+	fs.DurationVar(&o.MaxP99, "max-p99", 50*time.Millisecond, "sweep: bound on the p99 of successful requests")
+	fs.Float64Var(&o.MaxErrors, "max-errors", 0.01, "sweep: bound on the failure rate (0.01 = 1%; 429s are not failures)")
+	fs.DurationVar(&o.Duration, "duration", 60*time.Second, "measured time after the warm-up (sweep: per step)")
+	fs.DurationVar(&o.Warmup, "warmup", 5*time.Second, "time before the measured window, left out of the figures (sweep: per step)")
+	fs.Int64Var(&o.MaxRequests, "max-requests", 5_000_000, "hard bound on requests sent, warm-up and every step included")
+	fs.DurationVar(&o.Timeout, "timeout", 15*time.Second, "per-request timeout")
+	fs.StringVar(&o.Label, "label", "", "results go to <out>/<label>/ (default: <mode>-<date>-<time>)")
+	fs.StringVar(&o.Out, "out", "benchmarks", "folder of the results folders")
+	fs.StringVar(&o.PProf, "pprof", "", "serve the bench's own pprof on this loopback address, e.g. 127.0.0.1:6061 (off by default)")
+	fs.DurationVar(&o.Progress, "progress-every", 5*time.Second, "when not on a terminal, print a progress line this often")
+	fs.Usage = func() {
+		_, _ = fmt.Fprintln(fs.Output(), "Usage: bench [flags]\n\nLoad generator for the rps server: Locust-like users, a fixed rate, or a sweep.\nResults: <out>/<label>/{stats.csv,failures.csv,history.csv,summary.json,report.html}.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	o.Set = map[string]string{}
+	fs.Visit(func(f *flag.Flag) { o.Set[f.Name] = f.Value.String() })
+	if o.Mode == modeSweep {
+		// A sweep looks for the ceiling: unpaced unless think time is asked for.
+		if _, ok := o.Set["think-min"]; !ok {
+			o.ThinkMin = 0
+		}
+		if _, ok := o.Set["think-max"]; !ok {
+			o.ThinkMax = 0
+		}
+	}
+	if o.Label == "" {
+		o.Label = o.Mode + "-" + now.Format("20060102-150405")
+	}
+	var err error
+	if o.Mix, err = scenario.ParseWeights(o.Weights); err != nil {
+		return o, err
+	}
+	if o.Steps, err = parseSteps(steps); err != nil {
+		return o, err
+	}
+	return o, o.validate()
+}
+
+func (o *options) validate() error {
+	var errs []error
+	check := func(ok bool, format string, args ...any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf(format, args...))
+		}
+	}
+	check(o.Mode == modeClosed || o.Mode == modeOpen || o.Mode == modeSweep, "-mode must be closed, open or sweep, got %q", o.Mode)
+	check(o.Users > 0, "-users must be above 0")
+	check(o.SpawnRate >= 0, "-spawn-rate must be 0 or more")
+	check(o.ThinkMin >= 0 && o.ThinkMax >= o.ThinkMin, "-think-min must be ≥ 0 and ≤ -think-max")
+	check(o.Rate > 0, "-rate must be above 0")
+	check(o.MaxInFlight > 0, "-max-inflight must be above 0")
+	check(o.MaxP99 > 0, "-max-p99 must be above 0")
+	check(o.MaxErrors >= 0 && o.MaxErrors <= 1, "-max-errors must be a fraction between 0 and 1")
+	check(o.Duration > 0, "-duration must be above 0")
+	check(o.Warmup >= 0, "-warmup must be 0 or more")
+	check(o.Warmup+o.Duration <= maxRun, "-warmup plus -duration must be at most %s", maxRun)
+	check(o.MaxRequests > 0, "-max-requests must be above 0")
+	check(o.Timeout > 0, "-timeout must be above 0")
+	check(o.Progress > 0, "-progress-every must be above 0")
+	check(o.Label != "." && o.Label != ".." && filepath.Base(o.Label) == o.Label && !strings.ContainsAny(o.Label, `/\`),
+		"-label must be a plain folder name, got %q", o.Label)
+	if o.PProf != "" {
+		host, _, err := net.SplitHostPort(o.PProf)
+		ip := net.ParseIP(host)
+		check(err == nil && (host == "localhost" || ip != nil && ip.IsLoopback()), "-pprof must be a loopback host:port, got %q", o.PProf)
+	}
+	return errors.Join(errs...)
+}
+
+// parseSteps reads "25,50,100": positive, strictly rising user counts.
+func parseSteps(s string) ([]int, error) {
+	var steps []int
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		n, err := strconv.Atoi(part)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("-steps: %q is not a user count above 0", part)
+		}
+		if len(steps) > 0 && n <= steps[len(steps)-1] {
+			return nil, fmt.Errorf("-steps must rise, got %d after %d", n, steps[len(steps)-1])
+		}
+		steps = append(steps, n)
+	}
+	if len(steps) == 0 {
+		return nil, errors.New("-steps: no step")
+	}
+	return steps, nil
+}

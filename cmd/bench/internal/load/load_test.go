@@ -1,0 +1,213 @@
+package load_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/load"
+	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/scenario"
+	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/stats"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// fakeService answers like the real one: GET / and POST /queue with a fresh
+// gift code, or whatever queue says.
+type fakeService struct {
+	seq   atomic.Int64
+	queue func(w http.ResponseWriter, n int64) // nil: a fresh code
+}
+
+func (f *fakeService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/":
+		_, _ = w.Write([]byte(`{"Hello":"World"}`))
+	case r.Method == http.MethodPost && r.URL.Path == "/queue":
+		n := f.seq.Add(1)
+		if f.queue != nil {
+			f.queue(w, n)
+			return
+		}
+		_, _ = fmt.Fprintf(w, `{"gift_code":"GIFT-%08d","request_id":"r%d"}`, n, n)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func newClient(t *testing.T, h http.Handler, weights string) (*load.Client, *stats.Codes) {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	mix, err := scenario.ParseWeights(weights)
+	require.NoError(t, err)
+	u, err := url.Parse(srv.URL)
+	require.NoError(t, err)
+	codes := stats.NewCodes()
+	c := load.NewClient(u, mix, codes, load.ClientConfig{Timeout: 2 * time.Second, MaxConns: 64})
+	t.Cleanup(func() { c.Close(); srv.Close() })
+	return c, codes
+}
+
+func baseConfig(t *testing.T, weights string) load.Config {
+	t.Helper()
+	mix, err := scenario.ParseWeights(weights)
+	require.NoError(t, err)
+	return load.Config{Mix: mix, Grace: time.Second, TickEvery: 100 * time.Millisecond, Seed: 42}
+}
+
+func TestClosedStopsAtMaxRequests(t *testing.T) {
+	c, codes := newClient(t, &fakeService{}, "queue=3,root=1")
+	cfg := baseConfig(t, "queue=3,root=1")
+	cfg.Users, cfg.Duration = 20, 30*time.Second // the budget must end it long before
+	began := time.Now()
+	res, err := load.RunClosed(context.Background(), c, cfg, load.NewBudget(500))
+	require.NoError(t, err)
+	require.Less(t, time.Since(began), 10*time.Second)
+	require.Equal(t, load.StopMaxRequests, res.StopReason)
+	require.Equal(t, int64(500), res.Sent)
+	require.Equal(t, int64(500), res.Stats.Aggregated.Requests)
+	require.Zero(t, res.Stats.Aggregated.Failures)
+	q, _ := res.Stats.Route("/queue")
+	require.InDelta(t, 375, q.Requests, 60, "weights 3:1")
+	require.Equal(t, q.Requests, codes.Check().Unique)
+	require.Zero(t, codes.Check().Duplicates)
+}
+
+func TestClosedStopsAtDurationAndKeepsThinkTime(t *testing.T) {
+	c, _ := newClient(t, &fakeService{}, "queue=1")
+	cfg := baseConfig(t, "queue=1")
+	cfg.Users, cfg.SpawnRate = 10, 100
+	cfg.ThinkMin, cfg.ThinkMax = 50*time.Millisecond, 150*time.Millisecond
+	cfg.Warmup, cfg.Duration = 200*time.Millisecond, 800*time.Millisecond
+	began := time.Now()
+	res, err := load.RunClosed(context.Background(), c, cfg, load.NewBudget(1_000_000))
+	require.NoError(t, err)
+	took := time.Since(began)
+	require.GreaterOrEqual(t, took, time.Second)
+	require.Less(t, took, 3*time.Second)
+	require.Equal(t, load.StopDuration, res.StopReason)
+	require.InDelta(t, 0.8, res.Measured.Seconds(), 0.1)
+	// 10 users, one request per ~0.1 s of think time: ~100 req/s.
+	require.InDelta(t, 100, res.Stats.Aggregated.RPS, 35)
+	require.Less(t, res.Stats.Aggregated.Requests, res.Sent, "warm-up requests are left out")
+	require.NotEmpty(t, res.History)
+	require.Equal(t, stats.PhaseWarmup, res.History[0].Phase)
+	require.Equal(t, stats.PhaseMeasure, res.History[len(res.History)-1].Phase)
+}
+
+func TestClosedInterruptedStillReturnsFigures(t *testing.T) {
+	c, _ := newClient(t, &fakeService{}, "queue=1")
+	cfg := baseConfig(t, "queue=1")
+	cfg.Users, cfg.Duration = 5, time.Minute
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	res, err := load.RunClosed(ctx, c, cfg, load.NewBudget(1_000_000))
+	require.NoError(t, err)
+	require.Equal(t, load.StopInterrupted, res.StopReason)
+	require.Positive(t, res.Stats.Aggregated.Requests)
+}
+
+func TestAnswersAreChecked(t *testing.T) {
+	svc := &fakeService{queue: func(w http.ResponseWriter, n int64) {
+		switch n % 5 {
+		case 0:
+			_, _ = w.Write([]byte(`{"gift_code":"GIFT-SAME"}`)) // handed out again and again
+		case 1:
+			_, _ = w.Write([]byte(`{"request_id":"x"}`)) // no code
+		case 2:
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "busy", http.StatusTooManyRequests)
+		case 3:
+			http.Error(w, "down", http.StatusServiceUnavailable)
+		default:
+			_, _ = fmt.Fprintf(w, `{"gift_code":"GIFT-%d"}`, n)
+		}
+	}}
+	c, codes := newClient(t, svc, "queue=1")
+	cfg := baseConfig(t, "queue=1")
+	cfg.Users, cfg.Duration = 1, time.Minute
+	res, err := load.RunClosed(context.Background(), c, cfg, load.NewBudget(100))
+	require.NoError(t, err)
+	q, _ := res.Stats.Route("/queue")
+	require.Equal(t, int64(100), q.Requests)
+	require.Equal(t, int64(21), q.Count(stats.OK), "20 unique codes and the first GIFT-SAME")
+	require.Equal(t, int64(20), q.Count(stats.Limited))
+	require.Equal(t, int64(20), q.Count(stats.ServerError))
+	require.Equal(t, int64(39), q.Count(stats.BadAnswer))
+	require.Equal(t, int64(20), q.Errors["200 without gift_code"])
+	require.Equal(t, int64(19), q.Errors["duplicate gift_code"])
+	require.Equal(t, int64(59), q.Failures, "5xx and bad answers; 429s are not failures")
+	check := codes.Check()
+	require.Equal(t, int64(19), check.Duplicates)
+	require.Equal(t, []string{"GIFT-SAME"}, check.Samples[:1])
+}
+
+func TestNetworkErrorsAreCounted(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	u, err := url.Parse(srv.URL)
+	require.NoError(t, err)
+	srv.Close() // nothing listens there any more
+	mix, err := scenario.ParseWeights("root=1")
+	require.NoError(t, err)
+	c := load.NewClient(u, mix, stats.NewCodes(), load.ClientConfig{Timeout: time.Second})
+	defer c.Close()
+	cfg := baseConfig(t, "root=1")
+	cfg.Users, cfg.Duration = 1, time.Minute
+	res, err := load.RunClosed(context.Background(), c, cfg, load.NewBudget(10))
+	require.NoError(t, err)
+	require.Equal(t, int64(10), res.Stats.Aggregated.Count(stats.NetError))
+	require.Equal(t, int64(10), res.Stats.Aggregated.Status["net"])
+	require.Equal(t, int64(10), res.Stats.Aggregated.Errors["connection refused"])
+}
+
+func TestOpenKeepsTheRate(t *testing.T) {
+	c, _ := newClient(t, &fakeService{}, "queue=3,root=1")
+	cfg := baseConfig(t, "queue=3,root=1")
+	cfg.Rate, cfg.MaxInFlight = 400, 100
+	cfg.Warmup, cfg.Duration = 200*time.Millisecond, time.Second
+	res, err := load.RunOpen(context.Background(), c, cfg, load.NewBudget(1_000_000))
+	require.NoError(t, err)
+	require.Equal(t, load.StopDuration, res.StopReason)
+	require.InDelta(t, 400, res.Stats.Aggregated.RPS, 60)
+	require.Zero(t, res.Dropped)
+
+	res, err = load.RunOpen(context.Background(), c, cfg, load.NewBudget(50))
+	require.NoError(t, err)
+	require.Equal(t, load.StopMaxRequests, res.StopReason)
+	require.Equal(t, int64(50), res.Sent)
+}
+
+// TestSweepFindsTheKnee runs a sweep against a server whose latency grows
+// with the requests it has in flight (10 ms each): 4 users see ~40 ms, 8
+// users ~80 ms, so with a 60 ms bound on p99 the knee is at 4. The gaps are
+// wide so that a busy machine cannot move the knee.
+func TestSweepFindsTheKnee(t *testing.T) {
+	var inFlight atomic.Int64
+	slow := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		time.Sleep(time.Duration(n) * 10 * time.Millisecond)
+		_, _ = fmt.Fprintf(w, `{"Hello":"World"}`)
+	})
+	c, _ := newClient(t, slow, "root=1")
+	cfg := baseConfig(t, "root=1")
+	cfg.Warmup, cfg.Duration = 100*time.Millisecond, 600*time.Millisecond
+	var started []int
+	res, err := load.Sweep(context.Background(), c, cfg,
+		load.SweepConfig{Steps: []int{1, 2, 4, 8, 16}, MaxP99: 60 * time.Millisecond, MaxErrors: 0.01},
+		load.NewBudget(1_000_000), func(_, users int) { started = append(started, users) })
+	require.NoError(t, err)
+	require.Equal(t, []int{1, 2, 4, 8}, started, "the sweep stops after the first step over the bound")
+	require.True(t, res.Broken)
+	require.Equal(t, 4, res.KneeUsers())
+	require.Contains(t, res.Steps[3].Why, "p99")
+	require.Greater(t, res.Steps[2].OKPerSec, res.Steps[0].OKPerSec)
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/report"
+	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/target"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestParseFlags(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	o, err := parseFlags(nil, io.Discard, now)
+	require.NoError(t, err)
+	require.Equal(t, "closed-20260102-030405", o.Label)
+	require.Equal(t, "queue=3,root=1", o.Mix.String())
+	require.Equal(t, 100*time.Millisecond, o.ThinkMin, "Locust's between(0.1, 0.5)")
+	require.Equal(t, 500*time.Millisecond, o.ThinkMax)
+	require.Equal(t, []int{25, 50, 100, 200, 400}, o.Steps)
+
+	o, err = parseFlags([]string{"-mode", "sweep"}, io.Discard, now)
+	require.NoError(t, err)
+	require.Zero(t, o.ThinkMax, "a sweep is unpaced unless think time is given")
+	o, err = parseFlags([]string{"-mode", "sweep", "-think-max", "1s"}, io.Discard, now)
+	require.NoError(t, err)
+	require.Equal(t, time.Second, o.ThinkMax)
+
+	bad := [][]string{
+		{"-mode", "soak"},
+		{"-users", "0"},
+		{"-think-min", "1s", "-think-max", "10ms"},
+		{"-weights", "queue=3,login=1"},
+		{"-steps", "50,25"},
+		{"-max-errors", "2"},
+		{"-label", "../elsewhere"},
+		{"-label", "a/b"},
+		{"-duration", "0s"},
+		{"-duration", "3h"},
+		{"-max-requests", "0"},
+		{"-pprof", "0.0.0.0:6060"},
+		{"stray"},
+	}
+	for _, args := range bad {
+		_, err := parseFlags(args, io.Discard, now)
+		require.Error(t, err, "%v", args)
+	}
+}
+
+func TestRunRefusesRemoteTarget(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"-url", "http://192.0.2.1:8000", "-out", t.TempDir()}, &stdout, &stderr)
+	require.ErrorIs(t, err, target.ErrRemoteHost)
+}
+
+// fakeServer answers GET /, GET /healthz and POST /queue with fresh codes,
+// or with the same code every time when repeat is set.
+func fakeServer(t *testing.T, repeat bool) *httptest.Server {
+	t.Helper()
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/queue" {
+			code := n.Add(1)
+			if repeat {
+				code = 7
+			}
+			_, _ = fmt.Fprintf(w, `{"gift_code":"GIFT-%d","request_id":"x"}`, code)
+			return
+		}
+		_, _ = w.Write([]byte(`{"Hello":"World"}`))
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestRunWritesResults(t *testing.T) {
+	srv := fakeServer(t, false)
+	out := t.TempDir()
+	for _, mode := range [][]string{
+		{"-mode", "closed", "-users", "5", "-think-min", "1ms", "-think-max", "5ms"},
+		{"-mode", "open", "-rate", "200"},
+		{"-mode", "sweep", "-steps", "1,2", "-max-p99", "1s"},
+	} {
+		label := mode[1]
+		args := append([]string{"-url", srv.URL, "-out", out, "-label", label, "-warmup", "100ms", "-duration", "400ms"}, mode...)
+		var stdout, stderr bytes.Buffer
+		require.NoError(t, run(context.Background(), args, &stdout, &stderr), stderr.String())
+		require.Contains(t, stdout.String(), "checks: pass")
+		for _, f := range []string{"stats.csv", "failures.csv", "history.csv", "summary.json", "report.html"} {
+			require.FileExists(t, filepath.Join(out, label, f))
+		}
+		var sum report.Summary
+		raw, err := os.ReadFile(filepath.Join(out, label, "summary.json"))
+		require.NoError(t, err)
+		require.NoError(t, json.Unmarshal(raw, &sum))
+		require.Positive(t, sum.Stats.Aggregated.Requests, label)
+		require.Positive(t, sum.Machine.CPUs, "machine recorded")
+		require.Equal(t, "400ms", sum.Settings["duration"], "settings in effect are recorded")
+	}
+	require.FileExists(t, filepath.Join(out, "sweep", "sweep.csv"))
+	raw, err := os.ReadFile(filepath.Join(out, "sweep", "summary.json"))
+	require.NoError(t, err)
+	var sw report.Summary
+	require.NoError(t, json.Unmarshal(raw, &sw))
+	require.Equal(t, "0s", sw.Settings["think-max"], "a sweep is unpaced by default")
+	require.Len(t, sw.Sweep.Steps, 2)
+}
+
+func TestRunFailsOnDuplicateCodes(t *testing.T) {
+	srv := fakeServer(t, true)
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"-url", srv.URL, "-out", t.TempDir(), "-label", "dup", "-users", "2",
+		"-weights", "queue=1", "-warmup", "0s", "-duration", "10s", "-max-requests", "20"}, &stdout, &stderr)
+	require.ErrorIs(t, err, errChecksFailed)
+	require.Contains(t, stdout.String(), "duplicate codes 19 (of 1 unique)")
+}
+
+func TestRunInterruptedStillWritesResults(t *testing.T) {
+	srv := fakeServer(t, false)
+	out := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	err := run(ctx, []string{"-url", srv.URL, "-out", out, "-label", "int", "-users", "3", "-warmup", "100ms", "-duration", "1m"}, &stdout, &stderr)
+	require.ErrorIs(t, err, errInterrupted)
+	require.FileExists(t, filepath.Join(out, "int", "report.html"))
+	require.Contains(t, stdout.String(), "stopped by interrupted")
+}
+
+func TestRunFailsFastWithoutServer(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"-url", url, "-out", t.TempDir()}, &stdout, &stderr)
+	require.ErrorContains(t, err, "nothing answers")
+}

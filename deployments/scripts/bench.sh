@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Full-stack benchmark (go tool task bench): a real Redis and Kafka (reused when
+# already running, else started here and stopped at the end), release builds of
+# cmd/server and cmd/worker with topics, gate key, ledger and group of their own,
+# then the original's three Locust scenarios, an unpaced run at 100 users and a
+# sweep. Results in benchmarks/<label>/. Arguments are passed to every bench run
+# (later flags win): bench.sh -duration 10s
+# BENCH_PROFILE=1 also serves pprof from the server (127.0.0.1:6060) and the
+# worker (:6061) and saves 30 s CPU profiles of both, taken 10 s into the
+# unpaced run, as benchmarks/unpaced-100u/{server,worker}.cpu.pprof.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+REDIS="bash deployments/scripts/redis.sh"; KAFKA="bash deployments/scripts/kafka.sh"
+PORT="${BENCH_PORT:-8000}"; METRICS="${BENCH_METRICS_ADDR:-127.0.0.1:9101}"
+started=""
+$REDIS status >/dev/null 2>&1 || { $REDIS start; started+=" redis"; }
+$KAFKA status >/dev/null 2>&1 || { $KAFKA start; started+=" kafka"; }
+export "$($REDIS env)" "$($KAFKA env)"
+go build -trimpath -o bin/ ./cmd/server ./cmd/worker ./cmd/bench
+id="bench-$(date +%s)"
+export TASKS_TOPIC="tasks-$id" RESULTS_TOPIC="results-$id" RPS_GATE__KEY="{$id}:gate" \
+  RPS_WORKER__LEDGER_PREFIX="$id:issued:" RPS_WORKER__LEDGER_TTL=15m RPS_WORKER__GROUP="$id" RPS_LOG__FORMAT=json \
+  LOG_LEVEL=warn HOST=127.0.0.1 PORT="$PORT"
+mkdir -p .cache/bench
+SERVER_PPROF=127.0.0.1:6060 WORKER_PPROF=127.0.0.1:6061
+[[ -n ${BENCH_PROFILE:-} ]] || SERVER_PPROF="" WORKER_PPROF=""
+RPS_WORKER__METRICS_ADDR="$METRICS" RPS_DEBUG__PPROF_ADDR="$WORKER_PPROF" bin/worker >.cache/bench/worker.log 2>&1 & wpid=$!
+RPS_DEBUG__PPROF_ADDR="$SERVER_PPROF" bin/server >.cache/bench/server.log 2>&1 & spid=$!
+teardown() {
+  kill -TERM "$spid" "$wpid" 2>/dev/null || true
+  wait "$spid" "$wpid" 2>/dev/null || true
+  # the tasks topic is ours alone (the server deletes its reply topic itself)
+  $KAFKA class org.apache.kafka.tools.TopicCommand --bootstrap-server "$KAFKA_BOOTSTRAP_SERVERS" \
+    --delete --topic "$TASKS_TOPIC" >/dev/null 2>&1 || true
+  [[ $started == *kafka* ]] && $KAFKA stop
+  [[ $started == *redis* ]] && $REDIS stop
+  return 0
+}
+trap teardown EXIT
+for url in "http://$METRICS/readyz" "http://127.0.0.1:$PORT/readyz"; do
+  for _ in $(seq 90); do curl -fsS -o /dev/null "$url" 2>/dev/null && break; sleep 1; done
+  curl -fsS -o /dev/null "$url" || { tail -20 .cache/bench/*.log; exit 1; }
+done
+rc=0 profilers=()
+bench() { bin/bench -url "http://127.0.0.1:$PORT" "$@" || rc=$?; }
+# profile <label>: 30 s CPU profiles of server and worker, from 10 s into the run.
+profile() {
+  [[ -n ${BENCH_PROFILE:-} ]] || return 0
+  mkdir -p "benchmarks/$1"
+  local who addr
+  for who in server worker; do
+    addr=$SERVER_PPROF; [[ $who == worker ]] && addr=$WORKER_PPROF
+    (sleep 10 && curl -fsS -o "benchmarks/$1/$who.cpu.pprof" "http://$addr/debug/pprof/profile?seconds=30" \
+      && echo "bench.sh: CPU profile: go tool pprof -top bin/$who benchmarks/$1/$who.cpu.pprof" >&2) &
+    profilers+=($!)
+  done
+}
+bench -label locust-10u   -users 10   -spawn-rate 10  -warmup 5s  -duration 30s "$@"
+bench -label locust-100u  -users 100  -spawn-rate 100 -warmup 5s  -duration 60s "$@"
+bench -label locust-1000u -users 1000 -spawn-rate 100 -warmup 10s -duration 60s "$@"
+profile unpaced-100u
+bench -label unpaced-100u -users 100  -spawn-rate 0 -think-min 0s -think-max 0s -warmup 5s -duration 60s "$@"
+bench -label sweep -mode sweep -steps 25,50,100,200,400 -warmup 5s -duration 20s -max-p99 50ms -max-errors 0.01 "$@"
+for p in "${profilers[@]}"; do wait "$p" || true; done
+exit "$rc"
