@@ -7,11 +7,13 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/scenario"
+	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/summary"
 )
 
 // Modes of load.
@@ -48,6 +50,12 @@ type options struct {
 	Out         string
 	PProf       string
 	Progress    time.Duration
+	// Summarize asks for the Markdown summary of earlier runs (Labels, read
+	// from <Out>/<label>/summary.json) instead of a run; with Readme it is
+	// also written into that file.
+	Summarize bool
+	Readme    string
+	Labels    []string
 	// Set lists the flags given on the command line, with their values.
 	Set map[string]string
 }
@@ -96,18 +104,29 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (options, error)
 	fs.StringVar(&o.Out, "out", "benchmarks", "folder of the results folders")
 	fs.StringVar(&o.PProf, "pprof", "", "serve the bench's own pprof on this loopback address, e.g. 127.0.0.1:6061 (off by default)")
 	fs.DurationVar(&o.Progress, "progress-every", 5*time.Second, "when not on a terminal, print a progress line this often")
+	fs.BoolVar(&o.Summarize, "summarize", false, "instead of a run, print a Markdown table of the runs named as arguments (read from <out>/<label>/summary.json)")
+	fs.StringVar(&o.Readme, "readme", "", "with -summarize: also write the table into this file, between the lines "+summary.BeginMarker+" and "+summary.EndMarker)
 	fs.Usage = func() {
-		_, _ = fmt.Fprintln(fs.Output(), "Usage: bench [flags]\n\nLoad generator for the rps server: Locust-like users, a fixed rate, or a sweep.\nResults: <out>/<label>/{stats.csv,failures.csv,history.csv,summary.json,report.html}.\n\nFlags:")
+		_, _ = fmt.Fprintln(fs.Output(), "Usage: bench [flags]\n       bench -summarize [-out dir] [-readme file] label...\n\n"+
+			"Load generator for the rps server: Locust-like users, a fixed rate, or a sweep.\n"+
+			"Results: <out>/<label>/{stats.csv,failures.csv,history.csv,summary.json,report.html}.\n"+
+			"-summarize prints the results of the runs named (and with -readme writes them into a README).\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
 	o.Set = map[string]string{}
 	fs.Visit(func(f *flag.Flag) { o.Set[f.Name] = f.Value.String() })
+	if o.Summarize {
+		return o, o.validateSummarize(fs.Args())
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %s (labels are arguments only with -summarize)", strings.Join(fs.Args(), " "))
+	}
+	if o.Readme != "" {
+		return o, errors.New("-readme needs -summarize")
+	}
 	if o.Mode == modeSweep {
 		// A sweep looks for the ceiling: unpaced unless think time is asked for.
 		if _, ok := o.Set["think-min"]; !ok {
@@ -151,7 +170,7 @@ func (o *options) validate() error {
 	check(o.MaxRequests > 0, "-max-requests must be above 0")
 	check(o.Timeout > 0, "-timeout must be above 0")
 	check(o.Progress > 0, "-progress-every must be above 0")
-	check(o.Label != "." && o.Label != ".." && filepath.Base(o.Label) == o.Label && !strings.ContainsAny(o.Label, `/\`),
+	check(plainName(o.Label),
 		"-label must be a plain folder name, got %q", o.Label)
 	if o.PProf != "" {
 		host, _, err := net.SplitHostPort(o.PProf)
@@ -159,6 +178,33 @@ func (o *options) validate() error {
 		check(err == nil && (host == "localhost" || ip != nil && ip.IsLoopback()), "-pprof must be a loopback host:port, got %q", o.PProf)
 	}
 	return errors.Join(errs...)
+}
+
+// validateSummarize checks -summarize: only -out and -readme apply, and at
+// least one label is named.
+func (o *options) validateSummarize(labels []string) error {
+	var errs []error
+	for name := range o.Set {
+		if name != "summarize" && name != "out" && name != "readme" {
+			errs = append(errs, fmt.Errorf("-%s does not apply with -summarize (only -out and -readme do)", name))
+		}
+	}
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	if len(labels) == 0 {
+		errs = append(errs, errors.New("-summarize needs the labels of the runs, e.g. bench -summarize locust-10u sweep"))
+	}
+	for _, l := range labels {
+		if !plainName(l) {
+			errs = append(errs, fmt.Errorf("-summarize: a label must be a plain folder name, got %q", l))
+		}
+	}
+	o.Labels = labels
+	return errors.Join(errs...)
+}
+
+// plainName tells whether label names a folder right inside -out.
+func plainName(label string) bool {
+	return label != "" && label != "." && label != ".." && filepath.Base(label) == label && !strings.ContainsAny(label, `/\`)
 }
 
 // parseSteps reads "25,50,100": positive, strictly rising user counts.

@@ -3,7 +3,9 @@
 // GET /), a fixed arrival rate, or a sweep of rising concurrency that finds
 // the knee; it checks every answer (a 200 from /queue must carry a fresh
 // GIFT- code) and writes Locust-style CSVs, a JSON summary and an HTML
-// report into benchmarks/<label>/.
+// report into benchmarks/<label>/. With -summarize it runs nothing: it
+// prints a Markdown table of earlier runs (bench -summarize locust-10u sweep)
+// and, with -readme, writes it into a README between two marker lines.
 //
 // It targets only loopback addresses unless -allow-remote is given, and
 // every run is bounded in time (-warmup + -duration) and in requests
@@ -30,6 +32,7 @@ import (
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/progress"
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/report"
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/stats"
+	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/summary"
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/target"
 	"github.com/1000x-rps-server/rps-server/observability"
 )
@@ -78,6 +81,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o, err := parseFlags(args, stderr, started)
 	if err != nil {
 		return err
+	}
+	if o.Summarize {
+		return summarize(o, stdout, stderr)
 	}
 	base, err := target.Check(ctx, o.URL, o.AllowRemote, net.DefaultResolver)
 	if err != nil {
@@ -134,6 +140,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case sum.StopReason == load.StopInterrupted:
 		return errInterrupted
 	}
+	return nil
+}
+
+// summarize prints the Markdown section of the runs o.Labels and, with
+// -readme, writes it into that file between its marker lines.
+func summarize(o options, stdout, stderr io.Writer) error {
+	runs, err := summary.Read(o.Out, o.Labels)
+	if err != nil {
+		return err
+	}
+	section := summary.Markdown(runs)
+	if _, err := io.WriteString(stdout, section); err != nil {
+		return err
+	}
+	if o.Readme == "" {
+		return nil
+	}
+	if err := summary.SpliceFile(o.Readme, section); err != nil {
+		return fmt.Errorf("-readme: %w", err)
+	}
+	_, _ = fmt.Fprintf(stderr, "bench: results written to %s\n", o.Readme)
 	return nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/report"
+	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/stats"
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/target"
 )
 
@@ -54,11 +55,63 @@ func TestParseFlags(t *testing.T) {
 		{"-max-requests", "0"},
 		{"-pprof", "0.0.0.0:6060"},
 		{"stray"},
+		{"-readme", "README.md"},
+		{"-summarize"},
+		{"-summarize", "-users", "5", "locust-10u"},
+		{"-summarize", "../elsewhere"},
 	}
 	for _, args := range bad {
 		_, err := parseFlags(args, io.Discard, now)
 		require.Error(t, err, "%v", args)
 	}
+}
+
+func TestParseSummarize(t *testing.T) {
+	o, err := parseFlags([]string{"-summarize", "-out", "results", "-readme", "README.md", "locust-10u", "sweep"}, io.Discard, time.Now())
+	require.NoError(t, err)
+	require.True(t, o.Summarize)
+	require.Equal(t, []string{"locust-10u", "sweep"}, o.Labels)
+	require.Equal(t, "results", o.Out)
+	require.Equal(t, "README.md", o.Readme)
+
+	_, err = parseFlags([]string{"-summarize", "-users", "5", "-label", "x", "a"}, io.Discard, time.Now())
+	require.ErrorContains(t, err, "-label does not apply with -summarize")
+	require.ErrorContains(t, err, "-users does not apply with -summarize")
+}
+
+func TestRunSummarize(t *testing.T) {
+	out := t.TempDir()
+	started := time.Date(2026, 11, 28, 16, 10, 0, 0, time.UTC)
+	st := stats.Stats{
+		Routes: []stats.RouteStats{
+			{Method: "POST", Name: "/queue", Requests: 352_884, RPS: 5881.4, Classes: map[string]int64{"ok": 352_884}, Latency: stats.Latency{P50Ms: 15.1, P90Ms: 22.5, P99Ms: 33.44, MaxMs: 71}},
+			{Method: "GET", Name: "/", Requests: 117_672, RPS: 1961.2, Classes: map[string]int64{"ok": 117_672}, Latency: stats.Latency{P50Ms: 2.4, P99Ms: 12.2}},
+		},
+		Aggregated: stats.RouteStats{Name: stats.AggregatedName, Requests: 470_556, RPS: 7842.6, Classes: map[string]int64{"ok": 470_556}},
+	}
+	sum := report.Summary{
+		Label: "unpaced-100u", Mode: "closed", Settings: map[string]string{"users": "100", "think-min": "0s", "think-max": "0s", "duration": "1m0s"},
+		Machine: report.Machine{CPUs: 2, CPUModel: "AMD EPYC 7B13", OS: "linux", Arch: "amd64", GoVersion: "go1.26.8"},
+		Started: started, Finished: started.Add(65 * time.Second), StopReason: "duration", MeasuredS: 60,
+		Stats: st, Checks: report.NewChecks(st, stats.CodeCheck{Unique: 352_884}),
+	}
+	_, err := report.WriteAll(filepath.Join(out, sum.Label), sum, nil)
+	require.NoError(t, err)
+	readme := filepath.Join(out, "README.md")
+	require.NoError(t, os.WriteFile(readme, []byte("# Benchmarks\n\n<!-- bench:results:begin -->\n<!-- bench:results:end -->\n\nBy hand.\n"), 0o600))
+
+	var stdout, stderr bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"-summarize", "-out", out, "-readme", readme, "unpaced-100u"}, &stdout, &stderr))
+	require.Contains(t, stdout.String(), "28 Nov 2026, 16:10–16:11 UTC, on 2 cores (CPU model `AMD EPYC 7B13`), linux/amd64, go1.26.8")
+	require.Contains(t, stdout.String(), "| `unpaced-100u`: 100 users, unpaced, 60 s | 5,881 | 15.1 / 22.5 / 33.4 / 71.0 | 1,961 | 2.4 / 12.2 | 7,843 | 0 | 0 | 0 | 0 |")
+	written, err := os.ReadFile(readme)
+	require.NoError(t, err)
+	require.Equal(t, "# Benchmarks\n\n<!-- bench:results:begin -->\n\n"+stdout.String()+"\n<!-- bench:results:end -->\n\nBy hand.\n", string(written))
+
+	stdout.Reset()
+	err = run(context.Background(), []string{"-summarize", "-out", out, "unpaced-100u", "sweep"}, &stdout, &stderr)
+	require.ErrorContains(t, err, filepath.Join(out, "sweep", "summary.json"))
+	require.Empty(t, stdout.String(), "nothing printed when a run is missing")
 }
 
 func TestRunRefusesRemoteTarget(t *testing.T) {
