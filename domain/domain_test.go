@@ -3,6 +3,7 @@ package domain_test
 import (
 	"bytes"
 	"crypto/rand"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -13,12 +14,18 @@ import (
 
 func TestKindValidate(t *testing.T) {
 	for kind, ok := range map[domain.Kind]bool{
-		domain.KindGiftCode: true,
-		"a":                 true,
-		"":                  false,
-		"Upper":             false,
-		"with space":        false,
-		"9starts_digit":     false,
+		domain.KindGiftCode:  true,
+		"a":                  true,
+		"":                   false,
+		"Upper":              false,
+		"with space":         false,
+		"9starts_digit":      false,
+		"_starts_underscore": false,
+		"ends_digit_9":       true,
+		"kind-with-dash":     false,
+		"café":               false,
+		domain.Kind("k" + strings.Repeat("x", 63)): true,
+		domain.Kind("k" + strings.Repeat("x", 64)): false,
 	} {
 		err := kind.Validate()
 		if ok {

@@ -1,9 +1,6 @@
 package domain
 
-import (
-	"fmt"
-	"regexp"
-)
+import "fmt"
 
 // Kind names what a task asks for. It travels in the task message as the
 // original's "action" field.
@@ -12,15 +9,33 @@ type Kind string
 // KindGiftCode asks a worker for a fresh gift code; it is the default kind.
 const KindGiftCode Kind = "get_gift_code"
 
-var kindPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+// maxKindLen bounds a kind's length; kinds are names, not payloads.
+const maxKindLen = 64
 
-// Validate reports ErrInvalidTask when the kind cannot be a task name at all.
-// Whether a worker knows the kind is a separate question (ErrUnknownKind).
+// Validate reports ErrInvalidTask when the kind cannot be a task name at all:
+// a lower-case letter, then up to 63 lower-case letters, digits or
+// underscores. Whether a worker knows the kind is a separate question
+// (ErrUnknownKind). It is checked byte by byte, not by a regexp, because it
+// runs on every request (a regexp cost 1.3% of the server's CPU).
 func (k Kind) Validate() error {
-	if !kindPattern.MatchString(string(k)) {
-		return fmt.Errorf("%w: kind %q must match %s", ErrInvalidTask, k, kindPattern)
+	if !validKind(string(k)) {
+		return fmt.Errorf("%w: kind %q must be a lower-case letter then up to %d lower-case letters, digits or _",
+			ErrInvalidTask, k, maxKindLen-1)
 	}
 	return nil
+}
+
+func validKind(s string) bool {
+	if len(s) == 0 || len(s) > maxKindLen || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
+			return false
+		}
+	}
+	return true
 }
 
 // Task is one unit of work sent from a server to a worker.
