@@ -100,11 +100,14 @@ func New(sub TaskSubmitter, cfg Config) (*API, error) {
 	// becomes an error that writeErrors turns into a 500 problem.
 	a.e.Use(requestID, metrics, a.writeErrors, recoverer())
 
-	a.e.GET("/", a.root)
+	// The read-only routes answer HEAD too: load balancers and `curl -I`
+	// probe with it (net/http leaves the body out).
+	readOnly := []string{http.MethodGet, http.MethodHead}
+	a.e.Match(readOnly, "/", a.root)
 	a.e.POST("/queue", a.queue)
-	a.e.GET("/healthz", a.healthz)
-	a.e.GET("/readyz", a.readyz)
-	a.e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{})))
+	a.e.Match(readOnly, "/healthz", a.healthz)
+	a.e.Match(readOnly, "/readyz", a.readyz)
+	a.e.Match(readOnly, "/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{})))
 	return a, nil
 }
 

@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +35,33 @@ func TestStaticRoutes(t *testing.T) {
 		assert.Equal(t, "application/json", rec.Header().Get("Content-Type"), path)
 		assert.JSONEq(t, want, rec.Body.String(), path)
 	}
+}
+
+// HEAD is how load balancers and `curl -I` probe; it must not be a 405.
+func TestReadOnlyRoutesAnswerHead(t *testing.T) {
+	api, sub := newAPI(t)
+	sub.EXPECT().Ready(gomock.Any()).Return(nil)
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	for path, contentType := range map[string]string{
+		"/":        "application/json",
+		"/healthz": "application/json",
+		"/readyz":  "application/json",
+		"/metrics": "text/plain",
+	} {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodHead, srv.URL+path, nil)
+		require.NoError(t, err)
+		res, err := srv.Client().Do(req)
+		require.NoError(t, err, path)
+		body, err := io.ReadAll(res.Body)
+		require.NoError(t, errors.Join(err, res.Body.Close()))
+		assert.Equal(t, http.StatusOK, res.StatusCode, path)
+		assert.Contains(t, res.Header.Get("Content-Type"), contentType, path)
+		assert.NotEmpty(t, res.Header.Get("X-Request-ID"), path)
+		assert.Empty(t, body, path)
+	}
+	rec := req{method: http.MethodHead, path: "/queue"}.do(api)
+	assert.Equal(t, http.StatusMethodNotAllowed, rec.Code, "HEAD /queue would have to run a task")
 }
 
 func TestNotFoundIsAProblem(t *testing.T) {
