@@ -21,7 +21,7 @@ import (
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/stats"
 )
 
-// Command is the command the section says produced the runs.
+// Command is the command whose last step writes the section.
 const Command = "go tool task bench"
 
 // FileName is the file of a run that Read reads, in <out>/<label>/.
@@ -72,7 +72,8 @@ func Markdown(runs []report.Summary) string {
 		return "No runs.\n"
 	}
 	m := runs[0].Machine
-	fmt.Fprintf(&b, "Last run of `%s`: %s, on %s.", Command, when(runs), machineText(m))
+	fmt.Fprintf(&b, "Runs of %s, on %s (this section is written by `bench -summarize`, the last step of `%s`).",
+		when(runs), machineText(m), Command)
 	for _, r := range runs[1:] {
 		if r.Machine != m {
 			fmt.Fprintf(&b, " (`%s` ran elsewhere: %s.)", r.Label, machineText(r.Machine))
