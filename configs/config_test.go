@@ -59,8 +59,8 @@ func TestExampleFile_EqualsTheDefaults(t *testing.T) {
 
 func TestLocalFile_PointsAtTheProjectsInfra(t *testing.T) {
 	cfg := load(t, configs.LoadOptions{ConfigFile: "local.yaml"})
-	assert.Equal(t, "redis://127.0.0.1:36379/0", cfg.Redis.URL)
-	assert.Equal(t, "127.0.0.1:39092", cfg.Kafka.Bootstrap)
+	assert.Equal(t, "redis://127.0.0.1:20379/0", cfg.Redis.URL)
+	assert.Equal(t, "127.0.0.1:20092", cfg.Kafka.Bootstrap)
 }
 
 func TestPrecedence_DefaultsFileDotEnvEnvironment(t *testing.T) {

@@ -10,12 +10,14 @@
 #   status  exit 0 if our broker (or the external one) answers, 1 otherwise
 #   env     print KAFKA_BOOTSTRAP_SERVERS=<host:port>   (export "$(kafka.sh env)")
 #   class   run a class from the Kafka jars, e.g.
-#           kafka.sh class org.apache.kafka.tools.TopicCommand --bootstrap-server 127.0.0.1:39092 --list
+#           kafka.sh class org.apache.kafka.tools.TopicCommand --bootstrap-server 127.0.0.1:20092 --list
 #
 # Environment:
 #   KAFKA_BOOTSTRAP_SERVERS      external broker to use instead of starting one
-#   KAFKA_TEST_PORT              broker port      (default 39092, on 127.0.0.1)
-#   KAFKA_TEST_CONTROLLER_PORT   controller port  (default 39093, on 127.0.0.1)
+#   KAFKA_TEST_PORT              broker port      (default 20092, on 127.0.0.1)
+#   KAFKA_TEST_CONTROLLER_PORT   controller port  (default 20093, on 127.0.0.1)
+#                                (defaults below Linux's ephemeral range, 32768–60999: a port in it
+#                                can be held by some outgoing connection, and the broker then fails to bind)
 #   KAFKA_HEAP_OPTS              default "-Xms256m -Xmx512m"
 #   KAFKA_JVM_OPTS               extra JVM options
 #   KAFKA_KEEP_DATA=1            keep topics/data across restarts (default: wipe)
@@ -41,8 +43,8 @@ LOG="$STATE/kafka.log"
 OUT="$STATE/kafka.out"
 CONFIG="$STATE/server.properties"
 
-PORT="${KAFKA_TEST_PORT:-39092}"
-CPORT="${KAFKA_TEST_CONTROLLER_PORT:-39093}"
+PORT="${KAFKA_TEST_PORT:-20092}"
+CPORT="${KAFKA_TEST_CONTROLLER_PORT:-20093}"
 HOST=127.0.0.1
 OURS="$HOST:$PORT"
 # Fixed, valid KRaft cluster id (base64 UUID, from `StorageTool random-uuid`).

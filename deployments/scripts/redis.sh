@@ -11,7 +11,8 @@
 #   env     print REDIS_URL=<url>   (export "$(redis.sh env)")
 #
 # Environment: REDIS_URL (an external Redis to use instead), REDIS_TEST_PORT
-# (default 36379, on 127.0.0.1). State lives in $REPO/.cache/redis/:
+# (default 20379, on 127.0.0.1: below Linux's ephemeral range, 32768–60999, so an
+# outgoing connection can never hold it). State lives in $REPO/.cache/redis/:
 # redis-<port>.pid and redis-<port>.log, so several ports can coexist.
 #
 # Tests that must stop or restart Redis start throwaway redis-server processes
@@ -22,7 +23,7 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$SCRIPT_DIR/../.." && pwd)"
 STATE="$REPO/.cache/redis"
 HOST=127.0.0.1
-PORT="${REDIS_TEST_PORT:-36379}"
+PORT="${REDIS_TEST_PORT:-20379}"
 PIDFILE="$STATE/redis-$PORT.pid"
 LOG="$STATE/redis-$PORT.log"
 OURS="redis://$HOST:$PORT/0"
