@@ -16,6 +16,9 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/load"
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/report"
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/stats"
@@ -341,35 +344,11 @@ func rate(v float64) string {
 // ms formats milliseconds with one decimal (and thousands separators).
 func ms(v float64) string { return oneDecimal(v) }
 
-func oneDecimal(v float64) string {
-	s := strconv.FormatFloat(v, 'f', 1, 64)
-	whole, frac, _ := strings.Cut(s, ".")
-	neg := strings.HasPrefix(whole, "-")
-	n, err := strconv.ParseInt(strings.TrimPrefix(whole, "-"), 10, 64)
-	if err != nil {
-		return s
-	}
-	whole = count(n)
-	if neg {
-		whole = "-" + whole
-	}
-	return whole + "." + frac
-}
+// english formats numbers the way the README's tables are written:
+// thousands separated by commas.
+func english() *message.Printer { return message.NewPrinter(language.English) }
+
+func oneDecimal(v float64) string { return english().Sprintf("%.1f", v) }
 
 // count formats an integer with thousands separators: 147,082.
-func count(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	if neg {
-		b.WriteByte('-')
-	}
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
+func count(n int64) string { return english().Sprintf("%d", n) }
