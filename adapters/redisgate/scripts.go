@@ -1,6 +1,10 @@
 package redisgate
 
-import "github.com/redis/rueidis"
+import (
+	_ "embed" // the Lua scripts live in .lua files beside this one
+
+	"github.com/redis/rueidis"
+)
 
 // Replies of acquireScript.
 const (
@@ -18,33 +22,17 @@ const (
 // The key's TTL is only ever raised to cover the newest lease, so an
 // abandoned gate disappears, and an instance with a shorter lease (a rolling
 // change of config) can never cut short another instance's leases.
+// It is a file of its own so that tools outside Go (redis-benchmark in
+// deployments/scripts/bench-gate.sh) run exactly the same script.
 //
-// KEYS[1] gate key; ARGV[1] slot id, ARGV[2] capacity, ARGV[3] lease in ms.
-const acquireScript = `
-local key, id = KEYS[1], ARGV[1]
-local capacity, lease = tonumber(ARGV[2]), tonumber(ARGV[3])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-local held = redis.call('ZSCORE', key, id)
-if not held and redis.call('ZCARD', key) >= capacity then
-  return 0
-end
-redis.call('ZADD', key, now + lease, id)
-if redis.call('PTTL', key) < lease then
-  redis.call('PEXPIRE', key, lease)
-end
-if held then
-  return 2
-end
-return 1
-`
+//go:embed acquire.lua
+var acquireScript string
 
 // releaseScript frees exactly the caller's slot; releasing twice, or after
 // the lease expired, removes nothing and is harmless.
 //
-// KEYS[1] gate key; ARGV[1] slot id. Returns how many members were removed.
-const releaseScript = `return redis.call('ZREM', KEYS[1], ARGV[1])`
+//go:embed release.lua
+var releaseScript string
 
 // newScripts returns both scripts. Exec sends EVALSHA and falls back to EVAL
 // on NOSCRIPT (which also reloads the script), so a Redis restart, failover
