@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"path/filepath"
 	"slices"
@@ -184,12 +185,11 @@ func (o *options) validate() error {
 // least one label is named.
 func (o *options) validateSummarize(labels []string) error {
 	var errs []error
-	for name := range o.Set {
+	for _, name := range slices.Sorted(maps.Keys(o.Set)) {
 		if name != "summarize" && name != "out" && name != "readme" {
 			errs = append(errs, fmt.Errorf("-%s does not apply with -summarize (only -out and -readme do)", name))
 		}
 	}
-	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 	if len(labels) == 0 {
 		errs = append(errs, errors.New("-summarize needs the labels of the runs, e.g. bench -summarize locust-10u sweep"))
 	}

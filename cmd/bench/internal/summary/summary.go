@@ -141,8 +141,8 @@ func machineText(m report.Machine) string {
 }
 
 func writeRow(b *strings.Builder, r report.Summary) {
-	queue, hasQueue := route(r.Stats, "POST", "/queue")
-	root, hasRoot := route(r.Stats, "GET", "/")
+	queue, hasQueue := r.Stats.Route("/queue") // POST, the only method the bench sends there
+	root, hasRoot := r.Stats.Route("/")        // GET
 	agg := r.Stats.Aggregated
 	cells := []string{"`" + r.Label + "`: " + describe(r)}
 	if hasQueue {
@@ -156,23 +156,14 @@ func writeRow(b *strings.Builder, r report.Summary) {
 	} else {
 		cells = append(cells, "–", "–")
 	}
-	limited := count(agg.Count(stats.Limited))
-	if n := agg.Count(stats.Limited); n > 0 {
+	n := agg.Count(stats.Limited)
+	limited := count(n)
+	if n > 0 {
 		limited += " of " + count(agg.Requests)
 	}
 	cells = append(cells, rate(agg.RPS), limited, count(agg.Count(stats.ServerError)),
 		count(agg.Count(stats.NetError)), count(r.Checks.Duplicates))
 	writeCells(b, cells)
-}
-
-// route finds a route's figures by method and name.
-func route(s stats.Stats, method, name string) (stats.RouteStats, bool) {
-	for _, r := range s.Routes {
-		if r.Method == method && r.Name == name {
-			return r, true
-		}
-	}
-	return stats.RouteStats{}, false
 }
 
 // describe tells a run's load from its settings: users, think time and
