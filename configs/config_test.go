@@ -205,6 +205,7 @@ func TestInvalidSettings_OneLineNamingTheKeyAndItsSource(t *testing.T) {
 		{name: "worker_concurrency_zero", environ: []string{"WORKER_CONCURRENCY=0"}, want: "worker.concurrency must be at least 1 (got 0)"},
 		{name: "partitions_zero", environ: []string{"RPS_KAFKA__TASKS_PARTITIONS=0"}, want: "kafka.tasks_partitions must be at least 1 (got 0)"},
 		{name: "same_topics", environ: []string{"RESULTS_TOPIC=tasks"}, want: `kafka.results_topic must be different from kafka.tasks_topic (got "tasks")`},
+		{name: "empty_ledger_prefix", yaml: "worker:\n  ledger_prefix: \"\"\n", want: `worker.ledger_prefix must be set (got "")`},
 		{name: "empty_topic", environ: []string{"TASKS_TOPIC="}, want: `kafka.tasks_topic must be set (got "")`},
 		{name: "bad_log_level", environ: []string{"LOG_LEVEL=loud"}, want: `log.level must be debug, info, warn or error (got "loud")`},
 		{name: "bad_log_format", yaml: "log:\n  format: xml\n", want: `log.format must be auto, text or json (got "xml")`},

@@ -81,6 +81,7 @@ func (c Config) checks() []check {
 		{c.Worker.Concurrency < 1, "worker.concurrency", "at least 1", c.Worker.Concurrency},
 		{c.Worker.Group == "", "worker.group", "set", c.Worker.Group},
 		{c.Worker.LedgerTTL < time.Second, "worker.ledger_ttl", "at least 1s", c.Worker.LedgerTTL},
+		{c.Worker.LedgerPrefix == "", "worker.ledger_prefix", "set", c.Worker.LedgerPrefix},
 		{level.UnmarshalText([]byte(c.Log.Level)) != nil, "log.level", "debug, info, warn or error", c.Log.Level},
 		{!oneOf(c.Log.Format, "auto", "text", "json"), "log.format", "auto, text or json", c.Log.Format},
 		{!validListenAddr(c.Worker.MetricsAddr), "worker.metrics_addr", "host:port, or empty for off", c.Worker.MetricsAddr},
