@@ -54,12 +54,8 @@ func (c Config) Validate() error {
 			return &fieldError{keys: []string{ch.key}, msg: fmt.Sprintf("%s must be %s (got %s)", ch.key, ch.want, show(ch.got))}
 		}
 	}
-	if c.HTTP.RequestTimeout <= c.Kafka.ReplyTimeout {
-		return &fieldError{
-			keys: []string{"http.request_timeout", "kafka.reply_timeout"},
-			msg: fmt.Sprintf("http.request_timeout must be longer than kafka.reply_timeout (got %s, reply timeout %s)",
-				c.HTTP.RequestTimeout, c.Kafka.ReplyTimeout),
-		}
+	if fe := c.coupled(); fe != nil {
+		return fe
 	}
 	return nil
 }
@@ -106,7 +102,10 @@ func (c Config) checks() []check {
 	} {
 		checks = append(checks, check{d.d <= 0, d.key, "positive", d.d})
 	}
-	return checks
+	return append(checks, check{
+		c.Kafka.ReplyTimeout < minReplyTimeout || c.Kafka.ReplyTimeout > maxReplyTimeout,
+		"kafka.reply_timeout", fmt.Sprintf("between %s and %s", minReplyTimeout, maxReplyTimeout), c.Kafka.ReplyTimeout,
+	})
 }
 
 func validRedisURL(raw string) bool {
