@@ -68,7 +68,7 @@ type GateConfig struct {
 // redis://localhost:6379/0; we default to embedded on purpose, so a first run
 // needs nothing installed.
 type RedisConfig struct {
-	URL string `koanf:"url"` // redis://[user:password@]host:port[/db] or rediss://…
+	URL string `koanf:"url" redact:"url"` // redis://[user:password@]host:port[/db] or rediss://…
 	// MaxFlushDelay lets rueidis gather concurrent commands into one write.
 	// 20µs took the gate from ~60k to ~82k acquire+release pairs/s at 100
 	// callers on a 2-core machine (BenchmarkGate); 0 writes at once.
