@@ -65,16 +65,3 @@ func TestRedact(t *testing.T) {
 	assert.Empty(t, redact("value", ""), "an empty secret shows as empty: it is unset, not hidden")
 	assert.Equal(t, "plain", redact("", "plain"))
 }
-
-// flatten lists the keys of a tree, sections left out.
-func flatten(fs []field) []field {
-	var out []field
-	for _, f := range fs {
-		if f.children != nil {
-			out = append(out, flatten(f.children)...)
-			continue
-		}
-		out = append(out, f)
-	}
-	return out
-}

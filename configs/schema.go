@@ -47,19 +47,24 @@ func tree(prefix string, v reflect.Value) []field {
 // struct. kafka.settings is left out: its names are free (see settingsKey).
 func fields(cfg Config) map[string]reflect.Value {
 	out := map[string]reflect.Value{}
-	var walk func([]field)
-	walk = func(fs []field) {
-		for _, f := range fs {
-			switch {
-			case f.key == settingsKey:
-			case f.children != nil:
-				walk(f.children)
-			default:
-				out[f.key] = f.value
-			}
+	for _, f := range flatten(tree("", reflect.ValueOf(cfg))) {
+		if f.key != settingsKey {
+			out[f.key] = f.value
 		}
 	}
-	walk(tree("", reflect.ValueOf(cfg)))
+	return out
+}
+
+// flatten lists the keys of a tree in declaration order, sections left out.
+func flatten(fs []field) []field {
+	var out []field
+	for _, f := range fs {
+		if f.children != nil {
+			out = append(out, flatten(f.children)...)
+			continue
+		}
+		out = append(out, f)
+	}
 	return out
 }
 
