@@ -69,9 +69,8 @@ type GateConfig struct {
 // needs nothing installed.
 type RedisConfig struct {
 	URL string `koanf:"url" redact:"url"` // redis://[user:password@]host:port[/db] or rediss://…
-	// MaxFlushDelay lets rueidis gather concurrent commands into one write.
-	// 20µs took the gate from ~60k to ~82k acquire+release pairs/s at 100
-	// callers on a 2-core machine (BenchmarkGate); 0 writes at once.
+	// MaxFlushDelay lets rueidis gather concurrent commands into one write
+	// (0 writes at once); the default's measurements: benchmarks/README.md.
 	MaxFlushDelay  time.Duration `koanf:"max_flush_delay" min:"0"`
 	DialTimeout    time.Duration `koanf:"dial_timeout"`
 	CommandTimeout time.Duration `koanf:"command_timeout"`
