@@ -79,10 +79,13 @@ type RedisConfig struct {
 // KafkaConfig is the Kafka connection and topics. An empty Bootstrap means no
 // Kafka: the server runs its worker in process (the embedded mode).
 type KafkaConfig struct {
-	Bootstrap    string        `koanf:"bootstrap"` // comma-separated host:port list
-	TasksTopic   string        `koanf:"tasks_topic"`
-	ResultsTopic string        `koanf:"results_topic"` // prefix of each server's reply topic
-	ReplyTimeout time.Duration `koanf:"reply_timeout"` // how long a request waits for its code
+	Bootstrap    string `koanf:"bootstrap"` // comma-separated host:port list
+	TasksTopic   string `koanf:"tasks_topic"`
+	ResultsTopic string `koanf:"results_topic"` // prefix of each server's reply topic
+	// ReplyTimeout is how long a request waits for its code. The Kafka
+	// adapter derives its delivery and session timeouts from it; coupled.go
+	// checks overrides of those against it.
+	ReplyTimeout time.Duration `koanf:"reply_timeout"`
 	// TasksPartitions is used when the tasks topic must be created; run no
 	// more workers than this.
 	TasksPartitions int `koanf:"tasks_partitions"`
