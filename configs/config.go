@@ -68,11 +68,10 @@ type GateConfig struct {
 // redis://localhost:6379/0; we default to embedded on purpose, so a first run
 // needs nothing installed.
 type RedisConfig struct {
-	URL string `koanf:"url"` // redis://[user:password@]host:port[/db] or rediss://…
-	// MaxFlushDelay lets rueidis gather concurrent commands into one write.
-	// 20µs took the gate from ~60k to ~82k acquire+release pairs/s at 100
-	// callers on a 2-core machine (BenchmarkGate); 0 writes at once.
-	MaxFlushDelay  time.Duration `koanf:"max_flush_delay"`
+	URL string `koanf:"url" redact:"url"` // redis://[user:password@]host:port[/db] or rediss://…
+	// MaxFlushDelay lets rueidis gather concurrent commands into one write
+	// (0 writes at once); the default's measurements: benchmarks/README.md.
+	MaxFlushDelay  time.Duration `koanf:"max_flush_delay" min:"0"`
 	DialTimeout    time.Duration `koanf:"dial_timeout"`
 	CommandTimeout time.Duration `koanf:"command_timeout"`
 }
@@ -80,10 +79,13 @@ type RedisConfig struct {
 // KafkaConfig is the Kafka connection and topics. An empty Bootstrap means no
 // Kafka: the server runs its worker in process (the embedded mode).
 type KafkaConfig struct {
-	Bootstrap    string        `koanf:"bootstrap"` // comma-separated host:port list
-	TasksTopic   string        `koanf:"tasks_topic"`
-	ResultsTopic string        `koanf:"results_topic"` // prefix of each server's reply topic
-	ReplyTimeout time.Duration `koanf:"reply_timeout"` // how long a request waits for its code
+	Bootstrap    string `koanf:"bootstrap"` // comma-separated host:port list
+	TasksTopic   string `koanf:"tasks_topic"`
+	ResultsTopic string `koanf:"results_topic"` // prefix of each server's reply topic
+	// ReplyTimeout is how long a request waits for its code. The Kafka
+	// adapter derives its delivery and session timeouts from it; coupled.go
+	// checks overrides of those against it.
+	ReplyTimeout time.Duration `koanf:"reply_timeout"`
 	// TasksPartitions is used when the tasks topic must be created; run no
 	// more workers than this.
 	TasksPartitions int `koanf:"tasks_partitions"`

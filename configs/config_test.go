@@ -144,6 +144,9 @@ func TestPrefixedNames_ReachEveryKind(t *testing.T) {
 	assert.Equal(t, int64(100), cfg.HTTP.BodyLimit)
 	assert.Equal(t, 20*time.Microsecond, cfg.Redis.MaxFlushDelay)
 	assert.Equal(t, "json", cfg.Log.Format)
+
+	cfg = load(t, configs.LoadOptions{Environ: []string{"RPS_REDIS__MAX_FLUSH_DELAY=0s"}})
+	assert.Zero(t, cfg.Redis.MaxFlushDelay, "0 turns batching off, and is allowed")
 }
 
 func TestKafkaSettings_FromEveryLayer(t *testing.T) {
@@ -189,6 +192,7 @@ func TestInvalidSettings_OneLineNamingTheKeyAndItsSource(t *testing.T) {
 		{name: "capacity_fraction_in_yaml", yaml: "gate:\n  capacity: 1.5\n", want: "gate.capacity must be a whole number (got 1.5); set by file "},
 		{name: "negative_timeout", environ: []string{"RPS_GATE__RELEASE_TIMEOUT=-1s"},
 			want: "config: gate.release_timeout must be positive (got -1s); set by RPS_GATE__RELEASE_TIMEOUT in the environment"},
+		{name: "negative_flush_delay", environ: []string{"RPS_REDIS__MAX_FLUSH_DELAY=-1us"}, want: "redis.max_flush_delay must be 0 or more (got -1µs)"},
 		{name: "zero_timeout_in_yaml", yaml: "redis:\n  dial_timeout: 0s\n", want: "redis.dial_timeout must be positive (got 0s)"},
 		{name: "duration_without_unit", yaml: "kafka:\n  reply_timeout: 10\n", want: `kafka.reply_timeout must be a duration such as "10s"`},
 		{name: "bad_original_timeout", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=soon"}, want: "kafka.reply_timeout must be a duration"},
@@ -205,6 +209,7 @@ func TestInvalidSettings_OneLineNamingTheKeyAndItsSource(t *testing.T) {
 		{name: "worker_concurrency_zero", environ: []string{"WORKER_CONCURRENCY=0"}, want: "worker.concurrency must be at least 1 (got 0)"},
 		{name: "partitions_zero", environ: []string{"RPS_KAFKA__TASKS_PARTITIONS=0"}, want: "kafka.tasks_partitions must be at least 1 (got 0)"},
 		{name: "same_topics", environ: []string{"RESULTS_TOPIC=tasks"}, want: `kafka.results_topic must be different from kafka.tasks_topic (got "tasks")`},
+		{name: "empty_ledger_prefix", yaml: "worker:\n  ledger_prefix: \"\"\n", want: `worker.ledger_prefix must be set (got "")`},
 		{name: "empty_topic", environ: []string{"TASKS_TOPIC="}, want: `kafka.tasks_topic must be set (got "")`},
 		{name: "bad_log_level", environ: []string{"LOG_LEVEL=loud"}, want: `log.level must be debug, info, warn or error (got "loud")`},
 		{name: "bad_log_format", yaml: "log:\n  format: xml\n", want: `log.format must be auto, text or json (got "xml")`},

@@ -91,6 +91,9 @@ func (l *loader) loadYAML(path string) error {
 	if err := takeSettings(tree, ly.settings); err != nil {
 		return fmt.Errorf("config: %w; set by %s", err, where)
 	}
+	for name := range ly.settings {
+		ly.origins[settingsKey+"."+name] = where
+	}
 	parsed := koanf.New(".")
 	if err := parsed.Load(confmap.Provider(tree, ""), nil); err != nil {
 		return fmt.Errorf("config: file %s: %w", path, err)
@@ -200,6 +203,9 @@ func (l *loader) merge(ly layer) error {
 		l.origins[key] = ly.origins[key]
 	}
 	maps.Copy(l.settings, ly.settings)
+	for name := range ly.settings {
+		l.origins[settingsKey+"."+name] = ly.origins[settingsKey+"."+name]
+	}
 	if err := l.k.Load(confmap.Provider(values, "."), nil); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}

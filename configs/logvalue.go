@@ -1,74 +1,84 @@
 package configs
 
 import (
+	"fmt"
 	"log/slog"
 	"maps"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
 )
 
-// LogValue logs the effective config, every key, with secrets masked: the
-// password in redis.url and librdkafka settings that hold credentials.
+// masked stands in for a secret in the logged config.
+const masked = "xxxxx"
+
+// LogValue logs the effective config, every key, built from the same
+// reflection as the key list (so a new key is logged without a line here),
+// with secrets masked: a field tagged redact:"url" shows its URL without the
+// password, redact:"value" shows nothing of it, and librdkafka settings that
+// hold credentials are masked by name.
 func (c Config) LogValue() slog.Value {
-	dur := func(key string, d time.Duration) slog.Attr { return slog.String(key, d.String()) } // JSON would print ns
-	settings := make([]slog.Attr, 0, len(c.Kafka.Settings))
-	for _, name := range slices.Sorted(maps.Keys(c.Kafka.Settings)) {
-		v := c.Kafka.Settings[name]
-		if secretSetting(name) {
-			v = "xxxxx"
+	return sectionValue(tree("", reflect.ValueOf(c)))
+}
+
+func sectionValue(fs []field) slog.Value {
+	attrs := make([]slog.Attr, 0, len(fs))
+	for _, f := range fs {
+		if f.children != nil {
+			attrs = append(attrs, slog.Attr{Key: f.name, Value: sectionValue(f.children)})
+			continue
 		}
-		settings = append(settings, slog.String(name, v))
+		attrs = append(attrs, slog.Attr{Key: f.name, Value: keyValue(f)})
 	}
-	return slog.GroupValue(
-		slog.Group("http",
-			slog.String("addr", c.HTTP.Addr()),
-			dur("read_header_timeout", c.HTTP.ReadHeaderTimeout),
-			dur("read_timeout", c.HTTP.ReadTimeout),
-			dur("write_timeout", c.HTTP.WriteTimeout),
-			dur("idle_timeout", c.HTTP.IdleTimeout),
-			dur("request_timeout", c.HTTP.RequestTimeout),
-			slog.Int64("body_limit", c.HTTP.BodyLimit),
-			dur("shutdown_grace", c.HTTP.ShutdownGrace),
-			dur("retry_after", c.HTTP.RetryAfter),
-		),
-		slog.Group("gate",
-			slog.Int("capacity", c.Gate.Capacity),
-			slog.Bool("fail_open", c.Gate.FailOpen),
-			slog.String("key", c.Gate.Key),
-			dur("lease_margin", c.Gate.LeaseMargin),
-			dur("release_timeout", c.Gate.ReleaseTimeout),
-		),
-		slog.Group("redis",
-			slog.String("url", redactURL(c.Redis.URL)),
-			dur("max_flush_delay", c.Redis.MaxFlushDelay),
-			dur("dial_timeout", c.Redis.DialTimeout),
-			dur("command_timeout", c.Redis.CommandTimeout),
-		),
-		slog.Group("kafka",
-			slog.String("bootstrap", c.Kafka.Bootstrap),
-			slog.String("tasks_topic", c.Kafka.TasksTopic),
-			slog.String("results_topic", c.Kafka.ResultsTopic),
-			dur("reply_timeout", c.Kafka.ReplyTimeout),
-			slog.Int("tasks_partitions", c.Kafka.TasksPartitions),
-			slog.Attr{Key: "settings", Value: slog.GroupValue(settings...)},
-		),
-		slog.Group("worker",
-			slog.Int("concurrency", c.Worker.Concurrency),
-			slog.String("group", c.Worker.Group),
-			slog.String("metrics_addr", c.Worker.MetricsAddr),
-			dur("ledger_ttl", c.Worker.LedgerTTL),
-			slog.String("ledger_prefix", c.Worker.LedgerPrefix),
-		),
-		slog.Group("log",
-			slog.String("level", c.Log.Level),
-			slog.String("format", c.Log.Format),
-		),
-		slog.Group("debug",
-			slog.String("pprof_addr", c.Debug.PProfAddr),
-		),
-	)
+	return slog.GroupValue(attrs...)
+}
+
+// keyValue is one key's logged value: durations as "10s" (JSON would print
+// nanoseconds), numbers as numbers, secrets masked.
+func keyValue(f field) slog.Value {
+	v := f.value
+	switch {
+	case v.Type() == durationType:
+		return slog.StringValue(time.Duration(v.Int()).String())
+	case v.Kind() == reflect.Bool:
+		return slog.BoolValue(v.Bool())
+	case v.Kind() == reflect.Int || v.Kind() == reflect.Int64:
+		return slog.Int64Value(v.Int())
+	case v.Kind() == reflect.String:
+		return slog.StringValue(redact(f.tag.Get("redact"), v.String()))
+	case v.Kind() == reflect.Map:
+		m, _ := v.Interface().(map[string]string)
+		return settingsValue(m)
+	}
+	return slog.StringValue(fmt.Sprint(v.Interface()))
+}
+
+// redact masks s as the field's redact tag says.
+func redact(how, s string) string {
+	switch {
+	case s == "":
+		return s
+	case how == "url":
+		return redactURL(s)
+	case how == "value":
+		return masked
+	}
+	return s
+}
+
+// settingsValue logs librdkafka properties by name, credentials masked.
+func settingsValue(settings map[string]string) slog.Value {
+	attrs := make([]slog.Attr, 0, len(settings))
+	for _, name := range slices.Sorted(maps.Keys(settings)) {
+		v := settings[name]
+		if secretSetting(name) {
+			v = masked
+		}
+		attrs = append(attrs, slog.String(name, v))
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // redactURL masks the password of a URL as xxxxx, even of one that does not
@@ -78,7 +88,7 @@ func redactURL(raw string) string {
 		return u.Redacted()
 	}
 	if at := strings.LastIndex(raw, "@"); at >= 0 {
-		return "xxxxx" + raw[at:]
+		return masked + raw[at:]
 	}
 	return raw
 }

@@ -16,25 +16,55 @@ const settingsKey = "kafka.settings"
 
 var durationType = reflect.TypeFor[time.Duration]()
 
+// field is one key of the config, or a section holding keys, read from the
+// struct by reflection: the one description of the keys that loading,
+// validation messages and the logged config share, so none can drift.
+type field struct {
+	key      string            // path, e.g. "gate.capacity"
+	name     string            // last element, e.g. "capacity"
+	tag      reflect.StructTag // e.g. `redact:"url"` for the logged config
+	value    reflect.Value     // a scalar, or kafka.settings's map
+	children []field           // a section's keys in declaration order; nil for a key
+}
+
+// tree returns the keys and sections of v, a config struct, in declaration
+// order, named by their koanf tags.
+func tree(prefix string, v reflect.Value) []field {
+	out := make([]field, 0, v.NumField())
+	for i := range v.NumField() {
+		sf := v.Type().Field(i)
+		f := field{key: prefix + sf.Tag.Get("koanf"), name: sf.Tag.Get("koanf"), tag: sf.Tag, value: v.Field(i)}
+		if f.value.Kind() == reflect.Struct {
+			f.children = tree(f.key+".", f.value)
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
 // fields returns every settable key of cfg (e.g. "gate.capacity") with its
 // value, read from the koanf tags, so the key list can never drift from the
-// struct.
+// struct. kafka.settings is left out: its names are free (see settingsKey).
 func fields(cfg Config) map[string]reflect.Value {
 	out := map[string]reflect.Value{}
-	var walk func(prefix string, v reflect.Value)
-	walk = func(prefix string, v reflect.Value) {
-		for i := range v.NumField() {
-			key := prefix + v.Type().Field(i).Tag.Get("koanf")
-			switch f := v.Field(i); {
-			case key == settingsKey:
-			case f.Kind() == reflect.Struct:
-				walk(key+".", f)
-			default:
-				out[key] = f
-			}
+	for _, f := range flatten(tree("", reflect.ValueOf(cfg))) {
+		if f.key != settingsKey {
+			out[f.key] = f.value
 		}
 	}
-	walk("", reflect.ValueOf(cfg))
+	return out
+}
+
+// flatten lists the keys of a tree in declaration order, sections left out.
+func flatten(fs []field) []field {
+	var out []field
+	for _, f := range fs {
+		if f.children != nil {
+			out = append(out, flatten(f.children)...)
+			continue
+		}
+		out = append(out, f)
+	}
 	return out
 }
 

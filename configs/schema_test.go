@@ -13,19 +13,27 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// example.yaml is what users copy: it must name every key, not only agree
-// with the defaults on the keys it happens to name.
-func TestExampleFile_NamesEveryKey(t *testing.T) {
+// example.yaml is what users copy: it must name every key of the struct,
+// each with its default, not only agree with the defaults on the keys it
+// happens to name. A new key fails here until it is written there.
+func TestExampleFile_NamesEveryKeyWithItsDefault(t *testing.T) {
 	b, err := os.ReadFile("example.yaml")
 	require.NoError(t, err)
 	tree, err := yaml.Parser().Unmarshal(b)
 	require.NoError(t, err)
 	k := koanf.New(".")
 	require.NoError(t, k.Load(confmap.Provider(tree, ""), nil))
-	for key := range fields(Default()) {
-		assert.True(t, k.Exists(key), "example.yaml lacks %s", key)
+	for key, def := range fields(Default()) {
+		if !assert.True(t, k.Exists(key), "example.yaml lacks %s", key) {
+			continue
+		}
+		got, ok := coerce(k.Get(key), def.Type())
+		if assert.True(t, ok, "example.yaml: %s is not %s", key, describe(def.Type())) {
+			assert.Equal(t, def.Interface(), got, "example.yaml: %s differs from the default", key)
+		}
 	}
 	assert.True(t, k.Exists(settingsKey), "example.yaml lacks %s", settingsKey)
+	assert.Empty(t, k.Get(settingsKey), "example.yaml: %s differs from the default (none)", settingsKey)
 }
 
 func TestCoerce(t *testing.T) {

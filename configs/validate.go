@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -54,12 +55,8 @@ func (c Config) Validate() error {
 			return &fieldError{keys: []string{ch.key}, msg: fmt.Sprintf("%s must be %s (got %s)", ch.key, ch.want, show(ch.got))}
 		}
 	}
-	if c.HTTP.RequestTimeout <= c.Kafka.ReplyTimeout {
-		return &fieldError{
-			keys: []string{"http.request_timeout", "kafka.reply_timeout"},
-			msg: fmt.Sprintf("http.request_timeout must be longer than kafka.reply_timeout (got %s, reply timeout %s)",
-				c.HTTP.RequestTimeout, c.Kafka.ReplyTimeout),
-		}
+	if fe := c.coupled(); fe != nil {
+		return fe
 	}
 	return nil
 }
@@ -72,7 +69,6 @@ func (c Config) checks() []check {
 		{c.Gate.Capacity < 1, "gate.capacity", "at least 1", c.Gate.Capacity},
 		{c.Gate.Key == "", "gate.key", "set", c.Gate.Key},
 		{!validRedisURL(c.Redis.URL), "redis.url", "redis://[user:password@]host:port[/db] or rediss://…", redactURL(c.Redis.URL)},
-		{c.Redis.MaxFlushDelay < 0, "redis.max_flush_delay", "0 or more", c.Redis.MaxFlushDelay},
 		{!validBootstrap(c.Kafka.Bootstrap), "kafka.bootstrap", "a comma-separated list of host:port", c.Kafka.Bootstrap},
 		{c.Kafka.TasksTopic == "", "kafka.tasks_topic", "set", c.Kafka.TasksTopic},
 		{c.Kafka.ResultsTopic == "", "kafka.results_topic", "set", c.Kafka.ResultsTopic},
@@ -81,31 +77,29 @@ func (c Config) checks() []check {
 		{c.Worker.Concurrency < 1, "worker.concurrency", "at least 1", c.Worker.Concurrency},
 		{c.Worker.Group == "", "worker.group", "set", c.Worker.Group},
 		{c.Worker.LedgerTTL < time.Second, "worker.ledger_ttl", "at least 1s", c.Worker.LedgerTTL},
+		{c.Worker.LedgerPrefix == "", "worker.ledger_prefix", "set", c.Worker.LedgerPrefix},
 		{level.UnmarshalText([]byte(c.Log.Level)) != nil, "log.level", "debug, info, warn or error", c.Log.Level},
 		{!oneOf(c.Log.Format, "auto", "text", "json"), "log.format", "auto, text or json", c.Log.Format},
 		{!validListenAddr(c.Worker.MetricsAddr), "worker.metrics_addr", "host:port, or empty for off", c.Worker.MetricsAddr},
 		{!validListenAddr(c.Debug.PProfAddr), "debug.pprof_addr", "host:port, or empty for off", c.Debug.PProfAddr},
 	}
-	for _, d := range []struct {
-		key string
-		d   time.Duration
-	}{
-		{"http.read_header_timeout", c.HTTP.ReadHeaderTimeout},
-		{"http.read_timeout", c.HTTP.ReadTimeout},
-		{"http.write_timeout", c.HTTP.WriteTimeout},
-		{"http.idle_timeout", c.HTTP.IdleTimeout},
-		{"http.request_timeout", c.HTTP.RequestTimeout},
-		{"http.shutdown_grace", c.HTTP.ShutdownGrace},
-		{"http.retry_after", c.HTTP.RetryAfter},
-		{"gate.lease_margin", c.Gate.LeaseMargin},
-		{"gate.release_timeout", c.Gate.ReleaseTimeout},
-		{"redis.dial_timeout", c.Redis.DialTimeout},
-		{"redis.command_timeout", c.Redis.CommandTimeout},
-		{"kafka.reply_timeout", c.Kafka.ReplyTimeout},
-	} {
-		checks = append(checks, check{d.d <= 0, d.key, "positive", d.d})
+	// Every duration must be positive unless its field is tagged min:"0":
+	// a new duration key is checked without a line here.
+	for _, f := range flatten(tree("", reflect.ValueOf(c))) {
+		if f.value.Type() != durationType {
+			continue
+		}
+		d := time.Duration(f.value.Int())
+		if f.tag.Get("min") == "0" {
+			checks = append(checks, check{d < 0, f.key, "0 or more", d})
+			continue
+		}
+		checks = append(checks, check{d <= 0, f.key, "positive", d})
 	}
-	return checks
+	return append(checks, check{
+		c.Kafka.ReplyTimeout < minReplyTimeout || c.Kafka.ReplyTimeout > maxReplyTimeout,
+		"kafka.reply_timeout", fmt.Sprintf("between %s and %s", minReplyTimeout, maxReplyTimeout), c.Kafka.ReplyTimeout,
+	})
 }
 
 func validRedisURL(raw string) bool {

@@ -67,7 +67,8 @@ func fromVars(vars map[string]string, where string, known map[string]bool) (laye
 		}
 		key := strings.ToLower(strings.ReplaceAll(rest, "__", "."))
 		if prop, ok := strings.CutPrefix(key, settingsKey+"."); ok {
-			l.settings[strings.ReplaceAll(prop, "_", ".")] = vars[name]
+			prop = strings.ReplaceAll(prop, "_", ".")
+			l.settings[prop], l.origins[settingsKey+"."+prop] = vars[name], name+" in "+where
 			continue
 		}
 		if !known[key] {

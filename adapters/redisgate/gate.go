@@ -20,10 +20,6 @@ import (
 	"github.com/1000x-rps-server/rps-server/ports"
 )
 
-// DefaultKey is the gate's key when Config.Key is empty. The {hash tag}
-// keeps it on one Redis Cluster slot.
-const DefaultKey = "{rps}:gate"
-
 // maxRetries and retryStep bound how rueidis retries a call that failed on
 // the connection (both scripts are idempotent per slot id, so a retry is
 // safe): enough to ride out a dropped connection or a failover, not so much
@@ -37,12 +33,14 @@ const (
 // under load does not flood the log (every failure is counted in metrics).
 const warnEvery = 10 * time.Second
 
-// Config sets up the gate.
+// Config sets up the gate. Every field is required (MaxFlushDelay and
+// FailOpen may be zero): the defaults live in configs, and New refuses a
+// missing setting rather than guess one.
 type Config struct {
 	// URL is redis://[user:password@]host:port[/db] or rediss://… (TLS).
 	URL string
-	// Key is the sorted set of leases, DefaultKey when empty. Instances that
-	// share a gate share the key; keep a {hash tag} in it for Redis Cluster.
+	// Key is the sorted set of leases. Instances that share a gate share
+	// the key; keep a {hash tag} in it for Redis Cluster.
 	Key string
 	// Capacity is the most slots held at once by all instances together.
 	Capacity int
@@ -55,7 +53,7 @@ type Config struct {
 	// MaxFlushDelay lets rueidis gather concurrent commands into one write
 	// (0: flush at once).
 	MaxFlushDelay time.Duration
-	// DialTimeout bounds a connection attempt (0: rueidis's default, 5 s).
+	// DialTimeout bounds a connection attempt.
 	DialTimeout time.Duration
 	// CommandTimeout bounds each call, so an outage fails fast; required.
 	CommandTimeout time.Duration
@@ -93,20 +91,8 @@ type Gate struct {
 // New connects to Redis, checks that it answers and returns the gate. It
 // fails when Redis cannot be reached, whatever FailOpen says.
 func New(ctx context.Context, cfg Config) (*Gate, error) {
-	if cfg.Key == "" {
-		cfg.Key = DefaultKey
-	}
-	switch {
-	case cfg.Capacity < 1:
-		return nil, fmt.Errorf("redis gate: capacity must be at least 1 (got %d)", cfg.Capacity)
-	case cfg.Lease < time.Millisecond:
-		return nil, fmt.Errorf("redis gate: lease must be at least 1ms (got %s)", cfg.Lease)
-	case cfg.CommandTimeout <= 0:
-		return nil, fmt.Errorf("redis gate: command timeout must be positive (got %s)", cfg.CommandTimeout)
-	case cfg.MaxFlushDelay < 0:
-		return nil, fmt.Errorf("redis gate: max flush delay must not be negative (got %s)", cfg.MaxFlushDelay)
-	case cfg.Logger == nil || cfg.Registerer == nil:
-		return nil, errors.New("redis gate: logger and registerer are required")
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
 	opt, err := rueidis.ParseURL(cfg.URL)
 	if err != nil {
@@ -114,9 +100,7 @@ func New(ctx context.Context, cfg Config) (*Gate, error) {
 	}
 	opt.DisableCache = true // every instance writes the key: nothing to cache client-side
 	opt.MaxFlushDelay = cfg.MaxFlushDelay
-	if cfg.DialTimeout > 0 {
-		opt.Dialer.Timeout = cfg.DialTimeout
-	}
+	opt.Dialer.Timeout = cfg.DialTimeout
 	if opt.ConnWriteTimeout == 0 { // a hung Redis drops the connection after this
 		opt.ConnWriteTimeout = cfg.CommandTimeout
 	}
@@ -150,6 +134,29 @@ func New(ctx context.Context, cfg Config) (*Gate, error) {
 	cfg.Logger.Info("redis gate ready", "key", cfg.Key, "capacity", cfg.Capacity,
 		"lease", cfg.Lease, "max_flush_delay", cfg.MaxFlushDelay, "on_redis_error", onError)
 	return g, nil
+}
+
+// validate refuses a missing or impossible setting with one line naming it.
+func (cfg Config) validate() error {
+	switch {
+	case cfg.URL == "":
+		return errors.New("redis gate: url must be set")
+	case cfg.Key == "":
+		return errors.New("redis gate: key must be set")
+	case cfg.Capacity < 1:
+		return fmt.Errorf("redis gate: capacity must be at least 1 (got %d)", cfg.Capacity)
+	case cfg.Lease < time.Millisecond:
+		return fmt.Errorf("redis gate: lease must be at least 1ms (got %s)", cfg.Lease)
+	case cfg.CommandTimeout <= 0:
+		return fmt.Errorf("redis gate: command timeout must be positive (got %s)", cfg.CommandTimeout)
+	case cfg.MaxFlushDelay < 0:
+		return fmt.Errorf("redis gate: max flush delay must not be negative (got %s)", cfg.MaxFlushDelay)
+	case cfg.DialTimeout <= 0:
+		return fmt.Errorf("redis gate: dial timeout must be positive (got %s)", cfg.DialTimeout)
+	case cfg.Logger == nil || cfg.Registerer == nil:
+		return errors.New("redis gate: logger and registerer are required")
+	}
+	return nil
 }
 
 // Acquire implements ports.ConcurrencyGate.

@@ -28,29 +28,38 @@ func TestContract(t *testing.T) {
 
 func TestNewRefusesBadConfig(t *testing.T) {
 	ok := redisgate.Config{
-		URL: "redis://127.0.0.1:1/0", Capacity: 1, Lease: time.Second, CommandTimeout: time.Second,
+		URL: "redis://127.0.0.1:1/0", Key: "{rps}:gate", Capacity: 1, Lease: time.Second,
+		DialTimeout: 200 * time.Millisecond, CommandTimeout: time.Second,
 		Logger: discard, Registerer: prometheus.NewRegistry(),
 	}
-	for name, mutate := range map[string]func(*redisgate.Config){
-		"zero_capacity":      func(c *redisgate.Config) { c.Capacity = 0 },
-		"sub_ms_lease":       func(c *redisgate.Config) { c.Lease = time.Microsecond },
-		"no_command_timeout": func(c *redisgate.Config) { c.CommandTimeout = 0 },
-		"negative_flush":     func(c *redisgate.Config) { c.MaxFlushDelay = -1 },
-		"no_logger":          func(c *redisgate.Config) { c.Logger = nil },
-		"no_registerer":      func(c *redisgate.Config) { c.Registerer = nil },
-		"bad_url":            func(c *redisgate.Config) { c.URL = "http://x" },
+	// No setting has a fallback here (the defaults live in configs): a
+	// missing one is refused, named, before anything is dialled.
+	for name, tt := range map[string]struct {
+		mutate func(*redisgate.Config)
+		want   string
+	}{
+		"zero_capacity":      {func(c *redisgate.Config) { c.Capacity = 0 }, "redis gate: capacity must be at least 1 (got 0)"},
+		"sub_ms_lease":       {func(c *redisgate.Config) { c.Lease = time.Microsecond }, "redis gate: lease must be at least 1ms (got 1µs)"},
+		"no_lease":           {func(c *redisgate.Config) { c.Lease = 0 }, "redis gate: lease must be at least 1ms (got 0s)"},
+		"no_command_timeout": {func(c *redisgate.Config) { c.CommandTimeout = 0 }, "redis gate: command timeout must be positive (got 0s)"},
+		"no_dial_timeout":    {func(c *redisgate.Config) { c.DialTimeout = 0 }, "redis gate: dial timeout must be positive (got 0s)"},
+		"negative_flush":     {func(c *redisgate.Config) { c.MaxFlushDelay = -1 }, "redis gate: max flush delay must not be negative"},
+		"no_key":             {func(c *redisgate.Config) { c.Key = "" }, "redis gate: key must be set"},
+		"no_url":             {func(c *redisgate.Config) { c.URL = "" }, "redis gate: url must be set"},
+		"no_logger":          {func(c *redisgate.Config) { c.Logger = nil }, "redis gate: logger and registerer are required"},
+		"no_registerer":      {func(c *redisgate.Config) { c.Registerer = nil }, "redis gate: logger and registerer are required"},
+		"bad_url":            {func(c *redisgate.Config) { c.URL = "http://x" }, "redis gate: parse url"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := ok
-			mutate(&cfg)
+			tt.mutate(&cfg)
 			_, err := redisgate.New(context.Background(), cfg)
-			require.Error(t, err)
+			require.ErrorContains(t, err, tt.want)
 			require.NotErrorIs(t, err, domain.ErrUnavailable)
 		})
 	}
 	t.Run("unreachable", func(t *testing.T) {
 		cfg := ok
-		cfg.DialTimeout = 200 * time.Millisecond
 		_, err := redisgate.New(context.Background(), cfg)
 		require.ErrorIs(t, err, domain.ErrUnavailable)
 	})
@@ -218,16 +227,16 @@ func TestMetricsCountOutcomesAndSlotsInUse(t *testing.T) {
 	assert.True(t, names["rps_gate_release_duration_seconds"])
 }
 
-func TestDefaultKey(t *testing.T) {
+// The gate keeps its leases under the configured key, nowhere else.
+func TestUsesTheConfiguredKey(t *testing.T) {
 	url := redisURL(t)
 	cfg := config(t, url, 1)
-	cfg.Key = ""
 	g := open(t, cfg)
 	raw := rawClient(t, url)
-	slot, err := g.Acquire(context.Background(), "default-key-"+uuid.NewString())
+	slot, err := g.Acquire(context.Background(), "key-"+uuid.NewString())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = g.Release(context.Background(), slot) })
-	score, err := raw.Do(context.Background(), raw.B().Zscore().Key(redisgate.DefaultKey).Member(slot.ID).Build()).AsFloat64()
+	score, err := raw.Do(context.Background(), raw.B().Zscore().Key(cfg.Key).Member(slot.ID).Build()).AsFloat64()
 	require.NoError(t, err)
 	assert.Positive(t, score)
 }

@@ -14,7 +14,8 @@ import (
 	"github.com/1000x-rps-server/rps-server/domain"
 )
 
-// Config sets up the ledger.
+// Config sets up the ledger. Every field but MaxFlushDelay is required: the
+// defaults live in configs, and New refuses a missing setting.
 type Config struct {
 	URL string
 	// Prefix starts every key: <prefix><task id>.
@@ -37,8 +38,8 @@ type Ledger struct {
 
 // New connects to Redis.
 func New(cfg Config) (*Ledger, error) {
-	if cfg.TTL < time.Millisecond || cfg.CommandTimeout <= 0 {
-		return nil, errors.New("redisledger: ttl and command timeout must be positive")
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
 	opt, err := rueidis.ParseURL(cfg.URL)
 	if err != nil {
@@ -52,6 +53,25 @@ func New(cfg Config) (*Ledger, error) {
 		return nil, fmt.Errorf("redisledger: connect: %w: %w", domain.ErrUnavailable, err)
 	}
 	return &Ledger{client: client, cfg: cfg}, nil
+}
+
+// validate refuses a missing or impossible setting with one line naming it.
+func (cfg Config) validate() error {
+	switch {
+	case cfg.URL == "":
+		return errors.New("redisledger: url must be set")
+	case cfg.Prefix == "":
+		return errors.New("redisledger: prefix must be set")
+	case cfg.TTL < time.Millisecond:
+		return fmt.Errorf("redisledger: ttl must be at least 1ms (got %s)", cfg.TTL)
+	case cfg.DialTimeout <= 0:
+		return fmt.Errorf("redisledger: dial timeout must be positive (got %s)", cfg.DialTimeout)
+	case cfg.CommandTimeout <= 0:
+		return fmt.Errorf("redisledger: command timeout must be positive (got %s)", cfg.CommandTimeout)
+	case cfg.MaxFlushDelay < 0:
+		return fmt.Errorf("redisledger: max flush delay must not be negative (got %s)", cfg.MaxFlushDelay)
+	}
+	return nil
 }
 
 // Record implements ports.IssuanceLedger with SET key value NX GET PX ttl:

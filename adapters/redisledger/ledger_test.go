@@ -43,3 +43,29 @@ func TestRedisGone_Unavailable(t *testing.T) {
 	_, err := l.Record(context.Background(), "t", "v")
 	require.ErrorIs(t, err, domain.ErrUnavailable)
 }
+
+func TestNewRefusesBadConfig(t *testing.T) {
+	ok := redisledger.Config{
+		URL: "redis://127.0.0.1:1/0", Prefix: "p:", TTL: time.Minute,
+		DialTimeout: time.Second, CommandTimeout: time.Second,
+	}
+	for name, tt := range map[string]struct {
+		mutate func(*redisledger.Config)
+		want   string
+	}{
+		"no_url":             {func(c *redisledger.Config) { c.URL = "" }, "redisledger: url must be set"},
+		"no_prefix":          {func(c *redisledger.Config) { c.Prefix = "" }, "redisledger: prefix must be set"},
+		"no_ttl":             {func(c *redisledger.Config) { c.TTL = 0 }, "redisledger: ttl must be at least 1ms (got 0s)"},
+		"no_dial_timeout":    {func(c *redisledger.Config) { c.DialTimeout = 0 }, "redisledger: dial timeout must be positive (got 0s)"},
+		"no_command_timeout": {func(c *redisledger.Config) { c.CommandTimeout = 0 }, "redisledger: command timeout must be positive (got 0s)"},
+		"negative_flush":     {func(c *redisledger.Config) { c.MaxFlushDelay = -1 }, "redisledger: max flush delay must not be negative"},
+		"bad_url":            {func(c *redisledger.Config) { c.URL = "http://x" }, "redisledger: parse url"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := ok
+			tt.mutate(&cfg)
+			_, err := redisledger.New(cfg)
+			require.ErrorContains(t, err, tt.want)
+		})
+	}
+}
