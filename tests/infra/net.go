@@ -1,6 +1,7 @@
 package infra
 
 import (
+	"context"
 	"net"
 	"testing"
 
@@ -11,7 +12,7 @@ import (
 // for a process the test starts, or as an address that refuses connections.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := ln.Addr().String()
 	require.NoError(t, ln.Close())
