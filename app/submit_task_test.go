@@ -3,7 +3,6 @@ package app_test
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -27,7 +26,7 @@ func newSubmit(t *testing.T, gate ports.ConcurrencyGate, broker ports.TaskBroker
 		ReplyTimeout:   50 * time.Millisecond,
 		ReleaseTimeout: time.Second,
 		NewID:          func() string { return taskID },
-		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:         slog.New(slog.DiscardHandler),
 	})
 	require.NoError(t, err)
 	return s

@@ -1,3 +1,5 @@
-// Package observability builds the process's logger and carries the request
-// id through contexts, so every log line of a request can be joined.
+// Package observability builds what every process reports through: its
+// logger (carrying the request id through contexts, so every log line of a
+// request can be joined), its own metrics registry, and admin listeners kept
+// apart from the service's port (profiler, metrics of the worker).
 package observability

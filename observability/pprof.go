@@ -4,17 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/pprof"
-	"time"
 )
 
-// ServePProf serves Go's profiler (net/http/pprof under /debug/pprof/) on a
-// listener of its own at addr, apart from the service's port, so profiles
-// are never exposed where the API is. It is meant for an admin address on
-// loopback, and off unless asked for. It returns the address it listens on
-// (addr may name port 0) and stop, which shuts the listener down.
+// ServePProf serves Go's profiler (net/http/pprof under /debug/pprof/) on an
+// admin listener at addr (see ServeAdmin), so profiles are never exposed
+// where the API is. It is meant for an address on loopback, and off unless
+// asked for.
 //
 //	go tool pprof -seconds 30 http://127.0.0.1:6060/debug/pprof/profile
 func ServePProf(ctx context.Context, addr string, log *slog.Logger) (bound string, stop func(), err error) {
@@ -24,24 +21,10 @@ func ServePProf(ctx context.Context, addr string, log *slog.Logger) (bound strin
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
+	bound, stop, err = ServeAdmin(ctx, addr, mux)
 	if err != nil {
-		return "", nil, fmt.Errorf("pprof listen: %w", err)
+		return "", nil, fmt.Errorf("pprof: %w", err)
 	}
-	// No write timeout: a CPU profile or trace streams for its -seconds.
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(ln)
-	}()
-	log.Warn("pprof profiler listening; keep this address private", "addr", ln.Addr().String())
-	return ln.Addr().String(), func() {
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		if srv.Shutdown(shutdownCtx) != nil {
-			_ = srv.Close() // a profile still streaming is cut short
-		}
-		<-done
-	}, nil
+	log.Warn("pprof profiler listening; keep this address private", "addr", bound)
+	return bound, stop, nil
 }

@@ -1,5 +1,6 @@
 // Package tests holds tests that assemble the real pieces: the original's
-// queue scenario through the HTTP adapter, the use case and each gate.
+// queue scenario through the server's own assembly (cmd/server/serverapp)
+// with each gate and a broker double.
 package tests
 
 import (
@@ -20,13 +21,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/1000x-rps-server/rps-server/adapters/httpapi"
 	"github.com/1000x-rps-server/rps-server/adapters/membroker"
-	"github.com/1000x-rps-server/rps-server/adapters/memgate"
-	"github.com/1000x-rps-server/rps-server/adapters/redisgate"
-	"github.com/1000x-rps-server/rps-server/app"
+	"github.com/1000x-rps-server/rps-server/cmd/server/serverapp"
+	"github.com/1000x-rps-server/rps-server/configs"
 	"github.com/1000x-rps-server/rps-server/domain"
-	"github.com/1000x-rps-server/rps-server/ports"
 	"github.com/1000x-rps-server/rps-server/tests/infra"
 )
 
@@ -38,15 +36,11 @@ const capacity = 100
 // user has reached the server, so all users are in flight at once. Up to the
 // capacity all are admitted; beyond it exactly capacity get 200, the rest 429.
 func TestQueueScenario(t *testing.T) {
-	gates := map[string]func(t *testing.T) ports.ConcurrencyGate{
-		"memory_gate": func(t *testing.T) ports.ConcurrencyGate {
-			g, err := memgate.New(capacity)
-			require.NoError(t, err)
-			return g
-		},
-		"redis_gate": newRedisGate,
+	gates := map[string]func(t *testing.T) configs.Config{
+		"memory_gate": func(*testing.T) configs.Config { return configs.Default() },
+		"redis_gate":  redisGateConfig,
 	}
-	for name, newGate := range gates {
+	for name, gateConfig := range gates {
 		t.Run(name, func(t *testing.T) {
 			for _, sc := range []struct{ users, want200, want429 int }{
 				{users: 10, want200: 10},
@@ -54,7 +48,9 @@ func TestQueueScenario(t *testing.T) {
 				{users: 5 * capacity, want200: capacity, want429: 4 * capacity},
 			} {
 				t.Run(fmt.Sprintf("%d_users", sc.users), func(t *testing.T) {
-					statuses := runScenario(t, newGate(t), sc.users)
+					cfg := gateConfig(t)
+					cfg.Gate.Capacity = capacity
+					statuses := runScenario(t, cfg, sc.users)
 					want := withoutZeros(map[int]int{http.StatusOK: sc.want200, http.StatusTooManyRequests: sc.want429})
 					assert.Equal(t, want, withoutZeros(statuses))
 				})
@@ -63,21 +59,20 @@ func TestQueueScenario(t *testing.T) {
 	}
 }
 
-func newRedisGate(t *testing.T) ports.ConcurrencyGate {
+// redisGateConfig is the default config with the test Redis as the gate,
+// under a key of the test's own.
+func redisGateConfig(t *testing.T) configs.Config {
 	t.Helper()
-	url := infra.RedisURL(t)
-	g, err := redisgate.New(context.Background(), redisgate.Config{
-		URL: url, Key: "{scenario-" + uuid.NewString() + "}:gate", Capacity: capacity,
-		Lease: 30 * time.Second, DialTimeout: 2 * time.Second, CommandTimeout: 2 * time.Second,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registerer: prometheus.NewRegistry(),
-	})
-	require.NoError(t, err)
-	t.Cleanup(g.Close)
-	return g
+	cfg := configs.Default()
+	cfg.Redis.URL = infra.RedisURL(t)
+	cfg.Gate.Key = "{scenario-" + uuid.NewString() + "}:gate"
+	return cfg
 }
 
-// runScenario sends users concurrent POST /queue and tallies the statuses.
-func runScenario(t *testing.T, gate ports.ConcurrencyGate, users int) map[int]int {
+// runScenario assembles the server's application as cmd/server does, on the
+// gate cfg names and a broker double, then sends users concurrent POST
+// /queue and tallies the statuses.
+func runScenario(t *testing.T, cfg configs.Config, users int) map[int]int {
 	t.Helper()
 	var arrived atomic.Int32
 	allArrived := make(chan struct{})
@@ -94,23 +89,14 @@ func runScenario(t *testing.T, gate ports.ConcurrencyGate, users int) map[int]in
 	require.NoError(t, err)
 	t.Cleanup(broker.Close)
 
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	submit, err := app.NewSubmitTask(gate, broker, app.SubmitTaskConfig{
-		Kinds: []domain.Kind{domain.KindGiftCode}, ReplyTimeout: 10 * time.Second,
-		ReleaseTimeout: 2 * time.Second, NewID: uuid.NewString, Logger: log,
-	})
+	application, err := serverapp.NewComponentTest(context.Background(), cfg, broker, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 	require.NoError(t, err)
-	reg := prometheus.NewRegistry()
-	api, err := httpapi.New(submit, httpapi.Config{
-		BodyLimit: 4096, RequestTimeout: 15 * time.Second, RetryAfter: time.Second,
-		Logger: log, Registerer: reg, Gatherer: reg,
-	})
-	require.NoError(t, err)
+	t.Cleanup(application.Close)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if int(arrived.Add(1)) == users {
 			close(allArrived)
 		}
-		api.ServeHTTP(w, r)
+		application.API.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
 

@@ -16,6 +16,7 @@ import (
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/ports"
 	"github.com/1000x-rps-server/rps-server/tests/contract"
+	"github.com/1000x-rps-server/rps-server/tests/infra"
 	"github.com/1000x-rps-server/rps-server/tests/metricstest"
 )
 
@@ -78,7 +79,7 @@ func TestNeverMoreThanCapacity(t *testing.T) {
 		cfg.Registerer = reg
 		gates, regs = append(gates, open(t, cfg)), append(regs, reg)
 	}
-	raw := rawClient(t, url)
+	raw := infra.RedisClient(t, url)
 
 	var holding, maxHolding, maxZcard, admitted, refused atomic.Int64
 	raise := func(m *atomic.Int64, n int64) {
@@ -90,7 +91,7 @@ func TestNeverMoreThanCapacity(t *testing.T) {
 	go func() { // the gate's own state in Redis, sampled while the load runs
 		defer close(sampled)
 		for time.Now().Before(stop) {
-			raise(&maxZcard, zcard(t, raw, cfg.Key))
+			raise(&maxZcard, infra.ZCard(t, raw, cfg.Key))
 			time.Sleep(time.Millisecond)
 		}
 	}()
@@ -125,7 +126,7 @@ func TestNeverMoreThanCapacity(t *testing.T) {
 	assert.LessOrEqual(t, maxHolding.Load(), int64(capacity))
 	assert.LessOrEqual(t, maxZcard.Load(), int64(capacity))
 	assert.Positive(t, refused.Load(), "the load must have filled the gate")
-	assert.Equal(t, int64(0), zcard(t, raw, cfg.Key), "drains to 0")
+	assert.Equal(t, int64(0), infra.ZCard(t, raw, cfg.Key), "drains to 0")
 	for _, reg := range regs {
 		assert.InDelta(t, 0, metricstest.Value(t, reg, "rps_gate_slots_in_use", ""), 0)
 	}
@@ -145,7 +146,7 @@ func TestCrashedHolderSlotsExpireAfterLease(t *testing.T) {
 	}
 	crashed.Close() // dies mid-hold: never releases
 
-	raw := rawClient(t, url)
+	raw := infra.RedisClient(t, url)
 	ttl, err := raw.Do(context.Background(), raw.B().Pttl().Key(cfg.Key).Build()).AsInt64()
 	require.NoError(t, err)
 	assert.Positive(t, ttl, "an abandoned key expires")
@@ -176,7 +177,7 @@ func TestKeyTTLOnlyGrows(t *testing.T) {
 	require.NoError(t, err)
 	time.Sleep(300 * time.Millisecond)
 
-	raw := rawClient(t, url)
+	raw := infra.RedisClient(t, url)
 	members, err := raw.Do(context.Background(), raw.B().Zrange().Key(long.Key).Min("0").Max("-1").Build()).AsStrSlice()
 	require.NoError(t, err)
 	assert.Contains(t, members, held.ID)
@@ -187,7 +188,7 @@ func TestScriptFlushBetweenCalls(t *testing.T) {
 	g := open(t, config(t, url, 2))
 	slot, err := g.Acquire(context.Background(), uuid.NewString())
 	require.NoError(t, err)
-	raw := rawClient(t, url)
+	raw := infra.RedisClient(t, url)
 	require.NoError(t, raw.Do(context.Background(), raw.B().ScriptFlush().Build()).Error())
 	require.NoError(t, g.Release(context.Background(), slot)) // EVALSHA → NOSCRIPT → EVAL
 	require.NoError(t, raw.Do(context.Background(), raw.B().ScriptFlush().Build()).Error())
@@ -232,7 +233,7 @@ func TestUsesTheConfiguredKey(t *testing.T) {
 	url := redisURL(t)
 	cfg := config(t, url, 1)
 	g := open(t, cfg)
-	raw := rawClient(t, url)
+	raw := infra.RedisClient(t, url)
 	slot, err := g.Acquire(context.Background(), "key-"+uuid.NewString())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = g.Release(context.Background(), slot) })
@@ -254,6 +255,6 @@ func TestCancelledCallerIsNotAnOutage(t *testing.T) {
 	_, err := g.Acquire(ctx, uuid.NewString())
 	require.ErrorIs(t, err, context.Canceled)
 	require.NotErrorIs(t, err, domain.ErrUnavailable)
-	assert.Equal(t, int64(0), zcard(t, rawClient(t, url), cfg.Key))
+	assert.Equal(t, int64(0), infra.ZCard(t, infra.RedisClient(t, url), cfg.Key))
 	assert.InDelta(t, 0, metricstest.Value(t, reg, "rps_gate_acquires_total", "fail_open"), 0)
 }

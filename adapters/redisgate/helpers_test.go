@@ -3,7 +3,6 @@ package redisgate_test
 import (
 	"bufio"
 	"context"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -39,7 +38,7 @@ func redisURL(t testing.TB) string {
 	return infra.RedisURL(t)
 }
 
-var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+var discard = slog.New(slog.DiscardHandler)
 
 // config is a gate config for tests: a key of its own, short timeouts.
 func config(t testing.TB, url string, capacity int) redisgate.Config {
@@ -78,25 +77,6 @@ func uniqueKey(t testing.TB, url string) string {
 	return key
 }
 
-// rawClient talks to Redis directly, to look at the gate from outside.
-func rawClient(t testing.TB, url string) rueidis.Client {
-	t.Helper()
-	opt, err := rueidis.ParseURL(url)
-	require.NoError(t, err)
-	opt.DisableCache = true
-	c, err := rueidis.NewClient(opt)
-	require.NoError(t, err)
-	t.Cleanup(c.Close)
-	return c
-}
-
-func zcard(t testing.TB, c rueidis.Client, key string) int64 {
-	t.Helper()
-	n, err := c.Do(context.Background(), c.B().Zcard().Key(key).Build()).AsInt64()
-	require.NoError(t, err)
-	return n
-}
-
 // throwaway is a redis-server of the test's own on a free port, so it can be
 // stopped and restarted without disturbing the shared one. The binary is
 // $REDIS_SERVER_BIN, else redis-server on PATH.
@@ -112,11 +92,8 @@ func startThrowaway(t testing.TB) *throwaway {
 	t.Helper()
 	infra.RedisURL(t) // the same skip-or-fail rule as every integration test
 	bin := infra.RedisServerBin(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	_, port, err := net.SplitHostPort(infra.FreeAddr(t))
 	require.NoError(t, err)
-	_, port, err := net.SplitHostPort(ln.Addr().String())
-	require.NoError(t, err)
-	require.NoError(t, ln.Close())
 	r := &throwaway{t: t, bin: bin, port: port, dir: t.TempDir()}
 	r.start()
 	t.Cleanup(r.stop)

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/1000x-rps-server/rps-server/domain"
+	"github.com/1000x-rps-server/rps-server/tests/infra"
 	"github.com/1000x-rps-server/rps-server/tests/metricstest"
 )
 
@@ -94,7 +95,7 @@ func TestCallerDeadlineWhileRedisPaused(t *testing.T) {
 	cfg := config(t, r.url(), 1)
 	cfg.Lease = 2 * time.Second
 	g := open(t, cfg)
-	raw := rawClient(t, r.url())
+	raw := infra.RedisClient(t, r.url())
 	require.NoError(t, raw.Do(context.Background(), raw.B().ClientPause().Timeout(300).Write().Build()).Error())
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/results"
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/scenario"
-	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/summary"
 )
 
 // Modes of load.
@@ -106,7 +106,7 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (options, error)
 	fs.StringVar(&o.PProf, "pprof", "", "serve the bench's own pprof on this loopback address, e.g. 127.0.0.1:6061 (off by default)")
 	fs.DurationVar(&o.Progress, "progress-every", 5*time.Second, "when not on a terminal, print a progress line this often")
 	fs.BoolVar(&o.Summarize, "summarize", false, "instead of a run, print a Markdown table of the runs named as arguments (read from <out>/<label>/summary.json)")
-	fs.StringVar(&o.Readme, "readme", "", "with -summarize: also write the table into this file, between the lines "+summary.BeginMarker+" and "+summary.EndMarker)
+	fs.StringVar(&o.Readme, "readme", "", "with -summarize: also write the table into this file, between the lines "+results.BeginMarker+" and "+results.EndMarker)
 	fs.Usage = func() {
 		_, _ = fmt.Fprintln(fs.Output(), "Usage: bench [flags]\n       bench -summarize [-out dir] [-readme file] label...\n\n"+
 			"Load generator for the rps server: Locust-like users, a fixed rate, or a sweep.\n"+

@@ -31,8 +31,8 @@ import (
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/load"
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/progress"
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/report"
+	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/results"
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/stats"
-	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/summary"
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/target"
 	"github.com/1000x-rps-server/rps-server/observability"
 )
@@ -132,7 +132,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if _, err := report.WriteAll(dir, sum, history); err != nil {
 		return err
 	}
-	printSummary(stdout, sum)
+	printRunTable(stdout, sum)
 	_, _ = fmt.Fprintf(stdout, "results: %s/{stats.csv,failures.csv,history.csv,summary.json,report.html}\n", dir)
 	switch {
 	case !sum.Checks.Pass:
@@ -146,28 +146,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // summarize prints the Markdown section of the runs o.Labels and, with
 // -readme, writes it into that file between its marker lines.
 func summarize(o options, stdout, stderr io.Writer) error {
-	runs, err := summary.Read(o.Out, o.Labels)
+	runs, err := results.Read(o.Out, o.Labels)
 	if err != nil {
 		return err
 	}
-	section := summary.Markdown(runs)
+	section := results.Markdown(runs)
 	if _, err := io.WriteString(stdout, section); err != nil {
 		return err
 	}
 	if o.Readme == "" {
 		return nil
 	}
-	if err := summary.SpliceFile(o.Readme, section); err != nil {
+	if err := results.SpliceFile(o.Readme, section); err != nil {
 		return fmt.Errorf("-readme: %w", err)
 	}
 	_, _ = fmt.Fprintf(stderr, "bench: results written to %s\n", o.Readme)
 	return nil
 }
 
-// runMode runs the chosen model and returns its summary (figures, stop
+// runMode runs the chosen model and returns its record (figures, stop
 // reason) and its history.
-func runMode(ctx context.Context, o options, c *load.Client, cfg load.Config, budget *load.Budget, prog *progress.Printer) (report.Summary, []stats.Tick, error) {
-	var sum report.Summary
+func runMode(ctx context.Context, o options, c *load.Client, cfg load.Config, budget *load.Budget, prog *progress.Printer) (report.Record, []stats.Tick, error) {
+	var sum report.Record
 	var res load.Result
 	var err error
 	switch o.Mode {
@@ -186,11 +186,11 @@ func runMode(ctx context.Context, o options, c *load.Client, cfg load.Config, bu
 	return sum, res.History, nil
 }
 
-// runSweep runs the steps; the summary's figures are the knee step's (the
+// runSweep runs the steps; the record's figures are the knee step's (the
 // first step's when none stayed within the bounds) and the history runs
 // across every step.
-func runSweep(ctx context.Context, o options, c *load.Client, cfg load.Config, budget *load.Budget, prog *progress.Printer) (report.Summary, []stats.Tick, error) {
-	var sum report.Summary
+func runSweep(ctx context.Context, o options, c *load.Client, cfg load.Config, budget *load.Budget, prog *progress.Printer) (report.Record, []stats.Tick, error) {
+	var sum report.Record
 	sweepStart := time.Now()
 	sw, err := load.Sweep(ctx, c, cfg, load.SweepConfig{Steps: o.Steps, MaxP99: o.MaxP99, MaxErrors: o.MaxErrors}, budget,
 		func(i, users int) { prog.SetPrefix(fmt.Sprintf("[step %d/%d: %d users] ", i+1, len(o.Steps), users)) })

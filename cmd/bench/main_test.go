@@ -89,7 +89,7 @@ func TestRunSummarize(t *testing.T) {
 		},
 		Aggregated: stats.RouteStats{Name: stats.AggregatedName, Requests: 470_556, RPS: 7842.6, Classes: map[string]int64{"ok": 470_556}},
 	}
-	sum := report.Summary{
+	sum := report.Record{
 		Label: "unpaced-100u", Mode: "closed", Settings: map[string]string{"users": "100", "think-min": "0s", "think-max": "0s", "duration": "1m0s"},
 		Machine: report.Machine{CPUs: 2, CPUModel: "AMD EPYC 7B13", OS: "linux", Arch: "amd64", GoVersion: "go1.26.8"},
 		Started: started, Finished: started.Add(65 * time.Second), StopReason: "duration", MeasuredS: 60,
@@ -156,7 +156,7 @@ func TestRunWritesResults(t *testing.T) {
 		for _, f := range []string{"stats.csv", "failures.csv", "history.csv", "summary.json", "report.html"} {
 			require.FileExists(t, filepath.Join(out, label, f))
 		}
-		var sum report.Summary
+		var sum report.Record
 		raw, err := os.ReadFile(filepath.Join(out, label, "summary.json"))
 		require.NoError(t, err)
 		require.NoError(t, json.Unmarshal(raw, &sum))
@@ -167,7 +167,7 @@ func TestRunWritesResults(t *testing.T) {
 	require.FileExists(t, filepath.Join(out, "sweep", "sweep.csv"))
 	raw, err := os.ReadFile(filepath.Join(out, "sweep", "summary.json"))
 	require.NoError(t, err)
-	var sw report.Summary
+	var sw report.Record
 	require.NoError(t, json.Unmarshal(raw, &sw))
 	require.Equal(t, "0s", sw.Settings["think-max"], "a sweep is unpaced by default")
 	require.Len(t, sw.Sweep.Steps, 2)

@@ -10,9 +10,9 @@ import (
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/stats"
 )
 
-// printSummary writes the final table: figures per route (ms), the checks,
+// printRunTable writes the final table: figures per route (ms), the checks,
 // and the sweep's steps.
-func printSummary(w io.Writer, s report.Summary) {
+func printRunTable(w io.Writer, s report.Record) {
 	_, _ = fmt.Fprintf(w, "\n%s (%s): stopped by %s, %.1f s measured, %d requests sent\n", s.Label, s.Mode, s.StopReason, s.MeasuredS, s.Sent)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	_, _ = fmt.Fprintln(tw, "route\trequests\treq/s\tok/s\tp50\tp90\tp99\tp99.9\tmax\t200\t429\t4xx\t5xx\tnet\tbad\t")

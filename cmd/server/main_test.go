@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/1000x-rps-server/rps-server/domain"
+	"github.com/1000x-rps-server/rps-server/tests/infra"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -72,11 +72,7 @@ func startServer(t *testing.T, environ []string) (string, *syncBuffer) {
 // Kafka down at start: the server runs, is not ready, and answers 503 with
 // Retry-After — never the original's fake 200 with a null code.
 func TestRun_KafkaUnreachableAtStart(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	closed := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	base, _ := startServer(t, []string{"KAFKA_BOOTSTRAP_SERVERS=" + closed})
+	base, _ := startServer(t, []string{"KAFKA_BOOTSTRAP_SERVERS=" + infra.FreeAddr(t)})
 
 	resp, err := http.Get(base + "/readyz")
 	require.NoError(t, err)

@@ -5,19 +5,17 @@ package e2e_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/redis/rueidis"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/1000x-rps-server/rps-server/domain"
+	testinfra "github.com/1000x-rps-server/rps-server/tests/infra"
+	"github.com/1000x-rps-server/rps-server/tests/metricstest"
 )
 
 func TestMain(m *testing.M) {
@@ -66,15 +64,7 @@ func TestQueue_OriginalScenarios(t *testing.T) {
 // gateHeld counts the slots held in the Redis gate.
 func gateHeld(t *testing.T, in infra, key string) int64 {
 	t.Helper()
-	opt, err := rueidis.ParseURL(in.redisURL)
-	require.NoError(t, err)
-	opt.DisableCache = true
-	client, err := rueidis.NewClient(opt)
-	require.NoError(t, err)
-	defer client.Close()
-	n, err := client.Do(context.Background(), client.B().Zcard().Key(key).Build()).AsInt64()
-	require.NoError(t, err)
-	return n
+	return testinfra.ZCard(t, in.redis, key)
 }
 
 // Two server instances share the workers; each reads only its own replies,
@@ -92,27 +82,8 @@ func TestQueue_TwoInstancesGetOnlyTheirOwnReplies(t *testing.T) {
 	assert.Equal(t, 400, o.statuses[http.StatusOK], "statuses: %v", o.statuses)
 	assert.Zero(t, o.duplicates())
 	for _, base := range []string{a, b} {
-		assert.Zero(t, scrape(t, base, "rps_broker_late_replies_total"), "%s read a reply not meant for it", base)
-		assert.Equal(t, 200.0, scrape(t, base, `rps_http_requests_total{code="200",host="",method="POST",url="/queue"}`))
+		assert.Zero(t, metricstest.Scrape(t, base, "rps_broker_late_replies_total"), "%s read a reply not meant for it", base)
+		assert.Equal(t, 200.0, metricstest.Scrape(t, base, `rps_http_requests_total{code="200",host="",method="POST",url="/queue"}`))
 	}
 	assert.Zero(t, gateHeld(t, in, s.gateKey))
-}
-
-// scrape reads one sample from a server's /metrics, 0 when absent.
-func scrape(t *testing.T, base, series string) float64 {
-	t.Helper()
-	resp, err := http.Get(base + "/metrics")
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	for _, line := range strings.Split(string(body), "\n") {
-		name, value, ok := strings.Cut(line, " ")
-		if ok && name == series {
-			v, err := strconv.ParseFloat(value, 64)
-			require.NoError(t, err)
-			return v
-		}
-	}
-	return 0
 }

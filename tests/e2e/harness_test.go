@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/redis/rueidis"
 	"github.com/stretchr/testify/require"
 
 	testinfra "github.com/1000x-rps-server/rps-server/tests/infra"
@@ -31,11 +32,13 @@ var binDir string
 type infra struct {
 	redisURL  string
 	bootstrap string
+	redis     rueidis.Client // raw, to look at the gate and the ledger from outside
 }
 
 func needInfra(t *testing.T) infra {
 	t.Helper()
 	in := infra{redisURL: testinfra.RedisURL(t), bootstrap: testinfra.KafkaBootstrap(t)}
+	in.redis = testinfra.RedisClient(t, in.redisURL)
 	return in
 }
 
@@ -85,7 +88,7 @@ func newStack(t *testing.T, in infra, extraEnv ...string) *stack {
 // startWorker starts a cmd/worker and waits until it is ready.
 func (s *stack) startWorker(t *testing.T) *proc {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := testinfra.FreeAddr(t)
 	p := startProc(t, "worker", append(s.env, "RPS_WORKER__METRICS_ADDR="+addr))
 	waitReady(t, "http://"+addr+"/readyz", p)
 	s.workers = append(s.workers, p)
@@ -95,7 +98,7 @@ func (s *stack) startWorker(t *testing.T) *proc {
 // startServer starts a cmd/server and returns its base URL once /readyz is 200.
 func (s *stack) startServer(t *testing.T) string {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := testinfra.FreeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
 	p := startProc(t, "server", append(s.env, "PORT="+port))
 	base := "http://" + addr
@@ -172,14 +175,6 @@ func dumpLog(t *testing.T, p *proc) {
 		lines = lines[len(lines)-40:]
 	}
 	t.Logf("last lines of %s log:\n%s", p.name, strings.Join(lines, "\n"))
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // waitReady polls url until it answers 200, failing early if p exits.

@@ -2,18 +2,16 @@ package e2e_test
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/redis/rueidis"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/1000x-rps-server/rps-server/tests/metricstest"
 )
 
 // sampler polls the gate's own state in Redis while a load runs.
@@ -25,7 +23,7 @@ type sampler struct {
 
 func sampleGate(t *testing.T, in infra, key string) *sampler {
 	t.Helper()
-	client := redisClient(t, in)
+	client := in.redis
 	s := &sampler{stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
@@ -48,17 +46,6 @@ func (s *sampler) finish() int64 {
 	close(s.stop)
 	<-s.done
 	return s.max.Load()
-}
-
-func redisClient(t *testing.T, in infra) rueidis.Client {
-	t.Helper()
-	opt, err := rueidis.ParseURL(in.redisURL)
-	require.NoError(t, err)
-	opt.DisableCache = true
-	c, err := rueidis.NewClient(opt)
-	require.NoError(t, err)
-	t.Cleanup(c.Close)
-	return c
 }
 
 // 3 servers and 2 workers share one Redis and one Kafka; 3,000 requests at
@@ -84,7 +71,7 @@ func TestScaleOut_ThreeServersTwoWorkers(t *testing.T) {
 			case <-time.After(5 * time.Millisecond):
 			}
 			for i, b := range bases {
-				if v := int64(scrapeQuiet(b, "rps_gate_slots_in_use")); v > maxInUse[i].Load() {
+				if v := int64(metricstest.ScrapeQuiet(b, "rps_gate_slots_in_use")); v > maxInUse[i].Load() {
 					maxInUse[i].Store(v)
 				}
 			}
@@ -111,7 +98,7 @@ func TestScaleOut_ThreeServersTwoWorkers(t *testing.T) {
 	assert.Len(t, o.codes, o.statuses[http.StatusOK])
 	assert.Zero(t, o.duplicates())
 	for _, b := range bases {
-		assert.Zero(t, scrape(t, b, "rps_broker_late_replies_total"), "%s read a reply not meant for it", b)
+		assert.Zero(t, metricstest.Scrape(t, b, "rps_broker_late_replies_total"), "%s read a reply not meant for it", b)
 	}
 	assert.Zero(t, gateHeld(t, in, s.gateKey), "the gate drains to 0")
 }
@@ -185,7 +172,7 @@ func TestScaleOut_ServerKilledUnderLoad(t *testing.T) {
 	assert.Zero(t, survivorOutcome.duplicates())
 	require.Eventually(t, func() bool { return gateHeld(t, in, s.gateKey) == 0 }, 3*time.Second+2*time.Second, 100*time.Millisecond,
 		"the dead instance's slots return within one lease")
-	assert.Zero(t, scrape(t, survivor, "rps_broker_late_replies_total"), "the dead instance's replies never reach the survivor")
+	assert.Zero(t, metricstest.Scrape(t, survivor, "rps_broker_late_replies_total"), "the dead instance's replies never reach the survivor")
 }
 
 func total(o *outcome) int {
@@ -199,7 +186,7 @@ func total(o *outcome) int {
 // ledgerValues reads every code recorded by this test run's workers.
 func ledgerValues(t *testing.T, in infra, prefix string) []string {
 	t.Helper()
-	c := redisClient(t, in)
+	c := in.redis
 	ctx := context.Background()
 	var values []string
 	var cursor uint64
@@ -216,23 +203,4 @@ func ledgerValues(t *testing.T, in infra, prefix string) []string {
 			return values
 		}
 	}
-}
-
-// scrapeQuiet is scrape without a *testing.T, for polling goroutines.
-func scrapeQuiet(base, series string) float64 {
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		return 0
-	}
-	defer resp.Body.Close()
-	var buf strings.Builder
-	_, _ = io.Copy(&buf, resp.Body)
-	for _, line := range strings.Split(buf.String(), "\n") {
-		if name, value, ok := strings.Cut(line, " "); ok && name == series {
-			var v float64
-			_, _ = fmt.Sscan(value, &v)
-			return v
-		}
-	}
-	return 0
 }

@@ -1,4 +1,4 @@
-// Package metricstest reads a Prometheus registry the way a scrape would, so
+// Package metricstest reads a Prometheus registry, or a /metrics page, so
 // tests assert on metrics by the names dashboards use, not on the adapters'
 // private collectors.
 package metricstest

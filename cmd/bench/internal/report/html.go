@@ -24,7 +24,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 }).Parse(pageHTML))
 
 type pageData struct {
-	Summary
+	Record
 	ECharts template.JS
 	Routes  []stats.RouteStats
 	Charts  []chart
@@ -32,9 +32,9 @@ type pageData struct {
 
 // WriteHTML writes report.html: the summary, the checks, the figures per
 // route and the charts, with ECharts inlined (no network needed to view it).
-func WriteHTML(w io.Writer, s Summary, history []stats.Tick) error {
+func WriteHTML(w io.Writer, s Record, history []stats.Tick) error {
 	d := pageData{
-		Summary: s,
+		Record:  s,
 		ECharts: template.JS(echartsJS), // the embedded ECharts release, not input
 		Routes:  append(slices.Clone(s.Stats.Routes), s.Stats.Aggregated),
 	}

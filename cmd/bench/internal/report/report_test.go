@@ -85,7 +85,7 @@ func TestFailuresAndHistoryCSV(t *testing.T) {
 
 func TestReportIsSelfContained(t *testing.T) {
 	s, history := sampleRun(t)
-	sum := Summary{
+	sum := Record{
 		Label: "unit", Mode: "closed", Target: "http://127.0.0.1:8000", Command: "bench -users 4",
 		Stats: s, Checks: NewChecks(s, stats.CodeCheck{Unique: 100}), Machine: ThisMachine(),
 		Sweep: &load.SweepResult{Knee: 0, Steps: []load.Step{{Users: 25, OKPerSec: 100, P99Ms: 3, Pass: true}, {Users: 50, P99Ms: 90, Why: "p99 90.0 ms > 50.0 ms"}}, Broken: true},
@@ -108,7 +108,7 @@ func TestReportIsSelfContained(t *testing.T) {
 
 	raw, err := os.ReadFile(filepath.Join(dir, "summary.json"))
 	require.NoError(t, err)
-	var back Summary
+	var back Record
 	require.NoError(t, json.Unmarshal(raw, &back))
 	require.Equal(t, int64(100), back.Checks.QueueOK)
 	require.True(t, back.Checks.Pass)

@@ -17,7 +17,7 @@ type output struct {
 
 // WriteAll writes every file of a run into dir (created if missing) and
 // returns their paths.
-func WriteAll(dir string, s Summary, history []stats.Tick) ([]string, error) {
+func WriteAll(dir string, s Record, history []stats.Tick) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("results dir: %w", err)
 	}

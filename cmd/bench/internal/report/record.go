@@ -13,8 +13,8 @@ import (
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/stats"
 )
 
-// Summary is summary.json: everything a reader needs to trust a figure.
-type Summary struct {
+// Record is summary.json: everything a reader needs to trust a figure.
+type Record struct {
 	Label      string            `json:"label"`
 	Mode       string            `json:"mode"`
 	Target     string            `json:"target"`
@@ -100,7 +100,7 @@ func cpuModel(path string) string {
 }
 
 // WriteJSON writes summary.json, indented.
-func WriteJSON(w io.Writer, s Summary) error {
+func WriteJSON(w io.Writer, s Record) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(s)

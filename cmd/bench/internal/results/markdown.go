@@ -1,9 +1,9 @@
-// Package summary gathers the results of several bench runs (their
+// Package results gathers the results of several bench runs (their
 // summary.json files) into one Markdown section: the date, the machine and
 // the command, a table with one row per run, and each sweep's steps and
 // knee. It can also splice that section into a README between two marker
 // lines, leaving the rest of the file as it was.
-package summary
+package results
 
 import (
 	"encoding/json"
@@ -32,11 +32,11 @@ const FileName = "summary.json"
 
 // Read reads <out>/<label>/summary.json for every label, in order. Every
 // file that is missing or unreadable is named in the error.
-func Read(out string, labels []string) ([]report.Summary, error) {
+func Read(out string, labels []string) ([]report.Record, error) {
 	if len(labels) == 0 {
 		return nil, errors.New("no run to summarize")
 	}
-	runs := make([]report.Summary, 0, len(labels))
+	runs := make([]report.Record, 0, len(labels))
 	var errs []error
 	for _, label := range labels {
 		s, err := readOne(filepath.Join(out, label, FileName))
@@ -52,8 +52,8 @@ func Read(out string, labels []string) ([]report.Summary, error) {
 	return runs, errors.Join(errs...)
 }
 
-func readOne(path string) (report.Summary, error) {
-	var s report.Summary
+func readOne(path string) (report.Record, error) {
+	var s report.Record
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return s, err // an *os.PathError: it names the file
@@ -69,7 +69,7 @@ func readOne(path string) (report.Summary, error) {
 
 // Markdown renders the section for runs (in the order given). It ends with
 // a newline and depends only on runs, so the same runs give the same text.
-func Markdown(runs []report.Summary) string {
+func Markdown(runs []report.Record) string {
 	var b strings.Builder
 	if len(runs) == 0 {
 		return "No runs.\n"
@@ -107,7 +107,7 @@ func Markdown(runs []report.Summary) string {
 }
 
 // when names the date (UTC) from the first start to the last finish.
-func when(runs []report.Summary) string {
+func when(runs []report.Record) string {
 	from, to := runs[0].Started.UTC(), time.Time{}
 	for _, r := range runs {
 		end := r.Finished
@@ -140,7 +140,7 @@ func machineText(m report.Machine) string {
 	return fmt.Sprintf("%s (CPU model `%s`), %s/%s, %s", cores, model, m.OS, m.Arch, m.GoVersion)
 }
 
-func writeRow(b *strings.Builder, r report.Summary) {
+func writeRow(b *strings.Builder, r report.Record) {
 	queue, hasQueue := r.Stats.Route("/queue") // POST, the only method the bench sends there
 	root, hasRoot := r.Stats.Route("/")        // GET
 	agg := r.Stats.Aggregated
@@ -168,7 +168,7 @@ func writeRow(b *strings.Builder, r report.Summary) {
 
 // describe tells a run's load from its settings: users, think time and
 // duration, e.g. "10 users, think 0.1–0.5 s, 30 s".
-func describe(r report.Summary) string {
+func describe(r report.Record) string {
 	set := r.Settings
 	var parts []string
 	switch r.Mode {
@@ -248,7 +248,7 @@ func numText(s string) string {
 	return s
 }
 
-func writeSweep(b *strings.Builder, r report.Summary) {
+func writeSweep(b *strings.Builder, r report.Record) {
 	set := r.Settings
 	var how []string
 	if t := think(set); t != "" {

@@ -1,4 +1,4 @@
-package summary
+package results
 
 import (
 	"bytes"
@@ -48,7 +48,7 @@ func routeStats(method, name string, rps float64, lat stats.Latency, limited, se
 }
 
 // fixture is a run's summary.json as cmd/bench writes it.
-func fixture(label string, f figures) report.Summary {
+func fixture(label string, f figures) report.Record {
 	q := routeStats("POST", "/queue", f.queueRPS, f.queue, f.limited, f.seconds)
 	r := routeStats("GET", "/", f.rootRPS, f.root, 0, f.seconds)
 	agg := routeStats("", stats.AggregatedName, f.queueRPS+f.rootRPS, f.queue, f.limited, f.seconds)
@@ -60,7 +60,7 @@ func fixture(label string, f figures) report.Summary {
 	if mode == "" {
 		mode = "closed"
 	}
-	return report.Summary{
+	return report.Record{
 		Label: label, Mode: mode, Target: "http://127.0.0.1:8000", Command: "bench -label " + label,
 		Settings: map[string]string{
 			"mode": mode, "users": f.users, "think-min": f.thinkMin, "think-max": f.thinkMax,
@@ -75,7 +75,7 @@ func fixture(label string, f figures) report.Summary {
 
 var day = time.Date(2026, 11, 28, 16, 10, 0, 0, time.UTC)
 
-func fixtures() []report.Summary {
+func fixtures() []report.Record {
 	lat := func(p50, p90, p99, maxMs float64) stats.Latency {
 		return stats.Latency{Count: 1, P50Ms: p50, P90Ms: p90, P99Ms: p99, MaxMs: maxMs}
 	}
@@ -86,7 +86,7 @@ func fixtures() []report.Summary {
 		{Users: 200, RPS: 10493, OKPerSec: 7121, LimitedPerSec: 3372, P50Ms: 22.4, P99Ms: 67.1, Why: "p99 67.1 ms > 50.0 ms"},
 	}}
 	cet := time.FixedZone("CET", 3600)
-	return []report.Summary{
+	return []report.Record{
 		fixture("locust-10u", figures{queueRPS: 24.66, rootRPS: 7.83, queue: lat(4.52, 5.21, 7.04, 10.2), root: lat(0.41, 0.5, 0.72, 0.8),
 			seconds: 30, users: "10", thinkMin: "100ms", thinkMax: "500ms", warmup: "5s", duration: "30s", started: day.In(cet)}),
 		fixture("locust-100u", figures{queueRPS: 247.2, rootRPS: 82.1, queue: lat(3.9, 5.0, 9.21, 27), root: lat(0.2, 0.4, 1.1, 17),
@@ -102,7 +102,7 @@ func fixtures() []report.Summary {
 
 // writeFixtures writes the runs with the report package's own writer, as
 // cmd/bench does, into <out>/<label>/, and returns out.
-func writeFixtures(t *testing.T, runs []report.Summary) string {
+func writeFixtures(t *testing.T, runs []report.Record) string {
 	t.Helper()
 	out := t.TempDir()
 	for _, s := range runs {
@@ -176,14 +176,14 @@ func TestSectionFlagsFailedChecksAndOtherKnees(t *testing.T) {
 
 	none := runs[4]
 	none.Sweep = &load.SweepResult{Knee: -1, Broken: true, Steps: []load.Step{{Users: 25, P99Ms: 80, Why: "p99 80.0 ms > 50.0 ms"}}}
-	require.Contains(t, Markdown([]report.Summary{none}), "Knee: none, the first step already broke a bound.")
+	require.Contains(t, Markdown([]report.Record{none}), "Knee: none, the first step already broke a bound.")
 	beyond := runs[4]
 	beyond.Sweep = &load.SweepResult{Knee: 0, Steps: []load.Step{{Users: 25, Pass: true}}}
-	require.Contains(t, Markdown([]report.Summary{beyond}), "Knee: beyond **25 users** (no step broke a bound).")
+	require.Contains(t, Markdown([]report.Record{beyond}), "Knee: beyond **25 users** (no step broke a bound).")
 
 	other := runs[1]
 	other.Machine.CPUs, other.Machine.CPUModel = 1, "Other CPU"
-	require.Contains(t, Markdown([]report.Summary{runs[0], other}), "(`locust-100u` ran elsewhere: 1 core (CPU model `Other CPU`)")
+	require.Contains(t, Markdown([]report.Record{runs[0], other}), "(`locust-100u` ran elsewhere: 1 core (CPU model `Other CPU`)")
 }
 
 func TestReadNamesTheMissingFile(t *testing.T) {

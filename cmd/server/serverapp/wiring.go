@@ -1,4 +1,4 @@
-package main
+package serverapp
 
 import (
 	"context"
@@ -21,30 +21,15 @@ import (
 const closeTimeout = 10 * time.Second
 
 // serverPorts are the adapters behind the use case, chosen by config, and how
-// to close them in order (broker first: it may still deliver replies).
+// to close the ones opened here, in order (broker first: it may still deliver
+// replies).
 type serverPorts struct {
 	gate    ports.ConcurrencyGate
 	broker  ports.TaskBroker
 	closers []func(context.Context) error
 }
 
-func newPorts(ctx context.Context, cfg configs.Config, handlers []app.TaskHandler, log *slog.Logger, reg prometheus.Registerer) (*serverPorts, error) {
-	p := &serverPorts{}
-	if err := p.openBroker(cfg, handlers, log, reg); err != nil {
-		p.close(log)
-		return nil, err
-	}
-	if err := p.openGate(ctx, cfg, log, reg); err != nil {
-		p.close(log)
-		return nil, err
-	}
-	if !cfg.UsesRedis() && !cfg.UsesKafka() {
-		log.Warn("embedded mode: in-memory gate and in-process worker. This is a single process " +
-			"with nothing shared: run one instance only, and set REDIS_URL and KAFKA_BOOTSTRAP_SERVERS to scale out")
-	}
-	return p, nil
-}
-
+// openGate opens the gate cfg names: Redis when a URL is set, else memory.
 func (p *serverPorts) openGate(ctx context.Context, cfg configs.Config, log *slog.Logger, reg prometheus.Registerer) error {
 	if !cfg.UsesRedis() {
 		g, err := memgate.New(cfg.Gate.Capacity)
@@ -73,12 +58,13 @@ func (p *serverPorts) openGate(ctx context.Context, cfg configs.Config, log *slo
 	if err != nil {
 		return fmt.Errorf("redis gate: %w", err)
 	}
-	log.Info("gate: redis", "capacity", cfg.Gate.Capacity, "key", cfg.Gate.Key)
 	p.gate = g
 	p.closers = append(p.closers, func(context.Context) error { g.Close(); return nil })
 	return nil
 }
 
+// openBroker opens the broker cfg names: Kafka when a bootstrap is set, else
+// an in-process broker running handlers itself.
 func (p *serverPorts) openBroker(cfg configs.Config, handlers []app.TaskHandler, log *slog.Logger, reg prometheus.Registerer) error {
 	if !cfg.UsesKafka() {
 		proc, err := app.NewProcessTask(handlers...)

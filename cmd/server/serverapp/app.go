@@ -1,0 +1,94 @@
+// Package serverapp assembles the server's application from its config and
+// its ports, once: cmd/server runs it on the adapters the config names, and
+// tests run it with a broker double of their own (as wild-workouts'
+// NewApplication and NewComponentTestApplication do), so no test copies the
+// wiring. It sits outside cmd/internal because tests/ imports it.
+package serverapp
+
+import (
+	"context"
+	"crypto/rand"
+	"log/slog"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/1000x-rps-server/rps-server/adapters/httpapi"
+	"github.com/1000x-rps-server/rps-server/app"
+	"github.com/1000x-rps-server/rps-server/configs"
+	"github.com/1000x-rps-server/rps-server/domain"
+	"github.com/1000x-rps-server/rps-server/ports"
+)
+
+// App is the server's application: the HTTP API over the submit use case,
+// and the ports it opened, which Close closes.
+type App struct {
+	API   *httpapi.API
+	ports *serverPorts
+	log   *slog.Logger
+}
+
+// New opens the ports cfg names (Redis or in-memory gate, Kafka or
+// in-process broker and worker) and assembles the application on them.
+func New(ctx context.Context, cfg configs.Config, log *slog.Logger, reg *prometheus.Registry) (*App, error) {
+	handlers := app.DefaultHandlers(rand.Reader)
+	p := &serverPorts{}
+	if err := p.openBroker(cfg, handlers, log, reg); err != nil {
+		p.close(log)
+		return nil, err
+	}
+	if !cfg.UsesRedis() && !cfg.UsesKafka() {
+		log.Warn("embedded mode: in-memory gate and in-process worker. This is a single process " +
+			"with nothing shared: run one instance only, and set REDIS_URL and KAFKA_BOOTSTRAP_SERVERS to scale out")
+	}
+	return newApplication(ctx, cfg, p, app.KindsOf(handlers), log, reg)
+}
+
+// NewComponentTest assembles the application as New does, on the gate cfg
+// names, but on broker instead of the one cfg names: a double the test
+// controls and closes. The service's own task kinds are accepted.
+func NewComponentTest(ctx context.Context, cfg configs.Config, broker ports.TaskBroker, log *slog.Logger, reg *prometheus.Registry) (*App, error) {
+	kinds := app.KindsOf(app.DefaultHandlers(rand.Reader))
+	return newApplication(ctx, cfg, &serverPorts{broker: broker}, kinds, log, reg)
+}
+
+// newApplication builds the application over p, opening its gate; on error
+// it closes what p holds.
+func newApplication(ctx context.Context, cfg configs.Config, p *serverPorts, kinds []domain.Kind, log *slog.Logger, reg *prometheus.Registry) (*App, error) {
+	api, err := buildAPI(ctx, cfg, p, kinds, log, reg)
+	if err != nil {
+		p.close(log)
+		return nil, err
+	}
+	return &App{API: api, ports: p, log: log}, nil
+}
+
+// buildAPI opens the gate into p, then the submit use case over p's gate
+// and broker, then the HTTP API over the use case.
+func buildAPI(ctx context.Context, cfg configs.Config, p *serverPorts, kinds []domain.Kind, log *slog.Logger, reg *prometheus.Registry) (*httpapi.API, error) {
+	if err := p.openGate(ctx, cfg, log, reg); err != nil {
+		return nil, err
+	}
+	submit, err := app.NewSubmitTask(p.gate, p.broker, app.SubmitTaskConfig{
+		Kinds:          kinds,
+		ReplyTimeout:   cfg.Kafka.ReplyTimeout,
+		ReleaseTimeout: cfg.Gate.ReleaseTimeout,
+		NewID:          uuid.NewString,
+		Logger:         log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.New(submit, httpapi.Config{
+		BodyLimit:      cfg.HTTP.BodyLimit,
+		RequestTimeout: cfg.HTTP.RequestTimeout,
+		RetryAfter:     cfg.HTTP.RetryAfter,
+		Logger:         log,
+		Registerer:     reg,
+		Gatherer:       reg,
+	})
+}
+
+// Close closes the ports the application opened, broker first: it may still
+// deliver replies. A broker given to NewComponentTest is the caller's.
+func (a *App) Close() { a.ports.close(a.log) }

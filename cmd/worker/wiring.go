@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
+	"github.com/1000x-rps-server/rps-server/adapters/redisledger"
+	"github.com/1000x-rps-server/rps-server/app"
+	"github.com/1000x-rps-server/rps-server/configs"
+	"github.com/1000x-rps-server/rps-server/observability"
+	"github.com/1000x-rps-server/rps-server/ports"
+)
+
+// worker is the worker's application: the Kafka consumer over the tasks
+// (wrapped in the issuance ledger when Redis is configured), its admin
+// listener, and how to close them.
+type worker struct {
+	consumer *kafkabroker.Worker
+	closers  []func() // in reverse order of opening
+}
+
+// newWorker opens the ledger, the Kafka worker and the admin listener that
+// cfg names. On error it closes what it opened.
+func newWorker(ctx context.Context, cfg configs.Config, log *slog.Logger, reg *prometheus.Registry) (*worker, error) {
+	w := &worker{}
+	if err := w.open(ctx, cfg, log, reg); err != nil {
+		w.close()
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *worker) open(ctx context.Context, cfg configs.Config, log *slog.Logger, reg *prometheus.Registry) error {
+	tasks, err := app.NewProcessTask(app.DefaultHandlers(rand.Reader)...)
+	if err != nil {
+		return err
+	}
+	log.Info("task kinds", "kinds", tasks.Kinds())
+	proc, err := w.exactlyOnce(cfg, tasks, log)
+	if err != nil {
+		return err
+	}
+	w.consumer, err = kafkabroker.NewWorker(ctx, kafkabroker.WorkerConfig{
+		Bootstrap:       cfg.Kafka.Bootstrap,
+		TasksTopic:      cfg.Kafka.TasksTopic,
+		TasksPartitions: cfg.Kafka.TasksPartitions,
+		Group:           cfg.Worker.Group,
+		Concurrency:     cfg.Worker.Concurrency,
+		Settings:        cfg.Kafka.Settings,
+		Logger:          log,
+		Registerer:      reg,
+	}, proc)
+	if err != nil {
+		return fmt.Errorf("kafka worker: %w", err)
+	}
+	if cfg.Worker.MetricsAddr == "" {
+		return nil
+	}
+	_, stopAdmin, err := observability.ServeAdmin(ctx, cfg.Worker.MetricsAddr, adminHandler(reg, w.consumer))
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	w.closers = append(w.closers, stopAdmin)
+	return nil
+}
+
+// exactlyOnce wraps the tasks in the Redis issuance ledger, so a task Kafka
+// redelivers answers with the code it issued first. Without Redis the worker
+// still runs, at-least-once, and says so.
+func (w *worker) exactlyOnce(cfg configs.Config, tasks ports.TaskProcessor, log *slog.Logger) (ports.TaskProcessor, error) {
+	if !cfg.UsesRedis() {
+		log.Warn("no REDIS_URL: issuance is at-least-once; a task redelivered after a crash or rebalance issues a second code")
+		return tasks, nil
+	}
+	ledger, err := redisledger.New(redisledger.Config{
+		URL: cfg.Redis.URL, Prefix: cfg.Worker.LedgerPrefix, TTL: cfg.Worker.LedgerTTL,
+		DialTimeout: cfg.Redis.DialTimeout, CommandTimeout: cfg.Redis.CommandTimeout, MaxFlushDelay: cfg.Redis.MaxFlushDelay,
+	})
+	if err != nil {
+		return nil, err
+	}
+	w.closers = append(w.closers, ledger.Close)
+	proc, err := app.NewExactlyOnce(tasks, ledger)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("issuance: exactly-once per task (redis ledger)", "ttl", cfg.Worker.LedgerTTL.String(), "prefix", cfg.Worker.LedgerPrefix)
+	return proc, nil
+}
+
+// run consumes until ctx is done, then drains (see kafkabroker.Worker.Run).
+func (w *worker) run(ctx context.Context) error { return w.consumer.Run(ctx) }
+
+// close closes what open opened, last first.
+func (w *worker) close() {
+	for i := len(w.closers) - 1; i >= 0; i-- {
+		w.closers[i]()
+	}
+}
+
+// adminHandler serves the worker's /metrics and /readyz (it has no API port).
+func adminHandler(reg *prometheus.Registry, consumer *kafkabroker.Worker) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := consumer.Ready(r.Context()); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ready\n")
+	})
+	return mux
+}
