@@ -25,7 +25,14 @@ import (
 	"github.com/1000x-rps-server/rps-server/observability"
 )
 
+// version is stamped at link time: go build -ldflags "-X main.version=v1.2.3".
+var version string
+
 func main() {
+	if len(os.Args) == 2 && (os.Args[1] == "-version" || os.Args[1] == "--version") {
+		fmt.Println(observability.ReadBuildInfo("server", version))
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Environ(), os.Stderr, nil); err != nil {
@@ -47,7 +54,8 @@ func run(ctx context.Context, args, environ []string, logOut io.Writer, ready ch
 	if err != nil {
 		return fmt.Errorf("logger: %w", err)
 	}
-	log.Info("starting server", "config", cfg)
+	build := observability.ReadBuildInfo("server", version)
+	log.Info("starting server", "version", build.Version, "config", cfg)
 	if cfg.Debug.PProfAddr != "" {
 		_, stopPProf, err := observability.ServePProf(ctx, cfg.Debug.PProfAddr, log)
 		if err != nil {
@@ -57,6 +65,9 @@ func run(ctx context.Context, args, environ []string, logOut io.Writer, ready ch
 	}
 
 	reg := observability.NewRegistry()
+	if err := observability.RegisterBuildInfo(reg, build); err != nil {
+		return err
+	}
 
 	handlers := app.DefaultHandlers(rand.Reader)
 	ports, err := newPorts(ctx, cfg, handlers, log, reg)

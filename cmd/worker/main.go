@@ -27,7 +27,14 @@ import (
 	"github.com/1000x-rps-server/rps-server/ports"
 )
 
+// version is stamped at link time: go build -ldflags "-X main.version=v1.2.3".
+var version string
+
 func main() {
+	if len(os.Args) == 2 && (os.Args[1] == "-version" || os.Args[1] == "--version") {
+		fmt.Println(observability.ReadBuildInfo("worker", version))
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Environ(), os.Stderr); err != nil {
@@ -51,7 +58,8 @@ func run(ctx context.Context, args, environ []string, logOut io.Writer) error {
 	if !cfg.UsesKafka() {
 		return errors.New("no Kafka configured: set KAFKA_BOOTSTRAP_SERVERS (the embedded server runs its worker in process)")
 	}
-	log.Info("starting worker", "config", cfg)
+	build := observability.ReadBuildInfo("worker", version)
+	log.Info("starting worker", "version", build.Version, "config", cfg)
 	if cfg.Debug.PProfAddr != "" {
 		_, stopPProf, err := observability.ServePProf(ctx, cfg.Debug.PProfAddr, log)
 		if err != nil {
@@ -61,6 +69,9 @@ func run(ctx context.Context, args, environ []string, logOut io.Writer) error {
 	}
 
 	reg := observability.NewRegistry()
+	if err := observability.RegisterBuildInfo(reg, build); err != nil {
+		return err
+	}
 
 	tasks, err := app.NewProcessTask(app.DefaultHandlers(rand.Reader)...)
 	if err != nil {
