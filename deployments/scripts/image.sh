@@ -42,25 +42,30 @@ need() { # need COMMAND PACKAGE: install Debian's package when missing and root
 
 have_image() { buildah inspect --type image "$1" >/dev/null 2>&1; }
 
-# rootfs NAME TAR PACKAGES: a minbase Debian root file system as a tarball.
+# rootfs NAME TAR [PACKAGES]: a minbase Debian root file system as a tarball,
+# without documentation and translations, as Debian's slim images are made.
 rootfs() {
-	say "mmdebstrap $SUITE ($3) for $1"
-	mmdebstrap --quiet --variant=minbase --include="$3" \
-		--aptopt='Acquire::Languages "none"' \
-		--dpkgopt='path-exclude=/usr/share/{doc,man,locale}/*' \
-		"$SUITE" "$2"
+	say "mmdebstrap $SUITE (${3:-minbase}) for $1"
+	local opts=(--quiet --variant=minbase --aptopt='Acquire::Languages "none"')
+	for p in doc man info locale groff lintian linda; do
+		opts+=(--dpkgopt="path-exclude=/usr/share/$p/*")
+	done
+	opts+=(--dpkgopt='path-include=/usr/share/doc/*/copyright')
+	[ -n "${3:-}" ] && opts+=(--include="$3")
+	mmdebstrap "${opts[@]}" "$SUITE" "$2"
 }
 
 base() {
 	need buildah buildah
 	need mmdebstrap mmdebstrap
-	local tmp c
-	tmp="$(mktemp -d)"
-	trap 'rm -rf "$tmp"' RETURN
+	local c
+	TMP="$(mktemp -d)"
+	trap 'rm -rf "$TMP"' EXIT
 	if ! have_image "$SLIM"; then
-		rootfs "$SLIM" "$tmp/slim.tar" ca-certificates
+		# Like Debian's slim image: no CA bundle (the Dockerfile copies one).
+		rootfs "$SLIM" "$TMP/slim.tar"
 		c="$(buildah from --pull=never scratch)"
-		buildah add --quiet "$c" "$tmp/slim.tar" / >/dev/null
+		buildah add --quiet "$c" "$TMP/slim.tar" / >/dev/null
 		buildah config --cmd bash --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$c"
 		buildah commit --quiet --rm "$c" "$SLIM" >/dev/null
 		say "made $SLIM"
@@ -69,9 +74,9 @@ base() {
 		local goroot
 		goroot="$(go env GOROOT)"
 		[ "$(go env GOVERSION)" = "go$GO_VERSION" ] || die "local Go is $(go env GOVERSION), go.mod names go$GO_VERSION"
-		rootfs "$GOLANG" "$tmp/golang.tar" ca-certificates,gcc,libc6-dev,make,pkg-config
+		rootfs "$GOLANG" "$TMP/golang.tar" ca-certificates,gcc,libc6-dev,make,pkg-config
 		c="$(buildah from --pull=never scratch)"
-		buildah add --quiet "$c" "$tmp/golang.tar" / >/dev/null
+		buildah add --quiet "$c" "$TMP/golang.tar" / >/dev/null
 		# The official image's layout: Go in /usr/local/go, GOPATH /go.
 		buildah add --quiet "$c" "$goroot" /usr/local/go >/dev/null
 		buildah config --workingdir /go --cmd bash \
@@ -101,7 +106,8 @@ build() {
 	done
 	[ -r "$CA" ] && args+=(-v "$CA:/etc/ssl/certs/ca-certificates.crt:ro")
 	start=$SECONDS
-	buildah bud --isolation chroot --pull=never --layers \
+	# Docker's image format: OCI has no HEALTHCHECK.
+	buildah bud --isolation chroot --pull=never --layers --format docker \
 		--build-arg GO_VERSION="$GO_VERSION" --build-arg VERSION="$v" "${args[@]}" \
 		-t "$IMAGE:latest" -t "$IMAGE:$v" -f "$REPO/Dockerfile" "$REPO"
 	say "built $IMAGE:$v in $((SECONDS - start)) s; size $(buildah images --format '{{.Size}}' "$IMAGE:latest")"
@@ -114,9 +120,10 @@ smoke() {
 	need buildah buildah
 	have_image "$IMAGE:latest" || die "no image $IMAGE:latest: run build first"
 	need curl curl
-	local c pid body
-	c="$(buildah from --pull=never "$IMAGE:latest")"
-	trap 'buildah rm "$c" >/dev/null' RETURN
+	local pid body
+	CTR="$(buildah from --pull=never "$IMAGE:latest")"
+	trap 'buildah rm "$CTR" >/dev/null' EXIT
+	local c="$CTR"
 	for bin in server worker; do
 		say "$bin -version: $(buildah run --isolation chroot "$c" -- "$bin" -version)"
 	done
@@ -128,10 +135,17 @@ smoke() {
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	kill -TERM -- "-$pid" 2>/dev/null || true
-	wait "$pid" || true
-	say "GET / -> ${body:-nothing}"
-	[ "$body" = '{"Hello":"World"}' ] || { cat "$REPO/.cache/image-smoke.log" >&2; die "smoke test failed"; }
+	# SIGTERM to the server itself (buildah would kill it): it must drain and exit 0.
+	local srv
+	srv="$(pgrep -g "$pid" -x server || true)"
+	kill -TERM "${srv:-$pid}" 2>/dev/null || true
+	local rc=0
+	wait "$pid" || rc=$?
+	say "GET / -> ${body:-nothing}; after SIGTERM: exit $rc, $(grep -o '"msg":"drained"' "$REPO/.cache/image-smoke.log" || echo 'not drained')"
+	if [ "$body" != '{"Hello":"World"}' ] || [ "$rc" != 0 ]; then
+		cat "$REPO/.cache/image-smoke.log" >&2
+		die "smoke test failed"
+	fi
 	say "smoke test passed"
 }
 
