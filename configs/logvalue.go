@@ -58,6 +58,7 @@ func (c Config) LogValue() slog.Value {
 			slog.Int("concurrency", c.Worker.Concurrency),
 			slog.String("group", c.Worker.Group),
 			slog.String("metrics_addr", c.Worker.MetricsAddr),
+			dur("drain_timeout", c.Worker.DrainTimeout),
 			dur("ledger_ttl", c.Worker.LedgerTTL),
 			slog.String("ledger_prefix", c.Worker.LedgerPrefix),
 		),

@@ -102,6 +102,7 @@ func (c Config) checks() []check {
 		{"redis.dial_timeout", c.Redis.DialTimeout},
 		{"redis.command_timeout", c.Redis.CommandTimeout},
 		{"kafka.reply_timeout", c.Kafka.ReplyTimeout},
+		{"worker.drain_timeout", c.Worker.DrainTimeout},
 	} {
 		checks = append(checks, check{d.d <= 0, d.key, "positive", d.d})
 	}

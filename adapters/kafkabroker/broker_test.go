@@ -12,7 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/worker"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/tests/metricstest"
 )
@@ -94,8 +95,8 @@ func closedPort(t *testing.T) string {
 }
 
 func TestBrokerDown_RequesterIsNotReadyAndUnavailableAtOnce(t *testing.T) {
-	r, err := kafkabroker.NewRequester(kafkabroker.RequesterConfig{
-		Bootstrap: closedPort(t), TasksTopic: "t", ResultsTopic: "r",
+	r, err := requester.New(requester.Config{
+		Bootstrap: closedPort(t), TasksTopic: "t", ResultsTopic: "r", ReplyTimeout: replyTimeout,
 		Logger: quiet, Registerer: prometheus.NewRegistry(),
 	})
 	require.NoError(t, err, "a server may start before Kafka")
@@ -115,8 +116,9 @@ func TestBrokerDown_NewWorkerFailsInBoundedTime(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	start := time.Now()
-	_, err := kafkabroker.NewWorker(ctx, kafkabroker.WorkerConfig{
-		Bootstrap: closedPort(t), Logger: quiet, Registerer: prometheus.NewRegistry(),
+	_, err := worker.New(ctx, worker.Config{
+		Bootstrap: closedPort(t), TasksTopic: "t", Group: "g", Concurrency: 1, DrainTimeout: time.Second,
+		ReplyTimeout: replyTimeout, Logger: quiet, Registerer: prometheus.NewRegistry(),
 	}, giftProcessor(t))
 	require.ErrorIs(t, err, domain.ErrUnavailable)
 	assert.Less(t, time.Since(start), 3*time.Second, "bounded by ctx")

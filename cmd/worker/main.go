@@ -19,7 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/worker"
 	"github.com/1000x-rps-server/rps-server/adapters/redisledger"
 	"github.com/1000x-rps-server/rps-server/app"
 	"github.com/1000x-rps-server/rps-server/configs"
@@ -72,12 +72,14 @@ func run(ctx context.Context, args, environ []string, logOut io.Writer) error {
 		return err
 	}
 	defer closeLedger()
-	worker, err := kafkabroker.NewWorker(ctx, kafkabroker.WorkerConfig{
+	runner, err := worker.New(ctx, worker.Config{
 		Bootstrap:       cfg.Kafka.Bootstrap,
 		TasksTopic:      cfg.Kafka.TasksTopic,
 		TasksPartitions: cfg.Kafka.TasksPartitions,
 		Group:           cfg.Worker.Group,
 		Concurrency:     cfg.Worker.Concurrency,
+		DrainTimeout:    cfg.Worker.DrainTimeout,
+		ReplyTimeout:    cfg.Kafka.ReplyTimeout,
 		Settings:        cfg.Kafka.Settings,
 		Logger:          log,
 		Registerer:      reg,
@@ -87,13 +89,13 @@ func run(ctx context.Context, args, environ []string, logOut io.Writer) error {
 	}
 
 	if cfg.Worker.MetricsAddr != "" {
-		stopMetrics, err := serveMetrics(ctx, cfg.Worker.MetricsAddr, reg, worker)
+		stopMetrics, err := serveMetrics(ctx, cfg.Worker.MetricsAddr, reg, runner)
 		if err != nil {
 			return err
 		}
 		defer stopMetrics()
 	}
-	return worker.Run(ctx)
+	return runner.Run(ctx)
 }
 
 // exactlyOnce wraps the tasks in the Redis issuance ledger, so a task Kafka
@@ -121,11 +123,11 @@ func exactlyOnce(cfg configs.Config, tasks ports.TaskProcessor, log *slog.Logger
 }
 
 // serveMetrics exposes /metrics and /readyz for the worker on addr.
-func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, worker *kafkabroker.Worker) (stop func(), err error) {
+func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, runner *worker.Runner) (stop func(), err error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if err := worker.Ready(r.Context()); err != nil {
+		if err := runner.Ready(r.Context()); err != nil {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
