@@ -1,6 +1,11 @@
 // Package requester is the server side of the Kafka task broker: Broker
 // (a ports.TaskBroker) sends each task to the tasks topic and waits for its
-// reply on a reply topic of this instance's own.
+// reply on a reply topic of this instance's own, "<ResultsTopic>.<InstanceID>",
+// created at start, read by Assign from offset 0 and deleted on Close.
+//
+// The files follow a request's path: requester.go builds and closes the
+// Broker, request.go sends a task and waits for its reply, replypath.go
+// connects, proves the reply path with a probe and reads replies.
 package requester
 
 import (

@@ -1,7 +1,13 @@
 // Package worker is the worker side of the Kafka task broker: Runner reads
 // the tasks topic in a consumer group, runs each task on a
-// ports.TaskProcessor and replies to the server instance that asked. It
-// commits a task's offset only once its reply is delivered (at-least-once).
+// ports.TaskProcessor and replies to the topic its task names in reply_to.
+//
+// Delivery is at-least-once: a task's offset is stored only once its reply
+// was delivered, and only for the contiguous prefix of answered tasks per
+// partition (offsets.go); auto-commit sends stored offsets every 200 ms, on
+// revoke and on close. A reply that fails is produced again (the task is not
+// rerun) until delivered or the drain deadline; a reply whose topic is gone
+// is dropped. Poison tasks are logged, counted and count as answered.
 package worker
 
 import (
