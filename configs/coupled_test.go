@@ -24,6 +24,7 @@ func TestReplyTimeout_LoadsAcrossItsRange(t *testing.T) {
 		{"smallest", []string{"KAFKA_GIFT_CODE_TIMEOUT=100ms"}, 100 * time.Millisecond},
 		{"largest", []string{"KAFKA_GIFT_CODE_TIMEOUT=30m", "RPS_HTTP__REQUEST_TIMEOUT=31m", "RPS_HTTP__WRITE_TIMEOUT=32m"}, 30 * time.Minute},
 		{"message_timeout_under_reply", []string{"RPS_KAFKA__SETTINGS__MESSAGE_TIMEOUT_MS=9999"}, 10 * time.Second},
+		{"message_timeout_at_its_lowest", []string{"RPS_KAFKA__SETTINGS__MESSAGE_TIMEOUT_MS=1"}, 10 * time.Second},
 		{"message_timeout_for_the_consumer_only", []string{"RPS_KAFKA__SETTINGS__CONSUMER_MESSAGE_TIMEOUT_MS=60000"}, 10 * time.Second},
 		{"session_at_reply", []string{"RPS_KAFKA__SETTINGS__SESSION_TIMEOUT_MS=10000"}, 10 * time.Second},
 		{"session_at_kafkas_minimum_over_short_reply", []string{"KAFKA_GIFT_CODE_TIMEOUT=2", "RPS_KAFKA__SETTINGS__SESSION_TIMEOUT_MS=6000"}, 2 * time.Second},
