@@ -228,6 +228,8 @@ func TestInvalidSettings_OneLineNamingTheKeyAndItsSource(t *testing.T) {
 		{name: "bad_pprof_addr", environ: []string{"RPS_DEBUG__PPROF_ADDR=6060"}, want: `debug.pprof_addr must be host:port, or empty for off (got "6060")`},
 		{name: "bad_metrics_addr", yaml: "worker:\n  metrics_addr: localhost\n", want: `worker.metrics_addr must be host:port, or empty for off (got "localhost")`},
 		{name: "null_number_in_yaml", yaml: "gate:\n  capacity:\n", want: "gate.capacity must be a whole number (got nothing)"},
+		{name: "nested_setting_not_a_value", yaml: "kafka:\n  settings:\n    producer:\n      linger.ms: [1]\n",
+			want: "kafka.settings.producer.linger.ms must be a string or a number"},
 		{name: "settings_not_a_map", yaml: "kafka:\n  settings: linger\n", want: `kafka.settings must be a map of librdkafka properties (got "linger")`},
 		{name: "unknown_prefixed_variable", environ: []string{"RPS_GATE__CAPACTIY=5"},
 			want: "config: unknown setting RPS_GATE__CAPACTIY in the environment (did you mean RPS_GATE__CAPACITY?)"},
