@@ -49,7 +49,7 @@ func newSubmitLogging(t *testing.T, gate ports.ConcurrencyGate, broker ports.Tas
 
 // assertReleaseDeadline checks that ctx, the release's, is bounded by
 // ReleaseTimeout alone: detached from the request's deadline and not unbounded.
-func assertReleaseDeadline(t *testing.T, ctx context.Context) {
+func assertReleaseDeadline(ctx context.Context, t *testing.T) {
 	t.Helper()
 	deadline, ok := ctx.Deadline()
 	if assert.True(t, ok, "the release must be bounded by ReleaseTimeout") {
@@ -136,7 +136,7 @@ func TestSubmitTask_ReleasesSlotOnEveryPath(t *testing.T) {
 					}),
 				gate.EXPECT().Release(gomock.Any(), slot).DoAndReturn(func(ctx context.Context, _ ports.Slot) error {
 					assert.NoError(t, ctx.Err(), "release must run on a live context")
-					assertReleaseDeadline(t, ctx)
+					assertReleaseDeadline(ctx, t)
 					return nil
 				}),
 			)

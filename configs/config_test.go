@@ -267,7 +267,9 @@ func TestValidSettings_AtTheirLimits(t *testing.T) {
 		{name: "free_port", environ: []string{"PORT=0"}, check: func(t *testing.T, c configs.Config) { assert.Equal(t, 0, c.HTTP.Port) }},
 		{name: "highest_port", environ: []string{"PORT=65535"}, check: func(t *testing.T, c configs.Config) { assert.Equal(t, 65535, c.HTTP.Port) }},
 		{name: "rediss_with_credentials", environ: []string{"REDIS_URL=rediss://user:pw@cache.internal:6380/2"},
-			check: func(t *testing.T, c configs.Config) { assert.Equal(t, "rediss://user:pw@cache.internal:6380/2", c.Redis.URL) }},
+			check: func(t *testing.T, c configs.Config) {
+				assert.Equal(t, "rediss://user:pw@cache.internal:6380/2", c.Redis.URL)
+			}},
 		{name: "redis_without_port", environ: []string{"REDIS_URL=redis://cache"},
 			check: func(t *testing.T, c configs.Config) { assert.True(t, c.UsesRedis()) }},
 		{name: "redis_highest_port", environ: []string{"REDIS_URL=redis://cache:65535/0"},
@@ -283,7 +285,9 @@ func TestValidSettings_AtTheirLimits(t *testing.T) {
 		{name: "metrics_on_any_free_port", yaml: "worker:\n  metrics_addr: 127.0.0.1:0\n",
 			check: func(t *testing.T, c configs.Config) { assert.Equal(t, "127.0.0.1:0", c.Worker.MetricsAddr) }},
 		{name: "log_level_and_format_any_case_read_lower_case", environ: []string{"LOG_LEVEL=WARN"}, yaml: "log:\n  format: JSON\n",
-			check: func(t *testing.T, c configs.Config) { assert.Equal(t, configs.LogConfig{Level: "warn", Format: "json"}, c.Log) }},
+			check: func(t *testing.T, c configs.Config) {
+				assert.Equal(t, configs.LogConfig{Level: "warn", Format: "json"}, c.Log)
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
