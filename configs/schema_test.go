@@ -78,7 +78,7 @@ func TestCoerce(t *testing.T) {
 }
 
 func TestSecondsToDuration(t *testing.T) {
-	for in, want := range map[string]string{"10.0": "10s", "2.5": "2.5s", "0.25": "250ms", "10s": "10s", "NaN": "NaN", "1e300": "1e300"} {
+	for in, want := range map[string]string{"10.0": "10s", "2.5": "2.5s", "0.25": "250ms", "10s": "10s", "NaN": "NaN", "1e300": "1e300", "1e20": "1e20"} {
 		assert.Equal(t, want, secondsToDuration(in), in)
 	}
 }
