@@ -16,7 +16,20 @@ func TestKindValidate(t *testing.T) {
 	for kind, ok := range map[domain.Kind]bool{
 		domain.KindGiftCode:  true,
 		"a":                  true,
+		"z":                  true,
+		"az":                 true,
+		"ba":                 true,
+		"a0":                 true,
+		"a9":                 true,
+		"a_":                 true,
 		"":                   false,
+		"`":                  false, // the byte before 'a'
+		"{":                  false, // the byte after 'z'
+		"a`":                 false,
+		"a{":                 false,
+		"a/":                 false, // the byte before '0'
+		"a:":                 false, // the byte after '9'
+		"A":                  false,
 		"Upper":              false,
 		"with space":         false,
 		"9starts_digit":      false,
@@ -34,6 +47,11 @@ func TestKindValidate(t *testing.T) {
 			assert.ErrorIs(t, err, domain.ErrInvalidTask, kind)
 		}
 	}
+}
+
+func TestKindValidate_SaysWhatAKindMayBe(t *testing.T) {
+	err := domain.Kind("Bad").Validate()
+	require.EqualError(t, err, `invalid task: kind "Bad" must be a lower-case letter then up to 63 lower-case letters, digits or _`)
 }
 
 func TestTaskValidate(t *testing.T) {
@@ -63,6 +81,16 @@ func TestIsGiftCode(t *testing.T) {
 	assert.False(t, domain.IsGiftCode("GIFT-"))
 	assert.False(t, domain.IsGiftCode("GIFT-abc"))
 	assert.False(t, domain.IsGiftCode("CODE-0123456789ABCDEFGHJKMNPQ"))
+
+	// The right prefix and length, but a character outside the alphabet:
+	// I, L, O and U are left out so codes read back without confusion.
+	valid := "GIFT-0123456789ABCDEFGHJKMNPQ"
+	require.True(t, domain.IsGiftCode(valid))
+	for _, c := range []string{"I", "L", "O", "U", "a", "-", " ", "é"[:1]} {
+		bad := valid[:len(valid)-1] + c
+		require.Len(t, bad, len(valid))
+		assert.False(t, domain.IsGiftCode(bad), "%q", bad)
+	}
 }
 
 func TestResultErr(t *testing.T) {
