@@ -99,4 +99,3 @@ func (s *SubmitOnce) end(ctx context.Context, key string, call func(context.Cont
 		s.SubmitTask.cfg.Logger.WarnContext(ctx, "store idempotent outcome failed; a retry will run again", "key", key, "err", err)
 	}
 }
-

@@ -32,6 +32,7 @@ func (c Config) LogValue() slog.Value {
 			slog.Int64("body_limit", c.HTTP.BodyLimit),
 			dur("shutdown_grace", c.HTTP.ShutdownGrace),
 			dur("retry_after", c.HTTP.RetryAfter),
+			slog.String("trusted_proxies", c.HTTP.TrustedProxies),
 		),
 		slog.Group("gate",
 			slog.Int("capacity", c.Gate.Capacity),
@@ -67,6 +68,10 @@ func (c Config) LogValue() slog.Value {
 		),
 		slog.Group("debug",
 			slog.String("pprof_addr", c.Debug.PProfAddr),
+		),
+		slog.Group("idempotency",
+			dur("ttl", c.Idempotency.TTL),
+			slog.String("prefix", c.Idempotency.Prefix),
 		),
 	)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/1000x-rps-server/rps-server/adapters/httpapi"
 	"github.com/1000x-rps-server/rps-server/adapters/membroker"
 	"github.com/1000x-rps-server/rps-server/adapters/memgate"
+	"github.com/1000x-rps-server/rps-server/adapters/memidem"
 	"github.com/1000x-rps-server/rps-server/adapters/redisgate"
 	"github.com/1000x-rps-server/rps-server/app"
 	"github.com/1000x-rps-server/rps-server/domain"
@@ -100,8 +101,12 @@ func runScenario(t *testing.T, gate ports.ConcurrencyGate, users int) map[int]in
 		ReleaseTimeout: 2 * time.Second, NewID: uuid.NewString, Logger: log,
 	})
 	require.NoError(t, err)
+	idem, err := memidem.New(time.Minute)
+	require.NoError(t, err)
+	once, err := app.NewSubmitOnce(submit, idem, app.SubmitOnceConfig{Lease: time.Minute, StoreTimeout: time.Second})
+	require.NoError(t, err)
 	reg := prometheus.NewRegistry()
-	api, err := httpapi.New(submit, httpapi.Config{
+	api, err := httpapi.New(once, httpapi.Config{
 		BodyLimit: 4096, RequestTimeout: 15 * time.Second, RetryAfter: time.Second,
 		Logger: log, Registerer: reg, Gatherer: reg,
 	})

@@ -26,6 +26,10 @@ import (
 type TaskSubmitter interface {
 	// Submit runs one task of kind for the request and returns its result.
 	Submit(ctx context.Context, kind domain.Kind, requestID string) (domain.Result, error)
+	// SubmitOnce is Submit under the client's idempotency key: a retry gets
+	// the first run's outcome (Replayed set, with its request id), also
+	// when that was a refusal, which err then is.
+	SubmitOnce(ctx context.Context, key string, kind domain.Kind, requestID string) (domain.Outcome, error)
 	// Ready reports whether every port behind the use case can serve.
 	Ready(ctx context.Context) error
 }

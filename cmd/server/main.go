@@ -75,7 +75,14 @@ func run(ctx context.Context, args, environ []string, logOut io.Writer, ready ch
 	if err != nil {
 		return err
 	}
-	api, err := httpapi.New(submit, httpapi.Config{
+	// A key's run must not outlive its lease, or a retry could run beside it.
+	once, err := app.NewSubmitOnce(submit, ports.idem, app.SubmitOnceConfig{
+		Lease: cfg.HTTP.RequestTimeout + cfg.Gate.ReleaseTimeout, StoreTimeout: cfg.Redis.CommandTimeout,
+	})
+	if err != nil {
+		return err
+	}
+	api, err := httpapi.New(once, httpapi.Config{
 		BodyLimit:      cfg.HTTP.BodyLimit,
 		RequestTimeout: cfg.HTTP.RequestTimeout,
 		RetryAfter:     cfg.HTTP.RetryAfter,

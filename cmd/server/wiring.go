@@ -25,6 +25,7 @@ const closeTimeout = 10 * time.Second
 type serverPorts struct {
 	gate    ports.ConcurrencyGate
 	broker  ports.TaskBroker
+	idem    ports.IdempotencyStore
 	closers []func(context.Context) error
 }
 
@@ -35,6 +36,10 @@ func newPorts(ctx context.Context, cfg configs.Config, handlers []app.TaskHandle
 		return nil, err
 	}
 	if err := p.openGate(ctx, cfg, log, reg); err != nil {
+		p.close(log)
+		return nil, err
+	}
+	if err := p.openIdempotency(cfg, log); err != nil {
 		p.close(log)
 		return nil, err
 	}
