@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -49,6 +50,9 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// Gatherer is what GET /metrics serves.
 	Gatherer prometheus.Gatherer
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed for
+	// the client's address (echo's RealIP); none believes no header.
+	TrustedProxies []*net.IPNet
 }
 
 // readyTimeout bounds one readiness probe of the ports, so a hung store
@@ -93,6 +97,7 @@ func New(sub TaskSubmitter, cfg Config) (*API, error) {
 	}
 	a.e.HideBanner, a.e.HidePort = true, true
 	a.e.HTTPErrorHandler = a.handleError
+	a.e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 
 	metrics, err := newMetrics(cfg.Registerer)
 	if err != nil {

@@ -82,7 +82,12 @@ func run(ctx context.Context, args, environ []string, logOut io.Writer, ready ch
 	if err != nil {
 		return err
 	}
+	proxies, err := trustedProxies(cfg.HTTP.TrustedProxies)
+	if err != nil {
+		return err
+	}
 	api, err := httpapi.New(once, httpapi.Config{
+		TrustedProxies: proxies,
 		BodyLimit:      cfg.HTTP.BodyLimit,
 		RequestTimeout: cfg.HTTP.RequestTimeout,
 		RetryAfter:     cfg.HTTP.RetryAfter,
