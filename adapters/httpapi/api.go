@@ -116,6 +116,7 @@ func New(sub TaskSubmitter, cfg Config) (*API, error) {
 	a.e.POST("/queue", a.queue)
 	a.e.Match(readOnly, "/healthz", a.healthz)
 	a.e.Match(readOnly, "/readyz", a.readyz)
+	a.e.Match(readOnly, "/openapi.yaml", a.openAPI)
 	a.e.Match(readOnly, "/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{})))
 	return a, nil
 }
