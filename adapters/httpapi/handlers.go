@@ -122,11 +122,14 @@ func (a *API) kindFromBody(w http.ResponseWriter, r *http.Request) (domain.Kind,
 		return "", echo.ErrUnsupportedMediaType
 	}
 
-	var q queueRequest
+	var q *queueRequest // stays nil for a body of null, which is not an object
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&q); err != nil {
 		return "", echo.NewHTTPError(http.StatusBadRequest, "malformed JSON body: "+err.Error())
+	}
+	if q == nil {
+		return "", echo.NewHTTPError(http.StatusBadRequest, "malformed JSON body: not an object")
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return "", echo.NewHTTPError(http.StatusBadRequest, "malformed JSON body: data after the object")

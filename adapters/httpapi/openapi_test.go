@@ -81,6 +81,7 @@ func TestContract_EveryRouteAnswersAsDocumented(t *testing.T) {
 		{name: "queue_replayed", method: http.MethodPost, path: "/queue", headers: map[string]string{"Idempotency-Key": "k"}, status: 200,
 			expect: onceOut(domain.Outcome{RequestID: "first", Value: "GIFT-A", Replayed: true}, nil), wantedHeaders: []string{"Idempotent-Replayed"}},
 		{name: "queue_malformed_json", method: http.MethodPost, path: "/queue", body: `{"action":`, ctype: "application/json", status: 400, badRequest: true},
+		{name: "queue_null_body", method: http.MethodPost, path: "/queue", body: `null`, ctype: "application/json", status: 400, badRequest: true},
 		{name: "queue_bad_key", method: http.MethodPost, path: "/queue", headers: map[string]string{"Idempotency-Key": "a b"}, status: 400, badRequest: true},
 		{name: "queue_in_flight", method: http.MethodPost, path: "/queue", headers: map[string]string{"Idempotency-Key": "k"}, status: 409,
 			expect: onceOut(domain.Outcome{}, domain.ErrKeyInFlight), wantedHeaders: []string{"Retry-After"}},
