@@ -27,6 +27,8 @@ type Config struct {
 	Worker WorkerConfig `koanf:"worker"`
 	Log    LogConfig    `koanf:"log"`
 	Debug  DebugConfig  `koanf:"debug"`
+
+	Idempotency IdempotencyConfig `koanf:"idempotency"`
 }
 
 // HTTPConfig is the server's listener and its timeouts.
@@ -42,7 +44,11 @@ type HTTPConfig struct {
 	RequestTimeout time.Duration `koanf:"request_timeout"`
 	BodyLimit      int64         `koanf:"body_limit"`     // bytes of a POST /queue body
 	ShutdownGrace  time.Duration `koanf:"shutdown_grace"` // drain time after SIGTERM
-	RetryAfter     time.Duration `koanf:"retry_after"`    // sent with 429 and 503
+	RetryAfter     time.Duration `koanf:"retry_after"`    // sent with 429, 409 and 503
+	// TrustedProxies are the comma-separated CIDRs (or IPs) of the proxies
+	// whose X-Forwarded-For is believed for the client's address; empty (the
+	// default) believes no forwarded header and takes the peer's address.
+	TrustedProxies string `koanf:"trusted_proxies"`
 }
 
 // Addr is the listen address, host:port.
@@ -126,6 +132,15 @@ type DebugConfig struct {
 	PProfAddr string `koanf:"pprof_addr"`
 }
 
+// IdempotencyConfig is how POST /queue remembers Idempotency-Key requests
+// (in Redis when redis.url is set, in memory otherwise).
+type IdempotencyConfig struct {
+	// TTL is how long a key's outcome is kept for retries. Keep it no longer
+	// than worker.ledger_ttl: a retry after a 5xx relies on the ledger.
+	TTL    time.Duration `koanf:"ttl"`
+	Prefix string        `koanf:"prefix"` // Redis key prefix
+}
+
 // UsesRedis reports whether the gate is shared through Redis.
 func (c Config) UsesRedis() bool { return c.Redis.URL != "" }
 
@@ -173,6 +188,7 @@ func Default() Config {
 			LedgerTTL:    24 * time.Hour,
 			LedgerPrefix: "rps:issued:",
 		},
-		Log: LogConfig{Level: "info", Format: "auto"},
+		Log:         LogConfig{Level: "info", Format: "auto"},
+		Idempotency: IdempotencyConfig{TTL: 24 * time.Hour, Prefix: "rps:idem:"},
 	}
 }

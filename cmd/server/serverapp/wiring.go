@@ -26,6 +26,7 @@ const closeTimeout = 10 * time.Second
 type serverPorts struct {
 	gate    ports.ConcurrencyGate
 	broker  ports.TaskBroker
+	idem    ports.IdempotencyStore
 	closers []func(context.Context) error
 }
 
