@@ -44,9 +44,9 @@ const (
 
 // testEnv is one test's Kafka and Redis: its own topics, group and gate key.
 type testEnv struct {
-	bootstrap, redis       string
+	bootstrap, redis      string
 	tasks, results, group string
-	gateKey                string
+	gateKey               string
 }
 
 func newEnv(t *testing.T) testEnv {
