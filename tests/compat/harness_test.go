@@ -113,7 +113,7 @@ func startOurServer(t *testing.T, env testEnv, replyMode string) *ourServer {
 	srv := httptest.NewServer(a.API)
 	t.Cleanup(srv.Close)
 	require.Eventually(t, func() bool {
-		resp, err := http.Get(srv.URL + "/readyz") //nolint:noctx // a probe
+		resp, err := http.Get(srv.URL + "/readyz")
 		if err != nil {
 			return false
 		}

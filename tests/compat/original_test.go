@@ -95,7 +95,7 @@ func (w *theirWorker) run(results string) {
 
 func (w *theirWorker) drainReports() {
 	defer w.done.Done()
-	for range w.producer.Events() { //nolint:revive // fire and forget, as the original
+	for range w.producer.Events() { // fire and forget, as the original
 	}
 }
 
@@ -139,7 +139,7 @@ func startTheirServer(t *testing.T, env testEnv) *theirServer {
 	s.done.Add(2)
 	go func() {
 		defer s.done.Done()
-		for range p.Events() { //nolint:revive // fire and forget, as the original
+		for range p.Events() { // fire and forget, as the original
 		}
 	}()
 	go s.readResults()
