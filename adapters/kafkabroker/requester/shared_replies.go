@@ -79,7 +79,7 @@ func (r *Broker) probeShared(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		msg.TopicPartition.Partition = int32(p) //nolint:gosec // partition counts fit in int32
+		msg.TopicPartition.Partition = int32(p)
 		msg.Opaque = id
 		if err := r.send(msg); err != nil {
 			return fmt.Errorf("requester: shared probe: %w", err)

@@ -27,12 +27,12 @@ func (w *Runner) checkRoute(replyTo string) error {
 // original's shape on the results topic when it named none.
 func (w *Runner) encodeReply(res domain.Result, replyTo string) (*kafka.Message, error) {
 	if replyTo != "" {
-		return kafkabroker.EncodeReply(res, replyTo) //nolint:wrapcheck // wrapped by its own package
+		return kafkabroker.EncodeReply(res, replyTo)
 	}
 	w.metrics.legacy.Inc()
 	if res.Error != "" {
 		// The original's reply has no room for the reason: keep it here.
 		w.cfg.Logger.Warn("task of the original failed; answered with a null result", "correlation_id", res.TaskID, "err", errors.New(res.Error))
 	}
-	return kafkabroker.EncodeLegacyReply(res, w.cfg.ResultsTopic) //nolint:wrapcheck // wrapped by its own package
+	return kafkabroker.EncodeLegacyReply(res, w.cfg.ResultsTopic)
 }
