@@ -57,6 +57,17 @@ func TestOurSharedServer_TheirWorker(t *testing.T) {
 		"every reply came through the shared topic")
 }
 
+// The original's worker answers a task it cannot run with a null result:
+// our server takes the error path, 502, never a 200 without a code.
+func TestOurSharedServer_TheirNullResultIs502(t *testing.T) {
+	env := newEnv(t)
+	startTheirWorkerKnowing(t, env, "some_other_action")
+	ours := startOurServer(t, env, configs.ReplyModeShared)
+
+	got := drive(5, 5, viaOurServer(t, ours))
+	assert.Equal(t, map[string]int{"status 502": 5}, got.failures)
+}
+
 // Mid-migration: both kinds of worker in one group, both kinds of server on
 // one tasks topic, all at once.
 func TestMixedFleet(t *testing.T) {

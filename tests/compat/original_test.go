@@ -38,11 +38,19 @@ type theirWorker struct {
 	producer *kafka.Producer
 	assigned atomic.Bool
 	handled  atomic.Int64
-	stop     chan struct{}
+	// knows is the action it runs; the original's is get_gift_code, any
+	// other answers every task with a null result.
+	knows string
+	stop  chan struct{}
 	done     sync.WaitGroup
 }
 
 func startTheirWorker(t *testing.T, env testEnv) *theirWorker {
+	t.Helper()
+	return startTheirWorkerKnowing(t, env, "get_gift_code")
+}
+
+func startTheirWorkerKnowing(t *testing.T, env testEnv, action string) *theirWorker {
 	t.Helper()
 	c, err := kafka.NewConsumer(&kafka.ConfigMap{
 		"bootstrap.servers": env.bootstrap, "group.id": env.group,
@@ -51,7 +59,7 @@ func startTheirWorker(t *testing.T, env testEnv) *theirWorker {
 	require.NoError(t, err)
 	p, err := kafka.NewProducer(&kafka.ConfigMap{"bootstrap.servers": env.bootstrap, "linger.ms": 5})
 	require.NoError(t, err)
-	w := &theirWorker{consumer: c, producer: p, stop: make(chan struct{})}
+	w := &theirWorker{consumer: c, producer: p, knows: action, stop: make(chan struct{})}
 	require.NoError(t, c.Subscribe(env.tasks, func(_ *kafka.Consumer, ev kafka.Event) error {
 		if _, ok := ev.(kafka.AssignedPartitions); ok {
 			w.assigned.Store(true)
@@ -83,7 +91,7 @@ func (w *theirWorker) run(results string) {
 			continue // the original logs and skips
 		}
 		var result *string
-		if task.Action == "get_gift_code" {
+		if task.Action == w.knows {
 			code := "GIFT-" + strings.ToUpper(uuid.NewString())
 			result = &code
 		}
