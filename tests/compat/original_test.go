@@ -42,7 +42,7 @@ type theirWorker struct {
 	// other answers every task with a null result.
 	knows string
 	stop  chan struct{}
-	done     sync.WaitGroup
+	done  sync.WaitGroup
 }
 
 func startTheirWorker(t *testing.T, env testEnv) *theirWorker {
