@@ -14,6 +14,7 @@ package configs
 import (
 	"net"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -95,6 +96,10 @@ type KafkaConfig struct {
 	// TasksPartitions is used when the tasks topic must be created; run no
 	// more workers than this.
 	TasksPartitions int `koanf:"tasks_partitions"`
+	// ReplyMode is where a server instance hears replies: "own" (its own
+	// reply topic only) or "shared" (also the shared ResultsTopic, where the
+	// Python original's workers reply; for mixed fleets during a migration).
+	ReplyMode string `koanf:"reply_mode"`
 	// Settings are raw librdkafka properties (e.g. "linger.ms"), applied over
 	// the adapter's tuned defaults. Never nil after Load.
 	Settings map[string]string `koanf:"settings"`
@@ -141,6 +146,16 @@ type IdempotencyConfig struct {
 	Prefix string        `koanf:"prefix"` // Redis key prefix
 }
 
+// Reply modes of kafka.reply_mode.
+const (
+	ReplyModeOwn    = "own"
+	ReplyModeShared = "shared"
+)
+
+// SharedReplies reports whether a server instance also reads the shared
+// results topic (kafka.reply_mode: shared).
+func (c Config) SharedReplies() bool { return strings.EqualFold(c.Kafka.ReplyMode, ReplyModeShared) }
+
 // UsesRedis reports whether the gate is shared through Redis.
 func (c Config) UsesRedis() bool { return c.Redis.URL != "" }
 
@@ -179,6 +194,7 @@ func Default() Config {
 			ResultsTopic:    "results",
 			ReplyTimeout:    10 * time.Second,
 			TasksPartitions: 6,
+			ReplyMode:       ReplyModeOwn,
 			Settings:        map[string]string{},
 		},
 		Worker: WorkerConfig{

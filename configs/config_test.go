@@ -220,6 +220,7 @@ func TestInvalidSettings_OneLineNamingTheKeyAndItsSource(t *testing.T) {
 		{name: "body_limit_zero", environ: []string{"RPS_HTTP__BODY_LIMIT=0"}, want: "http.body_limit must be at least 1 (got 0)"},
 		{name: "worker_concurrency_zero", environ: []string{"WORKER_CONCURRENCY=0"}, want: "worker.concurrency must be at least 1 (got 0)"},
 		{name: "partitions_zero", environ: []string{"RPS_KAFKA__TASKS_PARTITIONS=0"}, want: "kafka.tasks_partitions must be at least 1 (got 0)"},
+		{name: "bad_reply_mode", environ: []string{"RPS_KAFKA__REPLY_MODE=both"}, want: `kafka.reply_mode must be own or shared (got "both")`},
 		{name: "same_topics", environ: []string{"RESULTS_TOPIC=tasks"}, want: `kafka.results_topic must be different from kafka.tasks_topic (got "tasks")`},
 		{name: "empty_ledger_prefix", yaml: "worker:\n  ledger_prefix: \"\"\n", want: `worker.ledger_prefix must be set (got "")`},
 		{name: "empty_topic", environ: []string{"TASKS_TOPIC="}, want: `kafka.tasks_topic must be set (got "")`},
@@ -355,4 +356,10 @@ func TestFromArgs(t *testing.T) {
 			assert.Equal(t, tt.want, cfg.Gate.Capacity)
 		})
 	}
+}
+
+func TestReplyMode_OwnByDefaultSharedOnRequest(t *testing.T) {
+	assert.False(t, configs.Default().SharedReplies(), "own reply topic by default")
+	cfg := load(t, configs.LoadOptions{Environ: []string{"RPS_KAFKA__REPLY_MODE=shared"}})
+	assert.True(t, cfg.SharedReplies())
 }

@@ -74,6 +74,7 @@ func (c Config) checks() []check {
 		{c.Kafka.ResultsTopic == "", "kafka.results_topic", "set", c.Kafka.ResultsTopic},
 		{c.Kafka.ResultsTopic == c.Kafka.TasksTopic, "kafka.results_topic", "different from kafka.tasks_topic", c.Kafka.ResultsTopic},
 		{c.Kafka.TasksPartitions < 1, "kafka.tasks_partitions", "at least 1", c.Kafka.TasksPartitions},
+		{!oneOf(c.Kafka.ReplyMode, ReplyModeOwn, ReplyModeShared), "kafka.reply_mode", "own or shared", c.Kafka.ReplyMode},
 		{c.Worker.Concurrency < 1, "worker.concurrency", "at least 1", c.Worker.Concurrency},
 		{c.Worker.Group == "", "worker.group", "set", c.Worker.Group},
 		{c.Worker.LedgerTTL < time.Second, "worker.ledger_ttl", "at least 1s", c.Worker.LedgerTTL},
@@ -84,7 +85,6 @@ func (c Config) checks() []check {
 		{!validListenAddr(c.Debug.PProfAddr), "debug.pprof_addr", "host:port, or empty for off", c.Debug.PProfAddr},
 		{!validCIDRs(c.HTTP.TrustedProxies), "http.trusted_proxies", "a comma-separated list of CIDRs or IPs, or empty", c.HTTP.TrustedProxies},
 		{c.Idempotency.TTL < time.Second, "idempotency.ttl", "at least 1s", c.Idempotency.TTL},
-		{c.Idempotency.TTL > c.Worker.LedgerTTL, "idempotency.ttl", "at most worker.ledger_ttl (a retry after a 5xx relies on the ledger)", c.Idempotency.TTL},
 		{c.Idempotency.Prefix == "", "idempotency.prefix", "set", c.Idempotency.Prefix},
 	}
 	// Every duration must be positive unless its field is tagged min:"0":

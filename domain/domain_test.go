@@ -93,6 +93,21 @@ func TestIsGiftCode(t *testing.T) {
 	}
 }
 
+// The Python original's codes are "GIFT-" + str(uuid4()).upper(): they are
+// codes too, so replies of its workers pass during a migration.
+func TestIsGiftCode_TheOriginalsFormat(t *testing.T) {
+	assert.True(t, domain.IsGiftCode("GIFT-9F1C2B7E-4A3D-4C21-8B0E-5D6F7A8B9C0D"))
+	for _, bad := range []string{
+		"GIFT-9f1c2b7e-4a3d-4c21-8b0e-5d6f7a8b9c0d", // lower case
+		"GIFT-9F1C2B7E4A3D4C218B0E5D6F7A8B9C0DXXXX", // no dashes
+		"GIFT-9F1C2B7E-4A3D-4C21-8B0E-5D6F7A8B9C0G", // not hex
+		"CODE-9F1C2B7E-4A3D-4C21-8B0E-5D6F7A8B9C0D", // wrong prefix
+		"GIFT-9F1C2B7E-4A3D-4C21-8B0E-5D6F7A8B9C0",  // 40 characters
+	} {
+		assert.False(t, domain.IsGiftCode(bad), bad)
+	}
+}
+
 func TestResultErr(t *testing.T) {
 	require.NoError(t, domain.Result{Value: "v"}.Err())
 	err := domain.Result{Error: "boom"}.Err()
