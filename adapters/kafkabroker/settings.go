@@ -115,8 +115,10 @@ func WorkerClients(c Clients, group string) (producer, consumer *kafka.ConfigMap
 	cbase := consumerSettings(c, group)
 	cbase["auto.commit.interval.ms"] = 200  // stored offsets are committed this often
 	cbase["auto.offset.reset"] = "earliest" // a new group loses no task sent before it joined
-	cbase["session.timeout.ms"] = int(SessionTimeout(c.ReplyTimeout).Milliseconds())
-	cbase["heartbeat.interval.ms"] = 1000
+	if !consumerProtocol(c.Overrides) {
+		cbase["session.timeout.ms"] = int(SessionTimeout(c.ReplyTimeout).Milliseconds())
+		cbase["heartbeat.interval.ms"] = 1000
+	}
 	if consumer, err = apply(cbase, consumerPrefix, c.Overrides); err != nil {
 		return nil, nil, err
 	}
@@ -193,4 +195,15 @@ func apply(base kafka.ConfigMap, role string, overrides map[string]string) (*kaf
 func withLogs(conf *kafka.ConfigMap, logs *ClientLogs) {
 	_ = conf.SetKey("go.logs.channel.enable", true)
 	_ = conf.SetKey("go.logs.channel", logs.ch)
+}
+
+// consumerProtocol reports whether the overrides choose the KIP-848 group
+// protocol, whose session and heartbeat are set on the broker, not here.
+func consumerProtocol(overrides map[string]string) bool {
+	for _, k := range []string{"group.protocol", consumerPrefix + "group.protocol"} {
+		if strings.EqualFold(overrides[k], "consumer") {
+			return true
+		}
+	}
+	return false
 }
