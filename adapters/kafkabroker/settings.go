@@ -115,7 +115,16 @@ func WorkerClients(c Clients, group string) (producer, consumer *kafka.ConfigMap
 	cbase := consumerSettings(c, group)
 	cbase["auto.commit.interval.ms"] = 200  // stored offsets are committed this often
 	cbase["auto.offset.reset"] = "earliest" // a new group loses no task sent before it joined
-	if !consumerProtocol(c.Overrides) {
+	// The KIP-848 group protocol: a worker keeps its member id through a
+	// Kafka outage (it is made by the client), so after a broker restart
+	// it resumes its partitions at once; the classic protocol rejoined as a
+	// new member and waited a session timeout for its own ghost (~10 s,
+	// README "Reply routing, and how it fails"). Session and heartbeat are
+	// then the broker's (group.consumer.*). "classic" as an override brings
+	// the old protocol back, with the session timeout derived here.
+	cbase["group.protocol"] = "consumer"
+	if classicProtocol(c.Overrides) {
+		cbase["group.protocol"] = "classic"
 		cbase["session.timeout.ms"] = int(SessionTimeout(c.ReplyTimeout).Milliseconds())
 		cbase["heartbeat.interval.ms"] = 1000
 	}
@@ -197,11 +206,17 @@ func withLogs(conf *kafka.ConfigMap, logs *ClientLogs) {
 	_ = conf.SetKey("go.logs.channel", logs.ch)
 }
 
-// consumerProtocol reports whether the overrides choose the KIP-848 group
-// protocol, whose session and heartbeat are set on the broker, not here.
-func consumerProtocol(overrides map[string]string) bool {
-	for _, k := range []string{"group.protocol", consumerPrefix + "group.protocol"} {
-		if strings.EqualFold(overrides[k], "consumer") {
+// classicProtocol reports whether the overrides choose the classic group
+// protocol: by name, or by setting its session or heartbeat, which only the
+// classic protocol lets a client set.
+func classicProtocol(overrides map[string]string) bool {
+	for _, p := range []string{"", consumerPrefix} {
+		if strings.EqualFold(overrides[p+"group.protocol"], "classic") {
+			return true
+		}
+		_, session := overrides[p+"session.timeout.ms"]
+		_, heartbeat := overrides[p+"heartbeat.interval.ms"]
+		if session || heartbeat {
 			return true
 		}
 	}

@@ -12,6 +12,8 @@ type metrics struct {
 	lateReplies   prometheus.Counter
 	badReplies    prometheus.Counter
 	produceErrors prometheus.Counter
+	// workersAvailable is 1 while a worker consumes the tasks topic.
+	workersAvailable prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -31,6 +33,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		produceErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rps_broker_produce_errors_total", Help: "Tasks (and probes) that could not be sent or delivered.",
 		}),
+		workersAvailable: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "rps_kafka_workers_available", Help: "1 while a worker consumes the tasks topic (its consumer group, polled every second), else 0: POST /queue then answers 503 at once.",
+		}),
 	}
-	return m, kafkabroker.Register(reg, m.roundTrip, m.pending, m.lateReplies, m.badReplies, m.produceErrors)
+	return m, kafkabroker.Register(reg, m.roundTrip, m.pending, m.lateReplies, m.badReplies, m.produceErrors, m.workersAvailable)
 }
