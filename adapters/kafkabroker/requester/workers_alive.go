@@ -44,7 +44,16 @@ func (r *Broker) watchWorkers() {
 		return
 	}
 	for {
-		r.pollWorkers()
+		// Never while the cluster is out of reach: librdkafka (2.11) can
+		// abort the process when a group-coordinator admin request times
+		// out while brokers come and go (confluentinc/librdkafka#4605).
+		// Requests fail fast on brokersDown meanwhile, and the verdict goes
+		// stale, so no worker is assumed until a describe succeeds again.
+		if r.ready.Load() && !r.brokersDown.Load() {
+			r.pollWorkers()
+		} else if v := r.workers.Load(); v != nil && v.consuming && time.Since(v.at) >= workersStaleAfter {
+			r.setWorkers(&workersVerdict{reason: "worker group not described since Kafka went out of reach", at: v.at})
+		}
 		if !kafkabroker.Sleep(r.lifetime, workersPollEvery) {
 			return
 		}
