@@ -1,6 +1,7 @@
 package infra
 
 import (
+	"context"
 	"net"
 	"os"
 	"os/exec"
@@ -80,7 +81,9 @@ func (k *Kafka) Restart(t testing.TB) time.Time {
 
 func (k *Kafka) run(t testing.TB, cmd string, env ...string) {
 	t.Helper()
-	c := exec.Command("bash", k.script, cmd)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	c := exec.CommandContext(ctx, "bash", k.script, cmd)
 	c.Env = append(append([]string{}, k.env...), env...)
 	out, err := c.CombinedOutput()
 	require.NoError(t, err, "kafka.sh %s: %s", cmd, out)
