@@ -28,6 +28,8 @@ func newSubmitOnce(t *testing.T) (*app.SubmitOnce, onceMocks) {
 	t.Helper()
 	ctrl := gomock.NewController(t)
 	m := onceMocks{mocks.NewMockConcurrencyGate(ctrl), mocks.NewMockTaskBroker(ctrl), mocks.NewMockIdempotencyStore(ctrl)}
+	// The broker's readiness is SubmitTask's concern, tested there.
+	m.broker.EXPECT().Ready(gomock.Any()).Return(nil).AnyTimes()
 	s, err := app.NewSubmitOnce(newSubmit(t, m.gate, m.broker), m.store, app.SubmitOnceConfig{Lease: time.Minute, StoreTimeout: time.Second})
 	require.NoError(t, err)
 	return s, m

@@ -77,6 +77,12 @@ func (s *SubmitTask) run(ctx context.Context, task domain.Task) (result domain.R
 		}
 	}()
 
+	// A broker that cannot serve (no worker, Kafka down) is refused before
+	// the gate: a slot held for a task nobody runs would only wait out its
+	// deadline (504) and crowd out requests that could be served (429).
+	if err := s.broker.Ready(ctx); err != nil {
+		return domain.Result{}, fmt.Errorf("broker not ready: %w", err)
+	}
 	slot, err := s.gate.Acquire(ctx, task.ID)
 	if err != nil {
 		return domain.Result{}, fmt.Errorf("acquire slot: %w", err)

@@ -126,6 +126,7 @@ func TestSubmitTask_ReleasesSlotOnEveryPath(t *testing.T) {
 			// The slot is held for the whole request: released after the
 			// broker answered, never before it was asked.
 			gomock.InOrder(
+				broker.EXPECT().Ready(gomock.Any()).Return(nil),
 				gate.EXPECT().Acquire(gomock.Any(), taskID).Return(slot, nil),
 				broker.EXPECT().Request(gomock.Any(), domain.Task{ID: taskID, Kind: domain.KindGiftCode, RequestID: "req-1"}).
 					DoAndReturn(func(ctx context.Context, task domain.Task) (domain.Result, error) {
@@ -176,13 +177,31 @@ func TestSubmitTask_RefusesBeforeAcquiring(t *testing.T) {
 	}
 }
 
+// A broker that cannot serve (no worker consumes, Kafka down) is refused
+// before the gate: no slot is taken and no task is sent.
+func TestSubmitTask_BrokerNotReadyTakesNoSlot(t *testing.T) {
+	for _, brokerErr := range []error{domain.ErrNoWorkers, domain.ErrUnavailable} {
+		t.Run(brokerErr.Error(), func(t *testing.T) {
+			ctrl := gomock.NewController(t)
+			broker := mocks.NewMockTaskBroker(ctrl)
+			broker.EXPECT().Ready(gomock.Any()).Return(fmt.Errorf("requester: %w", brokerErr))
+			s := newSubmit(t, mocks.NewMockConcurrencyGate(ctrl), broker) // no Acquire, no Request
+			_, err := s.Submit(context.Background(), domain.KindGiftCode, "req-1")
+			require.ErrorIs(t, err, brokerErr)
+			require.ErrorIs(t, err, domain.ErrUnavailable, "answered as 503")
+		})
+	}
+}
+
 func TestSubmitTask_GateErrorsPassThroughWithoutBroker(t *testing.T) {
 	for _, gateErr := range []error{domain.ErrAtCapacity, domain.ErrUnavailable} {
 		t.Run(gateErr.Error(), func(t *testing.T) {
 			ctrl := gomock.NewController(t)
 			gate := mocks.NewMockConcurrencyGate(ctrl)
 			gate.EXPECT().Acquire(gomock.Any(), taskID).Return(ports.Slot{}, gateErr)
-			s := newSubmit(t, gate, mocks.NewMockTaskBroker(ctrl))
+			broker := mocks.NewMockTaskBroker(ctrl)
+			broker.EXPECT().Ready(gomock.Any()).Return(nil) // no Request expected
+			s := newSubmit(t, gate, broker)
 			_, err := s.Submit(context.Background(), domain.KindGiftCode, "req-1")
 			require.ErrorIs(t, err, gateErr)
 		})
@@ -196,6 +215,7 @@ func TestSubmitTask_FailedReleaseIsAWarningNotAFailure(t *testing.T) {
 	ctrl := gomock.NewController(t)
 	gate := mocks.NewMockConcurrencyGate(ctrl)
 	broker := mocks.NewMockTaskBroker(ctrl)
+	broker.EXPECT().Ready(gomock.Any()).Return(nil)
 	gate.EXPECT().Acquire(gomock.Any(), taskID).Return(ports.Slot{ID: taskID}, nil)
 	broker.EXPECT().Request(gomock.Any(), gomock.Any()).Return(domain.Result{TaskID: taskID, Value: "GIFT-X"}, nil)
 	gate.EXPECT().Release(gomock.Any(), gomock.Any()).Return(fmt.Errorf("redis gate: %w", domain.ErrUnavailable))

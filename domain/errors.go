@@ -1,6 +1,9 @@
 package domain
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // The errors the core speaks in. Adapters translate driver errors into these,
 // and the HTTP adapter maps each to one status code in a single table.
@@ -11,6 +14,10 @@ var (
 	ErrTimedOut = errors.New("timed out waiting for reply")
 	// ErrUnavailable means a dependency (gate store, broker) could not be reached.
 	ErrUnavailable = errors.New("dependency unavailable")
+	// ErrNoWorkers means no worker consumes tasks right now: a task sent
+	// would only wait out its deadline. It wraps ErrUnavailable (503), so
+	// callers that do not care why still see an unavailable dependency.
+	ErrNoWorkers = fmt.Errorf("no worker consumes tasks: %w", ErrUnavailable)
 	// ErrInvalidTask means the task is malformed and can never succeed.
 	ErrInvalidTask = errors.New("invalid task")
 	// ErrUnknownKind means no handler is registered for the task's kind.

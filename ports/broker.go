@@ -14,7 +14,12 @@ type TaskBroker interface {
 	// be sent. A result that arrives after Request returned is dropped.
 	// A worker's failure comes back as a Result whose Error is set, not as err.
 	Request(ctx context.Context, task domain.Task) (domain.Result, error)
-	// Ready returns nil once replies can be received; otherwise why not.
+	// Ready returns nil when a task sent now can be served: replies can be
+	// received and a worker consumes tasks. Otherwise it says why, wrapping
+	// domain.ErrUnavailable, or domain.ErrNoWorkers (which wraps it) while
+	// no worker consumes. It answers from what the broker already knows,
+	// without a round trip: the use case asks it before every request, so
+	// no gate slot is taken for a task nobody would run.
 	Ready(ctx context.Context) error
 }
 

@@ -115,8 +115,19 @@ func WorkerClients(c Clients, group string) (producer, consumer *kafka.ConfigMap
 	cbase := consumerSettings(c, group)
 	cbase["auto.commit.interval.ms"] = 200  // stored offsets are committed this often
 	cbase["auto.offset.reset"] = "earliest" // a new group loses no task sent before it joined
-	cbase["session.timeout.ms"] = int(SessionTimeout(c.ReplyTimeout).Milliseconds())
-	cbase["heartbeat.interval.ms"] = 1000
+	// The KIP-848 group protocol: a worker keeps its member id through a
+	// Kafka outage (it is made by the client), so after a broker restart
+	// it resumes its partitions at once; the classic protocol rejoined as a
+	// new member and waited a session timeout for its own ghost (~10 s,
+	// README "Reply routing, and how it fails"). Session and heartbeat are
+	// then the broker's (group.consumer.*). "classic" as an override brings
+	// the old protocol back, with the session timeout derived here.
+	cbase["group.protocol"] = "consumer"
+	if classicProtocol(c.Overrides) {
+		cbase["group.protocol"] = "classic"
+		cbase["session.timeout.ms"] = int(SessionTimeout(c.ReplyTimeout).Milliseconds())
+		cbase["heartbeat.interval.ms"] = 1000
+	}
 	if consumer, err = apply(cbase, consumerPrefix, c.Overrides); err != nil {
 		return nil, nil, err
 	}
@@ -193,4 +204,21 @@ func apply(base kafka.ConfigMap, role string, overrides map[string]string) (*kaf
 func withLogs(conf *kafka.ConfigMap, logs *ClientLogs) {
 	_ = conf.SetKey("go.logs.channel.enable", true)
 	_ = conf.SetKey("go.logs.channel", logs.ch)
+}
+
+// classicProtocol reports whether the overrides choose the classic group
+// protocol: by name, or by setting its session or heartbeat, which only the
+// classic protocol lets a client set.
+func classicProtocol(overrides map[string]string) bool {
+	for _, p := range []string{"", consumerPrefix} {
+		if strings.EqualFold(overrides[p+"group.protocol"], "classic") {
+			return true
+		}
+		_, session := overrides[p+"session.timeout.ms"]
+		_, heartbeat := overrides[p+"heartbeat.interval.ms"]
+		if session || heartbeat {
+			return true
+		}
+	}
+	return false
 }

@@ -45,7 +45,7 @@ func TestClientTimeouts_FollowTheReplyTimeout(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.reply.String(), func(t *testing.T) {
-			wp, wc, err := WorkerClients(clients(t, tt.reply, nil), "g")
+			wp, wc, err := WorkerClients(clients(t, tt.reply, map[string]string{"consumer.group.protocol": "classic"}), "g")
 			require.NoError(t, err)
 			rp, _, err := RequesterClients(clients(t, tt.reply, nil), "results.x")
 			require.NoError(t, err)
@@ -55,6 +55,21 @@ func TestClientTimeouts_FollowTheReplyTimeout(t *testing.T) {
 			assert.Less(t, (*wc)["heartbeat.interval.ms"], (*wc)["session.timeout.ms"])
 		})
 	}
+}
+
+// Workers use the KIP-848 group protocol, whose session and heartbeat are
+// the broker's: setting them in the client would be refused.
+func TestWorkerClients_ConsumerGroupProtocol(t *testing.T) {
+	_, c, err := WorkerClients(clients(t, 10*time.Second, nil), "g")
+	require.NoError(t, err)
+	assert.Equal(t, "consumer", (*c)["group.protocol"])
+	assert.NotContains(t, *c, "session.timeout.ms")
+	assert.NotContains(t, *c, "heartbeat.interval.ms")
+
+	// Setting the session chooses the classic protocol, where it exists.
+	_, c, err = WorkerClients(clients(t, 10*time.Second, map[string]string{"consumer.session.timeout.ms": "7000"}), "g")
+	require.NoError(t, err)
+	assert.Equal(t, "classic", (*c)["group.protocol"])
 }
 
 func TestClientTimeouts_AnExplicitSettingWins(t *testing.T) {

@@ -83,7 +83,8 @@ func (b *Broker) Request(ctx context.Context, task domain.Task) (domain.Result, 
 	}
 }
 
-// Ready implements ports.TaskBroker: ready until closed.
+// Ready implements ports.TaskBroker: ready until closed, since its worker
+// runs in this process and never goes missing.
 func (b *Broker) Ready(context.Context) error {
 	b.mu.RLock()
 	defer b.mu.RUnlock()

@@ -22,6 +22,9 @@
 #   KAFKA_JVM_OPTS               extra JVM options
 #   KAFKA_KEEP_DATA=1            keep topics/data across restarts (default: wipe)
 #   KAFKA_START_TIMEOUT          seconds to wait for the broker (default 90)
+#   KAFKA_STATE_DIR              state (data, logs, pid) of this broker (default $REPO/.cache/kafka):
+#                                a test that kills and restarts a broker runs one of its own
+#                                this way; the jars stay in $REPO/.cache/kafka/jars
 #   JAVA_HOME                    JDK/JRE to use (Java 17+), else `java` on PATH
 #
 # State lives in $REPO/.cache/kafka/: jars/, data/, kafka.log (broker log),
@@ -34,8 +37,8 @@ set -euo pipefail
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$SCRIPT_DIR/../.." && pwd)"
 CONF_SRC="$REPO/deployments/kafka"
-STATE="$REPO/.cache/kafka"
-JARS="$STATE/jars"
+STATE="${KAFKA_STATE_DIR:-$REPO/.cache/kafka}"
+JARS="$REPO/.cache/kafka/jars"
 DATA="$STATE/data"
 TEMPLATE="$STATE/formatted"
 PIDFILE="$STATE/kafka.pid"

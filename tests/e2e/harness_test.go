@@ -82,6 +82,7 @@ func newStack(t *testing.T, in infra, extraEnv ...string) *stack {
 		"RESULTS_TOPIC=results-" + id,
 		"RPS_GATE__KEY=" + s.gateKey,
 		"RPS_WORKER__LEDGER_PREFIX=" + s.ledgerPrefix,
+		"RPS_WORKER__GROUP=workers-" + id,
 		"RPS_WORKER__LEDGER_TTL=10m",
 		"RPS_LOG__FORMAT=json",
 		"HOST=127.0.0.1",

@@ -13,6 +13,8 @@ type metrics struct {
 	badReplies    prometheus.Counter
 	produceErrors prometheus.Counter
 	shared        *prometheus.CounterVec
+	// workersAvailable is 1 while a worker consumes the tasks topic.
+	workersAvailable prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -36,8 +38,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "rps_broker_shared_replies_total",
 			Help: "Replies read from the shared results topic (kafka.reply_mode: shared), by outcome: taken (a request of this instance) or ignored (another's, late, or undecodable).",
 		}, []string{"outcome"}),
+		workersAvailable: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "rps_kafka_workers_available", Help: "1 while a worker consumes the tasks topic (its consumer group, polled every second), else 0: POST /queue then answers 503 at once.",
+		}),
 	}
 	m.shared.WithLabelValues(sharedTaken)
 	m.shared.WithLabelValues(sharedIgnored)
-	return m, kafkabroker.Register(reg, m.roundTrip, m.pending, m.lateReplies, m.badReplies, m.produceErrors, m.shared)
+	return m, kafkabroker.Register(reg, m.roundTrip, m.pending, m.lateReplies, m.badReplies, m.produceErrors, m.shared, m.workersAvailable)
 }

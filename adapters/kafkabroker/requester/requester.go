@@ -53,6 +53,11 @@ type Config struct {
 	// hostname-pid-random one, so a restarted instance never reads its
 	// predecessor's topic.
 	InstanceID string
+	// WorkerGroup is the workers' consumer group. While no member of it
+	// consumes the tasks topic, Ready and Request fail at once with
+	// domain.ErrNoWorkers (workers_alive.go). Optional: empty turns the
+	// check off.
+	WorkerGroup string
 	// Settings are raw librdkafka properties set over the tuned ones; see
 	// kafkabroker.Clients.Overrides. Optional.
 	Settings   map[string]string
@@ -145,12 +150,14 @@ type Broker struct {
 
 	ready       atomic.Bool
 	brokersDown atomic.Bool
-	wentDown    chan struct{} // signalled when all brokers are reported down
+	workers     atomic.Pointer[workersVerdict] // set by watchWorkers
+	wentDown    chan struct{}                  // signalled when all brokers are reported down
 
 	// lifetime is cancelled by Close; it ends supervise and replyLoop.
 	lifetime      context.Context
 	cancel        context.CancelFunc
 	superviseDone chan struct{}
+	watchDone     chan struct{} // closed when watchWorkers ends
 	replyDone     chan struct{} // closed when replyLoop ends
 	deliveryDone  chan struct{} // closed when the producer's events end
 	closeOnce     sync.Once
@@ -178,7 +185,7 @@ func New(cfg Config) (*Broker, error) {
 	r := &Broker{
 		cfg: cfg, replyTopic: replyTopic,
 		logs: logs, errs: kafkabroker.NewErrorLog(cfg.Logger), wentDown: make(chan struct{}, 1),
-		superviseDone: make(chan struct{}), replyDone: make(chan struct{}), deliveryDone: make(chan struct{}),
+		superviseDone: make(chan struct{}), watchDone: make(chan struct{}), replyDone: make(chan struct{}), deliveryDone: make(chan struct{}),
 	}
 	if r.producer, err = kafka.NewProducer(pconf); err != nil {
 		r.logs.Close()
@@ -206,6 +213,7 @@ func New(cfg Config) (*Broker, error) {
 	r.lifetime, r.cancel = context.WithCancel(context.Background())
 	go r.deliveryLoop()
 	go r.supervise()
+	go r.watchWorkers()
 	return r, nil
 }
 
@@ -213,7 +221,9 @@ func New(cfg Config) (*Broker, error) {
 func (r *Broker) ReplyTopic() string { return r.replyTopic }
 
 // Ready implements ports.TaskBroker: nil once a probe has come back through
-// the reply topic, and while no "all brokers down" is outstanding.
+// the reply topic, while no "all brokers down" is outstanding and while a
+// worker consumes the tasks topic. It only reads flags: it is asked before
+// every request.
 func (r *Broker) Ready(context.Context) error {
 	switch {
 	case !r.ready.Load():
@@ -221,7 +231,7 @@ func (r *Broker) Ready(context.Context) error {
 	case r.brokersDown.Load():
 		return fmt.Errorf("requester: all brokers down: %w", domain.ErrUnavailable)
 	}
-	return nil
+	return r.workersReady()
 }
 
 // Close flushes tasks still queued (bounded by ctx, else 10 s), stops
@@ -232,7 +242,7 @@ func (r *Broker) Ready(context.Context) error {
 func (r *Broker) Close(ctx context.Context) error {
 	var err error
 	r.closeOnce.Do(func() {
-		reachable := r.Ready(ctx) == nil
+		reachable := r.ready.Load() && !r.brokersDown.Load()
 		r.ready.Store(false)
 		r.sendMu.Lock()
 		r.closed = true
@@ -245,6 +255,7 @@ func (r *Broker) Close(ctx context.Context) error {
 		}
 		r.cancel()
 		<-r.superviseDone
+		<-r.watchDone
 		if r.assigned {
 			<-r.replyDone // the consumer must not be polled while it closes
 		}
