@@ -82,6 +82,8 @@ func (c Config) checks() []check {
 		{!oneOf(c.Log.Format, "auto", "text", "json"), "log.format", "auto, text or json", c.Log.Format},
 		{!validListenAddr(c.Worker.MetricsAddr), "worker.metrics_addr", "host:port, or empty for off", c.Worker.MetricsAddr},
 		{!validListenAddr(c.Debug.PProfAddr), "debug.pprof_addr", "host:port, or empty for off", c.Debug.PProfAddr},
+		{!validEndpoint(c.Tracing.Endpoint), "tracing.endpoint", "an http:// or https:// URL, or empty for off", redactURL(c.Tracing.Endpoint)},
+		{c.Tracing.SampleRatio < 0 || c.Tracing.SampleRatio > 1, "tracing.sample_ratio", "between 0 and 1", c.Tracing.SampleRatio},
 	}
 	// Every duration must be positive unless its field is tagged min:"0":
 	// a new duration key is checked without a line here.
@@ -121,6 +123,15 @@ func validBootstrap(raw string) bool {
 		}
 	}
 	return true
+}
+
+// validEndpoint accepts "" (off) and an http(s) URL with a host.
+func validEndpoint(raw string) bool {
+	if raw == "" {
+		return true
+	}
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Hostname() != ""
 }
 
 // validListenAddr accepts "" (off) and host:port, where host may be empty
