@@ -29,7 +29,8 @@ func (c *HeaderCarrier) Set(key, value string) {
 			kept = append(kept, h)
 		}
 	}
-	*c = append(kept, kafka.Header{Key: key, Value: []byte(value)})
+	kept = append(kept, kafka.Header{Key: key, Value: []byte(value)})
+	*c = kept
 }
 
 // Keys lists the header names, in order.
