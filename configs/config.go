@@ -21,13 +21,14 @@ import (
 // Config is the whole configuration. YAML keys and RPS_ variables follow the
 // koanf tags: gate.capacity is RPS_GATE__CAPACITY.
 type Config struct {
-	HTTP   HTTPConfig   `koanf:"http"`
-	Gate   GateConfig   `koanf:"gate"`
-	Redis  RedisConfig  `koanf:"redis"`
-	Kafka  KafkaConfig  `koanf:"kafka"`
-	Worker WorkerConfig `koanf:"worker"`
-	Log    LogConfig    `koanf:"log"`
-	Debug  DebugConfig  `koanf:"debug"`
+	HTTP    HTTPConfig    `koanf:"http"`
+	Gate    GateConfig    `koanf:"gate"`
+	Redis   RedisConfig   `koanf:"redis"`
+	Kafka   KafkaConfig   `koanf:"kafka"`
+	Worker  WorkerConfig  `koanf:"worker"`
+	Log     LogConfig     `koanf:"log"`
+	Debug   DebugConfig   `koanf:"debug"`
+	Tracing TracingConfig `koanf:"tracing"`
 
 	Idempotency IdempotencyConfig `koanf:"idempotency"`
 }
@@ -156,11 +157,30 @@ const (
 // results topic (kafka.reply_mode: shared).
 func (c Config) SharedReplies() bool { return strings.EqualFold(c.Kafka.ReplyMode, ReplyModeShared) }
 
+// TracingConfig is OpenTelemetry tracing, off by default. OpenTelemetry's
+// own variables work too: OTEL_EXPORTER_OTLP_ENDPOINT sets Endpoint and
+// OTEL_SERVICE_NAME sets ServiceName (an RPS_ variable wins, as for the
+// original's names). Off, W3C traceparent still passes from the HTTP request
+// to the worker, so a caller's trace is not cut.
+type TracingConfig struct {
+	// Endpoint is the OTLP/HTTP collector's base URL, e.g.
+	// http://jaeger:4318 (spans go to /v1/traces); empty turns tracing off.
+	Endpoint string `koanf:"endpoint" redact:"url"`
+	// SampleRatio is the share of new traces recorded, 0 to 1; a request
+	// that comes with a traceparent follows its caller's decision.
+	SampleRatio float64 `koanf:"sample_ratio"`
+	// ServiceName names the process in traces; empty: rps-server or rps-worker.
+	ServiceName string `koanf:"service_name"`
+}
+
 // UsesRedis reports whether the gate is shared through Redis.
 func (c Config) UsesRedis() bool { return c.Redis.URL != "" }
 
 // UsesKafka reports whether tasks go through Kafka to separate workers.
 func (c Config) UsesKafka() bool { return c.Kafka.Bootstrap != "" }
+
+// UsesTracing reports whether spans are recorded and exported.
+func (c Config) UsesTracing() bool { return c.Tracing.Endpoint != "" }
 
 // Default is the built-in configuration: the embedded mode (no Redis, no
 // Kafka) with the original's capacity, topics and timeouts.
@@ -205,6 +225,7 @@ func Default() Config {
 			LedgerPrefix: "rps:issued:",
 		},
 		Log:         LogConfig{Level: "info", Format: "auto"},
+		Tracing:     TracingConfig{SampleRatio: 1},
 		Idempotency: IdempotencyConfig{TTL: 24 * time.Hour, Prefix: "rps:idem:"},
 	}
 }

@@ -363,3 +363,30 @@ func TestReplyMode_OwnByDefaultSharedOnRequest(t *testing.T) {
 	cfg := load(t, configs.LoadOptions{Environ: []string{"RPS_KAFKA__REPLY_MODE=shared"}})
 	assert.True(t, cfg.SharedReplies())
 }
+
+func TestTracing_OffByDefault_OnWithOpenTelemetrysNames(t *testing.T) {
+	assert.False(t, configs.Default().UsesTracing())
+
+	cfg := load(t, configs.LoadOptions{Environ: []string{
+		"OTEL_EXPORTER_OTLP_ENDPOINT=http://jaeger:4318",
+		"OTEL_SERVICE_NAME=gift-server",
+		"RPS_TRACING__SAMPLE_RATIO=0.25",
+	}})
+	assert.True(t, cfg.UsesTracing())
+	assert.Equal(t, configs.TracingConfig{Endpoint: "http://jaeger:4318", SampleRatio: 0.25, ServiceName: "gift-server"}, cfg.Tracing)
+
+	cfg = load(t, configs.LoadOptions{Environ: []string{
+		"OTEL_EXPORTER_OTLP_ENDPOINT=http://jaeger:4318", "RPS_TRACING__ENDPOINT=http://collector:4318",
+	}})
+	assert.Equal(t, "http://collector:4318", cfg.Tracing.Endpoint, "the RPS_ name wins, as for the original's names")
+
+	for env, want := range map[string]string{
+		"RPS_TRACING__SAMPLE_RATIO=1.5":           "tracing.sample_ratio must be between 0 and 1 (got 1.5)",
+		"RPS_TRACING__SAMPLE_RATIO=half":          "tracing.sample_ratio",
+		"OTEL_EXPORTER_OTLP_ENDPOINT=jaeger:4318": "tracing.endpoint must be an http:// or https:// URL",
+	} {
+		_, err := configs.Load(configs.LoadOptions{Environ: []string{env}})
+		require.Error(t, err, env)
+		assert.Contains(t, err.Error(), want, env)
+	}
+}

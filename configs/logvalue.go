@@ -46,6 +46,8 @@ func keyValue(f field) slog.Value {
 		return slog.BoolValue(v.Bool())
 	case v.Kind() == reflect.Int || v.Kind() == reflect.Int64:
 		return slog.Int64Value(v.Int())
+	case v.Kind() == reflect.Float64:
+		return slog.Float64Value(v.Float())
 	case v.Kind() == reflect.String:
 		return slog.StringValue(redact(f.tag.Get("redact"), v.String()))
 	case v.Kind() == reflect.Map:

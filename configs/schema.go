@@ -99,6 +99,21 @@ func coerce(raw any, t reflect.Type) (any, bool) {
 		if n, ok := toInt(raw); ok {
 			return reflect.ValueOf(n).Convert(t).Interface(), true
 		}
+	case t.Kind() == reflect.Float64:
+		return toFloat(raw)
+	}
+	return nil, false
+}
+
+func toFloat(raw any) (any, bool) {
+	switch v := raw.(type) {
+	case float64:
+		return v, !math.IsNaN(v) && !math.IsInf(v, 0)
+	case int:
+		return float64(v), true
+	case string:
+		f, err := strconv.ParseFloat(v, 64)
+		return f, err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
 	}
 	return nil, false
 }
@@ -140,6 +155,8 @@ func describe(t reflect.Type) string {
 		return "true or false"
 	case t.Kind() == reflect.String:
 		return "a string"
+	case t.Kind() == reflect.Float64:
+		return "a number"
 	default:
 		return "a whole number"
 	}

@@ -86,6 +86,8 @@ func (c Config) checks() []check {
 		{!validCIDRs(c.HTTP.TrustedProxies), "http.trusted_proxies", "a comma-separated list of CIDRs or IPs, or empty", c.HTTP.TrustedProxies},
 		{c.Idempotency.TTL < time.Second, "idempotency.ttl", "at least 1s", c.Idempotency.TTL},
 		{c.Idempotency.Prefix == "", "idempotency.prefix", "set", c.Idempotency.Prefix},
+		{!validEndpoint(c.Tracing.Endpoint), "tracing.endpoint", "an http:// or https:// URL, or empty for off", redactURL(c.Tracing.Endpoint)},
+		{c.Tracing.SampleRatio < 0 || c.Tracing.SampleRatio > 1, "tracing.sample_ratio", "between 0 and 1", c.Tracing.SampleRatio},
 	}
 	// Every duration must be positive unless its field is tagged min:"0":
 	// a new duration key is checked without a line here.
@@ -125,6 +127,15 @@ func validBootstrap(raw string) bool {
 		}
 	}
 	return true
+}
+
+// validEndpoint accepts "" (off) and an http(s) URL with a host.
+func validEndpoint(raw string) bool {
+	if raw == "" {
+		return true
+	}
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Hostname() != ""
 }
 
 // validListenAddr accepts "" (off) and host:port, where host may be empty

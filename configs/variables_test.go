@@ -14,6 +14,9 @@ func TestReadsVariable(t *testing.T) {
 		"RPS_KAFKA__SETTINGS":                false, // the map itself
 		"REDIS_HOST":                         false, // nobody's
 		"LOG_FORMAT":                         false, // only RPS_LOG__FORMAT
+		"OTEL_EXPORTER_OTLP_ENDPOINT":        true,  // OpenTelemetry's, tracing.endpoint
+		"OTEL_SERVICE_NAME":                  true,  // OpenTelemetry's, tracing.service_name
+		"RPS_TRACING__SAMPLE_RATIO":          true,  // a key's
 		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": false, // not configs'
 	} {
 		if got := ReadsVariable(name); got != want {

@@ -17,7 +17,7 @@ const envPrefix = "RPS_"
 const configFileVar = "RPS_CONFIG"
 
 // originalNames are the Python original's variables (and LOG_LEVEL), kept
-// working unchanged. When a name here and its RPS_ variable are set in the
+// working unchanged, and OpenTelemetry's standard names for what we read. When a name here and its RPS_ variable are set in the
 // same layer, the RPS_ one wins.
 var originalNames = map[string]string{
 	"KAFKA_BOOTSTRAP_SERVERS": "kafka.bootstrap",
@@ -30,6 +30,9 @@ var originalNames = map[string]string{
 	"HOST":                    "http.host",
 	"PORT":                    "http.port",
 	"LOG_LEVEL":               "log.level",
+
+	"OTEL_EXPORTER_OTLP_ENDPOINT": "tracing.endpoint",
+	"OTEL_SERVICE_NAME":           "tracing.service_name",
 }
 
 // layer is one source's raw values by key, before conversion, with where

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lmittmann/tint"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/term"
 )
 
@@ -24,10 +25,14 @@ const (
 type LogConfig struct {
 	Level  string // debug, info, warn or error
 	Format string // auto, text or json
+	// TraceIDs adds trace_id and span_id to lines logged with a context
+	// carrying a span: set it when tracing is on, so a line leads to its trace.
+	TraceIDs bool
 }
 
 // NewLogger returns a logger writing to w. Lines logged with a context that
-// carries a request id get a request_id attribute.
+// carries a request id get a request_id attribute (and trace_id and span_id
+// when cfg.TraceIDs is set and the context carries a span).
 func NewLogger(w io.Writer, cfg LogConfig) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.Level)); err != nil {
@@ -49,23 +54,32 @@ func NewLogger(w io.Writer, cfg LogConfig) (*slog.Logger, error) {
 	default:
 		return nil, fmt.Errorf("log format %q: want auto, text or json", cfg.Format)
 	}
-	return slog.New(requestIDHandler{h}), nil
+	return slog.New(contextHandler{Handler: h, traceIDs: cfg.TraceIDs}), nil
 }
 
-// requestIDHandler adds the context's request id to each record.
-type requestIDHandler struct{ slog.Handler }
+// contextHandler adds the context's request id, and its trace and span ids
+// when asked, to each record.
+type contextHandler struct {
+	slog.Handler
+	traceIDs bool
+}
 
-func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+func (h contextHandler) Handle(ctx context.Context, r slog.Record) error {
 	if id := RequestID(ctx); id != "" {
 		r.AddAttrs(slog.String("request_id", id))
+	}
+	if h.traceIDs {
+		if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+			r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
+		}
 	}
 	return h.Handler.Handle(ctx, r)
 }
 
-func (h requestIDHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return requestIDHandler{h.Handler.WithAttrs(attrs)}
+func (h contextHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return contextHandler{Handler: h.Handler.WithAttrs(attrs), traceIDs: h.traceIDs}
 }
 
-func (h requestIDHandler) WithGroup(name string) slog.Handler {
-	return requestIDHandler{h.Handler.WithGroup(name)}
+func (h contextHandler) WithGroup(name string) slog.Handler {
+	return contextHandler{Handler: h.Handler.WithGroup(name), traceIDs: h.traceIDs}
 }

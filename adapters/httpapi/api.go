@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/1000x-rps-server/rps-server/domain"
+	"github.com/1000x-rps-server/rps-server/observability"
 )
 
 //go:generate go tool mockgen -destination=mocks/mocks.go -package=mocks . TaskSubmitter
@@ -53,6 +54,10 @@ type Config struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed for
 	// the client's address (echo's RealIP); none believes no header.
 	TrustedProxies []*net.IPNet
+	// Tracing makes a server span of each request but the probes and
+	// /metrics. Optional: the zero value records nothing, and an incoming
+	// traceparent still reaches the broker.
+	Tracing observability.Tracing
 }
 
 // readyTimeout bounds one readiness probe of the ports, so a hung store
@@ -62,6 +67,7 @@ const readyTimeout = 2 * time.Second
 // API is the HTTP handler of the server.
 type API struct {
 	e          *echo.Echo
+	handler    http.Handler // e, inside the tracing middleware when tracing is on
 	sub        TaskSubmitter
 	cfg        Config
 	errs       []errorRow // the one error table, see errorTable
@@ -107,7 +113,8 @@ func New(sub TaskSubmitter, cfg Config) (*API, error) {
 	// errors are written inside the metrics middleware so it records the
 	// status the client got (429, 504…); Recover is innermost so a panic
 	// becomes an error that writeErrors turns into a 500 problem.
-	a.e.Use(requestID, metrics, a.writeErrors, recoverer())
+	// The trace context follows the request id, so its span can name it.
+	a.e.Use(requestID, traceContext(cfg.Tracing), metrics, a.writeErrors, recoverer())
 
 	// The read-only routes answer HEAD too: load balancers and `curl -I`
 	// probe with it (net/http leaves the body out).
@@ -117,12 +124,15 @@ func New(sub TaskSubmitter, cfg Config) (*API, error) {
 	a.e.Match(readOnly, "/healthz", a.healthz)
 	a.e.Match(readOnly, "/readyz", a.readyz)
 	a.e.Match(readOnly, "/openapi.yaml", a.openAPI)
-	a.e.Match(readOnly, "/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{})))
+	// OpenMetrics, when the scraper asks for it, carries the exemplars
+	// (trace ids) of the latency histograms.
+	a.e.Match(readOnly, "/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{EnableOpenMetrics: true})))
+	a.handler = traceServer(a.e, cfg.Tracing)
 	return a, nil
 }
 
 // ServeHTTP implements http.Handler.
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.e.ServeHTTP(w, r) }
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
 
 // Drain makes /readyz fail from now on, so load balancers stop sending
 // traffic while in-flight requests finish during shutdown.

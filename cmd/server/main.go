@@ -43,7 +43,7 @@ func run(ctx context.Context, build observability.BuildInfo, args, environ []str
 		return err
 	}
 	defer proc.Close()
-	application, err := serverapp.New(ctx, proc.Config, proc.Log, proc.Registry)
+	application, err := serverapp.New(ctx, proc.Config, proc.Log, proc.Registry, proc.Tracing)
 	if err != nil {
 		return err
 	}

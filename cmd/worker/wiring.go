@@ -13,6 +13,7 @@ import (
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/worker"
 	"github.com/1000x-rps-server/rps-server/adapters/redisledger"
+	"github.com/1000x-rps-server/rps-server/adapters/traced"
 	"github.com/1000x-rps-server/rps-server/app"
 	"github.com/1000x-rps-server/rps-server/configs"
 	"github.com/1000x-rps-server/rps-server/observability"
@@ -25,12 +26,15 @@ import (
 type workerApp struct {
 	consumer *worker.Runner
 	closers  []func() // in reverse order of opening
+	// tracing is handed to the consumer; when it is on, the handlers and
+	// the ledger are wrapped in spans (adapters/traced).
+	tracing observability.Tracing
 }
 
 // newWorker opens the ledger, the Kafka worker and the admin listener that
 // cfg names. On error it closes what it opened.
-func newWorker(ctx context.Context, cfg configs.Config, log *slog.Logger, reg *prometheus.Registry) (*workerApp, error) {
-	w := &workerApp{}
+func newWorker(ctx context.Context, cfg configs.Config, log *slog.Logger, reg *prometheus.Registry, tr observability.Tracing) (*workerApp, error) {
+	w := &workerApp{tracing: tr}
 	if err := w.open(ctx, cfg, log, reg); err != nil {
 		w.close()
 		return nil, err
@@ -44,7 +48,11 @@ func (w *workerApp) open(ctx context.Context, cfg configs.Config, log *slog.Logg
 		return err
 	}
 	log.Info("task kinds", "kinds", tasks.Kinds())
-	proc, err := w.exactlyOnce(cfg, tasks, log)
+	var handlers ports.TaskProcessor = tasks
+	if w.tracing.On() {
+		handlers = traced.Processor(tasks, w.tracing)
+	}
+	proc, err := w.exactlyOnce(cfg, handlers, log)
 	if err != nil {
 		return err
 	}
@@ -60,6 +68,7 @@ func (w *workerApp) open(ctx context.Context, cfg configs.Config, log *slog.Logg
 		Settings:        cfg.Kafka.Settings,
 		Logger:          log,
 		Registerer:      reg,
+		Tracing:         w.tracing,
 	}, proc)
 	if err != nil {
 		return fmt.Errorf("kafka worker: %w", err)
@@ -91,7 +100,11 @@ func (w *workerApp) exactlyOnce(cfg configs.Config, tasks ports.TaskProcessor, l
 		return nil, err
 	}
 	w.closers = append(w.closers, ledger.Close)
-	proc, err := app.NewExactlyOnce(tasks, ledger)
+	var record ports.IssuanceLedger = ledger
+	if w.tracing.On() {
+		record = traced.Ledger(ledger, w.tracing, "redis")
+	}
+	proc, err := app.NewExactlyOnce(tasks, record)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +125,7 @@ func (w *workerApp) close() {
 // adminHandler serves the worker's /metrics and /readyz (it has no API port).
 func adminHandler(reg *prometheus.Registry, consumer *worker.Runner) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true})) // exemplars
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if err := consumer.Ready(r.Context()); err != nil {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)

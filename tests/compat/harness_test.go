@@ -28,6 +28,7 @@ import (
 	"github.com/1000x-rps-server/rps-server/app"
 	"github.com/1000x-rps-server/rps-server/cmd/server/serverapp"
 	"github.com/1000x-rps-server/rps-server/configs"
+	"github.com/1000x-rps-server/rps-server/observability"
 	"github.com/1000x-rps-server/rps-server/tests/infra"
 )
 
@@ -107,7 +108,7 @@ type ourServer struct {
 func startOurServer(t *testing.T, env testEnv, replyMode string) *ourServer {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	a, err := serverapp.New(context.Background(), env.config(replyMode), quiet, reg)
+	a, err := serverapp.New(context.Background(), env.config(replyMode), quiet, reg, observability.Tracing{})
 	require.NoError(t, err)
 	t.Cleanup(a.Close)
 	srv := httptest.NewServer(a.API)

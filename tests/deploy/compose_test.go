@@ -22,9 +22,6 @@ import (
 // are checked against what configs reads.
 const ourImage = "rps-server:latest"
 
-// otelVars are read by the OpenTelemetry SDK's OTLP exporter, not by configs.
-var otelVars = []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME"}
-
 type composeFile struct {
 	Services map[string]service `yaml:"services"`
 	Volumes  map[string]any     `yaml:"volumes"`
@@ -102,7 +99,7 @@ func TestComposeSettingsAreOnesTheServicesRead(t *testing.T) {
 		checked++
 		var environ []string
 		for k, v := range s.Environment {
-			if !configs.ReadsVariable(k) && !slices.Contains(otelVars, k) {
+			if !configs.ReadsVariable(k) {
 				t.Errorf("%s: %s is not a variable the service reads", name, k)
 			}
 			environ = append(environ, k+"="+composeDefault(v))
@@ -114,6 +111,9 @@ func TestComposeSettingsAreOnesTheServicesRead(t *testing.T) {
 		}
 		if !cfg.UsesRedis() || !cfg.UsesKafka() {
 			t.Errorf("%s runs without Redis or Kafka: %+v", name, cfg.Redis.URL+" "+cfg.Kafka.Bootstrap)
+		}
+		if !cfg.UsesTracing() || cfg.Tracing.ServiceName == "" {
+			t.Errorf("%s does not send traces to the stack's Jaeger under a name of its own: %+v", name, cfg.Tracing)
 		}
 		var port string
 		switch s.Command[0] {

@@ -158,10 +158,13 @@ func (r *Broker) replyLoop() {
 				r.cfg.Logger.Warn("undecodable reply dropped", "topic", r.replyTopic, "offset", int64(e.TopicPartition.Offset), "err", err)
 				continue
 			}
+			arrival := r.startArrival(e, res.TaskID)
 			if !r.complete(res.TaskID, outcome{res: res}) && !strings.HasPrefix(res.TaskID, probePrefix) {
 				r.metrics.lateReplies.Inc()
 				r.cfg.Logger.Debug("late or unknown reply dropped", "correlation_id", res.TaskID)
+				arrival.SetAttributes(lateReply)
 			}
+			arrival.End()
 		case kafka.Error:
 			r.noteError(e)
 		}

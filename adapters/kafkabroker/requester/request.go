@@ -10,6 +10,7 @@ import (
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
 	"github.com/1000x-rps-server/rps-server/domain"
+	"github.com/1000x-rps-server/rps-server/observability"
 )
 
 // Request implements ports.TaskBroker. It returns domain.ErrUnavailable at
@@ -39,17 +40,21 @@ func (r *Broker) Request(ctx context.Context, task domain.Task) (domain.Result, 
 		return domain.Result{}, err
 	}
 	defer r.unregister(task.ID)
-	if err := r.send(msg); err != nil {
+	if err := r.sendTraced(ctx, msg, task.ID); err != nil {
 		return domain.Result{}, fmt.Errorf("requester: send task: %w", err)
 	}
+	ctx, wait := r.tracer.Start(ctx, "reply wait")
 	select {
 	case o := <-ch:
 		if o.err == nil {
-			r.metrics.roundTrip.Observe(time.Since(start).Seconds())
+			observability.ObserveWithTrace(ctx, r.metrics.roundTrip, time.Since(start).Seconds())
 		}
+		endWait(wait, o.res, o.err)
 		return o.res, o.err
 	case <-ctx.Done():
-		return domain.Result{}, ctxError(ctx, start)
+		err := ctxError(ctx, start)
+		endWait(wait, domain.Result{}, err)
+		return domain.Result{}, err
 	}
 }
 

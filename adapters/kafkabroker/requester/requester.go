@@ -26,6 +26,7 @@ import (
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
 	"github.com/1000x-rps-server/rps-server/domain"
+	"github.com/1000x-rps-server/rps-server/observability"
 )
 
 // Config sets up the server side. Every field is required unless it says
@@ -63,6 +64,10 @@ type Config struct {
 	Settings   map[string]string
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
+	// Tracing traces each task's send, its reply wait and its reply's
+	// arrival. Optional: the zero value records nothing but still passes a
+	// caller's traceparent to the worker.
+	Tracing observability.Tracing
 }
 
 func (c *Config) check() error {
@@ -129,6 +134,7 @@ type Broker struct {
 	logs       *kafkabroker.ClientLogs
 	errs       *kafkabroker.ErrorLog
 	metrics    *metrics
+	tracer     kafkabroker.Tracer
 
 	consumer *kafka.Consumer
 	// assigned and replyTopicMade are written by supervise only and read by
@@ -183,7 +189,7 @@ func New(cfg Config) (*Broker, error) {
 		return nil, fmt.Errorf("requester: %w", err)
 	}
 	r := &Broker{
-		cfg: cfg, replyTopic: replyTopic,
+		cfg: cfg, replyTopic: replyTopic, tracer: kafkabroker.NewTracer(cfg.Tracing),
 		logs: logs, errs: kafkabroker.NewErrorLog(cfg.Logger), wentDown: make(chan struct{}, 1),
 		superviseDone: make(chan struct{}), watchDone: make(chan struct{}), replyDone: make(chan struct{}), deliveryDone: make(chan struct{}),
 	}

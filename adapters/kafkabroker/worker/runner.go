@@ -27,6 +27,7 @@ import (
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
 	"github.com/1000x-rps-server/rps-server/domain"
+	"github.com/1000x-rps-server/rps-server/observability"
 	"github.com/1000x-rps-server/rps-server/ports"
 )
 
@@ -59,6 +60,10 @@ type Config struct {
 	Settings   map[string]string
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
+	// Tracing traces each task's queue wait, its processing and its reply's
+	// send, in the trace its headers carry. Optional: the zero value records
+	// nothing but still passes the traceparent on to the reply.
+	Tracing observability.Tracing
 }
 
 func (c *Config) check() error {
@@ -96,6 +101,7 @@ type Runner struct {
 	errs     *kafkabroker.ErrorLog
 	offsets  *offsetTracker
 	metrics  *metrics
+	tracer   kafkabroker.Tracer
 	sem      chan struct{}
 	joined   atomic.Bool
 
@@ -131,6 +137,7 @@ func New(ctx context.Context, cfg Config, proc ports.TaskProcessor) (*Runner, er
 	w := &Runner{
 		cfg: cfg, proc: proc, offsets: newOffsetTracker(), sem: make(chan struct{}, cfg.Concurrency), idle: make(chan struct{}, 1),
 		logs: kafkabroker.NewClientLogs(cfg.Logger), errs: kafkabroker.NewErrorLog(cfg.Logger),
+		tracer: kafkabroker.NewTracer(cfg.Tracing),
 	}
 	w.abandon, w.abandonNow = context.WithCancel(context.Background())
 	err := w.open(ctx)

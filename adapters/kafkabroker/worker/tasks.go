@@ -9,6 +9,7 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
+	"github.com/1000x-rps-server/rps-server/observability"
 )
 
 // Pacing of reply retries: a reply whose delivery failed is produced again
@@ -53,9 +54,11 @@ func (w *Runner) dispatch(ctx context.Context, m *kafka.Message) {
 		started := time.Now()
 		// The task runs to completion during the drain (its reply is owed);
 		// its ctx is cancelled only when the drain deadline passes.
-		res := w.proc.Process(w.abandon, task)
+		ctx, span := w.startProcess(m, task.ID, started)
+		defer span.End()
+		res := w.proc.Process(ctx, task)
 		<-w.sem
-		w.metrics.processing.Observe(time.Since(started).Seconds())
+		observability.ObserveWithTrace(ctx, w.metrics.processing, time.Since(started).Seconds())
 		res.TaskID = task.ID
 		outcome := outcomeOK
 		if res.Error != "" {
@@ -68,7 +71,7 @@ func (w *Runner) dispatch(ctx context.Context, m *kafka.Message) {
 			w.settle(&reply{ticket: tk}, true)
 			return
 		}
-		w.send(&reply{msg: msg, ticket: tk})
+		w.sendTraced(ctx, &reply{msg: msg, ticket: tk}, task.ID)
 	}()
 }
 

@@ -1,5 +1,6 @@
 // Package startup is how both binaries begin, written once: the config, the
-// logger, the profiler when asked for, and the process's metrics registry.
+// logger, the profiler when asked for, the process's metrics registry and
+// its tracing.
 // It is internal to cmd: only the binaries start processes.
 package startup
 
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -15,14 +17,19 @@ import (
 	"github.com/1000x-rps-server/rps-server/observability"
 )
 
-// Process is what a binary has once started: its config, its logger and
-// its metrics registry. Close stops what Begin started (the profiler).
+// Process is what a binary has once started: its config, its logger, its
+// metrics registry and its tracing. Close stops what Begin started (the
+// profiler, the span exporter).
 type Process struct {
 	Config   configs.Config
 	Log      *slog.Logger
 	Registry *prometheus.Registry
+	Tracing  observability.Tracing
 	close    func()
 }
+
+// flushTimeout bounds exporting the last spans at exit.
+const flushTimeout = 5 * time.Second
 
 // Begin loads the config of the binary build names from args and environ,
 // logs to logOut, logs its version and the (redacted) config once, registers
@@ -32,7 +39,9 @@ func Begin(ctx context.Context, build observability.BuildInfo, args, environ []s
 	if err != nil {
 		return nil, err
 	}
-	log, err := observability.NewLogger(logOut, observability.LogConfig{Level: cfg.Log.Level, Format: cfg.Log.Format})
+	log, err := observability.NewLogger(logOut, observability.LogConfig{
+		Level: cfg.Log.Level, Format: cfg.Log.Format, TraceIDs: cfg.UsesTracing(),
+	})
 	if err != nil {
 		return nil, fmt.Errorf("logger: %w", err)
 	}
@@ -41,9 +50,13 @@ func Begin(ctx context.Context, build observability.BuildInfo, args, environ []s
 	if err := observability.RegisterBuildInfo(p.Registry, build); err != nil {
 		return nil, err
 	}
+	if p.Tracing, err = startTracing(ctx, cfg.Tracing, build, log); err != nil {
+		return nil, err
+	}
 	if cfg.Debug.PProfAddr != "" {
 		_, stopPProf, err := observability.ServePProf(ctx, cfg.Debug.PProfAddr, log)
 		if err != nil {
+			p.Close()
 			return nil, err
 		}
 		p.close = stopPProf
@@ -51,5 +64,32 @@ func Begin(ctx context.Context, build observability.BuildInfo, args, environ []s
 	return p, nil
 }
 
-// Close stops the profiler, if it runs.
-func (p *Process) Close() { p.close() }
+// startTracing exports spans when cfg names an endpoint, as the service
+// "rps-<binary>" unless cfg names it.
+func startTracing(ctx context.Context, cfg configs.TracingConfig, build observability.BuildInfo, log *slog.Logger) (observability.Tracing, error) {
+	name := cfg.ServiceName
+	if name == "" {
+		name = "rps-" + build.Binary
+	}
+	tr, err := observability.NewTracing(ctx, observability.TracingConfig{
+		Endpoint: cfg.Endpoint, SampleRatio: cfg.SampleRatio, ServiceName: name, ServiceVersion: build.Version,
+	})
+	if err != nil {
+		return tr, err
+	}
+	if tr.On() {
+		log.Info("tracing on: spans exported over OTLP/HTTP", "service", name, "sample_ratio", cfg.SampleRatio)
+	}
+	return tr, nil
+}
+
+// Close stops the profiler, if it runs, and flushes the spans not yet
+// exported.
+func (p *Process) Close() {
+	p.close()
+	ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
+	defer cancel()
+	if err := p.Tracing.Shutdown(ctx); err != nil {
+		p.Log.Warn("spans lost at exit", "err", err)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/1000x-rps-server/rps-server/app"
 	"github.com/1000x-rps-server/rps-server/configs"
 	"github.com/1000x-rps-server/rps-server/domain"
+	"github.com/1000x-rps-server/rps-server/observability"
 	"github.com/1000x-rps-server/rps-server/ports"
 )
 
@@ -29,10 +30,11 @@ type App struct {
 }
 
 // New opens the ports cfg names (Redis or in-memory gate, Kafka or
-// in-process broker and worker) and assembles the application on them.
-func New(ctx context.Context, cfg configs.Config, log *slog.Logger, reg *prometheus.Registry) (*App, error) {
+// in-process broker and worker) and assembles the application on them,
+// traced by tr (the zero Tracing is off).
+func New(ctx context.Context, cfg configs.Config, log *slog.Logger, reg *prometheus.Registry, tr observability.Tracing) (*App, error) {
 	handlers := app.DefaultHandlers(rand.Reader)
-	p := &serverPorts{}
+	p := &serverPorts{tracing: tr}
 	if err := p.openBroker(cfg, handlers, log, reg); err != nil {
 		p.close(log)
 		return nil, err
@@ -101,6 +103,7 @@ func buildAPI(ctx context.Context, cfg configs.Config, p *serverPorts, kinds []d
 		Logger:         log,
 		Registerer:     reg,
 		Gatherer:       reg,
+		Tracing:        p.tracing,
 	})
 }
 

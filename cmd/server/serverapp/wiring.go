@@ -12,8 +12,10 @@ import (
 	"github.com/1000x-rps-server/rps-server/adapters/membroker"
 	"github.com/1000x-rps-server/rps-server/adapters/memgate"
 	"github.com/1000x-rps-server/rps-server/adapters/redisgate"
+	"github.com/1000x-rps-server/rps-server/adapters/traced"
 	"github.com/1000x-rps-server/rps-server/app"
 	"github.com/1000x-rps-server/rps-server/configs"
+	"github.com/1000x-rps-server/rps-server/observability"
 	"github.com/1000x-rps-server/rps-server/ports"
 )
 
@@ -28,6 +30,9 @@ type serverPorts struct {
 	broker  ports.TaskBroker
 	idem    ports.IdempotencyStore
 	closers []func(context.Context) error
+	// tracing is handed to the broker and the API; when it is on, the gate
+	// is wrapped in spans (adapters/traced).
+	tracing observability.Tracing
 }
 
 // openGate opens the gate cfg names: Redis when a URL is set, else memory.
@@ -41,7 +46,7 @@ func (p *serverPorts) openGate(ctx context.Context, cfg configs.Config, log *slo
 			log.Warn("gate is in memory: the capacity applies per instance, not cluster-wide; set REDIS_URL to share it")
 		}
 		log.Info("gate: in memory", "capacity", cfg.Gate.Capacity)
-		p.gate = g
+		p.gate = p.traceGate(g, "memory")
 		return nil
 	}
 	g, err := redisgate.New(ctx, redisgate.Config{
@@ -59,18 +64,30 @@ func (p *serverPorts) openGate(ctx context.Context, cfg configs.Config, log *slo
 	if err != nil {
 		return fmt.Errorf("redis gate: %w", err)
 	}
-	p.gate = g
+	p.gate = p.traceGate(g, "redis")
 	p.closers = append(p.closers, func(context.Context) error { g.Close(); return nil })
 	return nil
+}
+
+// traceGate wraps g in client spans when tracing is on; off, g runs bare.
+func (p *serverPorts) traceGate(g ports.ConcurrencyGate, store string) ports.ConcurrencyGate {
+	if !p.tracing.On() {
+		return g
+	}
+	return traced.Gate(g, p.tracing, store)
 }
 
 // openBroker opens the broker cfg names: Kafka when a bootstrap is set, else
 // an in-process broker running handlers itself.
 func (p *serverPorts) openBroker(cfg configs.Config, handlers []app.TaskHandler, log *slog.Logger, reg prometheus.Registerer) error {
 	if !cfg.UsesKafka() {
-		proc, err := app.NewProcessTask(handlers...)
+		tasks, err := app.NewProcessTask(handlers...)
 		if err != nil {
 			return err
+		}
+		var proc ports.TaskProcessor = tasks
+		if p.tracing.On() {
+			proc = traced.Processor(tasks, p.tracing)
 		}
 		b, err := membroker.New(proc, cfg.Worker.Concurrency)
 		if err != nil {
@@ -92,6 +109,7 @@ func (p *serverPorts) openBroker(cfg configs.Config, handlers []app.TaskHandler,
 		Settings:        cfg.Kafka.Settings,
 		Logger:          log,
 		Registerer:      reg,
+		Tracing:         p.tracing,
 	})
 	if err != nil {
 		return fmt.Errorf("kafka broker: %w", err)
