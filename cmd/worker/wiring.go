@@ -44,7 +44,7 @@ func (w *worker) open(ctx context.Context, cfg configs.Config, log *slog.Logger,
 		return err
 	}
 	log.Info("task kinds", "kinds", tasks.Kinds())
-	proc, err := w.exactlyOnce(cfg, tasks, log)
+	proc, err := w.exactlyOnce(cfg, tasks, log, reg)
 	if err != nil {
 		return err
 	}
@@ -61,6 +61,9 @@ func (w *worker) open(ctx context.Context, cfg configs.Config, log *slog.Logger,
 	if err != nil {
 		return fmt.Errorf("kafka worker: %w", err)
 	}
+	if err := observability.RegisterReadiness(reg, w.consumer.Ready); err != nil {
+		return err
+	}
 	if cfg.Worker.MetricsAddr == "" {
 		return nil
 	}
@@ -75,7 +78,7 @@ func (w *worker) open(ctx context.Context, cfg configs.Config, log *slog.Logger,
 // exactlyOnce wraps the tasks in the Redis issuance ledger, so a task Kafka
 // redelivers answers with the code it issued first. Without Redis the worker
 // still runs, at-least-once, and says so.
-func (w *worker) exactlyOnce(cfg configs.Config, tasks ports.TaskProcessor, log *slog.Logger) (ports.TaskProcessor, error) {
+func (w *worker) exactlyOnce(cfg configs.Config, tasks ports.TaskProcessor, log *slog.Logger, reg prometheus.Registerer) (ports.TaskProcessor, error) {
 	if !cfg.UsesRedis() {
 		log.Warn("no REDIS_URL: issuance is at-least-once; a task redelivered after a crash or rebalance issues a second code")
 		return tasks, nil
@@ -83,6 +86,7 @@ func (w *worker) exactlyOnce(cfg configs.Config, tasks ports.TaskProcessor, log 
 	ledger, err := redisledger.New(redisledger.Config{
 		URL: cfg.Redis.URL, Prefix: cfg.Worker.LedgerPrefix, TTL: cfg.Worker.LedgerTTL,
 		DialTimeout: cfg.Redis.DialTimeout, CommandTimeout: cfg.Redis.CommandTimeout, MaxFlushDelay: cfg.Redis.MaxFlushDelay,
+		Registerer: reg,
 	})
 	if err != nil {
 		return nil, err
