@@ -100,7 +100,7 @@ func TestProvisioning(t *testing.T) {
 			} `yaml:"options"`
 		} `yaml:"providers"`
 	}
-	raw, err = os.ReadFile(filepath.Join(check.ProvisioningDir, "dashboards", "rps-server.yml"))
+	raw, err = os.ReadFile(filepath.Join(check.ProvisioningDir, "dashboards", "dashboards.yml"))
 	require.NoError(t, err)
 	require.NoError(t, yaml.Unmarshal(raw, &prov))
 	require.Len(t, prov.Providers, 1)

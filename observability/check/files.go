@@ -11,11 +11,12 @@ import (
 
 // Paths of the files under test, relative to this package.
 const (
-	PrometheusDir   = "../prometheus"
-	ScrapeConfig    = PrometheusDir + "/prometheus.yml"
-	AlertTests      = PrometheusDir + "/tests/alerts_test.yml"
-	DashboardsDir   = "../grafana/dashboards"
-	ProvisioningDir = "../grafana/provisioning"
+	PrometheusDir     = "../prometheus"
+	ScrapeConfig      = PrometheusDir + "/prometheus.yml"
+	LocalScrapeConfig = PrometheusDir + "/prometheus.local.yml"
+	AlertTests        = PrometheusDir + "/tests/alerts_test.yml"
+	DashboardsDir     = "../grafana/dashboards"
+	ProvisioningDir   = "../grafana/provisioning"
 )
 
 // RuleFiles are the rule files the scrape config loads, in its order.

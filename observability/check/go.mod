@@ -4,9 +4,11 @@ go 1.26.8
 
 require (
 	github.com/1000x-rps-server/rps-server v0.0.0-00010101000000-000000000000
+	github.com/google/uuid v1.6.0
 	github.com/grafana/grafana-foundation-sdk/go v0.0.22
 	github.com/prometheus/prometheus v0.316.0
 	github.com/stretchr/testify v1.12.1
+	go.uber.org/goleak v1.3.0
 	go.yaml.in/yaml/v3 v3.0.5
 )
 

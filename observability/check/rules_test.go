@@ -28,7 +28,7 @@ func runPromtool(t *testing.T, args ...string) {
 func TestPromtool(t *testing.T) {
 	rules, err := check.RuleFiles()
 	require.NoError(t, err)
-	runPromtool(t, "check", "config", check.ScrapeConfig)
+	runPromtool(t, "check", "config", check.ScrapeConfig, check.LocalScrapeConfig)
 	runPromtool(t, append([]string{"check", "rules"}, rules...)...)
 	runPromtool(t, "test", "rules", check.AlertTests)
 }

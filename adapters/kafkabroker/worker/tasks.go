@@ -1,4 +1,4 @@
-package kafkabroker
+package worker
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
 )
 
 // Pacing of reply retries: a reply whose delivery failed is produced again
@@ -27,10 +29,10 @@ type reply struct {
 }
 
 // dispatch runs one task in its own goroutine, at most Concurrency at once.
-func (w *Worker) dispatch(ctx context.Context, m *kafka.Message) {
+func (w *Runner) dispatch(ctx context.Context, m *kafka.Message) {
 	tp := m.TopicPartition
 	tk := w.offsets.start(tp.Partition, int64(tp.Offset))
-	task, replyTo, err := decodeTask(m)
+	task, replyTo, err := kafkabroker.DecodeTask(m)
 	if err != nil {
 		w.metrics.processed.WithLabelValues(outcomePoison).Inc()
 		w.cfg.Logger.Warn("poison task skipped", "partition", tp.Partition, "offset", int64(tp.Offset), "err", err)
@@ -46,6 +48,9 @@ func (w *Worker) dispatch(ctx context.Context, m *kafka.Message) {
 	w.metrics.inFlight.Inc()
 	go func() {
 		started := time.Now()
+		if !m.Timestamp.IsZero() { // clocks of other hosts may run ahead
+			w.metrics.queueWait.Observe(max(0, started.Sub(m.Timestamp).Seconds()))
+		}
 		// The task runs to completion during the drain (its reply is owed);
 		// its ctx is cancelled only when the drain deadline passes.
 		res := w.proc.Process(w.abandon, task)
@@ -57,7 +62,7 @@ func (w *Worker) dispatch(ctx context.Context, m *kafka.Message) {
 			outcome, res.Value = outcomeError, "" // a reply is a result or an error
 		}
 		w.metrics.processed.WithLabelValues(outcome).Inc()
-		msg, err := encodeReply(res, replyTo)
+		msg, err := kafkabroker.EncodeReply(res, replyTo)
 		if err != nil { // cannot happen with string fields; never stall on it
 			w.cfg.Logger.Error("reply not encodable; task skipped", "correlation_id", task.ID, "err", err)
 			w.settle(&reply{ticket: tk}, true)
@@ -69,14 +74,14 @@ func (w *Worker) dispatch(ctx context.Context, m *kafka.Message) {
 
 // send produces r, waiting out a full local queue; it gives up only when
 // the drain deadline passed or the producer is closed.
-func (w *Worker) send(r *reply) {
+func (w *Runner) send(r *reply) {
 	r.msg.Opaque = r
 	for {
 		err := w.produce(r.msg)
 		if err == nil {
 			return
 		}
-		if !isQueueFull(err) || !sleep(w.abandon, queueFullPause) {
+		if !kafkabroker.IsQueueFull(err) || !kafkabroker.Sleep(w.abandon, queueFullPause) {
 			w.cfg.Logger.Warn("reply not sent; the task will be redelivered", "partition", r.ticket.partition, "offset", r.ticket.offset, "err", err)
 			w.settle(r, false)
 			return
@@ -84,7 +89,7 @@ func (w *Worker) send(r *reply) {
 	}
 }
 
-func (w *Worker) produce(msg *kafka.Message) error {
+func (w *Runner) produce(msg *kafka.Message) error {
 	w.closeMu.RLock()
 	defer w.closeMu.RUnlock()
 	if w.closed {
@@ -95,7 +100,7 @@ func (w *Worker) produce(msg *kafka.Message) error {
 
 // deliveryLoop settles each reply by its delivery report: delivered, or its
 // reply topic gone, finishes the task; any other failure produces it again.
-func (w *Worker) deliveryLoop() {
+func (w *Runner) deliveryLoop() {
 	for ev := range w.producer.Events() {
 		switch e := ev.(type) {
 		case *kafka.Message:
@@ -106,7 +111,7 @@ func (w *Worker) deliveryLoop() {
 			switch err := e.TopicPartition.Error; {
 			case err == nil:
 				w.settle(r, true)
-			case isUnknownTopic(err):
+			case kafkabroker.IsUnknownTopic(err):
 				w.metrics.orphans.Inc()
 				w.cfg.Logger.Debug("reply topic gone; reply dropped", "topic", *r.msg.TopicPartition.Topic, "offset", r.ticket.offset)
 				w.settle(r, true)
@@ -115,13 +120,13 @@ func (w *Worker) deliveryLoop() {
 				w.retry(r, err)
 			}
 		case kafka.Error:
-			w.errs.note("producer", e)
+			w.errs.Note("producer", e)
 		}
 	}
 }
 
 // retry produces r again after a pause that grows with its attempts.
-func (w *Worker) retry(r *reply, cause error) {
+func (w *Runner) retry(r *reply, cause error) {
 	if w.abandon.Err() != nil {
 		w.settle(r, false)
 		return
@@ -134,7 +139,7 @@ func (w *Worker) retry(r *reply, cause error) {
 }
 
 // settle ends a reply's life; done says whether its task counts as answered.
-func (w *Worker) settle(r *reply, done bool) {
+func (w *Runner) settle(r *reply, done bool) {
 	if done {
 		w.finish(r.ticket)
 	}
@@ -149,7 +154,7 @@ func (w *Worker) settle(r *reply, done bool) {
 
 // finish marks a task answered and stores the offset up to which every task
 // of its partition is answered; auto-commit sends it to the group.
-func (w *Worker) finish(tk ticket) {
+func (w *Runner) finish(tk ticket) {
 	w.storeMu.Lock()
 	defer w.storeMu.Unlock()
 	w.closeMu.RLock()
@@ -164,4 +169,61 @@ func (w *Worker) finish(tk ticket) {
 		return
 	}
 	w.metrics.committed.WithLabelValues(strconv.Itoa(int(tk.partition))).Set(float64(next))
+}
+
+// committedTimeout bounds the one request to the group coordinator a scrape
+// may make, for partitions this worker has read nothing from yet.
+const committedTimeout = time.Second
+
+// lag is, per assigned partition, the tasks not yet answered: its high
+// watermark minus where answering stands. That is the oldest offset still
+// being processed; with none, the read position (tasks fetched but not yet
+// handed out count too); with no read yet, the group's committed offset, or
+// the partition's start when the group never committed (offsets reset to
+// earliest). Partitions whose figures the client does not know are left out.
+func (w *Runner) lag() map[int32]int64 {
+	w.closeMu.RLock()
+	defer w.closeMu.RUnlock()
+	if w.closed {
+		return nil
+	}
+	assigned, err := w.consumer.Assignment()
+	if err != nil {
+		return nil
+	}
+	positions, err := w.consumer.Position(assigned)
+	if err != nil {
+		return nil
+	}
+	base := make(map[int32]int64, len(positions))
+	var unread []kafka.TopicPartition
+	for _, tp := range positions {
+		if oldest, ok := w.offsets.oldest(tp.Partition); ok {
+			base[tp.Partition] = oldest
+		} else if tp.Offset >= 0 {
+			base[tp.Partition] = int64(tp.Offset)
+		} else {
+			unread = append(unread, tp)
+		}
+	}
+	if len(unread) > 0 {
+		if committed, err := w.consumer.Committed(unread, int(committedTimeout.Milliseconds())); err == nil {
+			for _, tp := range committed {
+				if tp.Offset >= 0 {
+					base[tp.Partition] = int64(tp.Offset)
+				} else if low, _, err := w.consumer.GetWatermarkOffsets(w.cfg.TasksTopic, tp.Partition); err == nil && low >= 0 {
+					base[tp.Partition] = low
+				}
+			}
+		}
+	}
+	out := make(map[int32]int64, len(base))
+	for partition, from := range base {
+		_, high, err := w.consumer.GetWatermarkOffsets(w.cfg.TasksTopic, partition)
+		if err != nil || high < 0 {
+			continue
+		}
+		out[partition] = max(0, high-from)
+	}
+	return out
 }
