@@ -331,7 +331,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 func waitOK(t *testing.T, u string) {
 	t.Helper()
 	require.Eventually(t, func() bool {
-		resp, err := http.Get(u) //nolint:noctx // a short poll
+		resp, err := http.Get(u)
 		if err != nil {
 			return false
 		}
@@ -343,7 +343,7 @@ func waitOK(t *testing.T, u string) {
 
 func get(t *testing.T, u string) string {
 	t.Helper()
-	resp, err := http.Get(u) //nolint:noctx // test helper
+	resp, err := http.Get(u)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
@@ -364,4 +364,3 @@ func apiGet(t *testing.T, prom, path string, v any) {
 	require.Equal(t, "success", envelope.Status, "%s: %s", path, envelope.Error)
 	require.NoError(t, json.Unmarshal(envelope.Data, v))
 }
-
