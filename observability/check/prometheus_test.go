@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -55,19 +56,26 @@ func TestPrometheus(t *testing.T) {
 	waitOK(t, worker+"/readyz")
 	sendTraffic(t, server)
 
-	// Both /metrics pages: promtool's lint, and the names the files use.
-	exported := map[string]bool{}
+	// Both /metrics pages pass promtool's lint and, once traffic has gone
+	// through (some series exist only then: the lag needs the client to
+	// have fetched), export every name the dashboard and the rules use.
+	var missing []string
+	require.Eventually(t, func() bool {
+		exported := map[string]bool{}
+		for _, base := range []string{server, worker} {
+			for _, name := range familyNames(get(t, base+"/metrics")) {
+				exported[name] = true
+			}
+		}
+		missing = unexported(t, exported)
+		return len(missing) == 0
+	}, time.Minute, time.Second, "named by the dashboard or the rules, exported by neither binary: %v", &missing)
 	for _, base := range []string{server, worker} {
-		body := get(t, base+"/metrics")
 		cmd := exec.Command(promtool(t), "check", "metrics")
-		cmd.Stdin = strings.NewReader(body)
+		cmd.Stdin = strings.NewReader(get(t, base+"/metrics"))
 		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, "promtool check metrics on %s/metrics:\n%s", base, out)
-		for _, name := range familyNames(body) {
-			exported[name] = true
-		}
 	}
-	requireNamesExported(t, exported)
 
 	prom := startPrometheus(t, promBin, map[string]string{"server": serverAddr, "worker": workerAddr})
 
@@ -113,7 +121,7 @@ func TestPrometheus(t *testing.T) {
 	}
 
 	// Every recording rule returns data once a few scrapes have happened.
-	missing := recordedWithoutData(t, prom, rules)
+	missing = recordedWithoutData(t, prom, rules)
 	deadline := time.Now().Add(2 * time.Minute)
 	for len(missing) > 0 && time.Now().Before(deadline) {
 		time.Sleep(time.Second)
@@ -122,23 +130,26 @@ func TestPrometheus(t *testing.T) {
 	assert.Empty(t, missing, "recording rules that returned no data")
 }
 
-// requireNamesExported checks every metric a dashboard panel or a rule
-// names is exported by the binaries or recorded by a rule.
-func requireNamesExported(t *testing.T, exported map[string]bool) {
+// unexported lists where the dashboards and the rules name a metric that is
+// neither in exported nor recorded by a rule.
+func unexported(t *testing.T, exported map[string]bool) []string {
 	t.Helper()
 	rules, err := check.Rules()
 	require.NoError(t, err)
-	known := maps(exported)
+	known := maps.Clone(exported)
 	for _, r := range rules {
 		if r.Record != "" {
 			known[r.Record] = true
 		}
 	}
+	var missing []string
 	use := func(where, expr string) {
 		names, err := check.MetricNames(expr)
 		require.NoError(t, err, where)
 		for _, n := range names {
-			assert.True(t, check.ExportedName(n, known), "%s names %s, which neither binary exports nor a rule records", where, n)
+			if !check.ExportedName(n, known) {
+				missing = append(missing, n+" ("+where+")")
+			}
 		}
 	}
 	for _, r := range rules {
@@ -153,14 +164,7 @@ func requireNamesExported(t *testing.T, exported map[string]bool) {
 			use(fmt.Sprintf("%s panel %q", filepath.Base(f), q.Panel), q.Expr)
 		}
 	}
-}
-
-func maps(m map[string]bool) map[string]bool {
-	out := make(map[string]bool, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
+	return missing
 }
 
 // recordedWithoutData are the recording rules whose series Prometheus has
