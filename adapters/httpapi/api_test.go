@@ -155,6 +155,21 @@ func TestMetrics(t *testing.T) {
 	assert.Contains(t, body, "rps_http_request_duration_seconds_bucket")
 }
 
+// TestMetrics_InFlight reads the in-flight gauge through /metrics while a
+// POST /queue is inside the use case: that request and the scrape itself.
+func TestMetrics_InFlight(t *testing.T) {
+	api, sub := newAPI(t)
+	var during string
+	sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(
+		func(context.Context, domain.Kind, string) (domain.Result, error) {
+			during = get(api, "/metrics").Body.String()
+			return domain.Result{Value: "GIFT-1"}, nil
+		})
+	require.Equal(t, http.StatusOK, postQueue(api).Code)
+	assert.Contains(t, during, "rps_http_requests_in_flight 2\n")
+	assert.Contains(t, get(api, "/metrics").Body.String(), "rps_http_requests_in_flight 1\n", "only the scrape itself")
+}
+
 // TestLogLevels checks that only failures an operator must see are logged
 // above debug, that a success logs nothing, and that lines carry the id.
 func TestLogLevels(t *testing.T) {

@@ -30,15 +30,24 @@ func (a *API) healthz(c echo.Context) error {
 // readyz says whether this instance should get traffic: not while draining,
 // and not while a port behind the use case cannot serve.
 func (a *API) readyz(c echo.Context) error {
-	if a.draining.Load() {
-		return echo.NewHTTPError(http.StatusServiceUnavailable, "not ready: shutting down")
-	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), readyTimeout)
 	defer cancel()
-	if err := a.sub.Ready(ctx); err != nil {
+	if err := a.Ready(ctx); err != nil {
 		return echo.NewHTTPError(http.StatusServiceUnavailable, "not ready: "+err.Error())
 	}
 	return c.JSONBlob(http.StatusOK, a.readyBody)
+}
+
+// errDraining is why an instance that is shutting down is not ready.
+var errDraining = errors.New("shutting down")
+
+// Ready is what /readyz answers: nil when this instance should get traffic.
+// The readiness metric asks it too, so both always agree.
+func (a *API) Ready(ctx context.Context) error {
+	if a.draining.Load() {
+		return errDraining
+	}
+	return a.sub.Ready(ctx)
 }
 
 // queueRequest is the optional body of POST /queue.

@@ -73,11 +73,19 @@ func recoverer() echo.MiddlewareFunc {
 	})
 }
 
-// newMetrics counts requests and their latency by route, method and status.
-// Every label is bounded: unmatched paths share one url label, the Host
-// header (the client's to choose) is blanked, unknown methods become OTHER.
+// newMetrics counts requests and their latency by route, method and status
+// (rps_http_requests_total, rps_http_request_duration_seconds) and how many
+// are being served (rps_http_requests_in_flight). Every label is bounded:
+// unmatched paths share one url label, the Host header (the client's to
+// choose) is blanked, unknown methods become OTHER.
 func newMetrics(reg prometheus.Registerer) (echo.MiddlewareFunc, error) {
-	mw, err := echoprometheus.MiddlewareConfig{
+	inFlight := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "rps_http_requests_in_flight", Help: "HTTP requests being served by this instance.",
+	})
+	if err := reg.Register(inFlight); err != nil {
+		return nil, fmt.Errorf("register http metrics: %w", err)
+	}
+	red, err := echoprometheus.MiddlewareConfig{
 		Namespace:                 "rps",
 		Subsystem:                 "http",
 		Registerer:                reg,
@@ -88,9 +96,17 @@ func newMetrics(reg prometheus.Registerer) (echo.MiddlewareFunc, error) {
 		},
 	}.ToMiddleware()
 	if err != nil {
+		reg.Unregister(inFlight) // all or nothing
 		return nil, fmt.Errorf("register http metrics: %w", err)
 	}
-	return mw, nil
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		counted := red(next)
+		return func(c echo.Context) error {
+			inFlight.Inc()
+			defer inFlight.Dec()
+			return counted(c)
+		}
+	}, nil
 }
 
 // methodLabel keeps the standard methods and folds any other into OTHER, so a

@@ -182,3 +182,68 @@ func TestTwoRequesters_EachGetsOnlyItsOwnReplies(t *testing.T) {
 	assert.Zero(t, metricstest.Value(t, regA, "rps_broker_pending_replies", ""), "every pending entry is removed")
 	assert.Zero(t, metricstest.Value(t, regB, "rps_broker_pending_replies", ""))
 }
+
+// The worker's backlog figures: tasks waiting behind a busy worker show as
+// consumer lag until they are answered, and each task's wait in Kafka is
+// observed once.
+func TestWorkerLagAndQueueWait(t *testing.T) {
+	tp := newTopics(t)
+	r, _ := newRequester(t, tp)
+	release := make(chan struct{})
+	blocked := processorFunc(func(_ context.Context, task domain.Task) domain.Result {
+		<-release
+		return domain.Result{TaskID: task.ID, Value: "ok"}
+	})
+	rw := startWorker(t, tp, blocked, concurrency(1))
+
+	const tasks = 3
+	errc := make(chan error, tasks)
+	for range tasks {
+		go func() {
+			_, err := request(t, r, 20*time.Second)
+			errc <- err
+		}()
+	}
+	require.Eventually(t, func() bool { return sumOf(t, rw.reg, "rps_worker_consumer_lag") == tasks }, 15*time.Second, 10*time.Millisecond,
+		"three tasks unanswered")
+	close(release)
+	for range tasks {
+		require.NoError(t, <-errc)
+	}
+	require.Eventually(t, func() bool { return sumOf(t, rw.reg, "rps_worker_consumer_lag") == 0 }, 15*time.Second, 10*time.Millisecond,
+		"every task answered")
+	count, sum := histogram(t, rw.reg, "rps_worker_queue_wait_seconds")
+	assert.Equal(t, uint64(tasks), count)
+	assert.Positive(t, sum)
+}
+
+// sumOf adds up every series of the gauge called name.
+func sumOf(t *testing.T, g prometheus.Gatherer, name string) float64 {
+	t.Helper()
+	families, err := g.Gather()
+	require.NoError(t, err)
+	total := 0.0
+	for _, f := range families {
+		if f.GetName() == name {
+			for _, m := range f.GetMetric() {
+				total += m.GetGauge().GetValue()
+			}
+		}
+	}
+	return total
+}
+
+// histogram returns the sample count and sum of the histogram called name.
+func histogram(t *testing.T, g prometheus.Gatherer, name string) (uint64, float64) {
+	t.Helper()
+	families, err := g.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() == name {
+			h := f.GetMetric()[0].GetHistogram()
+			return h.GetSampleCount(), h.GetSampleSum()
+		}
+	}
+	t.Fatalf("histogram %s not found", name)
+	return 0, 0
+}

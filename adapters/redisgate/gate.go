@@ -123,7 +123,7 @@ func New(ctx context.Context, cfg Config) (*Gate, error) {
 		client.Close()
 		return nil, err
 	}
-	if g.metrics, err = newMetrics(cfg.Registerer); err != nil {
+	if g.metrics, err = newMetrics(cfg.Registerer, cfg.Capacity); err != nil {
 		client.Close()
 		return nil, err
 	}

@@ -218,6 +218,7 @@ func TestMetricsCountOutcomesAndSlotsInUse(t *testing.T) {
 	assert.InDelta(t, 2, metricstest.Value(t, reg, "rps_gate_acquires_total", "ok"), 0)
 	assert.InDelta(t, 1, metricstest.Value(t, reg, "rps_gate_acquires_total", "at_capacity"), 0)
 	assert.InDelta(t, 0, metricstest.Value(t, reg, "rps_gate_acquires_total", "error"), 0)
+	assert.InDelta(t, 1, metricstest.Value(t, reg, "rps_gate_capacity", ""), 0, "the configured capacity")
 	families, err := reg.Gather()
 	require.NoError(t, err)
 	names := map[string]bool{}

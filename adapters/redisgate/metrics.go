@@ -25,6 +25,7 @@ var outcomeLabels = [outcomes]string{"ok", "at_capacity", "error", "fail_open"}
 var latencyBuckets = []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1}
 
 type metrics struct {
+	capacity       prometheus.Gauge
 	inUse          prometheus.Gauge
 	acquires       [outcomes]prometheus.Counter // resolved once: no label lookup per call
 	releaseErrors  prometheus.Counter
@@ -32,12 +33,15 @@ type metrics struct {
 	releaseSeconds prometheus.Histogram
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, capacity int) (*metrics, error) {
 	acquires := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "rps_gate_acquires_total",
 		Help: "Gate acquires by outcome: ok, at_capacity, error (refused: Redis failed), fail_open (admitted: Redis failed).",
 	}, []string{"outcome"})
 	m := &metrics{
+		capacity: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "rps_gate_capacity", Help: "Slots the gate admits at once, cluster-wide (gate.capacity): the ceiling of the sum of rps_gate_slots_in_use.",
+		}),
 		inUse: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "rps_gate_slots_in_use", Help: "Gate slots held through this instance and not yet released.",
 		}),
@@ -54,7 +58,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	for o, label := range outcomeLabels {
 		m.acquires[o] = acquires.WithLabelValues(label)
 	}
-	collectors := []prometheus.Collector{m.inUse, acquires, m.releaseErrors, m.acquireSeconds, m.releaseSeconds}
+	m.capacity.Set(float64(capacity))
+	collectors := []prometheus.Collector{m.capacity, m.inUse, acquires, m.releaseErrors, m.acquireSeconds, m.releaseSeconds}
 	for i, c := range collectors {
 		if err := reg.Register(c); err != nil {
 			for _, done := range collectors[:i] { // all or nothing, so New can be retried

@@ -9,13 +9,15 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/rueidis"
 
 	"github.com/1000x-rps-server/rps-server/domain"
 )
 
 // Config sets up the ledger. Every field but MaxFlushDelay is required: the
-// defaults live in configs, and New refuses a missing setting.
+// defaults live in configs, and New refuses a missing setting. Metrics go to
+// Registerer, never to a global registry.
 type Config struct {
 	URL string
 	// Prefix starts every key: <prefix><task id>.
@@ -28,12 +30,14 @@ type Config struct {
 	// MaxFlushDelay lets rueidis gather the commands of concurrent tasks
 	// into one write (see configs.RedisConfig); 0 writes each at once.
 	MaxFlushDelay time.Duration
+	Registerer    prometheus.Registerer
 }
 
 // Ledger records issued values in Redis.
 type Ledger struct {
-	client rueidis.Client
-	cfg    Config
+	client  rueidis.Client
+	cfg     Config
+	metrics *metrics
 }
 
 // New connects to Redis.
@@ -45,6 +49,7 @@ func New(cfg Config) (*Ledger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redisledger: parse url: %w", err)
 	}
+
 	opt.DisableCache = true
 	opt.Dialer.Timeout = cfg.DialTimeout
 	opt.MaxFlushDelay = cfg.MaxFlushDelay
@@ -52,7 +57,12 @@ func New(cfg Config) (*Ledger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redisledger: connect: %w: %w", domain.ErrUnavailable, err)
 	}
-	return &Ledger{client: client, cfg: cfg}, nil
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		client.Close()
+		return nil, err
+	}
+	return &Ledger{client: client, cfg: cfg, metrics: m}, nil
 }
 
 // validate refuses a missing or impossible setting with one line naming it.
@@ -70,6 +80,8 @@ func (cfg Config) validate() error {
 		return fmt.Errorf("redisledger: command timeout must be positive (got %s)", cfg.CommandTimeout)
 	case cfg.MaxFlushDelay < 0:
 		return fmt.Errorf("redisledger: max flush delay must not be negative (got %s)", cfg.MaxFlushDelay)
+	case cfg.Registerer == nil:
+		return errors.New("redisledger: registerer must be set")
 	}
 	return nil
 }
@@ -83,10 +95,13 @@ func (l *Ledger) Record(ctx context.Context, taskID, value string) (string, erro
 	earlier, err := l.client.Do(ctx, cmd).ToString()
 	switch {
 	case rueidis.IsRedisNil(err):
+		l.metrics.fresh.Inc()
 		return value, nil
 	case err != nil:
+		l.metrics.failed.Inc()
 		return "", fmt.Errorf("redisledger: record %s: %w: %w", taskID, domain.ErrUnavailable, err)
 	}
+	l.metrics.hit.Inc()
 	return earlier, nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -14,15 +16,21 @@ import (
 	"github.com/1000x-rps-server/rps-server/ports"
 	"github.com/1000x-rps-server/rps-server/tests/contract"
 	"github.com/1000x-rps-server/rps-server/tests/infra"
+	"github.com/1000x-rps-server/rps-server/tests/metricstest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func newLedger(t *testing.T, url string, ttl time.Duration) *redisledger.Ledger {
 	t.Helper()
+	return newLedgerOn(t, url, ttl, prometheus.NewRegistry())
+}
+
+func newLedgerOn(t *testing.T, url string, ttl time.Duration, reg prometheus.Registerer) *redisledger.Ledger {
+	t.Helper()
 	l, err := redisledger.New(redisledger.Config{
 		URL: url, Prefix: "test:" + uuid.NewString()[:8] + ":", TTL: ttl,
-		DialTimeout: time.Second, CommandTimeout: time.Second,
+		DialTimeout: time.Second, CommandTimeout: time.Second, Registerer: reg,
 	})
 	require.NoError(t, err)
 	t.Cleanup(l.Close)
@@ -36,6 +44,25 @@ func TestContract(t *testing.T) {
 	})
 }
 
+// TestMetrics_CountHits checks the figure an operator reads for
+// redeliveries: a task recorded twice is one new record and one hit.
+func TestMetrics_CountHits(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	l := newLedgerOn(t, infra.RedisURL(t), time.Minute, reg)
+	ctx := context.Background()
+	first, err := l.Record(ctx, "task-1", "GIFT-A")
+	require.NoError(t, err)
+	again, err := l.Record(ctx, "task-1", "GIFT-B")
+	require.NoError(t, err)
+	require.Equal(t, first, again)
+	assert.InDelta(t, 1, metricstest.Value(t, reg, "rps_ledger_records_total", "new"), 0)
+	assert.InDelta(t, 1, metricstest.Value(t, reg, "rps_ledger_records_total", "hit"), 0)
+	l.Close()
+	_, err = l.Record(ctx, "task-2", "GIFT-C")
+	require.Error(t, err)
+	assert.InDelta(t, 1, metricstest.Value(t, reg, "rps_ledger_records_total", "error"), 0)
+}
+
 func TestRedisGone_Unavailable(t *testing.T) {
 	l := newLedger(t, infra.RedisURL(t), time.Minute)
 	require.NoError(t, l.Ready(context.Background()))
@@ -47,7 +74,7 @@ func TestRedisGone_Unavailable(t *testing.T) {
 func TestNewRefusesBadConfig(t *testing.T) {
 	ok := redisledger.Config{
 		URL: "redis://127.0.0.1:1/0", Prefix: "p:", TTL: time.Minute,
-		DialTimeout: time.Second, CommandTimeout: time.Second,
+		DialTimeout: time.Second, CommandTimeout: time.Second, Registerer: prometheus.NewRegistry(),
 	}
 	for name, tt := range map[string]struct {
 		mutate func(*redisledger.Config)
@@ -60,6 +87,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		"no_command_timeout": {func(c *redisledger.Config) { c.CommandTimeout = 0 }, "redisledger: command timeout must be positive (got 0s)"},
 		"negative_flush":     {func(c *redisledger.Config) { c.MaxFlushDelay = -1 }, "redisledger: max flush delay must not be negative"},
 		"bad_url":            {func(c *redisledger.Config) { c.URL = "http://x" }, "redisledger: parse url"},
+		"no_registerer":      {func(c *redisledger.Config) { c.Registerer = nil }, "redisledger: registerer must be set"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := ok

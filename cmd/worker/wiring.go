@@ -52,7 +52,7 @@ func (w *workerApp) open(ctx context.Context, cfg configs.Config, log *slog.Logg
 	if w.tracing.On() {
 		handlers = traced.Processor(tasks, w.tracing)
 	}
-	proc, err := w.exactlyOnce(cfg, handlers, log)
+	proc, err := w.exactlyOnce(cfg, handlers, log, reg)
 	if err != nil {
 		return err
 	}
@@ -73,6 +73,9 @@ func (w *workerApp) open(ctx context.Context, cfg configs.Config, log *slog.Logg
 	if err != nil {
 		return fmt.Errorf("kafka worker: %w", err)
 	}
+	if err := observability.RegisterReadiness(reg, w.consumer.Ready); err != nil {
+		return err
+	}
 	if cfg.Worker.MetricsAddr == "" {
 		return nil
 	}
@@ -87,7 +90,7 @@ func (w *workerApp) open(ctx context.Context, cfg configs.Config, log *slog.Logg
 // exactlyOnce wraps the tasks in the Redis issuance ledger, so a task Kafka
 // redelivers answers with the code it issued first. Without Redis the worker
 // still runs, at-least-once, and says so.
-func (w *workerApp) exactlyOnce(cfg configs.Config, tasks ports.TaskProcessor, log *slog.Logger) (ports.TaskProcessor, error) {
+func (w *workerApp) exactlyOnce(cfg configs.Config, tasks ports.TaskProcessor, log *slog.Logger, reg prometheus.Registerer) (ports.TaskProcessor, error) {
 	if !cfg.UsesRedis() {
 		log.Warn("no REDIS_URL: issuance is at-least-once; a task redelivered after a crash or rebalance issues a second code")
 		return tasks, nil
@@ -95,6 +98,7 @@ func (w *workerApp) exactlyOnce(cfg configs.Config, tasks ports.TaskProcessor, l
 	ledger, err := redisledger.New(redisledger.Config{
 		URL: cfg.Redis.URL, Prefix: cfg.Worker.LedgerPrefix, TTL: cfg.Worker.LedgerTTL,
 		DialTimeout: cfg.Redis.DialTimeout, CommandTimeout: cfg.Redis.CommandTimeout, MaxFlushDelay: cfg.Redis.MaxFlushDelay,
+		Registerer: reg,
 	})
 	if err != nil {
 		return nil, err

@@ -47,3 +47,17 @@ func RedisServerBin(t testing.TB) string {
 	}
 	return need(t, "REDIS_SERVER_BIN", "put redis-server on PATH (deployments/scripts/redis.sh start installs it)")
 }
+
+// Tool returns the path of a command-line tool an integration test runs
+// (the env variable, else name from PATH), or skips (fails in CI) when it
+// is missing; hint says how to get it.
+func Tool(t testing.TB, env, name, hint string) string {
+	t.Helper()
+	if bin := os.Getenv(env); bin != "" {
+		return bin
+	}
+	if bin, err := exec.LookPath(name); err == nil {
+		return bin
+	}
+	return need(t, env, hint)
+}

@@ -1,6 +1,8 @@
 package worker
 
 import (
+	"strconv"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
@@ -16,6 +18,7 @@ const (
 type metrics struct {
 	processed   *prometheus.CounterVec
 	processing  prometheus.Histogram
+	queueWait   prometheus.Histogram
 	inFlight    prometheus.Gauge
 	committed   *prometheus.GaugeVec
 	replyErrors prometheus.Counter
@@ -30,6 +33,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"outcome"}),
 		processing: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "rps_worker_processing_seconds", Help: "Time a handler took to run a task.", Buckets: kafkabroker.RoundTripBuckets,
+		}),
+		queueWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "rps_worker_queue_wait_seconds", Help: "Time a task waited in Kafka: from its producer's timestamp to a worker starting it.", Buckets: kafkabroker.RoundTripBuckets,
 		}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "rps_worker_tasks_in_flight", Help: "Tasks being processed or waiting for their reply's delivery.",
@@ -50,5 +56,24 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	for _, o := range []string{outcomeOK, outcomeError, outcomePoison} {
 		m.processed.WithLabelValues(o)
 	}
-	return m, kafkabroker.Register(reg, m.processed, m.processing, m.inFlight, m.committed, m.replyErrors, m.orphans, m.legacy)
+	return m, kafkabroker.Register(reg, m.processed, m.processing, m.queueWait, m.inFlight, m.committed, m.replyErrors, m.orphans, m.legacy)
+}
+
+// lagDesc describes rps_worker_consumer_lag, computed at scrape time.
+var lagDesc = prometheus.NewDesc("rps_worker_consumer_lag",
+	"Tasks in an assigned partition not yet answered: the partition's high watermark minus the offset stored for commit (or the read position before any).",
+	[]string{"topic", "partition"}, nil)
+
+// lagCollector reports the consumer lag of each partition assigned to the
+// runner, from the client's cached high watermarks: a scrape costs no
+// request to Kafka.
+type lagCollector struct{ w *Runner }
+
+func (c lagCollector) Describe(ch chan<- *prometheus.Desc) { ch <- lagDesc }
+
+func (c lagCollector) Collect(ch chan<- prometheus.Metric) {
+	for partition, lag := range c.w.lag() {
+		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, float64(lag),
+			c.w.cfg.TasksTopic, strconv.Itoa(int(partition)))
+	}
 }

@@ -69,3 +69,14 @@ func (t *offsetTracker) forget(partition int32) {
 	defer t.mu.Unlock()
 	delete(t.partitions, partition)
 }
+
+// oldest returns the first offset of partition still being processed (its
+// task is not yet answered), if any.
+func (t *offsetTracker) oldest(partition int32) (int64, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p := t.partitions[partition]; p != nil && len(p.inFlight) > 0 {
+		return p.inFlight[0], true
+	}
+	return 0, false
+}

@@ -144,6 +144,9 @@ func New(ctx context.Context, cfg Config, proc ports.TaskProcessor) (*Runner, er
 	if err == nil {
 		w.metrics, err = newMetrics(cfg.Registerer)
 	}
+	if err == nil {
+		err = kafkabroker.Register(cfg.Registerer, lagCollector{w})
+	}
 	if err != nil {
 		return nil, errors.Join(err, w.closeClients())
 	}

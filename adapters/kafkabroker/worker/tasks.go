@@ -52,6 +52,9 @@ func (w *Runner) dispatch(ctx context.Context, m *kafka.Message) {
 	w.metrics.inFlight.Inc()
 	go func() {
 		started := time.Now()
+		if !m.Timestamp.IsZero() { // clocks of other hosts may run ahead
+			w.metrics.queueWait.Observe(max(0, started.Sub(m.Timestamp).Seconds()))
+		}
 		// The task runs to completion during the drain (its reply is owed);
 		// its ctx is cancelled only when the drain deadline passes.
 		ctx, span := w.startProcess(m, task.ID, started)
@@ -172,4 +175,61 @@ func (w *Runner) finish(tk ticket) {
 		return
 	}
 	w.metrics.committed.WithLabelValues(strconv.Itoa(int(tk.partition))).Set(float64(next))
+}
+
+// committedTimeout bounds the one request to the group coordinator a scrape
+// may make, for partitions this worker has read nothing from yet.
+const committedTimeout = time.Second
+
+// lag is, per assigned partition, the tasks not yet answered: its high
+// watermark minus where answering stands. That is the oldest offset still
+// being processed; with none, the read position (tasks fetched but not yet
+// handed out count too); with no read yet, the group's committed offset, or
+// the partition's start when the group never committed (offsets reset to
+// earliest). Partitions whose figures the client does not know are left out.
+func (w *Runner) lag() map[int32]int64 {
+	w.closeMu.RLock()
+	defer w.closeMu.RUnlock()
+	if w.closed {
+		return nil
+	}
+	assigned, err := w.consumer.Assignment()
+	if err != nil {
+		return nil
+	}
+	positions, err := w.consumer.Position(assigned)
+	if err != nil {
+		return nil
+	}
+	base := make(map[int32]int64, len(positions))
+	var unread []kafka.TopicPartition
+	for _, tp := range positions {
+		if oldest, ok := w.offsets.oldest(tp.Partition); ok {
+			base[tp.Partition] = oldest
+		} else if tp.Offset >= 0 {
+			base[tp.Partition] = int64(tp.Offset)
+		} else {
+			unread = append(unread, tp)
+		}
+	}
+	if len(unread) > 0 {
+		if committed, err := w.consumer.Committed(unread, int(committedTimeout.Milliseconds())); err == nil {
+			for _, tp := range committed {
+				if tp.Offset >= 0 {
+					base[tp.Partition] = int64(tp.Offset)
+				} else if low, _, err := w.consumer.GetWatermarkOffsets(w.cfg.TasksTopic, tp.Partition); err == nil && low >= 0 {
+					base[tp.Partition] = low
+				}
+			}
+		}
+	}
+	out := make(map[int32]int64, len(base))
+	for partition, from := range base {
+		_, high, err := w.consumer.GetWatermarkOffsets(w.cfg.TasksTopic, partition)
+		if err != nil || high < 0 {
+			continue
+		}
+		out[partition] = max(0, high-from)
+	}
+	return out
 }

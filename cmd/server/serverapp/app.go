@@ -58,6 +58,9 @@ func NewComponentTest(ctx context.Context, cfg configs.Config, broker ports.Task
 // it closes what p holds.
 func newApplication(ctx context.Context, cfg configs.Config, p *serverPorts, kinds []domain.Kind, log *slog.Logger, reg *prometheus.Registry) (*App, error) {
 	api, err := buildAPI(ctx, cfg, p, kinds, log, reg)
+	if err == nil {
+		err = observability.RegisterReadiness(reg, api.Ready)
+	}
 	if err != nil {
 		p.close(log)
 		return nil, err

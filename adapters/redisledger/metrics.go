@@ -1,0 +1,35 @@
+package redisledger
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Outcomes of a Record call, the values of rps_ledger_records_total's label.
+const (
+	outcomeNew   = "new"   // first run of the task: its value is now the record
+	outcomeHit   = "hit"   // a redelivery: answered with the value recorded before
+	outcomeError = "error" // Redis failed; the task fails rather than guess
+)
+
+// metrics counts Record calls by outcome, resolved once so a call does no
+// label lookup. Hits are redeliveries the ledger kept from issuing twice.
+type metrics struct {
+	fresh, hit, failed prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	records := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "rps_ledger_records_total",
+		Help: "Issuance ledger records by outcome: new (first run), hit (a redelivered task answered from the record), error (Redis failed).",
+	}, []string{"outcome"})
+	if err := reg.Register(records); err != nil {
+		return nil, fmt.Errorf("redisledger: register metrics: %w", err)
+	}
+	return &metrics{
+		fresh:  records.WithLabelValues(outcomeNew),
+		hit:    records.WithLabelValues(outcomeHit),
+		failed: records.WithLabelValues(outcomeError),
+	}, nil
+}
