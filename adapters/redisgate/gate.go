@@ -74,7 +74,7 @@ const (
 type Gate struct {
 	client           rueidis.Client
 	acquire, release *rueidis.Lua
-	keys             []string
+	keys             []string // the gate key and its undone ids (undo.lua)
 	capacityArg      string
 	leaseArg         string
 	failOpen         bool
@@ -83,9 +83,7 @@ type Gate struct {
 	metrics          *metrics
 	held             sync.Map     // slot id → hold: the slots taken here and not yet released
 	nextWarn         atomic.Int64 // unix nanos before which fail-open warnings are muted
-	undoMu           sync.Mutex   // guards closed against new undos
-	closed           bool
-	undoing          sync.WaitGroup // undos in flight; Close waits for them
+	undos            *undoer      // gives back what abandoned acquires took
 }
 
 // New connects to Redis, checks that it answers and returns the gate. It
@@ -113,12 +111,13 @@ func New(ctx context.Context, cfg Config) (*Gate, error) {
 		return nil, fmt.Errorf("redis gate: connect: %w: %w", domain.ErrUnavailable, err)
 	}
 	g := &Gate{
-		client: client, keys: []string{cfg.Key},
+		client: client, keys: []string{cfg.Key, undoneKey(cfg.Key)},
 		capacityArg: strconv.Itoa(cfg.Capacity),
 		leaseArg:    strconv.FormatInt(cfg.Lease.Milliseconds(), 10),
 		failOpen:    cfg.FailOpen, timeout: cfg.CommandTimeout, log: cfg.Logger,
 	}
-	g.acquire, g.release = newScripts()
+	var undo *rueidis.Lua
+	g.acquire, g.release, undo = newScripts()
 	if err := g.ping(ctx); err != nil {
 		client.Close()
 		return nil, err
@@ -127,6 +126,10 @@ func New(ctx context.Context, cfg Config) (*Gate, error) {
 		client.Close()
 		return nil, err
 	}
+	g.undos = newUndoer(&undoer{
+		client: client, script: undo, keys: g.keys, lease: cfg.Lease, leaseMs: g.leaseArg,
+		timeout: cfg.CommandTimeout, onDrop: g.metrics.undosDropped.Inc,
+	})
 	onError := "fail closed: a Redis error refuses requests (503)"
 	if cfg.FailOpen {
 		onError = "fail open: a Redis error admits requests without a slot, and readiness ignores Redis"
@@ -171,6 +174,14 @@ func (g *Gate) Acquire(ctx context.Context, id string) (ports.Slot, error) {
 	reply, err := g.acquire.Exec(callCtx, g.client, g.keys, []string{id, g.capacityArg, g.leaseArg}).AsInt64()
 	cancel()
 	g.metrics.acquireSeconds.Observe(time.Since(start).Seconds())
+	if err == nil && reply == replyUndone { // only a reused id after its undo; never in this service
+		err = errors.New("acquire: slot id was undone")
+	}
+	if err != nil && mayHaveRun(err) {
+		// Whatever the reason, the script may have run, or may still run when
+		// a stalled Redis resumes: give back what it took, in the background.
+		g.undo(id, start)
+	}
 	switch {
 	case err == nil && reply == replyFull:
 		g.metrics.acquires[outcomeAtCapacity].Inc()
@@ -184,8 +195,7 @@ func (g *Gate) Acquire(ctx context.Context, id string) (ports.Slot, error) {
 	case ctx.Err() != nil || callerBound && errors.Is(err, context.DeadlineExceeded):
 		// The caller went away or its deadline passed mid-call (rueidis may
 		// notice through the socket's deadline a hair before ctx does); Redis
-		// did not fail. The script may still have run: give back what it took.
-		g.undo(ctx, id)
+		// did not fail.
 		return ports.Slot{}, fmt.Errorf("redis gate: %w", err)
 	case g.failOpen:
 		g.metrics.acquires[outcomeFailOpen].Inc()
@@ -209,7 +219,7 @@ func (g *Gate) Release(ctx context.Context, slot ports.Slot) error {
 	}
 	start := time.Now()
 	callCtx, cancel := context.WithTimeout(ctx, g.timeout)
-	err := g.release.Exec(callCtx, g.client, g.keys, []string{slot.ID}).Error()
+	err := g.release.Exec(callCtx, g.client, g.keys[:1], []string{slot.ID}).Error()
 	cancel()
 	g.metrics.releaseSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
@@ -231,12 +241,10 @@ func (g *Gate) Ready(ctx context.Context) error {
 	return err
 }
 
-// Close closes the connections. Slots still held expire with their leases.
+// Close stops the undos and closes the connections. Slots still held, and
+// undos not yet done, expire with their leases.
 func (g *Gate) Close() {
-	g.undoMu.Lock()
-	g.closed = true
-	g.undoMu.Unlock()
-	g.undoing.Wait()
+	g.undos.close()
 	g.client.Close()
 }
 
@@ -249,25 +257,13 @@ func (g *Gate) ping(ctx context.Context) error {
 	return nil
 }
 
-// undo removes, in the background, the slot an acquire may have taken when
-// its caller went away mid-call, unless the id was already held here (then
-// the caller still owns it). Best effort: the release may overtake the
-// acquire on another connection of the pipeline; the lease is the backstop.
-func (g *Gate) undo(ctx context.Context, id string) {
+// undo queues the undo of an acquire of id that started at start and
+// failed, unless the id is held here already (then its caller owns it).
+func (g *Gate) undo(id string, start time.Time) {
 	if h, ok := g.held.Load(id); ok && h == inRedis {
 		return
 	}
-	g.undoMu.Lock()
-	defer g.undoMu.Unlock()
-	if g.closed {
-		return
-	}
-	ctx = context.WithoutCancel(ctx)
-	g.undoing.Go(func() {
-		ctx, cancel := context.WithTimeout(ctx, g.timeout)
-		defer cancel()
-		_ = g.release.Exec(ctx, g.client, g.keys, []string{id}).Error()
-	})
+	g.undos.add(id, start)
 }
 
 // warnFailingOpen logs that Redis failed and requests are admitted anyway,

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -140,4 +141,20 @@ func pong(addr string) bool {
 	}
 	line, err := bufio.NewReader(c).ReadString('\n')
 	return err == nil && strings.TrimSpace(line) == "+PONG"
+}
+
+// pause stops redis-server in its tracks (SIGSTOP), as a long fork, a swap
+// storm or a stalled VM would: connections stay open, nothing answers.
+func (r *throwaway) pause() {
+	r.t.Helper()
+	require.NoError(r.t, r.cmd.Process.Signal(syscall.SIGSTOP))
+	r.t.Cleanup(r.resume) // never leave a stopped process behind
+}
+
+// resume lets a paused redis-server run again (SIGCONT); it then runs every
+// command that queued up meanwhile.
+func (r *throwaway) resume() {
+	if r.cmd != nil {
+		_ = r.cmd.Process.Signal(syscall.SIGCONT)
+	}
 }
