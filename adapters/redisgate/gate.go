@@ -10,13 +10,13 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/rueidis"
 
 	"github.com/1000x-rps-server/rps-server/domain"
+	"github.com/1000x-rps-server/rps-server/observability"
 	"github.com/1000x-rps-server/rps-server/ports"
 )
 
@@ -28,10 +28,6 @@ const (
 	maxRetries = 3
 	retryStep  = 10 * time.Millisecond // waits 10, 20, 30 ms
 )
-
-// warnEvery spaces the warnings of a gate that fails open, so an outage
-// under load does not flood the log (every failure is counted in metrics).
-const warnEvery = 10 * time.Second
 
 // Config sets up the gate. Every field is required (MaxFlushDelay and
 // FailOpen may be zero): the defaults live in configs, and New refuses a
@@ -79,11 +75,10 @@ type Gate struct {
 	leaseArg         string
 	failOpen         bool
 	timeout          time.Duration
-	log              *slog.Logger
 	metrics          *metrics
-	held             sync.Map     // slot id → hold: the slots taken here and not yet released
-	nextWarn         atomic.Int64 // unix nanos before which fail-open warnings are muted
-	undos            *undoer      // gives back what abandoned acquires took
+	held             sync.Map              // slot id → hold: the slots taken here and not yet released
+	outage           *observability.Outage // logs each Redis outage once at each end
+	undos            *undoer               // gives back what abandoned acquires took
 }
 
 // New connects to Redis, checks that it answers and returns the gate. It
@@ -114,7 +109,11 @@ func New(ctx context.Context, cfg Config) (*Gate, error) {
 		client: client, keys: []string{cfg.Key, undoneKey(cfg.Key)},
 		capacityArg: strconv.Itoa(cfg.Capacity),
 		leaseArg:    strconv.FormatInt(cfg.Lease.Milliseconds(), 10),
-		failOpen:    cfg.FailOpen, timeout: cfg.CommandTimeout, log: cfg.Logger,
+		failOpen:    cfg.FailOpen, timeout: cfg.CommandTimeout,
+		outage: observability.NewOutage(cfg.Logger.With("on_redis_error", "fail closed"), "redis gate", "refused"),
+	}
+	if cfg.FailOpen {
+		g.outage = observability.NewOutage(cfg.Logger.With("on_redis_error", "fail open"), "redis gate", "admitted_without_slot")
 	}
 	var undo *rueidis.Lua
 	g.acquire, g.release, undo = newScripts()
@@ -182,6 +181,9 @@ func (g *Gate) Acquire(ctx context.Context, id string) (ports.Slot, error) {
 		// a stalled Redis resumes: give back what it took, in the background.
 		g.undo(id, start)
 	}
+	if err == nil {
+		g.outage.Up()
+	}
 	switch {
 	case err == nil && reply == replyFull:
 		g.metrics.acquires[outcomeAtCapacity].Inc()
@@ -199,11 +201,12 @@ func (g *Gate) Acquire(ctx context.Context, id string) (ports.Slot, error) {
 		return ports.Slot{}, fmt.Errorf("redis gate: %w", err)
 	case g.failOpen:
 		g.metrics.acquires[outcomeFailOpen].Inc()
-		g.warnFailingOpen(err)
+		g.outage.Down(err, true)
 		g.held.LoadOrStore(id, failOpen) // a slot still leased in Redis stays inRedis
 		return ports.Slot{ID: id}, nil
 	default:
 		g.metrics.acquires[outcomeError].Inc()
+		g.outage.Down(err, true)
 		return ports.Slot{}, fmt.Errorf("redis gate: %w: %w", domain.ErrUnavailable, err)
 	}
 }
@@ -224,18 +227,24 @@ func (g *Gate) Release(ctx context.Context, slot ports.Slot) error {
 	g.metrics.releaseSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
 		g.metrics.releaseErrors.Inc()
+		g.outage.Down(err, false)
 		return fmt.Errorf("redis gate: %w: %w (the lease frees the slot)", domain.ErrUnavailable, err)
 	}
 	return nil
 }
 
 // Ready implements ports.ConcurrencyGate by pinging Redis. A gate that fails
-// open can serve without Redis, so it stays ready (and warns) when Redis is down:
-// otherwise every instance would leave the load balancer at once.
+// open can serve without Redis, so it stays ready when Redis is down (the
+// outage is logged): otherwise every instance would leave the load balancer
+// at once.
 func (g *Gate) Ready(ctx context.Context) error {
 	err := g.ping(ctx)
+	if err != nil && ctx.Err() == nil {
+		g.outage.Down(err, false)
+	} else if err == nil {
+		g.outage.Up()
+	}
 	if err != nil && g.failOpen {
-		g.warnFailingOpen(err)
 		return nil
 	}
 	return err
@@ -264,17 +273,6 @@ func (g *Gate) undo(id string, start time.Time) {
 		return
 	}
 	g.undos.add(id, start)
-}
-
-// warnFailingOpen logs that Redis failed and requests are admitted anyway,
-// at most once per warnEvery.
-func (g *Gate) warnFailingOpen(err error) {
-	now, next := time.Now().UnixNano(), g.nextWarn.Load()
-	if now < next || !g.nextWarn.CompareAndSwap(next, now+int64(warnEvery)) {
-		return
-	}
-	g.log.Warn("redis gate failing open: Redis cannot be asked, requests are admitted without a slot",
-		"err", err, "next_warning_in", warnEvery)
 }
 
 // retryDelay is rueidis's RetryDelayFn: a short linear backoff, then give up.

@@ -2,6 +2,9 @@ package redisgate_test
 
 import (
 	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,4 +113,47 @@ func TestCallerDeadlineWhileRedisPaused(t *testing.T) {
 		_, err := g.Acquire(context.Background(), uuid.NewString())
 		return err == nil
 	}, 2*cfg.Lease, 20*time.Millisecond, "the abandoned acquire does not keep the only slot")
+}
+
+// An outage is two WARN lines whatever the traffic: its start, and its end
+// with its duration and the requests it refused (fail closed) or admitted
+// without a slot (fail open). Nothing per request above debug.
+func TestRedisOutage_LoggedOnceAtEachEnd(t *testing.T) {
+	for _, failOpen := range []bool{false, true} {
+		t.Run(map[bool]string{false: "fail_closed", true: "fail_open"}[failOpen], func(t *testing.T) {
+			r := startThrowaway(t)
+			cfg := config(t, r.url(), 2)
+			var logs syncBuffer
+			cfg.Logger, cfg.FailOpen = slog.New(slog.NewJSONHandler(&logs, nil)), failOpen
+			g := open(t, cfg)
+			r.stop()
+			for range 5 {
+				slot, err := g.Acquire(context.Background(), uuid.NewString())
+				if err == nil {
+					_ = g.Release(context.Background(), slot)
+				}
+			}
+			r.start()
+			require.Eventually(t, func() bool {
+				_, err := g.Acquire(context.Background(), uuid.NewString())
+				return err == nil
+			}, 10*time.Second, 50*time.Millisecond)
+
+			var warns []map[string]any
+			for line := range strings.Lines(logs.String()) {
+				var rec map[string]any
+				require.NoError(t, json.Unmarshal([]byte(line), &rec))
+				if rec["level"] != "INFO" {
+					warns = append(warns, rec)
+				}
+			}
+			require.Len(t, warns, 2, logs.String())
+			assert.Equal(t, "redis gate outage started", warns[0]["msg"])
+			assert.Equal(t, "WARN", warns[0]["level"])
+			assert.Equal(t, "redis gate outage ended", warns[1]["msg"])
+			assert.NotEmpty(t, warns[1]["duration"])
+			key := map[bool]string{false: "refused", true: "admitted_without_slot"}[failOpen]
+			assert.GreaterOrEqual(t, warns[1][key], 5.0, "the end line counts the requests: %v", warns[1])
+		})
+	}
 }
