@@ -1,17 +1,8 @@
 package redisgate_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"log/slog"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -80,101 +71,3 @@ func uniqueKey(t testing.TB, url string) string {
 	return key
 }
 
-// throwaway is a redis-server of the test's own on a free port, so it can be
-// stopped and restarted without disturbing the shared one. The binary is
-// $REDIS_SERVER_BIN, else redis-server on PATH.
-type throwaway struct {
-	t    testing.TB
-	bin  string
-	port string
-	dir  string
-	cmd  *exec.Cmd
-}
-
-func startThrowaway(t testing.TB) *throwaway {
-	t.Helper()
-	infra.RedisURL(t) // the same skip-or-fail rule as every integration test
-	bin := infra.RedisServerBin(t)
-	_, port, err := net.SplitHostPort(infra.FreeAddr(t))
-	require.NoError(t, err)
-	r := &throwaway{t: t, bin: bin, port: port, dir: t.TempDir()}
-	r.start()
-	t.Cleanup(r.stop)
-	return r
-}
-
-func (r *throwaway) url() string { return "redis://127.0.0.1:" + r.port + "/0" }
-
-// start runs redis-server and waits until it answers PING.
-func (r *throwaway) start() {
-	r.t.Helper()
-	r.cmd = exec.Command(r.bin, "--bind", "127.0.0.1", "--port", r.port, "--save", "", "--appendonly", "no",
-		"--dir", r.dir, "--logfile", filepath.Join(r.dir, "redis.log"))
-	require.NoError(r.t, r.cmd.Start())
-	deadline := time.Now().Add(10 * time.Second)
-	for !pong("127.0.0.1:" + r.port) {
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(r.dir, "redis.log"))
-			r.t.Fatalf("throwaway redis-server on port %s did not answer within 10s; log:\n%s", r.port, log)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// stop kills redis-server as a crash would (SIGKILL); nothing survives.
-func (r *throwaway) stop() {
-	if r.cmd == nil {
-		return
-	}
-	_ = r.cmd.Process.Kill()
-	_ = r.cmd.Wait()
-	r.cmd = nil
-}
-
-func pong(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-	if err != nil {
-		return false
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(200 * time.Millisecond))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return false
-	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	return err == nil && strings.TrimSpace(line) == "+PONG"
-}
-
-// pause stops redis-server in its tracks (SIGSTOP), as a long fork, a swap
-// storm or a stalled VM would: connections stay open, nothing answers.
-func (r *throwaway) pause() {
-	r.t.Helper()
-	require.NoError(r.t, r.cmd.Process.Signal(syscall.SIGSTOP))
-	r.t.Cleanup(r.resume) // never leave a stopped process behind
-}
-
-// resume lets a paused redis-server run again (SIGCONT); it then runs every
-// command that queued up meanwhile.
-func (r *throwaway) resume() {
-	if r.cmd != nil {
-		_ = r.cmd.Process.Signal(syscall.SIGCONT)
-	}
-}
-
-// syncBuffer is a log sink that the gate's goroutines and the test share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}

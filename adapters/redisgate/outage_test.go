@@ -22,16 +22,16 @@ import (
 // never the shared one.
 
 func TestRedisRestartedBetweenCalls(t *testing.T) {
-	r := startThrowaway(t)
-	cfg := config(t, r.url(), 2)
+	r := infra.StartRedis(t)
+	cfg := config(t, r.URL(), 2)
 	reg := prometheus.NewRegistry()
 	cfg.Registerer = reg
 	g := open(t, cfg)
 	before, err := g.Acquire(context.Background(), uuid.NewString())
 	require.NoError(t, err)
 
-	r.stop()
-	r.start()
+	r.Stop()
+	r.Start()
 	// The restarted Redis has lost the slots and the scripts: EVALSHA falls
 	// back to EVAL, and the first call after the restart reconnects.
 	var err2 error
@@ -44,14 +44,14 @@ func TestRedisRestartedBetweenCalls(t *testing.T) {
 }
 
 func TestRedisStopped_FailClosedInBoundedTime(t *testing.T) {
-	r := startThrowaway(t)
-	cfg := config(t, r.url(), 2)
+	r := infra.StartRedis(t)
+	cfg := config(t, r.URL(), 2)
 	reg := prometheus.NewRegistry()
 	cfg.Registerer = reg
 	g := open(t, cfg)
 	held, err := g.Acquire(context.Background(), uuid.NewString())
 	require.NoError(t, err)
-	r.stop()
+	r.Stop()
 
 	start := time.Now()
 	_, err = g.Acquire(context.Background(), uuid.NewString())
@@ -68,12 +68,12 @@ func TestRedisStopped_FailClosedInBoundedTime(t *testing.T) {
 }
 
 func TestRedisStopped_FailOpenAdmits(t *testing.T) {
-	r := startThrowaway(t)
-	cfg := config(t, r.url(), 2)
+	r := infra.StartRedis(t)
+	cfg := config(t, r.URL(), 2)
 	reg := prometheus.NewRegistry()
 	cfg.Registerer, cfg.FailOpen = reg, true
 	g := open(t, cfg)
-	r.stop()
+	r.Stop()
 
 	for range 3 { // more than the capacity: nothing counts while Redis is down
 		start := time.Now()
@@ -94,11 +94,11 @@ func TestRedisStopped_FailOpenAdmits(t *testing.T) {
 // A caller whose deadline passes while Redis is busy gets its context's
 // error, and the slot the script may have taken is not held for long.
 func TestCallerDeadlineWhileRedisPaused(t *testing.T) {
-	r := startThrowaway(t)
-	cfg := config(t, r.url(), 1)
+	r := infra.StartRedis(t)
+	cfg := config(t, r.URL(), 1)
 	cfg.Lease = 2 * time.Second
 	g := open(t, cfg)
-	raw := infra.RedisClient(t, r.url())
+	raw := infra.RedisClient(t, r.URL())
 	require.NoError(t, raw.Do(context.Background(), raw.B().ClientPause().Timeout(300).Write().Build()).Error())
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -121,19 +121,19 @@ func TestCallerDeadlineWhileRedisPaused(t *testing.T) {
 func TestRedisOutage_LoggedOnceAtEachEnd(t *testing.T) {
 	for _, failOpen := range []bool{false, true} {
 		t.Run(map[bool]string{false: "fail_closed", true: "fail_open"}[failOpen], func(t *testing.T) {
-			r := startThrowaway(t)
-			cfg := config(t, r.url(), 2)
-			var logs syncBuffer
+			r := infra.StartRedis(t)
+			cfg := config(t, r.URL(), 2)
+			var logs infra.LogBuffer
 			cfg.Logger, cfg.FailOpen = slog.New(slog.NewJSONHandler(&logs, nil)), failOpen
 			g := open(t, cfg)
-			r.stop()
+			r.Stop()
 			for range 5 {
 				slot, err := g.Acquire(context.Background(), uuid.NewString())
 				if err == nil {
 					_ = g.Release(context.Background(), slot)
 				}
 			}
-			r.start()
+			r.Start()
 			require.Eventually(t, func() bool {
 				_, err := g.Acquire(context.Background(), uuid.NewString())
 				return err == nil

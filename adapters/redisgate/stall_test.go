@@ -23,16 +23,16 @@ func TestRedisStall_NoPhantomSlots(t *testing.T) {
 		name := map[bool]string{false: "fail_closed", true: "fail_open"}[failOpen]
 		t.Run(name, func(t *testing.T) {
 			const capacity = 20
-			r := startThrowaway(t)
-			cfg := config(t, r.url(), capacity)
+			r := infra.StartRedis(t)
+			cfg := config(t, r.URL(), capacity)
 			cfg.Lease, cfg.FailOpen = 15*time.Second, failOpen
 			g := open(t, cfg)
-			raw := infra.RedisClient(t, r.url())
+			raw := infra.RedisClient(t, r.URL())
 			warm, err := g.Acquire(context.Background(), uuid.NewString()) // connections up
 			require.NoError(t, err)
 			require.NoError(t, g.Release(context.Background(), warm))
 
-			r.pause()
+			r.Pause()
 			var wg sync.WaitGroup
 			errs := make(chan error, capacity)
 			for range capacity {
@@ -54,7 +54,7 @@ func TestRedisStall_NoPhantomSlots(t *testing.T) {
 				}
 			}
 
-			r.resume()
+			r.Resume()
 			resumed := time.Now()
 			require.Eventually(t, func() bool { return infra.ZCard(t, raw, cfg.Key) == 0 },
 				5*time.Second, 10*time.Millisecond, "the acquires Redis ran after the stall are undone")
