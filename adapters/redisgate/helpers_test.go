@@ -70,4 +70,3 @@ func uniqueKey(t testing.TB, url string) string {
 	})
 	return key
 }
-

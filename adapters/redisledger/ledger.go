@@ -7,11 +7,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/redis/rueidis"
 
 	"github.com/1000x-rps-server/rps-server/domain"
+	"github.com/1000x-rps-server/rps-server/observability"
 )
 
 // Config sets up the ledger. Every field but MaxFlushDelay is required: the
@@ -28,12 +30,15 @@ type Config struct {
 	// MaxFlushDelay lets rueidis gather the commands of concurrent tasks
 	// into one write (see configs.RedisConfig); 0 writes each at once.
 	MaxFlushDelay time.Duration
+	// Logger receives one line at the start and one at the end of each outage.
+	Logger *slog.Logger
 }
 
 // Ledger records issued values in Redis.
 type Ledger struct {
 	client rueidis.Client
 	cfg    Config
+	outage *observability.Outage
 }
 
 // New connects to Redis.
@@ -52,7 +57,8 @@ func New(cfg Config) (*Ledger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redisledger: connect: %w: %w", domain.ErrUnavailable, err)
 	}
-	return &Ledger{client: client, cfg: cfg}, nil
+	// A task whose record fails is answered with an error (the client gets 502).
+	return &Ledger{client: client, cfg: cfg, outage: observability.NewOutage(cfg.Logger, "redis ledger", "tasks_failed")}, nil
 }
 
 // validate refuses a missing or impossible setting with one line naming it.
@@ -70,6 +76,8 @@ func (cfg Config) validate() error {
 		return fmt.Errorf("redisledger: command timeout must be positive (got %s)", cfg.CommandTimeout)
 	case cfg.MaxFlushDelay < 0:
 		return fmt.Errorf("redisledger: max flush delay must not be negative (got %s)", cfg.MaxFlushDelay)
+	case cfg.Logger == nil:
+		return errors.New("redisledger: logger is required")
 	}
 	return nil
 }
@@ -83,10 +91,15 @@ func (l *Ledger) Record(ctx context.Context, taskID, value string) (string, erro
 	earlier, err := l.client.Do(ctx, cmd).ToString()
 	switch {
 	case rueidis.IsRedisNil(err):
+		l.outage.Up()
 		return value, nil
 	case err != nil:
+		if !errors.Is(context.Cause(ctx), context.Canceled) { // not a worker shutting down
+			l.outage.Down(err, true)
+		}
 		return "", fmt.Errorf("redisledger: record %s: %w: %w", taskID, domain.ErrUnavailable, err)
 	}
+	l.outage.Up()
 	return earlier, nil
 }
 
@@ -95,8 +108,10 @@ func (l *Ledger) Ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, l.cfg.CommandTimeout)
 	defer cancel()
 	if err := l.client.Do(ctx, l.client.B().Ping().Build()).Error(); err != nil {
+		l.outage.Down(err, false)
 		return fmt.Errorf("redisledger: ping: %w: %w", domain.ErrUnavailable, err)
 	}
+	l.outage.Up()
 	return nil
 }
 

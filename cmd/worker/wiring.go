@@ -83,6 +83,7 @@ func (w *worker) exactlyOnce(cfg configs.Config, tasks ports.TaskProcessor, log 
 	ledger, err := redisledger.New(redisledger.Config{
 		URL: cfg.Redis.URL, Prefix: cfg.Worker.LedgerPrefix, TTL: cfg.Worker.LedgerTTL,
 		DialTimeout: cfg.Redis.DialTimeout, CommandTimeout: cfg.Redis.CommandTimeout, MaxFlushDelay: cfg.Redis.MaxFlushDelay,
+		Logger: log,
 	})
 	if err != nil {
 		return nil, err
