@@ -59,6 +59,7 @@ type API struct {
 	errs       []errorRow // the one error table, see errorTable
 	retryAfter string     // pre-formatted Retry-After value
 	draining   atomic.Bool
+	notReady   atomic.Pointer[string] // last readiness seen: "" ready, else the reason; nil before the first probe
 	// Bodies that never change, encoded once per API instead of per request.
 	helloBody, okBody, readyBody []byte
 }
