@@ -20,6 +20,7 @@ type Outage struct {
 	count    atomic.Int64
 	mu       sync.Mutex // orders the start and end lines
 	since    time.Time
+	lastUp   atomic.Int64 // unix nanos of the last end of an outage
 }
 
 // NewOutage tracks the outages of what (e.g. "redis gate"); countKey names
@@ -28,15 +29,23 @@ func NewOutage(log *slog.Logger, what, countKey string) *Outage {
 	return &Outage{log: log, what: what, countKey: countKey}
 }
 
-// Down records a failure to reach the dependency; counted says a request
-// was touched by it (refused, or admitted without it). The first failure
-// after Up logs the start of an outage.
-func (o *Outage) Down(err error, counted bool) {
+// Down records a failure of a call that started at started; counted says a
+// request was touched by it (refused, or admitted without it). The first
+// failure after Up logs the start of an outage, unless its call started
+// before that Up: a straggler of the outage just ended (a call that waited
+// out its timeout while the dependency came back) does not start another.
+func (o *Outage) Down(started time.Time, err error, counted bool) {
+	if o.down.Load() {
+		if counted {
+			o.count.Add(1)
+		}
+		return
+	}
+	if started.UnixNano() < o.lastUp.Load() {
+		return
+	}
 	if counted {
 		o.count.Add(1)
-	}
-	if o.down.Load() {
-		return
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -60,6 +69,7 @@ func (o *Outage) Up() {
 		return
 	}
 	o.down.Store(false)
+	o.lastUp.Store(time.Now().UnixNano())
 	o.log.Warn(o.what+" outage ended", "duration", time.Since(o.since).Round(time.Millisecond).String(),
 		o.countKey, o.count.Swap(0))
 }

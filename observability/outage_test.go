@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -24,10 +25,10 @@ func TestOutage_OneLineAtEachEnd(t *testing.T) {
 	o.Up() // nothing to end
 	var wg sync.WaitGroup
 	for range 60 {
-		wg.Go(func() { o.Down(errors.New("dial tcp: connection refused"), true) })
+		wg.Go(func() { o.Down(time.Now(), errors.New("dial tcp: connection refused"), true) })
 	}
 	wg.Wait()
-	o.Down(errors.New("ping failed"), false) // a probe is not a refused request
+	o.Down(time.Now(), errors.New("ping failed"), false) // a probe is not a refused request
 	require.True(t, o.IsDown())
 	o.Up()
 	o.Up()
@@ -47,7 +48,10 @@ func TestOutage_OneLineAtEachEnd(t *testing.T) {
 	assert.NotEmpty(t, end["duration"])
 
 	buf.Reset()
-	o.Down(errors.New("again"), true)
+	o.Down(time.Now().Add(-time.Second), errors.New("timed out"), true)
+	assert.False(t, o.IsDown(), "a call that started before the outage ended is a straggler, not a new outage")
+	o.Down(time.Now(), errors.New("again"), true)
 	o.Up()
 	assert.Contains(t, buf.String(), `"refused":1`, "the count starts again with each outage")
+	assert.Equal(t, 2, strings.Count(buf.String(), "\n"), buf.String())
 }

@@ -201,12 +201,12 @@ func (g *Gate) Acquire(ctx context.Context, id string) (ports.Slot, error) {
 		return ports.Slot{}, fmt.Errorf("redis gate: %w", err)
 	case g.failOpen:
 		g.metrics.acquires[outcomeFailOpen].Inc()
-		g.outage.Down(err, true)
+		g.outage.Down(start, err, true)
 		g.held.LoadOrStore(id, failOpen) // a slot still leased in Redis stays inRedis
 		return ports.Slot{ID: id}, nil
 	default:
 		g.metrics.acquires[outcomeError].Inc()
-		g.outage.Down(err, true)
+		g.outage.Down(start, err, true)
 		return ports.Slot{}, fmt.Errorf("redis gate: %w: %w", domain.ErrUnavailable, err)
 	}
 }
@@ -227,7 +227,7 @@ func (g *Gate) Release(ctx context.Context, slot ports.Slot) error {
 	g.metrics.releaseSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
 		g.metrics.releaseErrors.Inc()
-		g.outage.Down(err, false)
+		g.outage.Down(start, err, false)
 		return fmt.Errorf("redis gate: %w: %w (the lease frees the slot)", domain.ErrUnavailable, err)
 	}
 	return nil
@@ -238,9 +238,10 @@ func (g *Gate) Release(ctx context.Context, slot ports.Slot) error {
 // outage is logged): otherwise every instance would leave the load balancer
 // at once.
 func (g *Gate) Ready(ctx context.Context) error {
+	start := time.Now()
 	err := g.ping(ctx)
 	if err != nil && ctx.Err() == nil {
-		g.outage.Down(err, false)
+		g.outage.Down(start, err, false)
 	} else if err == nil {
 		g.outage.Up()
 	}

@@ -133,5 +133,5 @@ func (u *undoer) flush() {
 // anything but a failure to connect.
 func mayHaveRun(err error) bool {
 	var op *net.OpError
-	return !(errors.As(err, &op) && op.Op == "dial")
+	return !errors.As(err, &op) || op.Op != "dial"
 }

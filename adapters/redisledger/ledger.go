@@ -85,6 +85,7 @@ func (cfg Config) validate() error {
 // Record implements ports.IssuanceLedger with SET key value NX GET PX ttl:
 // nil means this call stored value; otherwise Redis returns the earlier one.
 func (l *Ledger) Record(ctx context.Context, taskID, value string) (string, error) {
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, l.cfg.CommandTimeout)
 	defer cancel()
 	cmd := l.client.B().Set().Key(l.cfg.Prefix + taskID).Value(value).Nx().Get().Px(l.cfg.TTL).Build()
@@ -95,7 +96,7 @@ func (l *Ledger) Record(ctx context.Context, taskID, value string) (string, erro
 		return value, nil
 	case err != nil:
 		if !errors.Is(context.Cause(ctx), context.Canceled) { // not a worker shutting down
-			l.outage.Down(err, true)
+			l.outage.Down(start, err, true)
 		}
 		return "", fmt.Errorf("redisledger: record %s: %w: %w", taskID, domain.ErrUnavailable, err)
 	}
@@ -105,10 +106,11 @@ func (l *Ledger) Record(ctx context.Context, taskID, value string) (string, erro
 
 // Ready pings Redis.
 func (l *Ledger) Ready(ctx context.Context) error {
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, l.cfg.CommandTimeout)
 	defer cancel()
 	if err := l.client.Do(ctx, l.client.B().Ping().Build()).Error(); err != nil {
-		l.outage.Down(err, false)
+		l.outage.Down(start, err, false)
 		return fmt.Errorf("redisledger: ping: %w: %w", domain.ErrUnavailable, err)
 	}
 	l.outage.Up()

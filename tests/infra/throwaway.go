@@ -2,6 +2,7 @@ package infra
 
 import (
 	"bufio"
+	"context"
 	"net"
 	"os"
 	"os/exec"
@@ -49,7 +50,7 @@ func (r *ThrowawayRedis) Addr() string { return "127.0.0.1:" + r.port }
 // answers PING.
 func (r *ThrowawayRedis) Start() {
 	r.t.Helper()
-	r.cmd = exec.Command(r.bin, "--bind", "127.0.0.1", "--port", r.port, "--save", "", "--appendonly", "no",
+	r.cmd = exec.CommandContext(context.Background(), r.bin, "--bind", "127.0.0.1", "--port", r.port, "--save", "", "--appendonly", "no",
 		"--dir", r.dir, "--logfile", filepath.Join(r.dir, "redis.log"))
 	require.NoError(r.t, r.cmd.Start())
 	deadline := time.Now().Add(10 * time.Second)
@@ -90,7 +91,7 @@ func (r *ThrowawayRedis) Resume() {
 }
 
 func pong(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	c, err := (&net.Dialer{Timeout: 200 * time.Millisecond}).DialContext(context.Background(), "tcp", addr)
 	if err != nil {
 		return false
 	}
