@@ -107,6 +107,9 @@ type WorkerConfig struct {
 	Group       string `koanf:"group"`       // Kafka consumer group of the workers
 	// MetricsAddr serves the worker's /metrics and /readyz; empty turns it off.
 	MetricsAddr string `koanf:"metrics_addr"`
+	// DrainTimeout bounds the drain after SIGTERM; tasks unanswered then
+	// are left uncommitted and redelivered to the group.
+	DrainTimeout time.Duration `koanf:"drain_timeout"`
 	// LedgerTTL is how long the value issued for a task is remembered (in
 	// Redis, under LedgerPrefix + task id), so a task Kafka redelivers within
 	// that time gets the same value. It must outlast any redelivery: the
@@ -175,6 +178,7 @@ func Default() Config {
 		Worker: WorkerConfig{
 			Concurrency:  1000,
 			Group:        "gift-service-workers",
+			DrainTimeout: 30 * time.Second,
 			LedgerTTL:    24 * time.Hour,
 			LedgerPrefix: "rps:issued:",
 		},

@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/worker"
 )
 
 // librdkafkaDefaults undoes every tuned setting of settings.go, for comparison.
@@ -78,8 +79,8 @@ func BenchmarkRoundTrip(b *testing.B) {
 
 func benchRoundTrip(b *testing.B, settings map[string]string, outstanding int) {
 	tp := newTopics(b)
-	r, _ := newRequester(b, tp, func(c *kafkabroker.RequesterConfig) { c.Settings = settings })
-	startWorker(b, tp, giftProcessor(b), concurrency(1000), func(c *kafkabroker.WorkerConfig) { c.Settings = settings })
+	r, _ := newRequester(b, tp, func(c *requester.Config) { c.Settings = settings })
+	startWorker(b, tp, giftProcessor(b), concurrency(1000), func(c *worker.Config) { c.Settings = settings })
 	for range 20 { // warm up connections and metadata
 		if _, err := request(b, r, 10*time.Second); err != nil {
 			b.Fatal(err)

@@ -19,8 +19,8 @@ const (
 	headerReplyTo       = "reply_to"
 )
 
-// errPoison marks a message that can never be processed.
-var errPoison = errors.New("poison message")
+// ErrPoison marks a message that can never be processed.
+var ErrPoison = errors.New("poison message")
 
 // taskMessage keeps the original's field names, so its users recognise it.
 type taskMessage struct {
@@ -36,7 +36,8 @@ type replyMessage struct {
 	Error         string `json:"error,omitempty"`
 }
 
-func encodeTask(task domain.Task, tasksTopic, replyTo string) (*kafka.Message, error) {
+// EncodeTask makes the message for task, whose reply goes to replyTo.
+func EncodeTask(task domain.Task, tasksTopic, replyTo string) (*kafka.Message, error) {
 	value, err := json.Marshal(taskMessage{Action: string(task.Kind), CorrelationID: task.ID, RequestID: task.RequestID})
 	if err != nil {
 		return nil, fmt.Errorf("encode task: %w", err)
@@ -53,27 +54,29 @@ func encodeTask(task domain.Task, tasksTopic, replyTo string) (*kafka.Message, e
 	}, nil
 }
 
-// decodeTask returns the task and the topic its reply goes to.
-func decodeTask(m *kafka.Message) (domain.Task, string, error) {
+// DecodeTask returns the task and the topic its reply goes to, or an error
+// wrapping ErrPoison.
+func DecodeTask(m *kafka.Message) (domain.Task, string, error) {
 	var tm taskMessage
 	if err := strictUnmarshal(m.Value, &tm); err != nil {
-		return domain.Task{}, "", fmt.Errorf("%w: %w", errPoison, err)
+		return domain.Task{}, "", fmt.Errorf("%w: %w", ErrPoison, err)
 	}
 	task := domain.Task{ID: tm.CorrelationID, Kind: domain.Kind(tm.Action), RequestID: tm.RequestID}
 	if err := task.Validate(); err != nil {
-		return domain.Task{}, "", fmt.Errorf("%w: %w", errPoison, err)
+		return domain.Task{}, "", fmt.Errorf("%w: %w", ErrPoison, err)
 	}
 	if id, ok := header(m, headerCorrelationID); ok && id != task.ID {
-		return domain.Task{}, "", fmt.Errorf("%w: %s header %q differs from the body's %q", errPoison, headerCorrelationID, id, task.ID)
+		return domain.Task{}, "", fmt.Errorf("%w: %s header %q differs from the body's %q", ErrPoison, headerCorrelationID, id, task.ID)
 	}
 	replyTo, _ := header(m, headerReplyTo)
-	if err := validTopic(replyTo); err != nil {
-		return domain.Task{}, "", fmt.Errorf("%w: %s header: %w", errPoison, headerReplyTo, err)
+	if err := ValidTopic(replyTo); err != nil {
+		return domain.Task{}, "", fmt.Errorf("%w: %s header: %w", ErrPoison, headerReplyTo, err)
 	}
 	return task, replyTo, nil
 }
 
-func encodeReply(res domain.Result, replyTo string) (*kafka.Message, error) {
+// EncodeReply makes the message that answers res.TaskID on replyTo.
+func EncodeReply(res domain.Result, replyTo string) (*kafka.Message, error) {
 	value, err := json.Marshal(replyMessage{CorrelationID: res.TaskID, Result: res.Value, Error: res.Error})
 	if err != nil {
 		return nil, fmt.Errorf("encode reply: %w", err)
@@ -85,18 +88,19 @@ func encodeReply(res domain.Result, replyTo string) (*kafka.Message, error) {
 	}, nil
 }
 
-func decodeReply(m *kafka.Message) (domain.Result, error) {
+// DecodeReply returns the reply in m, or an error wrapping ErrPoison.
+func DecodeReply(m *kafka.Message) (domain.Result, error) {
 	var rm replyMessage
 	if err := strictUnmarshal(m.Value, &rm); err != nil {
-		return domain.Result{}, fmt.Errorf("%w: %w", errPoison, err)
+		return domain.Result{}, fmt.Errorf("%w: %w", ErrPoison, err)
 	}
 	switch id, ok := header(m, headerCorrelationID); {
 	case rm.CorrelationID == "":
-		return domain.Result{}, fmt.Errorf("%w: reply without correlation_id", errPoison)
+		return domain.Result{}, fmt.Errorf("%w: reply without correlation_id", ErrPoison)
 	case ok && id != rm.CorrelationID:
-		return domain.Result{}, fmt.Errorf("%w: %s header %q differs from the body's %q", errPoison, headerCorrelationID, id, rm.CorrelationID)
+		return domain.Result{}, fmt.Errorf("%w: %s header %q differs from the body's %q", ErrPoison, headerCorrelationID, id, rm.CorrelationID)
 	case rm.Result != "" && rm.Error != "":
-		return domain.Result{}, fmt.Errorf("%w: reply with both result and error", errPoison)
+		return domain.Result{}, fmt.Errorf("%w: reply with both result and error", ErrPoison)
 	}
 	return domain.Result{TaskID: rm.CorrelationID, Value: rm.Result, Error: rm.Error}, nil
 }
@@ -122,25 +126,4 @@ func header(m *kafka.Message, key string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// maxTopicLen is Kafka's limit on a topic name.
-const maxTopicLen = 249
-
-// validTopic checks name against Kafka's rules for topic names, so a bad
-// reply_to is refused when the task is read, not retried forever on produce.
-func validTopic(name string) error {
-	if name == "" || name == "." || name == ".." || len(name) > maxTopicLen {
-		return fmt.Errorf("invalid topic name %q", name)
-	}
-	for _, c := range []byte(name) {
-		if !isTopicChar(c) {
-			return fmt.Errorf("invalid topic name %q", name)
-		}
-	}
-	return nil
-}
-
-func isTopicChar(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
 }

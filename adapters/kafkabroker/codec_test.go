@@ -12,7 +12,7 @@ import (
 
 func TestTaskCodec_RoundTripKeepsTheOriginalsFieldNames(t *testing.T) {
 	task := domain.Task{ID: "c-1", Kind: domain.KindGiftCode, RequestID: "r-1"}
-	m, err := encodeTask(task, "tasks", "results.a")
+	m, err := EncodeTask(task, "tasks", "results.a")
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"action":"get_gift_code","correlation_id":"c-1","request_id":"r-1"}`, string(m.Value))
 	assert.Equal(t, "c-1", string(m.Key))
@@ -22,7 +22,7 @@ func TestTaskCodec_RoundTripKeepsTheOriginalsFieldNames(t *testing.T) {
 		assert.Equal(t, want, got, key)
 	}
 
-	back, replyTo, err := decodeTask(m)
+	back, replyTo, err := DecodeTask(m)
 	require.NoError(t, err)
 	assert.Equal(t, task, back)
 	assert.Equal(t, "results.a", replyTo)
@@ -33,13 +33,13 @@ func TestReplyCodec_RoundTrip(t *testing.T) {
 		{TaskID: "c-1", Value: "GIFT-X"},
 		{TaskID: "c-2", Error: "out of codes"},
 	} {
-		m, err := encodeReply(res, "results.a")
+		m, err := EncodeReply(res, "results.a")
 		require.NoError(t, err)
-		back, err := decodeReply(m)
+		back, err := DecodeReply(m)
 		require.NoError(t, err)
 		assert.Equal(t, res, back)
 	}
-	m, _ := encodeReply(domain.Result{TaskID: "c-1", Value: "GIFT-X"}, "results.a")
+	m, _ := EncodeReply(domain.Result{TaskID: "c-1", Value: "GIFT-X"}, "results.a")
 	assert.JSONEq(t, `{"correlation_id":"c-1","result":"GIFT-X"}`, string(m.Value))
 }
 
@@ -64,8 +64,8 @@ func TestDecodeTask_PoisonIsRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := decodeTask(&kafka.Message{Value: []byte(tt.value), Headers: tt.headers})
-			require.ErrorIs(t, err, errPoison)
+			_, _, err := DecodeTask(&kafka.Message{Value: []byte(tt.value), Headers: tt.headers})
+			require.ErrorIs(t, err, ErrPoison)
 		})
 	}
 }
@@ -79,35 +79,8 @@ func TestDecodeReply_PoisonIsRefused(t *testing.T) {
 		"trailing_data":     `{"correlation_id":"c","result":"GIFT-X"}x`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := decodeReply(&kafka.Message{Value: []byte(value)})
-			require.ErrorIs(t, err, errPoison)
+			_, err := DecodeReply(&kafka.Message{Value: []byte(value)})
+			require.ErrorIs(t, err, ErrPoison)
 		})
 	}
-}
-
-func TestValidTopic(t *testing.T) {
-	long := make([]byte, maxTopicLen+1)
-	for i := range long {
-		long[i] = 'a'
-	}
-	for name, ok := range map[string]bool{
-		"results.host-1_x": true, "": false, ".": false, "..": false, "a b": false, "a/b": false, string(long): false,
-	} {
-		assert.Equal(t, ok, validTopic(name) == nil, "%q", name)
-	}
-}
-
-func TestApply_PrefixedSettingsReachOnlyTheirKindOfClient(t *testing.T) {
-	overrides := map[string]string{"linger.ms": "7", "producer.acks": "1", "consumer.fetch.wait.max.ms": "50"}
-	p, err := apply(producerSettings("b:1"), producerPrefix, overrides)
-	require.NoError(t, err)
-	c, err := apply(consumerSettings("b:1", "g"), consumerPrefix, overrides)
-	require.NoError(t, err)
-
-	assert.Equal(t, "7", (*p)["linger.ms"])
-	assert.Equal(t, "1", (*p)["acks"])
-	assert.NotContains(t, *p, "consumer.fetch.wait.max.ms")
-	assert.Equal(t, "50", (*c)["fetch.wait.max.ms"])
-	assert.NotContains(t, *c, "acks")
-	assert.NotContains(t, *c, "producer.acks")
 }

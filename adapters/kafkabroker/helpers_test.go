@@ -17,7 +17,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/worker"
 	"github.com/1000x-rps-server/rps-server/app"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/ports"
@@ -34,6 +35,9 @@ func TestMain(m *testing.M) {
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// replyTimeout is the configured default the client timeouts derive from.
+const replyTimeout = 10 * time.Second
 
 // bootstrap is the real broker; integration tests never skip in CI.
 func bootstrap(t testing.TB) string {
@@ -69,18 +73,18 @@ func withAdmin(t testing.TB, f func(context.Context, *kafka.AdminClient)) {
 	f(ctx, admin)
 }
 
-// newRequester starts a Requester on tp and waits until it is Ready.
-func newRequester(t testing.TB, tp topics, opts ...func(*kafkabroker.RequesterConfig)) (*kafkabroker.Requester, *prometheus.Registry) {
+// newRequester starts a requester.Broker on tp and waits until it is Ready.
+func newRequester(t testing.TB, tp topics, opts ...func(*requester.Config)) (*requester.Broker, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	cfg := kafkabroker.RequesterConfig{
+	cfg := requester.Config{
 		Bootstrap: bootstrap(t), TasksTopic: tp.tasks, ResultsTopic: tp.results, TasksPartitions: 3,
-		Logger: quiet, Registerer: reg,
+		ReplyTimeout: replyTimeout, Logger: quiet, Registerer: reg,
 	}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	r, err := kafkabroker.NewRequester(cfg)
+	r, err := requester.New(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -92,9 +96,9 @@ func newRequester(t testing.TB, tp topics, opts ...func(*kafkabroker.RequesterCo
 	return r, reg
 }
 
-// runningWorker is a Worker whose Run goroutine the test can stop.
+// runningWorker is a worker.Runner whose Run goroutine the test can stop.
 type runningWorker struct {
-	w      *kafkabroker.Worker
+	w      *worker.Runner
 	cancel context.CancelFunc
 	done   chan error
 	reg    *prometheus.Registry
@@ -115,18 +119,18 @@ func (rw *runningWorker) stop(t testing.TB) {
 	})
 }
 
-// startWorker runs a Worker of tp's group and waits until it joined.
-func startWorker(t testing.TB, tp topics, proc ports.TaskProcessor, opts ...func(*kafkabroker.WorkerConfig)) *runningWorker {
+// startWorker runs a worker.Runner of tp's group and waits until it joined.
+func startWorker(t testing.TB, tp topics, proc ports.TaskProcessor, opts ...func(*worker.Config)) *runningWorker {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	cfg := kafkabroker.WorkerConfig{
+	cfg := worker.Config{
 		Bootstrap: bootstrap(t), TasksTopic: tp.tasks, TasksPartitions: 3, Group: tp.group,
-		Concurrency: 10, Logger: quiet, Registerer: reg,
+		Concurrency: 10, DrainTimeout: 30 * time.Second, ReplyTimeout: replyTimeout, Logger: quiet, Registerer: reg,
 	}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	w, err := kafkabroker.NewWorker(context.Background(), cfg, proc)
+	w, err := worker.New(context.Background(), cfg, proc)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	rw := &runningWorker{w: w, cancel: cancel, done: make(chan error, 1), reg: reg}
@@ -136,8 +140,8 @@ func startWorker(t testing.TB, tp topics, proc ports.TaskProcessor, opts ...func
 	return rw
 }
 
-func concurrency(n int) func(*kafkabroker.WorkerConfig) {
-	return func(c *kafkabroker.WorkerConfig) { c.Concurrency = n }
+func concurrency(n int) func(*worker.Config) {
+	return func(c *worker.Config) { c.Concurrency = n }
 }
 
 func giftProcessor(t testing.TB) ports.TaskProcessor {
@@ -158,12 +162,12 @@ func newTask() domain.Task {
 	return domain.Task{ID: uuid.NewString(), Kind: domain.KindGiftCode, RequestID: "req-" + uuid.NewString()[:6]}
 }
 
-func request(t testing.TB, r *kafkabroker.Requester, timeout time.Duration) (domain.Result, error) {
+func request(t testing.TB, r *requester.Broker, timeout time.Duration) (domain.Result, error) {
 	t.Helper()
 	return requestTask(r, newTask(), timeout)
 }
 
-func requestTask(r *kafkabroker.Requester, task domain.Task, timeout time.Duration) (domain.Result, error) {
+func requestTask(r *requester.Broker, task domain.Task, timeout time.Duration) (domain.Result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	return r.Request(ctx, task)

@@ -9,18 +9,20 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 )
 
-// clientLogs routes librdkafka's own log lines into the slog logger instead
+// ClientLogs routes librdkafka's own log lines into the slog logger instead
 // of raw text on stderr. Errors that matter reach us a second time as
 // kafka.Error events, which are logged at warn where they are handled; so
 // librdkafka's lines go to debug, except configuration warnings, which
 // point at a mistake in Settings.
-type clientLogs struct {
+type ClientLogs struct {
 	ch   chan kafka.LogEvent
 	done chan struct{}
 }
 
-func newClientLogs(log *slog.Logger) *clientLogs {
-	l := &clientLogs{ch: make(chan kafka.LogEvent, 256), done: make(chan struct{})}
+// NewClientLogs starts forwarding; pass it to the client settings of
+// settings.go, and Close it after every client using it is closed.
+func NewClientLogs(log *slog.Logger) *ClientLogs {
+	l := &ClientLogs{ch: make(chan kafka.LogEvent, 256), done: make(chan struct{})}
 	go func() {
 		defer close(l.done)
 		for e := range l.ch {
@@ -34,14 +36,8 @@ func newClientLogs(log *slog.Logger) *clientLogs {
 	return l
 }
 
-// attach makes a client configured with conf log through l.
-func (l *clientLogs) attach(conf *kafka.ConfigMap) {
-	_ = conf.SetKey("go.logs.channel.enable", true)
-	_ = conf.SetKey("go.logs.channel", l.ch)
-}
-
-// close ends the forwarding; call it after every attached client is closed.
-func (l *clientLogs) close() {
+// Close ends the forwarding; call it after every client using it is closed.
+func (l *ClientLogs) Close() {
 	close(l.ch)
 	<-l.done
 }
@@ -49,23 +45,24 @@ func (l *clientLogs) close() {
 // errorLogEvery is how often one kind of client error is logged at most.
 const errorLogEvery = 10 * time.Second
 
-// errorLog logs the kafka.Error events of the clients at warn, each error
+// ErrorLog logs the kafka.Error events of the clients at warn, each error
 // code at most once per errorLogEvery with the count of repeats left out,
 // so an outage is visible without a line per reconnect attempt.
-type errorLog struct {
+type ErrorLog struct {
 	log        *slog.Logger
 	mu         sync.Mutex
 	last       map[kafka.ErrorCode]time.Time
 	suppressed map[kafka.ErrorCode]int
 }
 
-func newErrorLog(log *slog.Logger) *errorLog {
-	return &errorLog{log: log, last: map[kafka.ErrorCode]time.Time{}, suppressed: map[kafka.ErrorCode]int{}}
+// NewErrorLog logs to log.
+func NewErrorLog(log *slog.Logger) *ErrorLog {
+	return &ErrorLog{log: log, last: map[kafka.ErrorCode]time.Time{}, suppressed: map[kafka.ErrorCode]int{}}
 }
 
-// note logs e from client ("producer", "consumer") unless its code was
+// Note logs e from client ("producer", "consumer") unless its code was
 // logged within errorLogEvery.
-func (l *errorLog) note(client string, e kafka.Error) {
+func (l *ErrorLog) Note(client string, e kafka.Error) {
 	code := e.Code()
 	l.mu.Lock()
 	if time.Since(l.last[code]) < errorLogEvery {

@@ -1,80 +1,172 @@
 package kafkabroker
 
 import (
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 )
 
-// Prefixes that aim an override in Settings at one kind of client only.
-// librdkafka has no property starting with either, so they never clash.
+// This file is the one place librdkafka properties are set. The figures
+// behind the tuned values are in benchmarks/README.md ("Kafka client
+// settings").
+
+// Prefixes that aim an override at one kind of client only. librdkafka has
+// no property starting with either, so they never clash.
 const (
 	producerPrefix = "producer."
 	consumerPrefix = "consumer."
 )
 
+// Clients is what the client settings of either side are made from.
+type Clients struct {
+	// Bootstrap lists the brokers, "host:port[,host:port]".
+	Bootstrap string
+	// ReplyTimeout is how long a request waits for its reply; the client
+	// timeouts that must fit inside or past it are derived from it.
+	ReplyTimeout time.Duration
+	// Overrides are raw librdkafka properties set over the tuned ones. A key
+	// prefixed "producer." or "consumer." reaches only that kind of client
+	// (prefix removed); other keys reach every client.
+	Overrides map[string]string
+	// Logs receives the clients' own log lines.
+	Logs *ClientLogs
+}
+
+func (c Clients) check() error {
+	switch {
+	case c.Bootstrap == "":
+		return errors.New("no bootstrap servers")
+	case c.ReplyTimeout <= 0:
+		return fmt.Errorf("reply timeout must be positive (got %s)", c.ReplyTimeout)
+	case c.Logs == nil:
+		return errors.New("no client logs")
+	}
+	return nil
+}
+
+// Kafka brokers accept session timeouts between their
+// group.min.session.timeout.ms and group.max.session.timeout.ms, by default
+// these.
+const (
+	minSessionTimeout = 6 * time.Second
+	maxSessionTimeout = 30 * time.Minute
+)
+
+// MessageTimeout is how long a producer tries to deliver a message: half the
+// reply timeout, so a task that cannot be sent fails (503) by the time its
+// request would time out (504), even with the idempotent producer's second
+// try (~2 x message.timeout.ms). Never below 1 ms: 0 means "forever".
+func MessageTimeout(replyTimeout time.Duration) time.Duration {
+	return max(replyTimeout/2, time.Millisecond)
+}
+
+// SessionTimeout is how long the group waits for a silent worker before its
+// partitions move on: the reply timeout, since a worker silent that long has
+// let every request it held time out, while a shorter pause (GC, a network
+// blip) does not cost a rebalance. Bounded to what brokers accept by default.
+func SessionTimeout(replyTimeout time.Duration) time.Duration {
+	return min(max(replyTimeout, minSessionTimeout), maxSessionTimeout)
+}
+
+// RequesterClients are the server side's clients: a producer of tasks (and
+// probes) and a consumer assigned the reply topic.
+func RequesterClients(c Clients, replyTopic string) (producer, consumer *kafka.ConfigMap, err error) {
+	if err := c.check(); err != nil {
+		return nil, nil, err
+	}
+	if producer, err = apply(producerSettings(c), producerPrefix, c.Overrides); err != nil {
+		return nil, nil, err
+	}
+	if consumer, err = apply(consumerSettings(c, replyTopic), consumerPrefix, c.Overrides); err != nil {
+		return nil, nil, err
+	}
+	for k, v := range map[string]any{
+		"enable.auto.commit": false, // assigned, not grouped: nothing to commit
+		// Assigned at offset 0, the beginning of a topic made for us, which
+		// saves the offset lookup that librdkafka retries only every 500 ms
+		// while the fresh topic has no known leader; should 0 be gone
+		// already, the earliest offset is taken.
+		"auto.offset.reset": "earliest",
+	} {
+		_ = consumer.SetKey(k, v)
+	}
+	withLogs(producer, c.Logs)
+	withLogs(consumer, c.Logs)
+	return producer, consumer, nil
+}
+
+// WorkerClients are the worker side's clients: a consumer of the tasks
+// topic in group and a producer of replies.
+func WorkerClients(c Clients, group string) (producer, consumer *kafka.ConfigMap, err error) {
+	if err := c.check(); err != nil {
+		return nil, nil, err
+	}
+	pbase := producerSettings(c)
+	// A reply topic unknown for 2 s is gone (its server shut down): the
+	// reply fails then rather than at message.timeout.ms. A live server's
+	// topic exists before its first task: its own probe went through it.
+	pbase["topic.metadata.propagation.max.ms"] = 2000
+	if producer, err = apply(pbase, producerPrefix, c.Overrides); err != nil {
+		return nil, nil, err
+	}
+	cbase := consumerSettings(c, group)
+	cbase["auto.commit.interval.ms"] = 200  // stored offsets are committed this often
+	cbase["auto.offset.reset"] = "earliest" // a new group loses no task sent before it joined
+	cbase["session.timeout.ms"] = int(SessionTimeout(c.ReplyTimeout).Milliseconds())
+	cbase["heartbeat.interval.ms"] = 1000
+	if consumer, err = apply(cbase, consumerPrefix, c.Overrides); err != nil {
+		return nil, nil, err
+	}
+	// Not overridable: the worker stores an offset once its reply is
+	// delivered and auto-commit sends it, so the committed offset never
+	// passes an unanswered task.
+	_ = consumer.SetKey("enable.auto.commit", true)
+	_ = consumer.SetKey("enable.auto.offset.store", false)
+	withLogs(producer, c.Logs)
+	withLogs(consumer, c.Logs)
+	return producer, consumer, nil
+}
+
 // producerSettings are tuned for request-reply: small messages, each waited
-// for by a caller, at thousands per second. Every key can be overridden.
-// Figures: BenchmarkRoundTrip on the real broker (Kafka 4.4, one node, same
-// 2-CPU machine), p50 / p99 / round trips per second at 1 | 100 outstanding.
-func producerSettings(bootstrap string) kafka.ConfigMap {
+// for by a caller, thousands per second.
+func producerSettings(c Clients) kafka.ConfigMap {
 	return kafka.ConfigMap{
-		"bootstrap.servers": bootstrap,
-		// The setting that matters most (it applies twice per round trip:
-		// task and reply). 1 ms: 3.3 ms idle, 18-23k rt/s with p99 12-16 ms
-		// at 100 outstanding. 0: 0.9 ms idle, but 7-15k rt/s and p99
-		// 20-110 ms at 100 (a request per message); 5 (librdkafka's
-		// default): 12 ms idle, 7.7k rt/s. At 10+ outstanding 1 ties or
-		// beats 0, so 1 it is.
+		"bootstrap.servers": c.Bootstrap,
+		// The setting that matters most (twice per round trip): 1 ms beats
+		// 0 from 10 outstanding on and 5 (the default) everywhere.
 		"linger.ms": 1,
 		// No duplicates or reordering from the producer's own retries;
-		// implies acks=all, which on a replicated cluster waits for the
-		// in-sync replicas: a task acknowledged is a task not lost. It cost
-		// nothing measurable here (one node); one price: an undeliverable
-		// message fails after ~2 x message.timeout.ms instead of 1 x.
+		// implies acks=all: a task acknowledged is a task not lost.
 		"enable.idempotence": true,
-		// batch.size stays at librdkafka's 1 MB: a task is ~150 bytes, so
-		// linger, not size, closes a batch.
-		//
-		// A message that cannot be delivered fails inside the reply
-		// timeout (10 s), so the caller gets a 503 rather than a 504.
-		"message.timeout.ms": 5000,
-		// A reply topic that no longer exists (its server shut down) must
-		// not be created again by a late reply on brokers that auto-create.
+		"message.timeout.ms": int(MessageTimeout(c.ReplyTimeout).Milliseconds()),
+		// A reply topic gone with its server must not be brought back by a
+		// late reply on brokers that auto-create topics.
 		"allow.auto.create.topics": false,
-		// Nagle held small writes back: with it on, p99 at 100 outstanding
-		// went from 12 to 37 ms and throughput from 23k to 17k rt/s.
-		"socket.nagle.disable": true,
-		// After an outage, reconnect within 1 s of Kafka's return rather
-		// than after librdkafka's backoff of up to 10 s.
+		"socket.nagle.disable":     true, // Nagle held small writes back
+		// Reconnect within 1 s of Kafka's return, not after up to 10 s.
 		"reconnect.backoff.max.ms": 1000,
 		// Delivery reports carry only what we read: the error and the opaque.
 		"go.delivery.report.fields": "none",
 	}
 }
 
-// consumerSettings are shared by the reply consumer and the worker's consumer.
-func consumerSettings(bootstrap, group string) kafka.ConfigMap {
+// consumerSettings are shared by the reply consumer and the worker's.
+func consumerSettings(c Clients, group string) kafka.ConfigMap {
 	return kafka.ConfigMap{
-		"bootstrap.servers": bootstrap,
+		"bootstrap.servers": c.Bootstrap,
 		"group.id":          group,
-		// The broker answers a fetch once fetch.min.bytes (1) are there, so
-		// in steady state fetch.wait.max.ms does not add latency on a real
-		// broker (3.1 ms idle with 500, librdkafka's default, as with 5; the
-		// ~500 ms measured earlier came from librdkafka's mock broker). It
-		// does where a fetch is already waiting when partitions are
-		// assigned: the first task after a worker joins took 600 ms with
-		// 500, 120 ms with 100, 105 ms with 5 or 10. 10 ms keeps that short
-		// and costs an empty fetch per 10 ms per broker when idle.
+		// Free in steady state (fetch.min.bytes is 1); it bounds the wait
+		// for the first task after partitions are assigned.
 		"fetch.wait.max.ms": 10,
 		"fetch.min.bytes":   1,
-		// A fetch that failed (e.g. on a reply topic a few ms old whose
-		// leader is not known yet) is retried after 50 ms, not 500 ms: a
-		// server's reply path is proven in ~0.1 s rather than ~0.6 s.
+		// A fetch on a reply topic a few ms old is retried after 50 ms, not
+		// 500 ms: a server's reply path is proven in ~0.1 s.
 		"fetch.error.backoff.ms":   50,
 		"socket.nagle.disable":     true,
-		"reconnect.backoff.max.ms": 1000, // as for the producer
+		"reconnect.backoff.max.ms": 1000,
 	}
 }
 
@@ -95,4 +187,10 @@ func apply(base kafka.ConfigMap, role string, overrides map[string]string) (*kaf
 		}
 	}
 	return &base, nil
+}
+
+// withLogs makes a client log through logs instead of to stderr.
+func withLogs(conf *kafka.ConfigMap, logs *ClientLogs) {
+	_ = conf.SetKey("go.logs.channel.enable", true)
+	_ = conf.SetKey("go.logs.channel", logs.ch)
 }

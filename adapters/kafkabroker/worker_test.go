@@ -18,7 +18,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/worker"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/tests/metricstest"
 )
@@ -91,7 +92,7 @@ func (r *recorder) count() int {
 
 // requestAll sends tasks concurrently; the returned channel yields each
 // outcome, and answered counts the successes as they come.
-func requestAll(t *testing.T, r *kafkabroker.Requester, tasks []domain.Task, answered *sync.Map) <-chan error {
+func requestAll(t *testing.T, r *requester.Broker, tasks []domain.Task, answered *sync.Map) <-chan error {
 	t.Helper()
 	errs := make(chan error, len(tasks))
 	for _, task := range tasks {
@@ -166,10 +167,10 @@ const crashWorkerEnv = "KAFKABROKER_TEST_CRASH_WORKER_TOPIC"
 var fastFailover = map[string]string{"session.timeout.ms": "6000", "heartbeat.interval.ms": "500"}
 
 func runCrashWorker(topic string) {
-	w, err := kafkabroker.NewWorker(context.Background(), kafkabroker.WorkerConfig{
+	w, err := worker.New(context.Background(), worker.Config{
 		Bootstrap: os.Getenv("KAFKA_BOOTSTRAP_SERVERS"), TasksTopic: topic, TasksPartitions: 3,
 		Group: os.Getenv(crashWorkerEnv + "_GROUP"), Concurrency: 8, Settings: fastFailover,
-		Logger: quiet, Registerer: prometheus.NewRegistry(),
+		DrainTimeout: 30 * time.Second, ReplyTimeout: replyTimeout, Logger: quiet, Registerer: prometheus.NewRegistry(),
 	}, &recorder{straggle: true, ran: map[string]bool{}})
 	if err != nil {
 		os.Exit(3)
@@ -228,7 +229,7 @@ func TestAtLeastOnce_WorkerKilledMidBatch(t *testing.T) {
 	require.Positive(t, below, "the worker committed while it ran")
 	require.Positive(t, above, "the worker died mid-batch")
 
-	startWorker(t, tp, newRecorder(), concurrency(10), func(c *kafkabroker.WorkerConfig) { c.Settings = fastFailover })
+	startWorker(t, tp, newRecorder(), concurrency(10), func(c *worker.Config) { c.Settings = fastFailover })
 	for range n {
 		require.NoError(t, <-errs, "every task is answered after the crash")
 	}
@@ -239,7 +240,7 @@ func TestAtLeastOnce_WorkerKilledMidBatch(t *testing.T) {
 // on, and the next server's task is answered.
 func TestWorker_ReplyTopicGoneDoesNotStallThePartition(t *testing.T) {
 	tp := newTopics(t)
-	onePartition := func(c *kafkabroker.RequesterConfig) { c.TasksPartitions = 1 }
+	onePartition := func(c *requester.Config) { c.TasksPartitions = 1 }
 	gone, _ := newRequester(t, tp, onePartition)
 	release := make(chan struct{})
 	proc := processorFunc(func(_ context.Context, task domain.Task) domain.Result {

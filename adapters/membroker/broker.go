@@ -52,6 +52,9 @@ func (b *Broker) Request(ctx context.Context, task domain.Task) (domain.Result, 
 	if err := task.Validate(); err != nil {
 		return domain.Result{}, err
 	}
+	if ctx.Err() != nil { // an expired deadline: do not run work nobody waits for
+		return domain.Result{}, ctxErr(ctx)
+	}
 	select {
 	case b.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -85,7 +88,7 @@ func (b *Broker) Ready(context.Context) error {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	if b.closed {
-		return errClosed
+		return fmt.Errorf("%w: %w", domain.ErrUnavailable, errClosed)
 	}
 	return nil
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/1000x-rps-server/rps-server/adapters/membroker"
 	"github.com/1000x-rps-server/rps-server/domain"
+	"github.com/1000x-rps-server/rps-server/ports"
+	"github.com/1000x-rps-server/rps-server/tests/contract"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -30,43 +32,14 @@ func echoProcessor(delay time.Duration) membroker.ProcessorFunc {
 	}
 }
 
-func TestRequest_ReturnsTheProcessorsResult(t *testing.T) {
-	b, err := membroker.New(echoProcessor(0), 1)
-	require.NoError(t, err)
-	defer b.Close()
-	res, err := b.Request(context.Background(), task)
-	require.NoError(t, err)
-	assert.Equal(t, domain.Result{TaskID: "t1", Value: "done r1"}, res)
-	require.NoError(t, b.Ready(context.Background()))
-}
-
-func TestRequest_TimesOutAtTheDeadline(t *testing.T) {
-	b, err := membroker.New(echoProcessor(time.Hour), 1)
-	require.NoError(t, err)
-	defer b.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel()
-	_, err = b.Request(ctx, task)
-	require.ErrorIs(t, err, domain.ErrTimedOut)
-}
-
-func TestRequest_CancelledIsNotATimeout(t *testing.T) {
-	b, err := membroker.New(echoProcessor(time.Hour), 1)
-	require.NoError(t, err)
-	defer b.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(10*time.Millisecond, cancel)
-	_, err = b.Request(ctx, task)
-	require.ErrorIs(t, err, context.Canceled)
-	require.NotErrorIs(t, err, domain.ErrTimedOut)
-}
-
-func TestRequest_RefusesInvalidTask(t *testing.T) {
-	b, err := membroker.New(echoProcessor(0), 1)
-	require.NoError(t, err)
-	defer b.Close()
-	_, err = b.Request(context.Background(), domain.Task{Kind: domain.KindGiftCode})
-	require.ErrorIs(t, err, domain.ErrInvalidTask)
+// The port's contract; what follows is this adapter's own behaviour.
+func TestContract(t *testing.T) {
+	contract.TestBroker(t, func(t *testing.T, proc ports.TaskProcessor) (ports.TaskBroker, func()) {
+		b, err := membroker.New(proc, 100)
+		require.NoError(t, err)
+		t.Cleanup(b.Close)
+		return b, b.Close
+	})
 }
 
 func TestRequest_BoundsConcurrency(t *testing.T) {
@@ -98,7 +71,7 @@ func TestRequest_BoundsConcurrency(t *testing.T) {
 	assert.Equal(t, int32(3), maxRunning.Load())
 }
 
-func TestClose_WaitsForRunningTasksThenRefuses(t *testing.T) {
+func TestClose_WaitsForRunningTasks(t *testing.T) {
 	started := make(chan struct{})
 	b, err := membroker.New(membroker.ProcessorFunc(func(_ context.Context, t domain.Task) domain.Result {
 		close(started)
@@ -112,10 +85,7 @@ func TestClose_WaitsForRunningTasksThenRefuses(t *testing.T) {
 	<-started
 	b.Close()
 	require.NoError(t, <-got, "a task running at Close still gets its answer")
-
-	_, err = b.Request(context.Background(), task)
-	require.ErrorIs(t, err, domain.ErrUnavailable)
-	require.Error(t, b.Ready(context.Background()))
+	// that it then refuses is in the contract (closed_broker_is_unavailable)
 }
 
 func TestNew_RefusesBadArguments(t *testing.T) {

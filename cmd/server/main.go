@@ -12,13 +12,22 @@ import (
 	"syscall"
 
 	"github.com/1000x-rps-server/rps-server/cmd/internal/startup"
+	"github.com/1000x-rps-server/rps-server/observability"
 	"github.com/1000x-rps-server/rps-server/cmd/server/serverapp"
 )
 
+// version is stamped at link time: go build -ldflags "-X main.version=v1.2.3".
+var version string
+
 func main() {
+	build := observability.ReadBuildInfo("server", version)
+	if len(os.Args) == 2 && (os.Args[1] == "-version" || os.Args[1] == "--version") {
+		fmt.Println(build)
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Environ(), os.Stderr, nil); err != nil {
+	if err := run(ctx, build, os.Args[1:], os.Environ(), os.Stderr, nil); err != nil {
 		fmt.Fprintln(os.Stderr, "server:", err)
 		stop()
 		os.Exit(1) //nolint:gocritic // stop() ran above; nothing else is deferred
@@ -28,8 +37,8 @@ func main() {
 // run starts the server and blocks until ctx is cancelled (a signal) or the
 // listener fails, then shuts down in order. When ready is not nil it receives
 // the listening address once the server accepts connections.
-func run(ctx context.Context, args, environ []string, logOut io.Writer, ready chan<- string) error {
-	proc, err := startup.Begin(ctx, "server", args, environ, logOut)
+func run(ctx context.Context, build observability.BuildInfo, args, environ []string, logOut io.Writer, ready chan<- string) error {
+	proc, err := startup.Begin(ctx, build, args, environ, logOut)
 	if err != nil {
 		return err
 	}

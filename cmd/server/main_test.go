@@ -16,10 +16,13 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/1000x-rps-server/rps-server/domain"
+	"github.com/1000x-rps-server/rps-server/observability"
 	"github.com/1000x-rps-server/rps-server/tests/infra"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var testBuild = observability.ReadBuildInfo("server", "test")
 
 // syncBuffer is a log sink the server goroutine and the test can share.
 type syncBuffer struct {
@@ -48,7 +51,7 @@ func startServer(t *testing.T, environ []string) (string, *syncBuffer) {
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	environ = append([]string{"HOST=127.0.0.1", "PORT=0", "RPS_LOG__FORMAT=json", "RPS_HTTP__SHUTDOWN_DELAY=0s"}, environ...)
-	go func() { done <- run(ctx, []string{"-env", "testdata/none.env"}, environ, logs, ready) }()
+	go func() { done <- run(ctx, testBuild, []string{"-env", "testdata/none.env"}, environ, logs, ready) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -96,7 +99,7 @@ func TestRun_EmbeddedDefault(t *testing.T) {
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	environ := []string{"HOST=127.0.0.1", "PORT=0", "RPS_LOG__FORMAT=json", "RPS_HTTP__SHUTDOWN_DELAY=0s"}
-	go func() { done <- run(ctx, []string{"-env", "testdata/none.env"}, environ, logs, ready) }()
+	go func() { done <- run(ctx, testBuild, []string{"-env", "testdata/none.env"}, environ, logs, ready) }()
 
 	var addr string
 	select {
@@ -139,7 +142,7 @@ func TestRun_EmbeddedDefault(t *testing.T) {
 }
 
 func TestRun_InvalidConfigIsOneClearError(t *testing.T) {
-	err := run(context.Background(), nil, []string{"RATE_LIMIT_CAPACITY=0"}, io.Discard, nil)
+	err := run(context.Background(), testBuild, nil, []string{"RATE_LIMIT_CAPACITY=0"}, io.Discard, nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "capacity")
 	assert.NotContains(t, err.Error(), "\n", "one line")

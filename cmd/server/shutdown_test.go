@@ -23,7 +23,7 @@ func TestRun_PreStopDelay(t *testing.T) {
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	environ := []string{"HOST=127.0.0.1", "PORT=0", "RPS_LOG__FORMAT=json", "RPS_HTTP__SHUTDOWN_DELAY=" + delay.String()}
-	go func() { done <- run(ctx, []string{"-env", "testdata/none.env"}, environ, logs, ready) }()
+	go func() { done <- run(ctx, testBuild, []string{"-env", "testdata/none.env"}, environ, logs, ready) }()
 	var base string
 	select {
 	case addr := <-ready:

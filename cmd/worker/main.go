@@ -12,12 +12,21 @@ import (
 	"syscall"
 
 	"github.com/1000x-rps-server/rps-server/cmd/internal/startup"
+	"github.com/1000x-rps-server/rps-server/observability"
 )
 
+// version is stamped at link time: go build -ldflags "-X main.version=v1.2.3".
+var version string
+
 func main() {
+	build := observability.ReadBuildInfo("worker", version)
+	if len(os.Args) == 2 && (os.Args[1] == "-version" || os.Args[1] == "--version") {
+		fmt.Println(build)
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Environ(), os.Stderr); err != nil {
+	if err := run(ctx, build, os.Args[1:], os.Environ(), os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		stop()
 		os.Exit(1) //nolint:gocritic // stop() ran above; nothing else is deferred
@@ -26,8 +35,8 @@ func main() {
 
 // run consumes tasks until ctx is cancelled, then drains: in-flight tasks
 // finish, their replies are flushed and their offsets committed.
-func run(ctx context.Context, args, environ []string, logOut io.Writer) error {
-	proc, err := startup.Begin(ctx, "worker", args, environ, logOut)
+func run(ctx context.Context, build observability.BuildInfo, args, environ []string, logOut io.Writer) error {
+	proc, err := startup.Begin(ctx, build, args, environ, logOut)
 	if err != nil {
 		return err
 	}

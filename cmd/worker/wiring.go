@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/worker"
 	"github.com/1000x-rps-server/rps-server/adapters/redisledger"
 	"github.com/1000x-rps-server/rps-server/app"
 	"github.com/1000x-rps-server/rps-server/configs"
@@ -19,18 +19,18 @@ import (
 	"github.com/1000x-rps-server/rps-server/ports"
 )
 
-// worker is the worker's application: the Kafka consumer over the tasks
+// workerApp is the worker's application: the Kafka consumer over the tasks
 // (wrapped in the issuance ledger when Redis is configured), its admin
 // listener, and how to close them.
-type worker struct {
-	consumer *kafkabroker.Worker
+type workerApp struct {
+	consumer *worker.Runner
 	closers  []func() // in reverse order of opening
 }
 
 // newWorker opens the ledger, the Kafka worker and the admin listener that
 // cfg names. On error it closes what it opened.
-func newWorker(ctx context.Context, cfg configs.Config, log *slog.Logger, reg *prometheus.Registry) (*worker, error) {
-	w := &worker{}
+func newWorker(ctx context.Context, cfg configs.Config, log *slog.Logger, reg *prometheus.Registry) (*workerApp, error) {
+	w := &workerApp{}
 	if err := w.open(ctx, cfg, log, reg); err != nil {
 		w.close()
 		return nil, err
@@ -38,7 +38,7 @@ func newWorker(ctx context.Context, cfg configs.Config, log *slog.Logger, reg *p
 	return w, nil
 }
 
-func (w *worker) open(ctx context.Context, cfg configs.Config, log *slog.Logger, reg *prometheus.Registry) error {
+func (w *workerApp) open(ctx context.Context, cfg configs.Config, log *slog.Logger, reg *prometheus.Registry) error {
 	tasks, err := app.NewProcessTask(app.DefaultHandlers(rand.Reader)...)
 	if err != nil {
 		return err
@@ -48,12 +48,14 @@ func (w *worker) open(ctx context.Context, cfg configs.Config, log *slog.Logger,
 	if err != nil {
 		return err
 	}
-	w.consumer, err = kafkabroker.NewWorker(ctx, kafkabroker.WorkerConfig{
+	w.consumer, err = worker.New(ctx, worker.Config{
 		Bootstrap:       cfg.Kafka.Bootstrap,
 		TasksTopic:      cfg.Kafka.TasksTopic,
 		TasksPartitions: cfg.Kafka.TasksPartitions,
 		Group:           cfg.Worker.Group,
 		Concurrency:     cfg.Worker.Concurrency,
+		DrainTimeout:    cfg.Worker.DrainTimeout,
+		ReplyTimeout:    cfg.Kafka.ReplyTimeout,
 		Settings:        cfg.Kafka.Settings,
 		Logger:          log,
 		Registerer:      reg,
@@ -75,7 +77,7 @@ func (w *worker) open(ctx context.Context, cfg configs.Config, log *slog.Logger,
 // exactlyOnce wraps the tasks in the Redis issuance ledger, so a task Kafka
 // redelivers answers with the code it issued first. Without Redis the worker
 // still runs, at-least-once, and says so.
-func (w *worker) exactlyOnce(cfg configs.Config, tasks ports.TaskProcessor, log *slog.Logger) (ports.TaskProcessor, error) {
+func (w *workerApp) exactlyOnce(cfg configs.Config, tasks ports.TaskProcessor, log *slog.Logger) (ports.TaskProcessor, error) {
 	if !cfg.UsesRedis() {
 		log.Warn("no REDIS_URL: issuance is at-least-once; a task redelivered after a crash or rebalance issues a second code")
 		return tasks, nil
@@ -97,18 +99,18 @@ func (w *worker) exactlyOnce(cfg configs.Config, tasks ports.TaskProcessor, log 
 	return proc, nil
 }
 
-// run consumes until ctx is done, then drains (see kafkabroker.Worker.Run).
-func (w *worker) run(ctx context.Context) error { return w.consumer.Run(ctx) }
+// run consumes until ctx is done, then drains (see worker.Runner.Run).
+func (w *workerApp) run(ctx context.Context) error { return w.consumer.Run(ctx) }
 
 // close closes what open opened, last first.
-func (w *worker) close() {
+func (w *workerApp) close() {
 	for i := len(w.closers) - 1; i >= 0; i-- {
 		w.closers[i]()
 	}
 }
 
 // adminHandler serves the worker's /metrics and /readyz (it has no API port).
-func adminHandler(reg *prometheus.Registry, consumer *kafkabroker.Worker) http.Handler {
+func adminHandler(reg *prometheus.Registry, consumer *worker.Runner) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {

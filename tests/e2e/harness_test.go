@@ -42,12 +42,16 @@ func needInfra(t *testing.T) infra {
 	return in
 }
 
+// stampedVersion is linked into the binaries as a release build stamps its own.
+const stampedVersion = "v0.0.0-e2e"
+
 func buildBinaries() (string, error) {
 	dir, err := os.MkdirTemp("", "rps-e2e-bin")
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.Command("go", "build", "-o", dir+string(os.PathSeparator), "../../cmd/server", "../../cmd/worker")
+	cmd := exec.Command("go", "build", "-ldflags", "-X main.version="+stampedVersion,
+		"-o", dir+string(os.PathSeparator), "../../cmd/server", "../../cmd/worker")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("go build: %w", err)

@@ -24,11 +24,11 @@ type Process struct {
 	close    func()
 }
 
-// Begin loads the config of the binary called name from args and environ,
-// logs to logOut, logs the (redacted) config once, and serves the profiler
-// if the config asks for it.
-func Begin(ctx context.Context, name string, args, environ []string, logOut io.Writer) (*Process, error) {
-	cfg, err := configs.FromArgs(name, args, environ)
+// Begin loads the config of the binary build names from args and environ,
+// logs to logOut, logs its version and the (redacted) config once, registers
+// the rps_build_info gauge and serves the profiler if the config asks for it.
+func Begin(ctx context.Context, build observability.BuildInfo, args, environ []string, logOut io.Writer) (*Process, error) {
+	cfg, err := configs.FromArgs(build.Binary, args, environ)
 	if err != nil {
 		return nil, err
 	}
@@ -36,8 +36,11 @@ func Begin(ctx context.Context, name string, args, environ []string, logOut io.W
 	if err != nil {
 		return nil, fmt.Errorf("logger: %w", err)
 	}
-	log.Info("starting "+name, "config", cfg)
+	log.Info("starting "+build.Binary, "version", build.Version, "config", cfg)
 	p := &Process{Config: cfg, Log: log, Registry: observability.NewRegistry(), close: func() {}}
+	if err := observability.RegisterBuildInfo(p.Registry, build); err != nil {
+		return nil, err
+	}
 	if cfg.Debug.PProfAddr != "" {
 		_, stopPProf, err := observability.ServePProf(ctx, cfg.Debug.PProfAddr, log)
 		if err != nil {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester"
 	"github.com/1000x-rps-server/rps-server/adapters/membroker"
 	"github.com/1000x-rps-server/rps-server/adapters/memgate"
 	"github.com/1000x-rps-server/rps-server/adapters/redisgate"
@@ -80,11 +80,12 @@ func (p *serverPorts) openBroker(cfg configs.Config, handlers []app.TaskHandler,
 		p.closers = append(p.closers, func(context.Context) error { b.Close(); return nil })
 		return nil
 	}
-	b, err := kafkabroker.NewRequester(kafkabroker.RequesterConfig{
+	b, err := requester.New(requester.Config{
 		Bootstrap:       cfg.Kafka.Bootstrap,
 		TasksTopic:      cfg.Kafka.TasksTopic,
 		ResultsTopic:    cfg.Kafka.ResultsTopic,
 		TasksPartitions: cfg.Kafka.TasksPartitions,
+		ReplyTimeout:    cfg.Kafka.ReplyTimeout,
 		Settings:        cfg.Kafka.Settings,
 		Logger:          log,
 		Registerer:      reg,

@@ -1,4 +1,4 @@
-package kafkabroker
+package requester
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
 	"github.com/1000x-rps-server/rps-server/domain"
 )
 
@@ -17,7 +18,7 @@ import (
 // the task could not be delivered (message.timeout.ms; about twice that with
 // the idempotent producer); domain.ErrTimedOut (also wrapping
 // context.DeadlineExceeded) at ctx's deadline; ctx.Err() when cancelled.
-func (r *Requester) Request(ctx context.Context, task domain.Task) (domain.Result, error) {
+func (r *Broker) Request(ctx context.Context, task domain.Task) (domain.Result, error) {
 	if err := task.Validate(); err != nil {
 		return domain.Result{}, err
 	}
@@ -28,7 +29,7 @@ func (r *Requester) Request(ctx context.Context, task domain.Task) (domain.Resul
 	if err := r.Ready(ctx); err != nil { // fail fast: 503 now rather than 504 later
 		return domain.Result{}, err
 	}
-	msg, err := encodeTask(task, r.cfg.TasksTopic, r.replyTopic)
+	msg, err := kafkabroker.EncodeTask(task, r.cfg.TasksTopic, r.replyTopic)
 	if err != nil {
 		return domain.Result{}, err
 	}
@@ -39,7 +40,7 @@ func (r *Requester) Request(ctx context.Context, task domain.Task) (domain.Resul
 	}
 	defer r.unregister(task.ID)
 	if err := r.send(msg); err != nil {
-		return domain.Result{}, fmt.Errorf("kafkabroker: send task: %w", err)
+		return domain.Result{}, fmt.Errorf("requester: send task: %w", err)
 	}
 	select {
 	case o := <-ch:
@@ -53,7 +54,7 @@ func (r *Requester) Request(ctx context.Context, task domain.Task) (domain.Resul
 }
 
 // send produces msg; every failure is domain.ErrUnavailable and counted.
-func (r *Requester) send(msg *kafka.Message) error {
+func (r *Broker) send(msg *kafka.Message) error {
 	r.sendMu.RLock()
 	defer r.sendMu.RUnlock()
 	if r.closed {
@@ -61,7 +62,7 @@ func (r *Requester) send(msg *kafka.Message) error {
 	}
 	if err := r.producer.Produce(msg, nil); err != nil {
 		r.metrics.produceErrors.Inc()
-		if isQueueFull(err) {
+		if kafkabroker.IsQueueFull(err) {
 			return fmt.Errorf("local queue full: %w", domain.ErrUnavailable)
 		}
 		return fmt.Errorf("%w: %w", domain.ErrUnavailable, err)
@@ -71,14 +72,14 @@ func (r *Requester) send(msg *kafka.Message) error {
 
 func ctxError(ctx context.Context, start time.Time) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("kafkabroker: %w after %s: %w", domain.ErrTimedOut, time.Since(start).Round(time.Millisecond), ctx.Err())
+		return fmt.Errorf("requester: %w after %s: %w", domain.ErrTimedOut, time.Since(start).Round(time.Millisecond), ctx.Err())
 	}
 	return ctx.Err()
 }
 
 // register makes the slot a reply for id is handed to; an id already
 // waiting is refused, since its reply could not tell the two apart.
-func (r *Requester) register(id string) (chan outcome, error) {
+func (r *Broker) register(id string) (chan outcome, error) {
 	ch := make(chan outcome, 1) // one answer, never blocks the loops
 	if _, dup := r.pending.LoadOrStore(id, ch); dup {
 		return nil, fmt.Errorf("%w: task id %q is already waiting for a reply", domain.ErrInvalidTask, id)
@@ -87,13 +88,13 @@ func (r *Requester) register(id string) (chan outcome, error) {
 	return ch, nil
 }
 
-func (r *Requester) unregister(id string) {
+func (r *Broker) unregister(id string) {
 	r.pending.Delete(id)
 	r.metrics.pending.Dec()
 }
 
 // complete hands o to the request waiting for id, if any.
-func (r *Requester) complete(id string, o outcome) bool {
+func (r *Broker) complete(id string, o outcome) bool {
 	v, ok := r.pending.Load(id)
 	if ok {
 		select {
@@ -105,7 +106,7 @@ func (r *Requester) complete(id string, o outcome) bool {
 }
 
 // failPending ends every waiting request with err.
-func (r *Requester) failPending(err error) {
+func (r *Broker) failPending(err error) {
 	r.pending.Range(func(_, v any) bool {
 		select {
 		case v.(chan outcome) <- outcome{err: err}:

@@ -1,4 +1,12 @@
-package kafkabroker
+// Package requester is the server side of the Kafka task broker: Broker
+// (a ports.TaskBroker) sends each task to the tasks topic and waits for its
+// reply on a reply topic of this instance's own, "<ResultsTopic>.<InstanceID>",
+// created at start, read by Assign from offset 0 and deleted on Close.
+//
+// The files follow a request's path: requester.go builds and closes the
+// Broker, request.go sends a task and waits for its reply, replypath.go
+// connects, proves the reply path with a probe and reads replies.
+package requester
 
 import (
 	"context"
@@ -16,55 +24,54 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
 	"github.com/1000x-rps-server/rps-server/domain"
 )
 
-// RequesterConfig sets up the server side. Zero values take the defaults
-// named beside each field.
-type RequesterConfig struct {
-	// Bootstrap lists the brokers, "host:port[,host:port]". Required.
+// Config sets up the server side. Every field is required unless it says
+// otherwise; the defaults live in package configs.
+type Config struct {
+	// Bootstrap lists the brokers, "host:port[,host:port]".
 	Bootstrap string
-	// TasksTopic is where tasks go; default "tasks".
+	// TasksTopic is where tasks go.
 	TasksTopic string
 	// ResultsTopic prefixes this instance's reply topic,
-	// "<ResultsTopic>.<InstanceID>"; default "results".
+	// "<ResultsTopic>.<InstanceID>".
 	ResultsTopic string
 	// TasksPartitions is used only when the tasks topic must be created;
 	// zero means the broker's num.partitions.
 	TasksPartitions int
-	// InstanceID names the reply topic; default hostname-pid-random, so a
-	// restarted instance never reads its predecessor's topic.
+	// ReplyTimeout is how long a request waits for its reply; client
+	// timeouts are derived from it (kafkabroker.MessageTimeout).
+	ReplyTimeout time.Duration
+	// InstanceID names the reply topic. Optional: empty makes a fresh
+	// hostname-pid-random one, so a restarted instance never reads its
+	// predecessor's topic.
 	InstanceID string
-	// Settings are raw librdkafka properties applied over the tuned
-	// defaults of settings.go. A key prefixed "producer." or "consumer."
-	// applies to that kind of client only (prefix removed); others to both.
-	Settings map[string]string
-	// Logger and Registerer are required.
+	// Settings are raw librdkafka properties set over the tuned ones; see
+	// kafkabroker.Clients.Overrides. Optional.
+	Settings   map[string]string
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 }
 
-func (c *RequesterConfig) setDefaults() error {
-	if c.Bootstrap == "" {
-		return errors.New("kafkabroker: no bootstrap servers")
-	}
-	if c.Logger == nil || c.Registerer == nil {
-		return errors.New("kafkabroker: logger and registerer are required")
-	}
-	if c.TasksTopic == "" {
-		c.TasksTopic = "tasks"
-	}
-	if c.ResultsTopic == "" {
-		c.ResultsTopic = "results"
+func (c *Config) check() error {
+	switch {
+	case c.TasksTopic == "":
+		return errors.New("requester: no tasks topic")
+	case c.ResultsTopic == "":
+		return errors.New("requester: no results topic")
+	case c.Logger == nil || c.Registerer == nil:
+		return errors.New("requester: logger and registerer are required")
 	}
 	if c.InstanceID == "" {
 		c.InstanceID = instanceID()
 	}
-	if err := validTopic(c.TasksTopic); err != nil {
-		return fmt.Errorf("kafkabroker: tasks topic: %w", err)
+	if err := kafkabroker.ValidTopic(c.TasksTopic); err != nil {
+		return fmt.Errorf("requester: tasks topic: %w", err)
 	}
-	if err := validTopic(c.ResultsTopic + "." + c.InstanceID); err != nil {
-		return fmt.Errorf("kafkabroker: reply topic: %w", err)
+	if err := kafkabroker.ValidTopic(c.ResultsTopic + "." + c.InstanceID); err != nil {
+		return fmt.Errorf("requester: reply topic: %w", err)
 	}
 	return nil
 }
@@ -97,16 +104,16 @@ type outcome struct {
 	err error
 }
 
-// Requester is the server side of request-reply (ports.TaskBroker). It is
-// safe for concurrent use. Create it with NewRequester and end it with Close.
-type Requester struct {
-	cfg        RequesterConfig
+// Broker is the server side of request-reply (ports.TaskBroker). It is
+// safe for concurrent use. Create it with New and end it with Close.
+type Broker struct {
+	cfg        Config
 	replyTopic string
 	producer   *kafka.Producer
 	admin      *kafka.AdminClient
-	logs       *clientLogs
-	errs       *errorLog
-	metrics    *requesterMetrics
+	logs       *kafkabroker.ClientLogs
+	errs       *kafkabroker.ErrorLog
+	metrics    *metrics
 
 	consumer *kafka.Consumer
 	// assigned and replyTopicMade are written by supervise only and read by
@@ -136,51 +143,43 @@ type Requester struct {
 	closeOnce     sync.Once
 }
 
-// NewRequester returns at once and connects in the background: it creates
+// New returns at once and connects in the background: it creates
 // the tasks topic if needed and this instance's reply topic, starts reading
 // replies and proves the path with a probe, retrying until it works. Until
 // then Ready fails and Request returns domain.ErrUnavailable, so a server
 // started before Kafka answers 503 and is not ready, and never hangs.
 // It fails only on a bad config.
-func NewRequester(cfg RequesterConfig) (*Requester, error) {
-	if err := cfg.setDefaults(); err != nil {
+func New(cfg Config) (*Broker, error) {
+	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	pconf, err := apply(producerSettings(cfg.Bootstrap), producerPrefix, cfg.Settings)
+	replyTopic := cfg.ResultsTopic + "." + cfg.InstanceID
+	logs := kafkabroker.NewClientLogs(cfg.Logger)
+	pconf, cconf, err := kafkabroker.RequesterClients(kafkabroker.Clients{
+		Bootstrap: cfg.Bootstrap, ReplyTimeout: cfg.ReplyTimeout, Overrides: cfg.Settings, Logs: logs,
+	}, replyTopic)
 	if err != nil {
-		return nil, err
+		logs.Close()
+		return nil, fmt.Errorf("requester: %w", err)
 	}
-	cconf, err := apply(consumerSettings(cfg.Bootstrap, cfg.ResultsTopic+"."+cfg.InstanceID), consumerPrefix, cfg.Settings)
-	if err != nil {
-		return nil, err
-	}
-	r := &Requester{
-		cfg: cfg, replyTopic: cfg.ResultsTopic + "." + cfg.InstanceID,
-		logs: newClientLogs(cfg.Logger), errs: newErrorLog(cfg.Logger), wentDown: make(chan struct{}, 1),
+	r := &Broker{
+		cfg: cfg, replyTopic: replyTopic,
+		logs: logs, errs: kafkabroker.NewErrorLog(cfg.Logger), wentDown: make(chan struct{}, 1),
 		superviseDone: make(chan struct{}), replyDone: make(chan struct{}), deliveryDone: make(chan struct{}),
 	}
-	r.logs.attach(pconf)
 	if r.producer, err = kafka.NewProducer(pconf); err != nil {
-		r.logs.close()
-		return nil, fmt.Errorf("kafkabroker: producer: %w", err)
+		r.logs.Close()
+		return nil, fmt.Errorf("requester: producer: %w", err)
 	}
 	if r.admin, err = kafka.NewAdminClientFromProducer(r.producer); err != nil {
 		r.producer.Close()
-		r.logs.close()
-		return nil, fmt.Errorf("kafkabroker: admin: %w", err)
+		r.logs.Close()
+		return nil, fmt.Errorf("requester: admin: %w", err)
 	}
-	r.logs.attach(cconf)
-	_ = cconf.SetKey("enable.auto.commit", false) // assigned, not grouped: nothing to commit
-	// Offset 0 of a topic made for us is its beginning, and naming it saves
-	// the offset lookup that OffsetBeginning needs, which librdkafka retries
-	// only every 500 ms while the fresh topic's leader is not known yet:
-	// ready in ~0.1 s rather than 0.6-1.6 s. Should 0 be gone already,
-	// auto.offset.reset takes the earliest offset instead.
-	_ = cconf.SetKey("auto.offset.reset", "earliest")
 	if r.consumer, err = kafka.NewConsumer(cconf); err != nil {
-		err = fmt.Errorf("kafkabroker: reply consumer: %w", err)
+		err = fmt.Errorf("requester: reply consumer: %w", err)
 	} else {
-		r.metrics, err = newRequesterMetrics(cfg.Registerer)
+		r.metrics, err = newMetrics(cfg.Registerer)
 	}
 	if err != nil {
 		if r.consumer != nil {
@@ -188,7 +187,7 @@ func NewRequester(cfg RequesterConfig) (*Requester, error) {
 		}
 		r.admin.Close()
 		r.producer.Close()
-		r.logs.close()
+		r.logs.Close()
 		return nil, err
 	}
 	r.lifetime, r.cancel = context.WithCancel(context.Background())
@@ -198,16 +197,16 @@ func NewRequester(cfg RequesterConfig) (*Requester, error) {
 }
 
 // ReplyTopic names the topic this instance reads its replies from.
-func (r *Requester) ReplyTopic() string { return r.replyTopic }
+func (r *Broker) ReplyTopic() string { return r.replyTopic }
 
 // Ready implements ports.TaskBroker: nil once a probe has come back through
 // the reply topic, and while no "all brokers down" is outstanding.
-func (r *Requester) Ready(context.Context) error {
+func (r *Broker) Ready(context.Context) error {
 	switch {
 	case !r.ready.Load():
-		return fmt.Errorf("kafkabroker: reply path not proven yet: %w", domain.ErrUnavailable)
+		return fmt.Errorf("requester: reply path not proven yet: %w", domain.ErrUnavailable)
 	case r.brokersDown.Load():
-		return fmt.Errorf("kafkabroker: all brokers down: %w", domain.ErrUnavailable)
+		return fmt.Errorf("requester: all brokers down: %w", domain.ErrUnavailable)
 	}
 	return nil
 }
@@ -217,7 +216,7 @@ func (r *Requester) Ready(context.Context) error {
 // deletes this instance's reply topic and closes the clients. When Kafka is
 // not reachable it neither flushes nor deletes, so it returns at once. Call
 // it after the HTTP server has drained; it is safe to call twice.
-func (r *Requester) Close(ctx context.Context) error {
+func (r *Broker) Close(ctx context.Context) error {
 	var err error
 	r.closeOnce.Do(func() {
 		reachable := r.Ready(ctx) == nil
@@ -229,7 +228,7 @@ func (r *Requester) Close(ctx context.Context) error {
 			_ = r.producer.Purge(kafka.PurgeQueue | kafka.PurgeInFlight | kafka.PurgeNonBlocking)
 		}
 		if left := r.producer.Flush(flushMillis(ctx)); left > 0 {
-			err = fmt.Errorf("kafkabroker: %d messages not flushed", left)
+			err = fmt.Errorf("requester: %d messages not flushed", left)
 		}
 		r.cancel()
 		<-r.superviseDone
@@ -237,10 +236,10 @@ func (r *Requester) Close(ctx context.Context) error {
 			<-r.replyDone // the consumer must not be polled while it closes
 		}
 		_ = r.consumer.Close()
-		r.failPending(fmt.Errorf("kafkabroker: requester closed: %w", domain.ErrUnavailable))
+		r.failPending(fmt.Errorf("requester: closed: %w", domain.ErrUnavailable))
 		if r.replyTopicMade && reachable { // else it stays an orphan and expires
-			dctx, cancel := context.WithTimeout(ctx, adminTimeout)
-			if derr := deleteTopic(dctx, r.admin, r.replyTopic); derr != nil {
+			dctx, cancel := context.WithTimeout(ctx, kafkabroker.AdminTimeout)
+			if derr := kafkabroker.DeleteTopic(dctx, r.admin, r.replyTopic); derr != nil {
 				err = errors.Join(err, derr)
 			}
 			cancel()
@@ -248,7 +247,7 @@ func (r *Requester) Close(ctx context.Context) error {
 		r.admin.Close()
 		r.producer.Close() // closes its events channel, which ends deliveryLoop
 		<-r.deliveryDone
-		r.logs.close()
+		r.logs.Close()
 	})
 	return err
 }
@@ -265,18 +264,7 @@ func instanceID() string {
 	if err != nil || host == "" {
 		host = "instance"
 	}
-	return sanitizeTopicPart(host) + "-" + strconv.Itoa(os.Getpid()) + "-" + randomHex(3)
-}
-
-// sanitizeTopicPart keeps the characters Kafka allows in topic names.
-func sanitizeTopicPart(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if !isTopicChar(c) || c == '.' {
-			b[i] = '_'
-		}
-	}
-	return string(b)
+	return kafkabroker.SanitizeTopicPart(host) + "-" + strconv.Itoa(os.Getpid()) + "-" + randomHex(3)
 }
 
 func randomHex(n int) string {

@@ -1,4 +1,4 @@
-package kafkabroker
+package worker
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
 )
 
 // Pacing of reply retries: a reply whose delivery failed is produced again
@@ -27,10 +29,10 @@ type reply struct {
 }
 
 // dispatch runs one task in its own goroutine, at most Concurrency at once.
-func (w *Worker) dispatch(ctx context.Context, m *kafka.Message) {
+func (w *Runner) dispatch(ctx context.Context, m *kafka.Message) {
 	tp := m.TopicPartition
 	tk := w.offsets.start(tp.Partition, int64(tp.Offset))
-	task, replyTo, err := decodeTask(m)
+	task, replyTo, err := kafkabroker.DecodeTask(m)
 	if err != nil {
 		w.metrics.processed.WithLabelValues(outcomePoison).Inc()
 		w.cfg.Logger.Warn("poison task skipped", "partition", tp.Partition, "offset", int64(tp.Offset), "err", err)
@@ -57,7 +59,7 @@ func (w *Worker) dispatch(ctx context.Context, m *kafka.Message) {
 			outcome, res.Value = outcomeError, "" // a reply is a result or an error
 		}
 		w.metrics.processed.WithLabelValues(outcome).Inc()
-		msg, err := encodeReply(res, replyTo)
+		msg, err := kafkabroker.EncodeReply(res, replyTo)
 		if err != nil { // cannot happen with string fields; never stall on it
 			w.cfg.Logger.Error("reply not encodable; task skipped", "correlation_id", task.ID, "err", err)
 			w.settle(&reply{ticket: tk}, true)
@@ -69,14 +71,14 @@ func (w *Worker) dispatch(ctx context.Context, m *kafka.Message) {
 
 // send produces r, waiting out a full local queue; it gives up only when
 // the drain deadline passed or the producer is closed.
-func (w *Worker) send(r *reply) {
+func (w *Runner) send(r *reply) {
 	r.msg.Opaque = r
 	for {
 		err := w.produce(r.msg)
 		if err == nil {
 			return
 		}
-		if !isQueueFull(err) || !sleep(w.abandon, queueFullPause) {
+		if !kafkabroker.IsQueueFull(err) || !kafkabroker.Sleep(w.abandon, queueFullPause) {
 			w.cfg.Logger.Warn("reply not sent; the task will be redelivered", "partition", r.ticket.partition, "offset", r.ticket.offset, "err", err)
 			w.settle(r, false)
 			return
@@ -84,7 +86,7 @@ func (w *Worker) send(r *reply) {
 	}
 }
 
-func (w *Worker) produce(msg *kafka.Message) error {
+func (w *Runner) produce(msg *kafka.Message) error {
 	w.closeMu.RLock()
 	defer w.closeMu.RUnlock()
 	if w.closed {
@@ -95,7 +97,7 @@ func (w *Worker) produce(msg *kafka.Message) error {
 
 // deliveryLoop settles each reply by its delivery report: delivered, or its
 // reply topic gone, finishes the task; any other failure produces it again.
-func (w *Worker) deliveryLoop() {
+func (w *Runner) deliveryLoop() {
 	for ev := range w.producer.Events() {
 		switch e := ev.(type) {
 		case *kafka.Message:
@@ -106,7 +108,7 @@ func (w *Worker) deliveryLoop() {
 			switch err := e.TopicPartition.Error; {
 			case err == nil:
 				w.settle(r, true)
-			case isUnknownTopic(err):
+			case kafkabroker.IsUnknownTopic(err):
 				w.metrics.orphans.Inc()
 				w.cfg.Logger.Debug("reply topic gone; reply dropped", "topic", *r.msg.TopicPartition.Topic, "offset", r.ticket.offset)
 				w.settle(r, true)
@@ -115,13 +117,13 @@ func (w *Worker) deliveryLoop() {
 				w.retry(r, err)
 			}
 		case kafka.Error:
-			w.errs.note("producer", e)
+			w.errs.Note("producer", e)
 		}
 	}
 }
 
 // retry produces r again after a pause that grows with its attempts.
-func (w *Worker) retry(r *reply, cause error) {
+func (w *Runner) retry(r *reply, cause error) {
 	if w.abandon.Err() != nil {
 		w.settle(r, false)
 		return
@@ -134,7 +136,7 @@ func (w *Worker) retry(r *reply, cause error) {
 }
 
 // settle ends a reply's life; done says whether its task counts as answered.
-func (w *Worker) settle(r *reply, done bool) {
+func (w *Runner) settle(r *reply, done bool) {
 	if done {
 		w.finish(r.ticket)
 	}
@@ -149,7 +151,7 @@ func (w *Worker) settle(r *reply, done bool) {
 
 // finish marks a task answered and stores the offset up to which every task
 // of its partition is answered; auto-commit sends it to the group.
-func (w *Worker) finish(tk ticket) {
+func (w *Runner) finish(tk ticket) {
 	w.storeMu.Lock()
 	defer w.storeMu.Unlock()
 	w.closeMu.RLock()

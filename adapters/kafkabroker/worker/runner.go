@@ -1,4 +1,14 @@
-package kafkabroker
+// Package worker is the worker side of the Kafka task broker: Runner reads
+// the tasks topic in a consumer group, runs each task on a
+// ports.TaskProcessor and replies to the topic its task names in reply_to.
+//
+// Delivery is at-least-once: a task's offset is stored only once its reply
+// was delivered, and only for the contiguous prefix of answered tasks per
+// partition (offsets.go); auto-commit sends stored offsets every 200 ms, on
+// revoke and on close. A reply that fails is produced again (the task is not
+// rerun) until delivered or the drain deadline; a reply whose topic is gone
+// is dropped. Poison tasks are logged, counted and count as answered.
+package worker
 
 import (
 	"context"
@@ -13,83 +23,68 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/ports"
 )
 
-// WorkerConfig sets up the worker side. Zero values take the defaults named
-// beside each field.
-type WorkerConfig struct {
-	// Bootstrap lists the brokers, "host:port[,host:port]". Required.
+// Config sets up the worker side. Every field is required unless it says
+// otherwise; the defaults live in package configs.
+type Config struct {
+	// Bootstrap lists the brokers, "host:port[,host:port]".
 	Bootstrap string
-	// TasksTopic is read by the group; default "tasks".
+	// TasksTopic is read by the group.
 	TasksTopic string
 	// TasksPartitions is used only when the tasks topic must be created;
 	// zero means the broker's num.partitions.
 	TasksPartitions int
-	// Group is the consumer group shared by all workers; default
-	// "gift-service-workers", the original's.
+	// Group is the consumer group shared by all workers.
 	Group string
-	// Concurrency bounds the tasks processed at once (the original's
-	// WORKER_CONCURRENCY); default 1000.
+	// Concurrency bounds the tasks processed at once.
 	Concurrency int
-	// DrainTimeout bounds Run's drain after its ctx is cancelled; default
-	// 30 s. Tasks still unanswered then are left uncommitted and redelivered.
+	// DrainTimeout bounds Run's drain after its ctx is cancelled. Tasks
+	// still unanswered then are left uncommitted and redelivered.
 	DrainTimeout time.Duration
-	// Settings are raw librdkafka properties applied over the tuned
-	// defaults of settings.go. A key prefixed "producer." or "consumer."
-	// applies to that kind of client only (prefix removed); others to both.
-	Settings map[string]string
-	// Logger and Registerer are required.
+	// ReplyTimeout is how long a server waits for a reply; client timeouts
+	// are derived from it (kafkabroker.SessionTimeout, MessageTimeout).
+	ReplyTimeout time.Duration
+	// Settings are raw librdkafka properties set over the tuned ones; see
+	// kafkabroker.Clients.Overrides. Optional.
+	Settings   map[string]string
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 }
 
-// Defaults of WorkerConfig.
-const (
-	DefaultGroup        = "gift-service-workers"
-	DefaultConcurrency  = 1000
-	DefaultDrainTimeout = 30 * time.Second
-)
-
-func (c *WorkerConfig) setDefaults() error {
+func (c *Config) check() error {
 	switch {
-	case c.Bootstrap == "":
-		return errors.New("kafkabroker: no bootstrap servers")
+	case c.TasksTopic == "":
+		return errors.New("worker: no tasks topic")
+	case c.Group == "":
+		return errors.New("worker: no consumer group")
+	case c.Concurrency < 1:
+		return fmt.Errorf("worker: concurrency must be at least 1 (got %d)", c.Concurrency)
+	case c.DrainTimeout <= 0:
+		return fmt.Errorf("worker: drain timeout must be positive (got %s)", c.DrainTimeout)
 	case c.Logger == nil || c.Registerer == nil:
-		return errors.New("kafkabroker: logger and registerer are required")
-	case c.Concurrency < 0:
-		return fmt.Errorf("kafkabroker: concurrency must not be negative (got %d)", c.Concurrency)
+		return errors.New("worker: logger and registerer are required")
 	}
-	if c.TasksTopic == "" {
-		c.TasksTopic = "tasks"
-	}
-	if c.Group == "" {
-		c.Group = DefaultGroup
-	}
-	if c.Concurrency == 0 {
-		c.Concurrency = DefaultConcurrency
-	}
-	if c.DrainTimeout <= 0 {
-		c.DrainTimeout = DefaultDrainTimeout
-	}
-	if err := validTopic(c.TasksTopic); err != nil {
-		return fmt.Errorf("kafkabroker: tasks topic: %w", err)
+	if err := kafkabroker.ValidTopic(c.TasksTopic); err != nil {
+		return fmt.Errorf("worker: tasks topic: %w", err)
 	}
 	return nil
 }
 
-// Worker consumes tasks, runs them on a ports.TaskProcessor and replies to
+// Runner consumes tasks, runs them on a ports.TaskProcessor and replies to
 // the server instance that asked. See the package doc for its guarantees.
-type Worker struct {
-	cfg      WorkerConfig
+type Runner struct {
+	cfg      Config
 	proc     ports.TaskProcessor
 	consumer *kafka.Consumer
 	producer *kafka.Producer
-	logs     *clientLogs
-	errs     *errorLog
+	logs     *kafkabroker.ClientLogs
+	errs     *kafkabroker.ErrorLog
 	offsets  *offsetTracker
-	metrics  *workerMetrics
+	metrics  *metrics
 	sem      chan struct{}
 	joined   atomic.Bool
 
@@ -112,24 +107,24 @@ type Worker struct {
 	abandonNow context.CancelFunc
 }
 
-// NewWorker creates the tasks topic if needed (bounded by ctx and 15 s) and
+// New creates the tasks topic if needed (bounded by ctx and 15 s) and
 // subscribes to it. Call Run to consume; Run also closes the worker (to
-// discard a Worker without consuming, call Run with a cancelled ctx).
-func NewWorker(ctx context.Context, cfg WorkerConfig, proc ports.TaskProcessor) (*Worker, error) {
+// discard a Runner without consuming, call Run with a cancelled ctx).
+func New(ctx context.Context, cfg Config, proc ports.TaskProcessor) (*Runner, error) {
 	if proc == nil {
-		return nil, errors.New("kafkabroker: nil processor")
+		return nil, errors.New("worker: nil processor")
 	}
-	if err := cfg.setDefaults(); err != nil {
+	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	w := &Worker{
-		cfg: cfg, proc: proc, offsets: newOffsetTracker(),
-		sem: make(chan struct{}, cfg.Concurrency), idle: make(chan struct{}, 1), logs: newClientLogs(cfg.Logger), errs: newErrorLog(cfg.Logger),
+	w := &Runner{
+		cfg: cfg, proc: proc, offsets: newOffsetTracker(), sem: make(chan struct{}, cfg.Concurrency), idle: make(chan struct{}, 1),
+		logs: kafkabroker.NewClientLogs(cfg.Logger), errs: kafkabroker.NewErrorLog(cfg.Logger),
 	}
 	w.abandon, w.abandonNow = context.WithCancel(context.Background())
 	err := w.open(ctx)
 	if err == nil {
-		w.metrics, err = newWorkerMetrics(cfg.Registerer)
+		w.metrics, err = newMetrics(cfg.Registerer)
 	}
 	if err != nil {
 		return nil, errors.Join(err, w.closeClients())
@@ -137,74 +132,39 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, proc ports.TaskProcessor) 
 	return w, nil
 }
 
-func (w *Worker) open(ctx context.Context) error {
-	pconf, cconf, err := w.clientConfigs()
+func (w *Runner) open(ctx context.Context) error {
+	pconf, cconf, err := kafkabroker.WorkerClients(kafkabroker.Clients{
+		Bootstrap: w.cfg.Bootstrap, ReplyTimeout: w.cfg.ReplyTimeout, Overrides: w.cfg.Settings, Logs: w.logs,
+	}, w.cfg.Group)
 	if err != nil {
-		return err
+		return fmt.Errorf("worker: %w", err)
 	}
 	// Clients first: a bad setting fails here, before any network wait.
 	if w.producer, err = kafka.NewProducer(pconf); err != nil {
-		return fmt.Errorf("kafkabroker: producer: %w", err)
+		return fmt.Errorf("worker: producer: %w", err)
 	}
 	if w.consumer, err = kafka.NewConsumer(cconf); err != nil {
-		return fmt.Errorf("kafkabroker: consumer: %w", err)
+		return fmt.Errorf("worker: consumer: %w", err)
 	}
 	admin, err := kafka.NewAdminClientFromProducer(w.producer)
 	if err != nil {
-		return fmt.Errorf("kafkabroker: admin: %w", err)
+		return fmt.Errorf("worker: admin: %w", err)
 	}
-	err = ensureTopic(ctx, admin, w.cfg.TasksTopic, w.cfg.TasksPartitions, nil)
+	err = kafkabroker.EnsureTopic(ctx, admin, w.cfg.TasksTopic, w.cfg.TasksPartitions, nil)
 	admin.Close()
 	if err != nil {
-		return fmt.Errorf("kafkabroker: %w", err)
+		return fmt.Errorf("worker: %w", err)
 	}
 	if err := w.consumer.Subscribe(w.cfg.TasksTopic, w.rebalanced); err != nil {
-		return fmt.Errorf("kafkabroker: subscribe %s: %w", w.cfg.TasksTopic, err)
+		return fmt.Errorf("worker: subscribe %s: %w", w.cfg.TasksTopic, err)
 	}
 	return nil
-}
-
-// clientConfigs are the tuned settings plus the worker's own, then Settings.
-func (w *Worker) clientConfigs() (producer, consumer *kafka.ConfigMap, err error) {
-	pbase := producerSettings(w.cfg.Bootstrap)
-	// A reply topic unknown for 2 s is gone (its server shut down): the
-	// reply fails then instead of at message.timeout.ms. A live server's
-	// topic exists before its first task: its own probe went through it.
-	pbase["topic.metadata.propagation.max.ms"] = 2000
-	if producer, err = apply(pbase, producerPrefix, w.cfg.Settings); err != nil {
-		return nil, nil, err
-	}
-	cbase := consumerSettings(w.cfg.Bootstrap, w.cfg.Group)
-	for k, v := range map[string]any{
-		// Stored offsets are committed in the background this often.
-		"auto.commit.interval.ms": 200,
-		// A new group starts from the oldest task, not the newest: no task
-		// produced before the first worker joined is lost.
-		"auto.offset.reset": "earliest",
-		// A killed worker's partitions move to the others after this long
-		// (librdkafka's default is 45 s, far past the 10 s reply timeout).
-		"session.timeout.ms":    10000,
-		"heartbeat.interval.ms": 1000,
-	} {
-		cbase[k] = v
-	}
-	if consumer, err = apply(cbase, consumerPrefix, w.cfg.Settings); err != nil {
-		return nil, nil, err
-	}
-	// Not overridable: offsets are stored by us once a reply is delivered and
-	// committed in the background, so the committed offset never passes an
-	// unanswered task.
-	_ = consumer.SetKey("enable.auto.commit", true)
-	_ = consumer.SetKey("enable.auto.offset.store", false)
-	w.logs.attach(producer)
-	w.logs.attach(consumer)
-	return producer, consumer, nil
 }
 
 // rebalanced forgets revoked partitions and commits what is answered: tasks
 // of theirs still running may be redone by the new owner (at-least-once).
 // Assignment itself is left to the client, eager or cooperative alike.
-func (w *Worker) rebalanced(c *kafka.Consumer, ev kafka.Event) error {
+func (w *Runner) rebalanced(c *kafka.Consumer, ev kafka.Event) error {
 	switch e := ev.(type) {
 	case kafka.AssignedPartitions:
 		w.joined.Store(true)
@@ -235,9 +195,9 @@ func (w *Worker) rebalanced(c *kafka.Consumer, ev kafka.Event) error {
 // close. The drain takes at most DrainTimeout; what is unanswered then is
 // redelivered to the group later. Run may be called once; calling it with a
 // cancelled ctx just closes the worker.
-func (w *Worker) Run(ctx context.Context) error {
+func (w *Runner) Run(ctx context.Context) error {
 	if !w.ran.CompareAndSwap(false, true) {
-		return errors.New("kafkabroker: Run called twice")
+		return errors.New("worker: Run called twice")
 	}
 	deliveries := make(chan struct{})
 	go func() {
@@ -250,7 +210,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		case *kafka.Message:
 			w.dispatch(ctx, e)
 		case kafka.Error:
-			w.errs.note("consumer", e)
+			w.errs.Note("consumer", e)
 		}
 	}
 
@@ -270,7 +230,7 @@ func (w *Worker) Run(ctx context.Context) error {
 }
 
 // awaitSettled waits until every task taken is settled, or timeout.
-func (w *Worker) awaitSettled(timeout time.Duration) bool {
+func (w *Runner) awaitSettled(timeout time.Duration) bool {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	for w.unsettled.Load() > 0 {
@@ -285,30 +245,30 @@ func (w *Worker) awaitSettled(timeout time.Duration) bool {
 
 // Ready reports whether the worker has joined its group (it got an
 // assignment, possibly empty when there are more workers than partitions).
-func (w *Worker) Ready(context.Context) error {
+func (w *Runner) Ready(context.Context) error {
 	if !w.joined.Load() {
-		return fmt.Errorf("kafkabroker: not yet joined consumer group %q: %w", w.cfg.Group, domain.ErrUnavailable)
+		return fmt.Errorf("worker: not yet joined consumer group %q: %w", w.cfg.Group, domain.ErrUnavailable)
 	}
 	return nil
 }
 
 // closeClients closes the consumer (leaving the group, which commits once
 // more through rebalanced) and the producer, then the log forwarding.
-func (w *Worker) closeClients() error {
+func (w *Runner) closeClients() error {
 	w.closeMu.Lock()
 	w.closed = true
 	w.closeMu.Unlock()
 	var err error
 	if w.consumer != nil {
 		if cerr := w.consumer.Close(); cerr != nil {
-			err = fmt.Errorf("kafkabroker: close consumer: %w", cerr)
+			err = fmt.Errorf("worker: close consumer: %w", cerr)
 		}
 	}
 	if w.producer != nil {
 		w.producer.Close() // closes its events channel, which ends deliveryLoop
 	}
 	w.abandonNow()
-	w.logs.close()
+	w.logs.Close()
 	return err
 }
 

@@ -1,4 +1,4 @@
-package kafkabroker
+package requester
 
 import (
 	"context"
@@ -8,13 +8,14 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
 	"github.com/1000x-rps-server/rps-server/domain"
 )
 
 // supervise connects (retrying with growing pauses until it works or Close),
 // then re-proves the reply path whenever all brokers were reported down, so
 // readiness comes back on its own once Kafka does, with or without traffic.
-func (r *Requester) supervise() {
+func (r *Broker) supervise() {
 	defer close(r.superviseDone)
 	wait := firstRetry
 	for {
@@ -26,7 +27,7 @@ func (r *Requester) supervise() {
 			return
 		}
 		r.cfg.Logger.Warn("kafka not reachable yet; retrying", "in", wait.String(), "err", err)
-		if !sleep(r.lifetime, wait) {
+		if !kafkabroker.Sleep(r.lifetime, wait) {
 			return
 		}
 		wait = min(2*wait, maxRetry)
@@ -46,25 +47,25 @@ func (r *Requester) supervise() {
 				r.cfg.Logger.Info("kafka reachable again: reply path proven")
 				break
 			}
-			if !sleep(r.lifetime, reprobeEvery) {
+			if !kafkabroker.Sleep(r.lifetime, reprobeEvery) {
 				return
 			}
 		}
 	}
 }
 
-func (r *Requester) connect() error {
-	if err := ensureTopic(r.lifetime, r.admin, r.cfg.TasksTopic, r.cfg.TasksPartitions, nil); err != nil {
-		return fmt.Errorf("kafkabroker: %w", err)
+func (r *Broker) connect() error {
+	if err := kafkabroker.EnsureTopic(r.lifetime, r.admin, r.cfg.TasksTopic, r.cfg.TasksPartitions, nil); err != nil {
+		return fmt.Errorf("requester: %w", err)
 	}
-	if err := ensureTopic(r.lifetime, r.admin, r.replyTopic, 1, map[string]string{"retention.ms": replyRetention}); err != nil {
-		return fmt.Errorf("kafkabroker: %w", err)
+	if err := kafkabroker.EnsureTopic(r.lifetime, r.admin, r.replyTopic, 1, map[string]string{"retention.ms": replyRetention}); err != nil {
+		return fmt.Errorf("requester: %w", err)
 	}
 	r.replyTopicMade = true
 	if !r.assigned {
 		// From the beginning of a topic made for us: no reply can slip past.
 		if err := r.consumer.Assign([]kafka.TopicPartition{{Topic: &r.replyTopic, Partition: 0, Offset: 0}}); err != nil {
-			return fmt.Errorf("kafkabroker: assign reply topic: %w", err)
+			return fmt.Errorf("requester: assign reply topic: %w", err)
 		}
 		r.assigned = true
 		go r.replyLoop()
@@ -74,7 +75,7 @@ func (r *Requester) connect() error {
 
 // probe sends a reply to ourselves and waits for it: proof that the whole
 // reply path (produce, fetch, dispatch) works.
-func (r *Requester) probe(timeout time.Duration) error {
+func (r *Broker) probe(timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(r.lifetime, timeout)
 	defer cancel()
 	id := probePrefix + randomHex(8)
@@ -83,25 +84,25 @@ func (r *Requester) probe(timeout time.Duration) error {
 		return err
 	}
 	defer r.unregister(id)
-	msg, err := encodeReply(domain.Result{TaskID: id, Value: "probe"}, r.replyTopic)
+	msg, err := kafkabroker.EncodeReply(domain.Result{TaskID: id, Value: "probe"}, r.replyTopic)
 	if err != nil {
 		return err
 	}
 	msg.Opaque = id
 	if err := r.send(msg); err != nil {
-		return fmt.Errorf("kafkabroker: probe: %w", err)
+		return fmt.Errorf("requester: probe: %w", err)
 	}
 	select {
 	case o := <-ch:
 		return o.err
 	case <-ctx.Done():
-		return fmt.Errorf("kafkabroker: probe: no reply within %s: %w", timeout, domain.ErrUnavailable)
+		return fmt.Errorf("requester: probe: no reply within %s: %w", timeout, domain.ErrUnavailable)
 	}
 }
 
 // deliveryLoop drains delivery reports, so the producer never blocks, and
 // fails the request of any task that could not be delivered.
-func (r *Requester) deliveryLoop() {
+func (r *Broker) deliveryLoop() {
 	defer close(r.deliveryDone)
 	for ev := range r.producer.Events() {
 		switch e := ev.(type) {
@@ -112,7 +113,7 @@ func (r *Requester) deliveryLoop() {
 			}
 			r.metrics.produceErrors.Inc()
 			if id, ok := e.Opaque.(string); ok {
-				r.complete(id, outcome{err: fmt.Errorf("kafkabroker: deliver task: %w: %w", domain.ErrUnavailable, e.TopicPartition.Error)})
+				r.complete(id, outcome{err: fmt.Errorf("requester: deliver task: %w: %w", domain.ErrUnavailable, e.TopicPartition.Error)})
 			}
 		case kafka.Error:
 			r.noteError(e)
@@ -121,13 +122,13 @@ func (r *Requester) deliveryLoop() {
 }
 
 // replyLoop reads this instance's reply topic and wakes the waiting requests.
-func (r *Requester) replyLoop() {
+func (r *Broker) replyLoop() {
 	defer close(r.replyDone)
 	for r.lifetime.Err() == nil {
 		switch e := r.consumer.Poll(100).(type) {
 		case *kafka.Message:
 			r.brokersDown.Store(false)
-			res, err := decodeReply(e)
+			res, err := kafkabroker.DecodeReply(e)
 			if err != nil {
 				r.metrics.badReplies.Inc()
 				r.cfg.Logger.Warn("undecodable reply dropped", "topic", r.replyTopic, "offset", int64(e.TopicPartition.Offset), "err", err)
@@ -143,24 +144,12 @@ func (r *Requester) replyLoop() {
 	}
 }
 
-func (r *Requester) noteError(e kafka.Error) {
+func (r *Broker) noteError(e kafka.Error) {
 	if e.Code() == kafka.ErrAllBrokersDown && !r.brokersDown.Swap(true) {
 		select {
 		case r.wentDown <- struct{}{}:
 		default:
 		}
 	}
-	r.errs.note("requester", e)
-}
-
-// sleep waits d or until ctx is done; it reports whether d passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	r.errs.Note("requester", e)
 }

@@ -1,4 +1,4 @@
-package kafkabroker
+package worker
 
 import (
 	"testing"

@@ -1,0 +1,86 @@
+package kafkabroker
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"github.com/1000x-rps-server/rps-server/domain"
+)
+
+// maxTopicLen is Kafka's limit on a topic name.
+const maxTopicLen = 249
+
+// ValidTopic checks name against Kafka's rules for topic names, so a bad
+// name is refused at start-up, and a bad reply_to when the task is read
+// rather than retried forever on produce.
+func ValidTopic(name string) error {
+	if name == "" || name == "." || name == ".." || len(name) > maxTopicLen {
+		return fmt.Errorf("invalid topic name %q", name)
+	}
+	for _, c := range []byte(name) {
+		if !isTopicChar(c) {
+			return fmt.Errorf("invalid topic name %q", name)
+		}
+	}
+	return nil
+}
+
+// SanitizeTopicPart replaces what Kafka does not allow in a topic name, and
+// dots (they separate the parts of a name), with '_'.
+func SanitizeTopicPart(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if !isTopicChar(c) || c == '.' {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+func isTopicChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
+}
+
+// AdminTimeout bounds one admin operation, so an unreachable cluster fails
+// start-up in bounded time.
+const AdminTimeout = 15 * time.Second
+
+// EnsureTopic creates topic with the given partitions unless it exists;
+// partitions < 1 and the replication factor take the cluster's defaults.
+// Failures wrap domain.ErrUnavailable.
+func EnsureTopic(ctx context.Context, admin *kafka.AdminClient, topic string, partitions int, config map[string]string) error {
+	ctx, cancel := context.WithTimeout(ctx, AdminTimeout)
+	defer cancel()
+	if partitions < 1 {
+		partitions = -1
+	}
+	results, err := admin.CreateTopics(ctx, []kafka.TopicSpecification{{
+		Topic: topic, NumPartitions: partitions, ReplicationFactor: -1, Config: config,
+	}}, kafka.SetAdminOperationTimeout(AdminTimeout))
+	if err != nil {
+		return fmt.Errorf("create topic %s: %w: %w", topic, domain.ErrUnavailable, err)
+	}
+	for _, r := range results {
+		if code := r.Error.Code(); code != kafka.ErrNoError && code != kafka.ErrTopicAlreadyExists {
+			return fmt.Errorf("create topic %s: %w: %w", topic, domain.ErrUnavailable, r.Error)
+		}
+	}
+	return nil
+}
+
+// DeleteTopic deletes topic; a topic already gone is not an error.
+func DeleteTopic(ctx context.Context, admin *kafka.AdminClient, topic string) error {
+	results, err := admin.DeleteTopics(ctx, []string{topic}, kafka.SetAdminOperationTimeout(AdminTimeout))
+	if err != nil {
+		return fmt.Errorf("delete topic %s: %w", topic, err)
+	}
+	for _, r := range results {
+		if code := r.Error.Code(); code != kafka.ErrNoError && code != kafka.ErrUnknownTopicOrPart {
+			return fmt.Errorf("delete topic %s: %w", topic, r.Error)
+		}
+	}
+	return nil
+}
