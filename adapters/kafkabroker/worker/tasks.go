@@ -70,12 +70,19 @@ func (w *Runner) dispatch(ctx context.Context, m *kafka.Message) {
 }
 
 // send produces r, waiting out a full local queue; it gives up only when
-// the drain deadline passed or the producer is closed.
+// the drain deadline passed or the producer is closed. A reply topic the
+// producer already knows is gone fails here at once, not in a delivery
+// report: an orphan all the same, so its task is finished (left unfinished,
+// it froze its partition's commits until the next rebalance).
 func (w *Runner) send(r *reply) {
 	r.msg.Opaque = r
 	for {
 		err := w.produce(r.msg)
 		if err == nil {
+			return
+		}
+		if kafkabroker.IsUnknownTopic(err) {
+			w.orphan(r)
 			return
 		}
 		if !kafkabroker.IsQueueFull(err) || !kafkabroker.Sleep(w.abandon, queueFullPause) {
@@ -109,9 +116,7 @@ func (w *Runner) deliveryLoop() {
 			case err == nil:
 				w.settle(r, true)
 			case kafkabroker.IsUnknownTopic(err):
-				w.metrics.orphans.Inc()
-				w.cfg.Logger.Debug("reply topic gone; reply dropped", "topic", *r.msg.TopicPartition.Topic, "offset", r.ticket.offset)
-				w.settle(r, true)
+				w.orphan(r)
 			default:
 				w.metrics.replyErrors.Inc()
 				w.retry(r, err)
@@ -120,6 +125,14 @@ func (w *Runner) deliveryLoop() {
 			w.errs.Note("producer", e)
 		}
 	}
+}
+
+// orphan drops r, whose reply topic is gone (the server that asked shut
+// down), and finishes its task: nobody is left to answer.
+func (w *Runner) orphan(r *reply) {
+	w.metrics.orphans.Inc()
+	w.cfg.Logger.Debug("reply topic gone; reply dropped", "topic", *r.msg.TopicPartition.Topic, "offset", r.ticket.offset)
+	w.settle(r, true)
 }
 
 // retry produces r again after a pause that grows with its attempts.
