@@ -344,3 +344,6 @@ func (l *load) snapshot() []result {
 }
 
 func strconvItoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
+func errorsIs(err, target error) bool     { return errors.Is(err, target) }

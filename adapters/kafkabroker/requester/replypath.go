@@ -33,6 +33,7 @@ func (r *Broker) supervise() {
 		wait = min(2*wait, maxRetry)
 	}
 	r.ready.Store(true)
+	r.outage.Up()
 	r.cfg.Logger.Info("kafka requester ready", "reply_topic", r.replyTopic, "tasks_topic", r.cfg.TasksTopic)
 
 	for {
@@ -44,6 +45,7 @@ func (r *Broker) supervise() {
 		for r.brokersDown.Load() {
 			if err := r.probe(reprobeTimeout); err == nil {
 				r.brokersDown.Store(false)
+				r.outage.Up()
 				r.cfg.Logger.Info("kafka reachable again: reply path proven")
 				break
 			}
@@ -145,6 +147,9 @@ func (r *Broker) replyLoop() {
 }
 
 func (r *Broker) noteError(e kafka.Error) {
+	if e.Code() == kafka.ErrAllBrokersDown {
+		r.outage.Down(time.Now(), e, false)
+	}
 	if e.Code() == kafka.ErrAllBrokersDown && !r.brokersDown.Swap(true) {
 		select {
 		case r.wentDown <- struct{}{}:

@@ -26,6 +26,7 @@ import (
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
 	"github.com/1000x-rps-server/rps-server/domain"
+	"github.com/1000x-rps-server/rps-server/observability"
 )
 
 // Config sets up the server side. Every field is required unless it says
@@ -113,6 +114,7 @@ type Broker struct {
 	admin      *kafka.AdminClient
 	logs       *kafkabroker.ClientLogs
 	errs       *kafkabroker.ErrorLog
+	outage     *observability.Outage // one WARN line at each end of an outage
 	metrics    *metrics
 
 	consumer *kafka.Consumer
@@ -165,6 +167,7 @@ func New(cfg Config) (*Broker, error) {
 	r := &Broker{
 		cfg: cfg, replyTopic: replyTopic,
 		logs: logs, errs: kafkabroker.NewErrorLog(cfg.Logger), wentDown: make(chan struct{}, 1),
+		outage: observability.NewOutage(cfg.Logger, "kafka", "refused"),
 		superviseDone: make(chan struct{}), replyDone: make(chan struct{}), deliveryDone: make(chan struct{}),
 	}
 	if r.producer, err = kafka.NewProducer(pconf); err != nil {

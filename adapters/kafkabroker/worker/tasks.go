@@ -114,6 +114,7 @@ func (w *Runner) deliveryLoop() {
 			}
 			switch err := e.TopicPartition.Error; {
 			case err == nil:
+				w.outage.Up()
 				w.settle(r, true)
 			case kafkabroker.IsUnknownTopic(err):
 				w.orphan(r)
@@ -122,7 +123,7 @@ func (w *Runner) deliveryLoop() {
 				w.retry(r, err)
 			}
 		case kafka.Error:
-			w.errs.Note("producer", e)
+			w.noteError("producer", e)
 		}
 	}
 }
@@ -142,10 +143,20 @@ func (w *Runner) retry(r *reply, cause error) {
 		return
 	}
 	r.attempts++
+	w.outage.Down(time.Now(), cause, true)
 	pause := min(firstReplyRetry<<min(r.attempts-1, 5), maxReplyRetry)
-	w.cfg.Logger.Warn("reply not delivered; retrying", "partition", r.ticket.partition, "offset", r.ticket.offset,
+	w.cfg.Logger.Debug("reply not delivered; retrying", "partition", r.ticket.partition, "offset", r.ticket.offset,
 		"attempt", r.attempts, "in", pause.String(), "err", cause)
 	time.AfterFunc(pause, func() { w.send(r) })
+}
+
+// noteError logs a client error (rate-limited) and marks the start of an
+// outage when librdkafka reports every broker down.
+func (w *Runner) noteError(client string, e kafka.Error) {
+	if e.Code() == kafka.ErrAllBrokersDown {
+		w.outage.Down(time.Now(), e, false)
+	}
+	w.errs.Note(client, e)
 }
 
 // settle ends a reply's life; done says whether its task counts as answered.
