@@ -99,7 +99,7 @@ func New(sub TaskSubmitter, cfg Config) (*API, error) {
 	// errors are written inside the metrics middleware so it records the
 	// status the client got (429, 504…); Recover is innermost so a panic
 	// becomes an error that writeErrors turns into a 500 problem.
-	a.e.Use(requestID, metrics, a.writeErrors, recoverer())
+	a.e.Use(requestID, a.closeWhileDraining, metrics, a.writeErrors, recoverer())
 
 	// The read-only routes answer HEAD too: load balancers and `curl -I`
 	// probe with it (net/http leaves the body out).
@@ -116,5 +116,19 @@ func New(sub TaskSubmitter, cfg Config) (*API, error) {
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.e.ServeHTTP(w, r) }
 
 // Drain makes /readyz fail from now on, so load balancers stop sending
-// traffic while in-flight requests finish during shutdown.
+// traffic while in-flight requests finish during shutdown, and answers
+// carry Connection: close, so keep-alive clients reconnect (through the load
+// balancer, elsewhere) instead of reusing a connection about to close.
 func (a *API) Drain() { a.draining.Store(true) }
+
+// closeWhileDraining asks the client to close its connection after the
+// answer once Drain was called. Closing idle connections instead would race
+// a client about to reuse one (a POST is not retried).
+func (a *API) closeWhileDraining(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if a.draining.Load() {
+			c.Response().Header().Set(echo.HeaderConnection, "close")
+		}
+		return next(c)
+	}
+}

@@ -280,3 +280,14 @@ func TestProblem_CapsEchoedInput(t *testing.T) {
 	assert.LessOrEqual(t, len(p.Instance), 260)
 	assert.Less(t, rec.Body.Len(), 1024, "the whole body stays small")
 }
+
+// While draining, answers ask the client to close its connection, so a
+// keep-alive client reconnects elsewhere rather than reuse one about to close.
+func TestDrain_AnswersCloseTheConnection(t *testing.T) {
+	api, _ := newAPI(t)
+	assert.Empty(t, get(api, "/").Header().Get("Connection"))
+	api.Drain()
+	rec := get(api, "/")
+	assert.Equal(t, http.StatusOK, rec.Code, "still served")
+	assert.Equal(t, "close", rec.Header().Get("Connection"))
+}

@@ -50,7 +50,6 @@ func serve(ctx context.Context, cfg configs.HTTPConfig, api *httpapi.API, log *s
 	api.Drain()
 	if cfg.ShutdownDelay > 0 {
 		log.Info("shutting down: unready, still serving", "delay", cfg.ShutdownDelay.String())
-		srv.SetKeepAlivesEnabled(false) // answers carry Connection: close, so clients reconnect elsewhere
 		select {
 		case err := <-served:
 			return fmt.Errorf("serve: %w", err)
