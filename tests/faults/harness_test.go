@@ -3,6 +3,7 @@ package faults_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -34,7 +35,7 @@ func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "rps-faults-bin")
 	if err == nil {
 		binDir = dir
-		cmd := exec.Command("go", "build", "-o", dir+string(os.PathSeparator), "../../cmd/server")
+		cmd := exec.Command("go", "build", "-o", dir+string(os.PathSeparator), "../../cmd/server", "../../cmd/worker")
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		err = cmd.Run()
 	}
@@ -72,6 +73,16 @@ type server struct {
 // the in-process worker, plus extra settings, and waits until it is ready.
 func startServer(t *testing.T, redisURL string, extra ...string) *server {
 	t.Helper()
+	s := launchServer(t, redisURL, extra...)
+	require.Eventually(t, func() bool { return s.status(http.MethodGet, "/readyz") == http.StatusOK },
+		30*time.Second, 50*time.Millisecond, "server ready")
+	return s
+}
+
+// launchServer is startServer without waiting for readiness; it waits only
+// until the server answers /healthz.
+func launchServer(t *testing.T, redisURL string, extra ...string) *server {
+	t.Helper()
 	addr, pprof := infra.FreeAddr(t), infra.FreeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
 	s := &server{t: t, base: "http://" + addr, pprof: pprof, gateKey: "{faults-" + uuid.NewString()[:8] + "}:gate",
@@ -101,8 +112,8 @@ func startServer(t *testing.T, redisURL string, extra ...string) *server {
 			t.Logf("server log:\n%s", tail(string(log), 40))
 		}
 	})
-	require.Eventually(t, func() bool { return s.status(http.MethodGet, "/readyz") == http.StatusOK },
-		30*time.Second, 50*time.Millisecond, "server ready")
+	require.Eventually(t, func() bool { return s.status(http.MethodGet, "/healthz") == http.StatusOK },
+		30*time.Second, 50*time.Millisecond, "server listening")
 	return s
 }
 
@@ -219,6 +230,7 @@ type result struct {
 	took       time.Duration
 	status     int // 0: transport error
 	retryAfter string
+	giftCode   string // of a 200
 	err        error
 }
 
@@ -247,9 +259,13 @@ func startLoad(s *server, workers int, pause time.Duration) *load {
 				req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, s.base+"/queue", nil)
 				resp, err := client.Do(req)
 				if err == nil {
+					var body struct {
+						GiftCode string `json:"gift_code"`
+					}
+					_ = json.NewDecoder(resp.Body).Decode(&body)
 					_, _ = io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
-					r.status, r.retryAfter = resp.StatusCode, resp.Header.Get("Retry-After")
+					r.status, r.retryAfter, r.giftCode = resp.StatusCode, resp.Header.Get("Retry-After"), body.GiftCode
 				}
 				r.err, r.at, r.took = err, time.Now(), time.Since(start)
 				l.mu.Lock()
@@ -347,3 +363,76 @@ func strconvItoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
 func errorsIs(err, target error) bool     { return errors.Is(err, target) }
+
+// kafkaStack names the topics, group and ledger of one case, so cases never
+// see each other's traffic on the shared broker.
+type kafkaStack struct {
+	env []string
+	id  string
+}
+
+func newKafkaStack(t *testing.T) kafkaStack {
+	t.Helper()
+	id := uuid.NewString()[:8]
+	return kafkaStack{id: id, env: []string{
+		"KAFKA_BOOTSTRAP_SERVERS=" + infra.KafkaBootstrap(t),
+		"TASKS_TOPIC=faults-tasks-" + id, "RESULTS_TOPIC=faults-results-" + id,
+		"RPS_WORKER__GROUP=faults-" + id, "RPS_WORKER__LEDGER_PREFIX=faults-" + id + ":issued:",
+		"RPS_WORKER__LEDGER_TTL=10m", "RPS_KAFKA__TASKS_PARTITIONS=3",
+	}}
+}
+
+// worker is one cmd/worker process.
+type worker struct {
+	cmd     *exec.Cmd
+	logPath string
+	done    chan struct{}
+	err     error
+}
+
+// startWorker runs cmd/worker on the stack and waits until it is ready.
+func startWorker(t *testing.T, k kafkaStack, redisURL string) *worker {
+	t.Helper()
+	admin := infra.FreeAddr(t)
+	w := &worker{logPath: filepath.Join(t.TempDir(), "worker.log"), done: make(chan struct{})}
+	logFile, err := os.Create(w.logPath)
+	require.NoError(t, err)
+	w.cmd = exec.Command(filepath.Join(binDir, "worker"))
+	w.cmd.Env = append(append(os.Environ(), k.env...), "REDIS_URL="+redisURL, "RPS_WORKER__METRICS_ADDR="+admin,
+		"RPS_LOG__FORMAT=json", "KAFKA_GIFT_CODE_TIMEOUT=5", "RPS_HTTP__REQUEST_TIMEOUT="+requestTimeout.String())
+	w.cmd.Stdout, w.cmd.Stderr = logFile, logFile
+	require.NoError(t, w.cmd.Start())
+	go func() {
+		w.err = w.cmd.Wait()
+		_ = logFile.Close()
+		close(w.done)
+	}()
+	t.Cleanup(func() {
+		_ = w.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-w.done:
+		case <-time.After(40 * time.Second):
+			_ = w.cmd.Process.Kill()
+			<-w.done
+		}
+		if t.Failed() {
+			log, _ := os.ReadFile(w.logPath)
+			t.Logf("worker log:\n%s", tail(string(log), 30))
+		}
+	})
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + admin + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 60*time.Second, 100*time.Millisecond, "worker ready")
+	return w
+}
+
+// kill ends the worker at once, as a crash would.
+func (w *worker) kill() {
+	_ = w.cmd.Process.Kill()
+	<-w.done
+}
