@@ -367,15 +367,24 @@ func errorsIs(err, target error) bool     { return errors.Is(err, target) }
 // kafkaStack names the topics, group and ledger of one case, so cases never
 // see each other's traffic on the shared broker.
 type kafkaStack struct {
-	env []string
-	id  string
+	env       []string
+	id        string
+	bootstrap string
 }
+
+func (k kafkaStack) tasksTopic() string { return "faults-tasks-" + k.id }
+func (k kafkaStack) group() string      { return "faults-" + k.id }
 
 func newKafkaStack(t *testing.T) kafkaStack {
 	t.Helper()
+	return newKafkaStackOn(infra.KafkaBootstrap(t))
+}
+
+// newKafkaStackOn is newKafkaStack on the broker at bootstrap.
+func newKafkaStackOn(bootstrap string) kafkaStack {
 	id := uuid.NewString()[:8]
-	return kafkaStack{id: id, env: []string{
-		"KAFKA_BOOTSTRAP_SERVERS=" + infra.KafkaBootstrap(t),
+	return kafkaStack{id: id, bootstrap: bootstrap, env: []string{
+		"KAFKA_BOOTSTRAP_SERVERS=" + bootstrap,
 		"TASKS_TOPIC=faults-tasks-" + id, "RESULTS_TOPIC=faults-results-" + id,
 		"RPS_WORKER__GROUP=faults-" + id, "RPS_WORKER__LEDGER_PREFIX=faults-" + id + ":issued:",
 		"RPS_WORKER__LEDGER_TTL=10m", "RPS_KAFKA__TASKS_PARTITIONS=3",

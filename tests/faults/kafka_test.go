@@ -64,6 +64,62 @@ func TestKafka_WorkerKilledMidBatch(t *testing.T) {
 		counts, restartedAt.Sub(killedAt).Round(time.Millisecond), firstOKAfter(rs, restartedAt).Round(time.Millisecond))
 	assert.Eventually(t, func() bool { return infra.ZCard(t, infra.RedisClient(t, redisURL), s.gateKey) == 0 },
 		2*time.Second, 20*time.Millisecond, "the gate drains to 0")
+	assert.Eventually(t, func() bool { return k.lag() == 0 }, 30*time.Second, 200*time.Millisecond,
+		"committed offsets reach the end of the tasks topic")
+	s.checkRecovered(before, 150<<20)
+}
+
+// The broker stops under load and comes back. While it is down requests get
+// 503 with Retry-After or 504 at their deadline, never a hang; once it is
+// back they get 200 again, committed offsets reach the end, and no code is
+// handed out twice. (How fast it recovers is issue 18's; here: correctness.)
+func TestKafka_BrokerStoppedAndRestarted(t *testing.T) {
+	broker := infra.StartKafka(t)
+	redisURL := infra.RedisURL(t)
+	k := newKafkaStackOn(broker.Bootstrap())
+	startWorker(t, k, redisURL)
+	s := startServer(t, redisURL, k.env...)
+	before := s.baseline()
+
+	l := startLoad(s, 10, 5*time.Millisecond)
+	time.Sleep(time.Second)
+	stoppedAt := time.Now()
+	broker.Stop()
+	stopTook := time.Since(stoppedAt)
+	require.Eventually(t, func() bool { return firstNotOKAfter(l.snapshot(), stoppedAt) >= 0 }, 30*time.Second, 20*time.Millisecond,
+		"requests are refused while the broker is down")
+	time.Sleep(2 * time.Second)
+	broker.Restart()
+	backAt := time.Now()
+	require.Eventually(t, func() bool { return firstOKAfter(l.snapshot(), backAt) >= 0 }, 60*time.Second, 50*time.Millisecond,
+		"requests succeed again once the broker is back")
+	time.Sleep(time.Second)
+	rs := l.finish()
+
+	counts := map[int]int{}
+	for _, r := range rs {
+		counts[r.status]++
+		switch r.status {
+		case http.StatusOK, http.StatusGatewayTimeout:
+		case http.StatusServiceUnavailable:
+			assert.NotEmpty(t, r.retryAfter)
+		default:
+			t.Errorf("status %d (%v) %s after the stop", r.status, r.err, r.at.Sub(stoppedAt))
+		}
+		assert.LessOrEqual(t, r.took, requestTimeout+time.Second, "answered within its deadline")
+	}
+	checkNoCodeTwice(t, rs)
+	t.Logf("FIGURES kafka broker stopped (SIGTERM, %s) and restarted: answers %v; first refusal %s after the stop; first 200 %s after the broker answered again",
+		stopTook.Round(time.Millisecond), counts, firstNotOKAfter(rs, stoppedAt).Round(time.Millisecond), firstOKAfter(rs, backAt).Round(time.Millisecond))
+	log := s.log()
+	started, ended := warnLines(log, "kafka outage started"), warnLines(log, "kafka outage ended")
+	t.Logf("server outage lines: %v %v", started, ended)
+	assert.NotEmpty(t, started, "the outage's start is logged")
+	assert.Len(t, ended, len(started), "and its end")
+	assert.Eventually(t, func() bool { return k.lag() == 0 }, 60*time.Second, 200*time.Millisecond,
+		"committed offsets reach the end of the tasks topic")
+	assert.Eventually(t, func() bool { return infra.ZCard(t, infra.RedisClient(t, redisURL), s.gateKey) == 0 },
+		2*time.Second, 20*time.Millisecond, "the gate drains to 0")
 	s.checkRecovered(before, 150<<20)
 }
 

@@ -111,6 +111,7 @@ func (r *Broker) deliveryLoop() {
 		case *kafka.Message:
 			if e.TopicPartition.Error == nil {
 				r.brokersDown.Store(false)
+				r.outage.Up()
 				continue
 			}
 			r.metrics.produceErrors.Inc()
@@ -130,6 +131,7 @@ func (r *Broker) replyLoop() {
 		switch e := r.consumer.Poll(100).(type) {
 		case *kafka.Message:
 			r.brokersDown.Store(false)
+			r.outage.Up()
 			res, err := kafkabroker.DecodeReply(e)
 			if err != nil {
 				r.metrics.badReplies.Inc()
