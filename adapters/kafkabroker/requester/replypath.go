@@ -111,7 +111,7 @@ func (r *Broker) deliveryLoop() {
 		case *kafka.Message:
 			if e.TopicPartition.Error == nil {
 				r.brokersDown.Store(false)
-				r.outage.Up()
+				r.endOutage()
 				continue
 			}
 			r.metrics.produceErrors.Inc()
@@ -131,7 +131,7 @@ func (r *Broker) replyLoop() {
 		switch e := r.consumer.Poll(100).(type) {
 		case *kafka.Message:
 			r.brokersDown.Store(false)
-			r.outage.Up()
+			r.endOutage()
 			res, err := kafkabroker.DecodeReply(e)
 			if err != nil {
 				r.metrics.badReplies.Inc()
@@ -145,6 +145,14 @@ func (r *Broker) replyLoop() {
 		case kafka.Error:
 			r.noteError(e)
 		}
+	}
+}
+
+// endOutage ends an outage once Kafka answers, unless the reply path is not
+// proven yet (Ready still fails then: the outage goes on).
+func (r *Broker) endOutage() {
+	if r.ready.Load() {
+		r.outage.Up()
 	}
 }
 
