@@ -12,8 +12,8 @@ import (
 	"syscall"
 
 	"github.com/1000x-rps-server/rps-server/cmd/internal/startup"
-	"github.com/1000x-rps-server/rps-server/observability"
 	"github.com/1000x-rps-server/rps-server/cmd/server/serverapp"
+	"github.com/1000x-rps-server/rps-server/observability"
 )
 
 // version is stamped at link time: go build -ldflags "-X main.version=v1.2.3".

@@ -167,7 +167,7 @@ func New(cfg Config) (*Broker, error) {
 	r := &Broker{
 		cfg: cfg, replyTopic: replyTopic,
 		logs: logs, errs: kafkabroker.NewErrorLog(cfg.Logger), wentDown: make(chan struct{}, 1),
-		outage: observability.NewOutage(cfg.Logger, "kafka", "refused"),
+		outage:        observability.NewOutage(cfg.Logger, "kafka", "refused"),
 		superviseDone: make(chan struct{}), replyDone: make(chan struct{}), deliveryDone: make(chan struct{}),
 	}
 	if r.producer, err = kafka.NewProducer(pconf); err != nil {
