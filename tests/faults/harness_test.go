@@ -106,7 +106,7 @@ func launchServer(t *testing.T, redisURL string, extra ...string) *server {
 		close(s.done)
 	}()
 	t.Cleanup(func() {
-		s.terminate(15 * time.Second)
+		assert.NoError(t, s.terminate(15*time.Second), "the server exits 0 on SIGTERM")
 		if t.Failed() {
 			log, _ := os.ReadFile(s.logPath)
 			t.Logf("server log:\n%s", tail(string(log), 40))
