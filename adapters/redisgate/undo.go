@@ -76,21 +76,26 @@ func (u *undoer) run() {
 	defer close(u.done)
 	retry := time.NewTimer(undoRetry)
 	defer retry.Stop()
+	var retryC <-chan time.Time // nil while nothing is pending: no wake-ups when idle
 	for {
 		select {
 		case <-u.stop:
 			return
 		case <-u.wake:
-		case <-retry.C:
+		case <-retryC:
 		}
-		u.flush()
-		retry.Reset(undoRetry)
+		if u.flush() > 0 {
+			retry.Reset(undoRetry)
+			retryC = retry.C
+		} else {
+			retryC = nil
+		}
 	}
 }
 
-// flush sends every pending undo in one pipeline and forgets those Redis
-// answered and those whose lease has ended.
-func (u *undoer) flush() {
+// flush sends every pending undo in one pipeline, forgets those Redis
+// answered and those whose lease has ended, and returns how many are left.
+func (u *undoer) flush() int {
 	now := time.Now()
 	u.mu.Lock()
 	ids := make([]string, 0, len(u.pending))
@@ -104,7 +109,7 @@ func (u *undoer) flush() {
 	}
 	u.mu.Unlock()
 	if len(ids) == 0 {
-		return
+		return 0
 	}
 	execs := make([]rueidis.LuaExec, len(ids))
 	for i, id := range ids {
@@ -127,6 +132,7 @@ func (u *undoer) flush() {
 			delete(u.pending, ids[i])
 		}
 	}
+	return len(u.pending)
 }
 
 // mayHaveRun reports whether a failed call may still have reached Redis:
