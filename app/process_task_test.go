@@ -47,10 +47,13 @@ func TestProcessTask_Dispatch(t *testing.T) {
 			res := p.Process(context.Background(), domain.Task{ID: "t1", Kind: tt.kind, RequestID: "r1"})
 			assert.Equal(t, "t1", res.TaskID, "a result always names its task")
 			assert.Equal(t, tt.wantValue, res.Value)
-			assert.Contains(t, res.Error, tt.wantError)
-			if tt.wantError != "" {
-				assert.ErrorIs(t, res.Err(), domain.ErrTaskFailed)
+			if tt.wantError == "" {
+				assert.Empty(t, res.Error)
+				assert.NoError(t, res.Err())
+				return
 			}
+			assert.Contains(t, res.Error, tt.wantError)
+			assert.ErrorIs(t, res.Err(), domain.ErrTaskFailed)
 		})
 	}
 	assert.Equal(t, []domain.Kind{"echo", "fail", "panic"}, p.Kinds())

@@ -60,15 +60,15 @@ func NewSubmitTask(gate ports.ConcurrencyGate, broker ports.TaskBroker, cfg Subm
 // Submit runs one task of the given kind for the HTTP request requestID.
 // Errors wrap the sentinels of package domain, or ctx's error when the caller
 // went away.
-func (s *SubmitTask) Submit(ctx context.Context, kind domain.Kind, requestID string) (result domain.Result, err error) {
-	if err := kind.Validate(); err != nil {
+func (s *SubmitTask) Submit(ctx context.Context, kind domain.Kind, requestID string) (domain.Result, error) {
+	if err := s.validate(kind); err != nil {
 		return domain.Result{}, err
 	}
-	if !slices.Contains(s.cfg.Kinds, kind) {
-		return domain.Result{}, fmt.Errorf("%w: %q", domain.ErrUnknownKind, kind)
-	}
-	task := domain.Task{ID: s.cfg.NewID(), Kind: kind, RequestID: requestID}
+	return s.run(ctx, domain.Task{ID: s.cfg.NewID(), Kind: kind, RequestID: requestID})
+}
 
+// run takes a slot for task, sends it and waits for its result.
+func (s *SubmitTask) run(ctx context.Context, task domain.Task) (result domain.Result, err error) {
 	// Registered first, so it runs last: a panic in a port becomes an error
 	// after the slot has been released, and never crosses into the caller.
 	defer func() {
@@ -96,6 +96,17 @@ func (s *SubmitTask) Submit(ctx context.Context, kind domain.Kind, requestID str
 	default:
 		return domain.Result{}, fmt.Errorf("request task: %w", err)
 	}
+}
+
+// validate refuses a kind no worker can run, before any port is asked.
+func (s *SubmitTask) validate(kind domain.Kind) error {
+	if err := kind.Validate(); err != nil {
+		return err
+	}
+	if !slices.Contains(s.cfg.Kinds, kind) {
+		return fmt.Errorf("%w: %q", domain.ErrUnknownKind, kind)
+	}
+	return nil
 }
 
 // release frees slot on a context detached from the request's, bounded by its

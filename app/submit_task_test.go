@@ -1,8 +1,12 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -17,19 +21,42 @@ import (
 	"github.com/1000x-rps-server/rps-server/ports/mocks"
 )
 
-const taskID = "task-1"
+const (
+	taskID = "task-1"
+	// releaseTimeout is far from every other deadline in these tests, so the
+	// release context's deadline shows which setting made it.
+	releaseTimeout = time.Hour
+)
 
 func newSubmit(t *testing.T, gate ports.ConcurrencyGate, broker ports.TaskBroker) *app.SubmitTask {
+	t.Helper()
+	return newSubmitLogging(t, gate, broker, io.Discard)
+}
+
+// newSubmitLogging is newSubmit with its log lines, as JSON, written to w.
+func newSubmitLogging(t *testing.T, gate ports.ConcurrencyGate, broker ports.TaskBroker, w io.Writer) *app.SubmitTask {
 	t.Helper()
 	s, err := app.NewSubmitTask(gate, broker, app.SubmitTaskConfig{
 		Kinds:          []domain.Kind{domain.KindGiftCode},
 		ReplyTimeout:   50 * time.Millisecond,
-		ReleaseTimeout: time.Second,
+		ReleaseTimeout: releaseTimeout,
 		NewID:          func() string { return taskID },
-		Logger:         slog.New(slog.DiscardHandler),
+		Logger:         slog.New(slog.NewJSONHandler(w, nil)),
 	})
 	require.NoError(t, err)
 	return s
+}
+
+// assertReleaseDeadline checks that ctx, the release's, is bounded by
+// ReleaseTimeout alone: detached from the request's deadline and not unbounded.
+func assertReleaseDeadline(ctx context.Context, t *testing.T) {
+	t.Helper()
+	deadline, ok := ctx.Deadline()
+	if assert.True(t, ok, "the release must be bounded by ReleaseTimeout") {
+		left := time.Until(deadline)
+		assert.LessOrEqual(t, left, releaseTimeout)
+		assert.Greater(t, left, releaseTimeout/2, "the deadline is ReleaseTimeout's, not the request's")
+	}
 }
 
 func TestSubmitTask_ReleasesSlotOnEveryPath(t *testing.T) {
@@ -96,20 +123,26 @@ func TestSubmitTask_ReleasesSlotOnEveryPath(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 
-			gate.EXPECT().Acquire(gomock.Any(), taskID).Return(slot, nil)
-			broker.EXPECT().Request(gomock.Any(), domain.Task{ID: taskID, Kind: domain.KindGiftCode, RequestID: "req-1"}).
-				DoAndReturn(func(ctx context.Context, task domain.Task) (domain.Result, error) {
-					if tt.cancel {
-						cancel()
-					}
-					return tt.request(ctx, task)
-				})
-			gate.EXPECT().Release(gomock.Any(), slot).DoAndReturn(func(ctx context.Context, _ ports.Slot) error {
-				assert.NoError(t, ctx.Err(), "release must run on a live context")
-				return nil
-			})
+			// The slot is held for the whole request: released after the
+			// broker answered, never before it was asked.
+			gomock.InOrder(
+				gate.EXPECT().Acquire(gomock.Any(), taskID).Return(slot, nil),
+				broker.EXPECT().Request(gomock.Any(), domain.Task{ID: taskID, Kind: domain.KindGiftCode, RequestID: "req-1"}).
+					DoAndReturn(func(ctx context.Context, task domain.Task) (domain.Result, error) {
+						if tt.cancel {
+							cancel()
+						}
+						return tt.request(ctx, task)
+					}),
+				gate.EXPECT().Release(gomock.Any(), slot).DoAndReturn(func(ctx context.Context, _ ports.Slot) error {
+					assert.NoError(t, ctx.Err(), "release must run on a live context")
+					assertReleaseDeadline(ctx, t)
+					return nil
+				}),
+			)
 
-			res, err := newSubmit(t, gate, broker).Submit(ctx, domain.KindGiftCode, "req-1")
+			var logs bytes.Buffer
+			res, err := newSubmitLogging(t, gate, broker, &logs).Submit(ctx, domain.KindGiftCode, "req-1")
 			switch {
 			case tt.wantMsg != "":
 				require.ErrorContains(t, err, tt.wantMsg)
@@ -119,6 +152,7 @@ func TestSubmitTask_ReleasesSlotOnEveryPath(t *testing.T) {
 				require.NoError(t, err)
 			}
 			assert.Equal(t, tt.wantRes, res)
+			assert.Empty(t, logs.String(), "a slot released without trouble logs nothing")
 		})
 	}
 }
@@ -155,17 +189,33 @@ func TestSubmitTask_GateErrorsPassThroughWithoutBroker(t *testing.T) {
 	}
 }
 
-func TestSubmitTask_FailedReleaseDoesNotFailTheRequest(t *testing.T) {
+// A failed release does not fail a request that got its result, but it is
+// logged once at warn: nobody else can report it, and the slot stays taken
+// until its lease runs out.
+func TestSubmitTask_FailedReleaseIsAWarningNotAFailure(t *testing.T) {
 	ctrl := gomock.NewController(t)
 	gate := mocks.NewMockConcurrencyGate(ctrl)
 	broker := mocks.NewMockTaskBroker(ctrl)
 	gate.EXPECT().Acquire(gomock.Any(), taskID).Return(ports.Slot{ID: taskID}, nil)
 	broker.EXPECT().Request(gomock.Any(), gomock.Any()).Return(domain.Result{TaskID: taskID, Value: "GIFT-X"}, nil)
-	gate.EXPECT().Release(gomock.Any(), gomock.Any()).Return(domain.ErrUnavailable)
+	gate.EXPECT().Release(gomock.Any(), gomock.Any()).Return(fmt.Errorf("redis gate: %w", domain.ErrUnavailable))
 
-	res, err := newSubmit(t, gate, broker).Submit(context.Background(), domain.KindGiftCode, "req-1")
+	var logs bytes.Buffer
+	res, err := newSubmitLogging(t, gate, broker, &logs).Submit(context.Background(), domain.KindGiftCode, "req-1")
 	require.NoError(t, err)
 	assert.Equal(t, "GIFT-X", res.Value)
+
+	var line struct {
+		Level string `json:"level"`
+		Msg   string `json:"msg"`
+		Slot  string `json:"slot"`
+		Err   string `json:"err"`
+	}
+	require.NoError(t, json.Unmarshal(logs.Bytes(), &line), "one JSON line: %q", logs.String())
+	assert.Equal(t, "WARN", line.Level)
+	assert.Contains(t, line.Msg, "release slot failed")
+	assert.Equal(t, taskID, line.Slot)
+	assert.Equal(t, "redis gate: "+domain.ErrUnavailable.Error(), line.Err)
 }
 
 func TestSubmitTask_Ready(t *testing.T) {

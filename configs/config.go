@@ -14,6 +14,7 @@ package configs
 import (
 	"net"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -27,6 +28,8 @@ type Config struct {
 	Worker WorkerConfig `koanf:"worker"`
 	Log    LogConfig    `koanf:"log"`
 	Debug  DebugConfig  `koanf:"debug"`
+
+	Idempotency IdempotencyConfig `koanf:"idempotency"`
 }
 
 // HTTPConfig is the server's listener and its timeouts.
@@ -49,7 +52,11 @@ type HTTPConfig struct {
 	// traffic before the listener closes. 0 drains at once (tests).
 	ShutdownDelay time.Duration `koanf:"shutdown_delay" min:"0"`
 	ShutdownGrace time.Duration `koanf:"shutdown_grace"` // drain time after the delay
-	RetryAfter    time.Duration `koanf:"retry_after"`    // sent with 429 and 503
+	RetryAfter    time.Duration `koanf:"retry_after"`    // sent with 429, 409 and 503
+	// TrustedProxies are the comma-separated CIDRs (or IPs) of the proxies
+	// whose X-Forwarded-For is believed for the client's address; empty (the
+	// default) believes no forwarded header and takes the peer's address.
+	TrustedProxies string `koanf:"trusted_proxies"`
 }
 
 // Addr is the listen address, host:port.
@@ -96,6 +103,10 @@ type KafkaConfig struct {
 	// TasksPartitions is used when the tasks topic must be created; run no
 	// more workers than this.
 	TasksPartitions int `koanf:"tasks_partitions"`
+	// ReplyMode is where a server instance hears replies: "own" (its own
+	// reply topic only) or "shared" (also the shared ResultsTopic, where the
+	// Python original's workers reply; for mixed fleets during a migration).
+	ReplyMode string `koanf:"reply_mode"`
 	// Settings are raw librdkafka properties (e.g. "linger.ms"), applied over
 	// the adapter's tuned defaults. Never nil after Load.
 	Settings map[string]string `koanf:"settings"`
@@ -132,6 +143,25 @@ type DebugConfig struct {
 	// on loopback: profiles reveal the process's internals.
 	PProfAddr string `koanf:"pprof_addr"`
 }
+
+// IdempotencyConfig is how POST /queue remembers Idempotency-Key requests
+// (in Redis when redis.url is set, in memory otherwise).
+type IdempotencyConfig struct {
+	// TTL is how long a key's outcome is kept for retries. Keep it no longer
+	// than worker.ledger_ttl: a retry after a 5xx relies on the ledger.
+	TTL    time.Duration `koanf:"ttl"`
+	Prefix string        `koanf:"prefix"` // Redis key prefix
+}
+
+// Reply modes of kafka.reply_mode.
+const (
+	ReplyModeOwn    = "own"
+	ReplyModeShared = "shared"
+)
+
+// SharedReplies reports whether a server instance also reads the shared
+// results topic (kafka.reply_mode: shared).
+func (c Config) SharedReplies() bool { return strings.EqualFold(c.Kafka.ReplyMode, ReplyModeShared) }
 
 // UsesRedis reports whether the gate is shared through Redis.
 func (c Config) UsesRedis() bool { return c.Redis.URL != "" }
@@ -173,6 +203,7 @@ func Default() Config {
 			ResultsTopic:    "results",
 			ReplyTimeout:    10 * time.Second,
 			TasksPartitions: 6,
+			ReplyMode:       ReplyModeOwn,
 			Settings:        map[string]string{},
 		},
 		Worker: WorkerConfig{
@@ -182,6 +213,7 @@ func Default() Config {
 			LedgerTTL:    24 * time.Hour,
 			LedgerPrefix: "rps:issued:",
 		},
-		Log: LogConfig{Level: "info", Format: "auto"},
+		Log:         LogConfig{Level: "info", Format: "auto"},
+		Idempotency: IdempotencyConfig{TTL: 24 * time.Hour, Prefix: "rps:idem:"},
 	}
 }

@@ -205,9 +205,22 @@ func TestInvalidSettings_OneLineNamingTheKeyAndItsSource(t *testing.T) {
 		{name: "request_not_longer_than_reply", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=15"},
 			want: "config: http.request_timeout must be longer than kafka.reply_timeout (got 15s, reply timeout 15s); kafka.reply_timeout set by KAFKA_GIFT_CODE_TIMEOUT in the environment"},
 		{name: "port_out_of_range", environ: []string{"PORT=70000"}, want: "http.port must be between 1 and 65535, or 0 for a free port (got 70000)"},
+		{name: "port_just_out_of_range", environ: []string{"PORT=65536"}, want: "http.port must be between 1 and 65535, or 0 for a free port (got 65536)"},
+		{name: "negative_port", environ: []string{"PORT=-1"}, want: "http.port must be between 1 and 65535, or 0 for a free port (got -1)"},
+		{name: "empty_gate_key", environ: []string{"RPS_GATE__KEY="}, want: `config: gate.key must be set (got ""); set by RPS_GATE__KEY in the environment`},
+		{name: "empty_worker_group", yaml: "worker:\n  group: \"\"\n", want: `worker.group must be set (got "")`},
+		{name: "empty_results_topic", environ: []string{"RESULTS_TOPIC="}, want: `kafka.results_topic must be set (got "")`},
+		{name: "ledger_ttl_under_a_second", environ: []string{"RPS_WORKER__LEDGER_TTL=999ms"}, want: "worker.ledger_ttl must be at least 1s (got 999ms)"},
+		{name: "redis_port_zero", environ: []string{"REDIS_URL=redis://cache:0"}, want: "redis.url must be"},
+		{name: "redis_port_too_large", environ: []string{"REDIS_URL=redis://cache:65536"}, want: "redis.url must be"},
+		{name: "redis_without_host", environ: []string{"REDIS_URL=redis://:6379"}, want: "redis.url must be"},
+		{name: "bootstrap_port_zero", environ: []string{"KAFKA_BOOTSTRAP_SERVERS=k1:0"}, want: "kafka.bootstrap must be"},
+		{name: "bootstrap_without_host", environ: []string{"KAFKA_BOOTSTRAP_SERVERS=:9092"}, want: "kafka.bootstrap must be"},
+		{name: "metrics_addr_port_too_large", yaml: "worker:\n  metrics_addr: 127.0.0.1:65536\n", want: "worker.metrics_addr must be host:port"},
 		{name: "body_limit_zero", environ: []string{"RPS_HTTP__BODY_LIMIT=0"}, want: "http.body_limit must be at least 1 (got 0)"},
 		{name: "worker_concurrency_zero", environ: []string{"WORKER_CONCURRENCY=0"}, want: "worker.concurrency must be at least 1 (got 0)"},
 		{name: "partitions_zero", environ: []string{"RPS_KAFKA__TASKS_PARTITIONS=0"}, want: "kafka.tasks_partitions must be at least 1 (got 0)"},
+		{name: "bad_reply_mode", environ: []string{"RPS_KAFKA__REPLY_MODE=both"}, want: `kafka.reply_mode must be own or shared (got "both")`},
 		{name: "same_topics", environ: []string{"RESULTS_TOPIC=tasks"}, want: `kafka.results_topic must be different from kafka.tasks_topic (got "tasks")`},
 		{name: "empty_ledger_prefix", yaml: "worker:\n  ledger_prefix: \"\"\n", want: `worker.ledger_prefix must be set (got "")`},
 		{name: "empty_topic", environ: []string{"TASKS_TOPIC="}, want: `kafka.tasks_topic must be set (got "")`},
@@ -216,6 +229,8 @@ func TestInvalidSettings_OneLineNamingTheKeyAndItsSource(t *testing.T) {
 		{name: "bad_pprof_addr", environ: []string{"RPS_DEBUG__PPROF_ADDR=6060"}, want: `debug.pprof_addr must be host:port, or empty for off (got "6060")`},
 		{name: "bad_metrics_addr", yaml: "worker:\n  metrics_addr: localhost\n", want: `worker.metrics_addr must be host:port, or empty for off (got "localhost")`},
 		{name: "null_number_in_yaml", yaml: "gate:\n  capacity:\n", want: "gate.capacity must be a whole number (got nothing)"},
+		{name: "nested_setting_not_a_value", yaml: "kafka:\n  settings:\n    producer:\n      linger.ms: [1]\n",
+			want: "kafka.settings.producer.linger.ms must be a string or a number"},
 		{name: "settings_not_a_map", yaml: "kafka:\n  settings: linger\n", want: `kafka.settings must be a map of librdkafka properties (got "linger")`},
 		{name: "unknown_prefixed_variable", environ: []string{"RPS_GATE__CAPACTIY=5"},
 			want: "config: unknown setting RPS_GATE__CAPACTIY in the environment (did you mean RPS_GATE__CAPACITY?)"},
@@ -238,6 +253,50 @@ func TestInvalidSettings_OneLineNamingTheKeyAndItsSource(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.want)
 			assert.NotContains(t, err.Error(), "\n", "one line")
 			assert.NotContains(t, err.Error(), "pw@", "secrets stay out of errors")
+		})
+	}
+}
+
+// Each rule's limit is itself valid: a rule off by one refuses these.
+func TestValidSettings_AtTheirLimits(t *testing.T) {
+	tests := []struct {
+		name    string
+		environ []string
+		yaml    string
+		check   func(t *testing.T, cfg configs.Config)
+	}{
+		{name: "free_port", environ: []string{"PORT=0"}, check: func(t *testing.T, c configs.Config) { assert.Equal(t, 0, c.HTTP.Port) }},
+		{name: "highest_port", environ: []string{"PORT=65535"}, check: func(t *testing.T, c configs.Config) { assert.Equal(t, 65535, c.HTTP.Port) }},
+		{name: "rediss_with_credentials", environ: []string{"REDIS_URL=rediss://user:pw@cache.internal:6380/2"},
+			check: func(t *testing.T, c configs.Config) {
+				assert.Equal(t, "rediss://user:pw@cache.internal:6380/2", c.Redis.URL)
+			}},
+		{name: "redis_without_port", environ: []string{"REDIS_URL=redis://cache"},
+			check: func(t *testing.T, c configs.Config) { assert.True(t, c.UsesRedis()) }},
+		{name: "redis_highest_port", environ: []string{"REDIS_URL=redis://cache:65535/0"},
+			check: func(t *testing.T, c configs.Config) { assert.Equal(t, "redis://cache:65535/0", c.Redis.URL) }},
+		{name: "bootstrap_list_with_spaces", environ: []string{"KAFKA_BOOTSTRAP_SERVERS=k1:9092, k2:1"},
+			check: func(t *testing.T, c configs.Config) { assert.True(t, c.UsesKafka()) }},
+		{name: "ledger_ttl_one_second", environ: []string{"RPS_WORKER__LEDGER_TTL=1s"},
+			check: func(t *testing.T, c configs.Config) { assert.Equal(t, time.Second, c.Worker.LedgerTTL) }},
+		{name: "no_flush_delay", environ: []string{"RPS_REDIS__MAX_FLUSH_DELAY=0s"},
+			check: func(t *testing.T, c configs.Config) { assert.Zero(t, c.Redis.MaxFlushDelay) }},
+		{name: "capacity_one", environ: []string{"RATE_LIMIT_CAPACITY=1", "WORKER_CONCURRENCY=1", "RPS_KAFKA__TASKS_PARTITIONS=1", "RPS_HTTP__BODY_LIMIT=1"},
+			check: func(t *testing.T, c configs.Config) { assert.Equal(t, 1, c.Gate.Capacity) }},
+		{name: "metrics_on_any_free_port", yaml: "worker:\n  metrics_addr: 127.0.0.1:0\n",
+			check: func(t *testing.T, c configs.Config) { assert.Equal(t, "127.0.0.1:0", c.Worker.MetricsAddr) }},
+		{name: "log_level_and_format_any_case_read_lower_case", environ: []string{"LOG_LEVEL=WARN"}, yaml: "log:\n  format: JSON\n",
+			check: func(t *testing.T, c configs.Config) {
+				assert.Equal(t, configs.LogConfig{Level: "warn", Format: "json"}, c.Log)
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := configs.LoadOptions{Environ: tt.environ}
+			if tt.yaml != "" {
+				opts.ConfigFile = write(t, "c.yaml", tt.yaml)
+			}
+			tt.check(t, load(t, opts))
 		})
 	}
 }
@@ -297,4 +356,10 @@ func TestFromArgs(t *testing.T) {
 			assert.Equal(t, tt.want, cfg.Gate.Capacity)
 		})
 	}
+}
+
+func TestReplyMode_OwnByDefaultSharedOnRequest(t *testing.T) {
+	assert.False(t, configs.Default().SharedReplies(), "own reply topic by default")
+	cfg := load(t, configs.LoadOptions{Environ: []string{"RPS_KAFKA__REPLY_MODE=shared"}})
+	assert.True(t, cfg.SharedReplies())
 }

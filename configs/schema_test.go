@@ -56,6 +56,8 @@ func TestCoerce(t *testing.T) {
 		{"int_text", " 42 ", integer, 42, true},
 		{"int_integral_float", 1000.0, integer, 1000, true},
 		{"int_fraction", 1.5, integer, nil, false},
+		{"int_largest_exact_float", float64(1<<53 - 1), integer, 1<<53 - 1, true},
+		{"int_float_past_exact", float64(1 << 53), integer, nil, false},
 		{"int_text_fraction", "1.5", integer, nil, false},
 		{"int_null", nil, integer, nil, false},
 		{"int64", "4096", i64, int64(4096), true},
@@ -76,7 +78,7 @@ func TestCoerce(t *testing.T) {
 }
 
 func TestSecondsToDuration(t *testing.T) {
-	for in, want := range map[string]string{"10.0": "10s", "2.5": "2.5s", "0.25": "250ms", "10s": "10s", "NaN": "NaN", "1e300": "1e300"} {
+	for in, want := range map[string]string{"10.0": "10s", "2.5": "2.5s", "0.25": "250ms", "10s": "10s", "NaN": "NaN", "1e300": "1e300", "1e20": "1e20"} {
 		assert.Equal(t, want, secondsToDuration(in), in)
 	}
 }
@@ -86,4 +88,16 @@ func TestSuggest(t *testing.T) {
 	assert.Equal(t, "gate.capacity", suggest("gate.capactiy", keys))
 	assert.Equal(t, "http.port", suggest("http.prot", keys))
 	assert.Empty(t, suggest("something.else", keys))
+	assert.Equal(t, "gate.key", suggest("gate.kez", []string{"gate.key", "gate.kex"}), "a tie goes to the first candidate")
+}
+
+func TestEditDistance(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0}, {"abc", "", 3}, {"", "abc", 3}, {"kitten", "sitting", 3}, {"flaw", "lawn", 2}, {"gate", "gate", 0}, {"ab", "ba", 2},
+	} {
+		assert.Equal(t, tt.want, editDistance(tt.a, tt.b), "%q → %q", tt.a, tt.b)
+	}
 }

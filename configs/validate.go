@@ -79,6 +79,7 @@ func (c Config) checks() []check {
 		{c.Kafka.ResultsTopic == "", "kafka.results_topic", "set", c.Kafka.ResultsTopic},
 		{c.Kafka.ResultsTopic == c.Kafka.TasksTopic, "kafka.results_topic", "different from kafka.tasks_topic", c.Kafka.ResultsTopic},
 		{c.Kafka.TasksPartitions < 1, "kafka.tasks_partitions", "at least 1", c.Kafka.TasksPartitions},
+		{!oneOf(c.Kafka.ReplyMode, ReplyModeOwn, ReplyModeShared), "kafka.reply_mode", "own or shared", c.Kafka.ReplyMode},
 		{c.Worker.Concurrency < 1, "worker.concurrency", "at least 1", c.Worker.Concurrency},
 		{c.Worker.Group == "", "worker.group", "set", c.Worker.Group},
 		{c.Worker.LedgerTTL < time.Second, "worker.ledger_ttl", "at least 1s", c.Worker.LedgerTTL},
@@ -87,6 +88,9 @@ func (c Config) checks() []check {
 		{!oneOf(c.Log.Format, "auto", "text", "json"), "log.format", "auto, text or json", c.Log.Format},
 		{!validListenAddr(c.Worker.MetricsAddr), "worker.metrics_addr", "host:port, or empty for off", c.Worker.MetricsAddr},
 		{!validListenAddr(c.Debug.PProfAddr), "debug.pprof_addr", "host:port, or empty for off", c.Debug.PProfAddr},
+		{!validCIDRs(c.HTTP.TrustedProxies), "http.trusted_proxies", "a comma-separated list of CIDRs or IPs, or empty", c.HTTP.TrustedProxies},
+		{c.Idempotency.TTL < time.Second, "idempotency.ttl", "at least 1s", c.Idempotency.TTL},
+		{c.Idempotency.Prefix == "", "idempotency.prefix", "set", c.Idempotency.Prefix},
 	}
 	// Every duration must be positive unless its field is tagged min:"0":
 	// a new duration key is checked without a line here.
@@ -136,6 +140,20 @@ func validListenAddr(addr string) bool {
 	}
 	_, port, err := net.SplitHostPort(addr)
 	return err == nil && (port == "0" || validPort(port, false))
+}
+
+// validCIDRs accepts "" and a comma-separated list of CIDRs or plain IPs.
+func validCIDRs(raw string) bool {
+	if raw == "" {
+		return true
+	}
+	for p := range strings.SplitSeq(raw, ",") {
+		p = strings.TrimSpace(p)
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			return false
+		}
+	}
+	return true
 }
 
 func validPort(port string, optional bool) bool {

@@ -16,7 +16,20 @@ func TestKindValidate(t *testing.T) {
 	for kind, ok := range map[domain.Kind]bool{
 		domain.KindGiftCode:  true,
 		"a":                  true,
+		"z":                  true,
+		"az":                 true,
+		"ba":                 true,
+		"a0":                 true,
+		"a9":                 true,
+		"a_":                 true,
 		"":                   false,
+		"`":                  false, // the byte before 'a'
+		"{":                  false, // the byte after 'z'
+		"a`":                 false,
+		"a{":                 false,
+		"a/":                 false, // the byte before '0'
+		"a:":                 false, // the byte after '9'
+		"A":                  false,
 		"Upper":              false,
 		"with space":         false,
 		"9starts_digit":      false,
@@ -34,6 +47,11 @@ func TestKindValidate(t *testing.T) {
 			assert.ErrorIs(t, err, domain.ErrInvalidTask, kind)
 		}
 	}
+}
+
+func TestKindValidate_SaysWhatAKindMayBe(t *testing.T) {
+	err := domain.Kind("Bad").Validate()
+	require.EqualError(t, err, `invalid task: kind "Bad" must be a lower-case letter then up to 63 lower-case letters, digits or _`)
 }
 
 func TestTaskValidate(t *testing.T) {
@@ -63,6 +81,31 @@ func TestIsGiftCode(t *testing.T) {
 	assert.False(t, domain.IsGiftCode("GIFT-"))
 	assert.False(t, domain.IsGiftCode("GIFT-abc"))
 	assert.False(t, domain.IsGiftCode("CODE-0123456789ABCDEFGHJKMNPQ"))
+
+	// The right prefix and length, but a character outside the alphabet:
+	// I, L, O and U are left out so codes read back without confusion.
+	valid := "GIFT-0123456789ABCDEFGHJKMNPQ"
+	require.True(t, domain.IsGiftCode(valid))
+	for _, c := range []string{"I", "L", "O", "U", "a", "-", " ", "é"[:1]} {
+		bad := valid[:len(valid)-1] + c
+		require.Len(t, bad, len(valid))
+		assert.False(t, domain.IsGiftCode(bad), "%q", bad)
+	}
+}
+
+// The Python original's codes are "GIFT-" + str(uuid4()).upper(): they are
+// codes too, so replies of its workers pass during a migration.
+func TestIsGiftCode_TheOriginalsFormat(t *testing.T) {
+	assert.True(t, domain.IsGiftCode("GIFT-9F1C2B7E-4A3D-4C21-8B0E-5D6F7A8B9C0D"))
+	for _, bad := range []string{
+		"GIFT-9f1c2b7e-4a3d-4c21-8b0e-5d6f7a8b9c0d", // lower case
+		"GIFT-9F1C2B7E4A3D4C218B0E5D6F7A8B9C0DXXXX", // no dashes
+		"GIFT-9F1C2B7E-4A3D-4C21-8B0E-5D6F7A8B9C0G", // not hex
+		"CODE-9F1C2B7E-4A3D-4C21-8B0E-5D6F7A8B9C0D", // wrong prefix
+		"GIFT-9F1C2B7E-4A3D-4C21-8B0E-5D6F7A8B9C0",  // 40 characters
+	} {
+		assert.False(t, domain.IsGiftCode(bad), bad)
+	}
 }
 
 func TestResultErr(t *testing.T) {

@@ -28,12 +28,45 @@ func NewGiftCode(src io.Reader) (string, error) {
 	return GiftCodePrefix + giftAlphabet.EncodeToString(buf[:]), nil
 }
 
-// IsGiftCode reports whether s has the shape NewGiftCode produces.
+// IsGiftCode reports whether s has the shape NewGiftCode produces, or the
+// Python original's ("GIFT-" + an upper-case UUID, 41 characters), so codes
+// issued by either kind of worker pass during a migration.
 func IsGiftCode(s string) bool {
 	body, ok := strings.CutPrefix(s, GiftCodePrefix)
-	if !ok || len(body) != giftAlphabet.EncodedLen(giftCodeBytes) {
+	if !ok {
+		return false
+	}
+	if len(body) == originalCodeLen-len(GiftCodePrefix) {
+		return isUpperUUID(body)
+	}
+	if len(body) != giftAlphabet.EncodedLen(giftCodeBytes) {
 		return false
 	}
 	_, err := giftAlphabet.DecodeString(body)
 	return err == nil
+}
+
+// originalCodeLen is the length of the original's codes: "GIFT-" + 36.
+const originalCodeLen = 41
+
+// isUpperUUID reports whether s is a UUID in the canonical 8-4-4-4-12 form
+// with upper-case hex digits, as Python's str(uuid4()).upper() writes it.
+func isUpperUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'A' || c > 'F') {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,10 @@ import (
 type TaskSubmitter interface {
 	// Submit runs one task of kind for the request and returns its result.
 	Submit(ctx context.Context, kind domain.Kind, requestID string) (domain.Result, error)
+	// SubmitOnce is Submit under the client's idempotency key: a retry gets
+	// the first run's outcome (Replayed set, with its request id), also
+	// when that was a refusal, which err then is.
+	SubmitOnce(ctx context.Context, key string, kind domain.Kind, requestID string) (domain.Outcome, error)
 	// Ready reports whether every port behind the use case can serve.
 	Ready(ctx context.Context) error
 }
@@ -45,6 +50,9 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// Gatherer is what GET /metrics serves.
 	Gatherer prometheus.Gatherer
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed for
+	// the client's address (echo's RealIP); none believes no header.
+	TrustedProxies []*net.IPNet
 }
 
 // readyTimeout bounds one readiness probe of the ports, so a hung store
@@ -90,6 +98,7 @@ func New(sub TaskSubmitter, cfg Config) (*API, error) {
 	}
 	a.e.HideBanner, a.e.HidePort = true, true
 	a.e.HTTPErrorHandler = a.handleError
+	a.e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 
 	metrics, err := newMetrics(cfg.Registerer)
 	if err != nil {
@@ -108,6 +117,7 @@ func New(sub TaskSubmitter, cfg Config) (*API, error) {
 	a.e.POST("/queue", a.queue)
 	a.e.Match(readOnly, "/healthz", a.healthz)
 	a.e.Match(readOnly, "/readyz", a.readyz)
+	a.e.Match(readOnly, "/openapi.yaml", a.openAPI)
 	a.e.Match(readOnly, "/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{})))
 	return a, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -159,18 +160,23 @@ func TestMetrics(t *testing.T) {
 // above debug, that a success logs nothing, and that lines carry the id.
 func TestLogLevels(t *testing.T) {
 	tests := []struct {
-		name  string
-		err   error
-		panic bool
-		level string // "" means no line at all
+		name   string
+		err    error
+		panic  bool
+		level  string // "" means no line at all
+		status int
 	}{
 		{name: "success"},
-		{name: "at_capacity", err: domain.ErrAtCapacity, level: "DEBUG"},
-		{name: "client_gone", err: context.Canceled, level: "DEBUG"},
-		{name: "unavailable", err: domain.ErrUnavailable, level: "DEBUG"},
-		{name: "timed_out", err: domain.ErrTimedOut, level: "DEBUG"},
-		{name: "unexpected", err: errors.New("boom"), level: "ERROR"},
-		{name: "panic", panic: true, level: "ERROR"},
+		{name: "invalid_task", err: fmt.Errorf("%w: bad kind", domain.ErrInvalidTask), level: "DEBUG", status: 400},
+		{name: "unknown_kind", err: fmt.Errorf("%w: make_coffee", domain.ErrUnknownKind), level: "DEBUG", status: 422},
+		{name: "at_capacity", err: domain.ErrAtCapacity, level: "DEBUG", status: 429},
+		{name: "client_gone", err: context.Canceled, level: "DEBUG", status: 499},
+		{name: "task_failed", err: fmt.Errorf("%w: disk full", domain.ErrTaskFailed), level: "WARN", status: 502},
+		{name: "unavailable", err: domain.ErrUnavailable, level: "DEBUG", status: 503},
+		{name: "timed_out", err: domain.ErrTimedOut, level: "DEBUG", status: 504},
+		{name: "request_deadline", err: context.DeadlineExceeded, level: "DEBUG", status: 504},
+		{name: "unexpected", err: errors.New("boom"), level: "ERROR", status: 500},
+		{name: "panic", panic: true, level: "ERROR", status: 500},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -185,18 +191,21 @@ func TestLogLevels(t *testing.T) {
 					}
 					return domain.Result{Value: "GIFT-1"}, tt.err
 				})
-			req{method: http.MethodPost, path: "/queue", requestID: "rid-9"}.do(api)
+			rec := req{method: http.MethodPost, path: "/queue", requestID: "rid-9"}.do(api)
 			if tt.level == "" {
 				assert.Empty(t, buf.String())
 				return
 			}
+			assert.Equal(t, tt.status, rec.Code)
 			var line struct {
 				Level     string `json:"level"`
+				Status    int    `json:"status"`
 				RequestID string `json:"request_id"`
 				Err       string `json:"err"`
 			}
-			require.NoError(t, json.Unmarshal(buf.Bytes(), &line), buf.String())
+			require.NoError(t, json.Unmarshal(buf.Bytes(), &line), "one JSON line: %q", buf.String())
 			assert.Equal(t, tt.level, line.Level)
+			assert.Equal(t, tt.status, line.Status)
 			assert.Equal(t, "rid-9", line.RequestID)
 			if tt.panic {
 				assert.Contains(t, line.Err, "handler panic: bug", "the panic is logged once, with its stack")

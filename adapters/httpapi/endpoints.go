@@ -103,7 +103,16 @@ func (a *API) queue(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(req.Context(), a.cfg.RequestTimeout)
 	defer cancel()
 	id := observability.RequestID(ctx)
-	res, err := a.sub.Submit(ctx, kind, id)
+	var value string
+	if key, ok := req.Header[headerIdempotencyKey]; ok {
+		var out domain.Outcome
+		out, err = a.submitOnce(ctx, c, key, kind, id)
+		value, id = out.Value, c.Response().Header().Get(echo.HeaderXRequestID)
+	} else {
+		var res domain.Result
+		res, err = a.sub.Submit(ctx, kind, id)
+		value = res.Value
+	}
 	if err != nil {
 		// Not wrapped: for 400 and 422 the app's own text is the detail.
 		return err
@@ -111,9 +120,9 @@ func (a *API) queue(c echo.Context) error {
 
 	var body []byte
 	if kind == domain.KindGiftCode {
-		body, err = json.Marshal(giftResponse{GiftCode: res.Value, RequestID: id})
+		body, err = json.Marshal(giftResponse{GiftCode: value, RequestID: id})
 	} else {
-		body, err = json.Marshal(resultResponse{Result: res.Value, RequestID: id})
+		body, err = json.Marshal(resultResponse{Result: value, RequestID: id})
 	}
 	if err != nil {
 		return fmt.Errorf("encode response: %w", err)
@@ -147,11 +156,14 @@ func (a *API) kindFromBody(w http.ResponseWriter, r *http.Request) (domain.Kind,
 		return "", echo.ErrUnsupportedMediaType
 	}
 
-	var q queueRequest
+	var q *queueRequest // stays nil for a body of null, which is not an object
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&q); err != nil {
 		return "", echo.NewHTTPError(http.StatusBadRequest, "malformed JSON body: "+err.Error())
+	}
+	if q == nil {
+		return "", echo.NewHTTPError(http.StatusBadRequest, "malformed JSON body: not an object")
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return "", echo.NewHTTPError(http.StatusBadRequest, "malformed JSON body: data after the object")

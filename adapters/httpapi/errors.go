@@ -32,6 +32,8 @@ const (
 	detailTaskFailed  = "The worker could not run the task."
 	detailCanceled    = "The client closed the request."
 	detailInternal    = "Internal server error."
+	detailKeyInFlight = "A request with this Idempotency-Key is still in progress. Retry later to get its result."
+	detailKeyReused   = "This Idempotency-Key was used for a different request."
 )
 
 // errorRow maps one error to a status. A fixed detail hides internals; an
@@ -54,6 +56,8 @@ func errorTable() []errorRow {
 		{domain.ErrTaskFailed, http.StatusBadGateway, detailTaskFailed},
 		{domain.ErrInvalidTask, http.StatusBadRequest, ""},
 		{domain.ErrUnknownKind, http.StatusUnprocessableEntity, ""},
+		{domain.ErrKeyInFlight, http.StatusConflict, detailKeyInFlight},
+		{domain.ErrKeyReused, http.StatusUnprocessableEntity, detailKeyReused},
 		// RequestTimeout passed before the reply timeout did.
 		{context.DeadlineExceeded, http.StatusGatewayTimeout, detailTimedOut},
 	}
@@ -97,7 +101,8 @@ func (a *API) handleError(err error, c echo.Context) {
 	}
 
 	h := c.Response().Header()
-	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+	switch status {
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusConflict:
 		h.Set("Retry-After", a.retryAfter)
 	}
 	title := http.StatusText(status)

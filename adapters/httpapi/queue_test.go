@@ -167,6 +167,9 @@ type fastSubmitter struct{}
 func (fastSubmitter) Submit(context.Context, domain.Kind, string) (domain.Result, error) {
 	return domain.Result{Value: "GIFT-0123456789ABCDEFGHJKMNPQ"}, nil
 }
+func (fastSubmitter) SubmitOnce(context.Context, string, domain.Kind, string) (domain.Outcome, error) {
+	return domain.Outcome{Value: "GIFT-0123456789ABCDEFGHJKMNPQ"}, nil
+}
 func (fastSubmitter) Ready(context.Context) error { return nil }
 
 // BenchmarkQueue measures the adapter's share of the hot path: POST /queue

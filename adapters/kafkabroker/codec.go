@@ -29,12 +29,19 @@ type taskMessage struct {
 	RequestID     string `json:"request_id,omitempty"`
 }
 
-// replyMessage carries either a result or an error.
+// replyMessage carries either a result or an error. Result is a pointer so
+// the original's "result": null (its worker had no code to give) is told
+// apart from an empty result.
 type replyMessage struct {
-	CorrelationID string `json:"correlation_id"`
-	Result        string `json:"result,omitempty"`
-	Error         string `json:"error,omitempty"`
+	CorrelationID string  `json:"correlation_id"`
+	Result        *string `json:"result,omitempty"`
+	Error         string  `json:"error,omitempty"`
 }
+
+// ErrNoResult is the error of a reply that carries neither a result nor an
+// error, as the original's worker answers a task it cannot run
+// ({"result": null}); it takes the error reply path (502).
+const ErrNoResult = "worker answered without a result"
 
 // EncodeTask makes the message for task, whose reply goes to replyTo.
 func EncodeTask(task domain.Task, tasksTopic, replyTo string) (*kafka.Message, error) {
@@ -55,7 +62,9 @@ func EncodeTask(task domain.Task, tasksTopic, replyTo string) (*kafka.Message, e
 }
 
 // DecodeTask returns the task and the topic its reply goes to, or an error
-// wrapping ErrPoison.
+// wrapping ErrPoison. A task without a reply_to header (the Python
+// original's, which sends no headers) returns an empty topic: its reply goes
+// to the shared results topic in the original's shape (EncodeLegacyReply).
 func DecodeTask(m *kafka.Message) (domain.Task, string, error) {
 	var tm taskMessage
 	if err := strictUnmarshal(m.Value, &tm); err != nil {
@@ -68,7 +77,10 @@ func DecodeTask(m *kafka.Message) (domain.Task, string, error) {
 	if id, ok := header(m, headerCorrelationID); ok && id != task.ID {
 		return domain.Task{}, "", fmt.Errorf("%w: %s header %q differs from the body's %q", ErrPoison, headerCorrelationID, id, task.ID)
 	}
-	replyTo, _ := header(m, headerReplyTo)
+	replyTo, ok := header(m, headerReplyTo)
+	if !ok {
+		return task, "", nil // the original's task: answered on the shared results topic
+	}
 	if err := ValidTopic(replyTo); err != nil {
 		return domain.Task{}, "", fmt.Errorf("%w: %s header: %w", ErrPoison, headerReplyTo, err)
 	}
@@ -77,7 +89,11 @@ func DecodeTask(m *kafka.Message) (domain.Task, string, error) {
 
 // EncodeReply makes the message that answers res.TaskID on replyTo.
 func EncodeReply(res domain.Result, replyTo string) (*kafka.Message, error) {
-	value, err := json.Marshal(replyMessage{CorrelationID: res.TaskID, Result: res.Value, Error: res.Error})
+	rm := replyMessage{CorrelationID: res.TaskID, Error: res.Error}
+	if res.Error == "" {
+		rm.Result = &res.Value
+	}
+	value, err := json.Marshal(rm)
 	if err != nil {
 		return nil, fmt.Errorf("encode reply: %w", err)
 	}
@@ -99,10 +115,14 @@ func DecodeReply(m *kafka.Message) (domain.Result, error) {
 		return domain.Result{}, fmt.Errorf("%w: reply without correlation_id", ErrPoison)
 	case ok && id != rm.CorrelationID:
 		return domain.Result{}, fmt.Errorf("%w: %s header %q differs from the body's %q", ErrPoison, headerCorrelationID, id, rm.CorrelationID)
-	case rm.Result != "" && rm.Error != "":
+	case rm.Result != nil && rm.Error != "":
 		return domain.Result{}, fmt.Errorf("%w: reply with both result and error", ErrPoison)
+	case rm.Result == nil && rm.Error == "":
+		return domain.Result{TaskID: rm.CorrelationID, Error: ErrNoResult}, nil
+	case rm.Result == nil:
+		return domain.Result{TaskID: rm.CorrelationID, Error: rm.Error}, nil
 	}
-	return domain.Result{TaskID: rm.CorrelationID, Value: rm.Result, Error: rm.Error}, nil
+	return domain.Result{TaskID: rm.CorrelationID, Value: *rm.Result}, nil
 }
 
 // strictUnmarshal accepts exactly one JSON object with known fields only.

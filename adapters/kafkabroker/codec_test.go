@@ -56,7 +56,10 @@ func TestDecodeTask_PoisonIsRefused(t *testing.T) {
 		{name: "trailing_data", value: `{"action":"get_gift_code","correlation_id":"c"} {}`, headers: good},
 		{name: "no_correlation_id", value: `{"action":"get_gift_code"}`, headers: good},
 		{name: "bad_kind", value: `{"action":"Get Gift","correlation_id":"c"}`, headers: good},
-		{name: "no_reply_to", value: `{"action":"get_gift_code","correlation_id":"c"}`},
+		{name: "empty_reply_to", value: `{"action":"get_gift_code","correlation_id":"c"}`,
+			headers: []kafka.Header{{Key: headerReplyTo, Value: nil}}},
+		{name: "no_correlation_id_no_headers", value: `{"action":"get_gift_code"}`},
+		{name: "not_json_no_headers", value: `{"action":`},
 		{name: "bad_reply_to", value: `{"action":"get_gift_code","correlation_id":"c"}`,
 			headers: []kafka.Header{{Key: headerReplyTo, Value: []byte("no spaces/allowed")}}},
 		{name: "header_mismatch", value: `{"action":"get_gift_code","correlation_id":"c"}`,
@@ -83,4 +86,41 @@ func TestDecodeReply_PoisonIsRefused(t *testing.T) {
 			require.ErrorIs(t, err, ErrPoison)
 		})
 	}
+}
+
+// The original's task has no headers at all: it decodes, and its reply goes
+// to the shared results topic (an empty reply_to).
+func TestDecodeTask_TheOriginalsTaskWithoutHeaders(t *testing.T) {
+	m := &kafka.Message{Value: []byte(`{"action":"get_gift_code","correlation_id":"6f1c2b7e-4a3d-4c21-8b0e-5d6f7a8b9c0d"}`)}
+	task, replyTo, err := DecodeTask(m)
+	require.NoError(t, err)
+	assert.Equal(t, domain.Task{ID: "6f1c2b7e-4a3d-4c21-8b0e-5d6f7a8b9c0d", Kind: domain.KindGiftCode}, task)
+	assert.Empty(t, replyTo)
+}
+
+func TestDecodeReply_TheOriginalsReplies(t *testing.T) {
+	code := "GIFT-9F1C2B7E-4A3D-4C21-8B0E-5D6F7A8B9C0D"
+	res, err := DecodeReply(&kafka.Message{Value: []byte(`{"correlation_id":"c","result":"` + code + `"}`)})
+	require.NoError(t, err)
+	assert.Equal(t, domain.Result{TaskID: "c", Value: code}, res)
+	require.NoError(t, res.Err())
+
+	res, err = DecodeReply(&kafka.Message{Value: []byte(`{"correlation_id":"c","result":null}`)})
+	require.NoError(t, err)
+	require.ErrorIs(t, res.Err(), domain.ErrTaskFailed, "a null result takes the error path (502)")
+	assert.Empty(t, res.Value)
+}
+
+func TestEncodeLegacyReply_IsTheOriginalsShape(t *testing.T) {
+	m, err := EncodeLegacyReply(domain.Result{TaskID: "c", Value: "GIFT-X"}, "results")
+	require.NoError(t, err)
+	assert.Equal(t, "results", *m.TopicPartition.Topic)
+	assert.JSONEq(t, `{"correlation_id":"c","result":"GIFT-X"}`, string(m.Value))
+
+	m, err = EncodeLegacyReply(domain.Result{TaskID: "c", Error: "unknown kind"}, "results")
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"correlation_id":"c","result":null}`, string(m.Value), "an error is the original's null result")
+	back, err := DecodeReply(m)
+	require.NoError(t, err)
+	require.ErrorIs(t, back.Err(), domain.ErrTaskFailed)
 }

@@ -35,7 +35,7 @@ func TestPoisonMessage_IsSkippedAndTheNextTaskAnswered(t *testing.T) {
 		{Value: []byte("not json")},
 		{Value: []byte(`{"action":"get_gift_code"}`)}, // no correlation id
 		{Value: []byte(`{"unknown":1}`)},
-		{Value: []byte(`{"action":"get_gift_code","correlation_id":"x"}`)}, // no reply_to: nobody to answer
+		{Value: []byte(`{"action":"get_gift_code","correlation_id":"x"}`)}, // no reply_to, and this worker has no results topic
 	}
 	delivered := make(chan kafka.Event, len(poison))
 	for _, m := range poison {

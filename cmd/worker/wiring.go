@@ -52,6 +52,7 @@ func (w *workerApp) open(ctx context.Context, cfg configs.Config, log *slog.Logg
 		Bootstrap:       cfg.Kafka.Bootstrap,
 		TasksTopic:      cfg.Kafka.TasksTopic,
 		TasksPartitions: cfg.Kafka.TasksPartitions,
+		ResultsTopic:    cfg.Kafka.ResultsTopic,
 		Group:           cfg.Worker.Group,
 		Concurrency:     cfg.Worker.Concurrency,
 		DrainTimeout:    cfg.Worker.DrainTimeout,

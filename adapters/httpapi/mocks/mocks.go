@@ -69,3 +69,18 @@ func (mr *MockTaskSubmitterMockRecorder) Submit(ctx, kind, requestID any) *gomoc
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Submit", reflect.TypeOf((*MockTaskSubmitter)(nil).Submit), ctx, kind, requestID)
 }
+
+// SubmitOnce mocks base method.
+func (m *MockTaskSubmitter) SubmitOnce(ctx context.Context, key string, kind domain.Kind, requestID string) (domain.Outcome, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "SubmitOnce", ctx, key, kind, requestID)
+	ret0, _ := ret[0].(domain.Outcome)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// SubmitOnce indicates an expected call of SubmitOnce.
+func (mr *MockTaskSubmitterMockRecorder) SubmitOnce(ctx, key, kind, requestID any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "SubmitOnce", reflect.TypeOf((*MockTaskSubmitter)(nil).SubmitOnce), ctx, key, kind, requestID)
+}

@@ -12,6 +12,7 @@ type metrics struct {
 	lateReplies   prometheus.Counter
 	badReplies    prometheus.Counter
 	produceErrors prometheus.Counter
+	shared        *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -31,6 +32,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		produceErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rps_broker_produce_errors_total", Help: "Tasks (and probes) that could not be sent or delivered.",
 		}),
+		shared: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rps_broker_shared_replies_total",
+			Help: "Replies read from the shared results topic (kafka.reply_mode: shared), by outcome: taken (a request of this instance) or ignored (another's, late, or undecodable).",
+		}, []string{"outcome"}),
 	}
-	return m, kafkabroker.Register(reg, m.roundTrip, m.pending, m.lateReplies, m.badReplies, m.produceErrors)
+	m.shared.WithLabelValues(sharedTaken)
+	m.shared.WithLabelValues(sharedIgnored)
+	return m, kafkabroker.Register(reg, m.roundTrip, m.pending, m.lateReplies, m.badReplies, m.produceErrors, m.shared)
 }

@@ -66,7 +66,15 @@ func (r *Broker) connect() error {
 	r.replyTopicMade = true
 	if !r.assigned {
 		// From the beginning of a topic made for us: no reply can slip past.
-		if err := r.consumer.Assign([]kafka.TopicPartition{{Topic: &r.replyTopic, Partition: 0, Offset: 0}}); err != nil {
+		assignment := []kafka.TopicPartition{{Topic: &r.replyTopic, Partition: 0, Offset: 0}}
+		if r.cfg.SharedReplies {
+			shared, err := r.sharedAssignment(r.lifetime)
+			if err != nil {
+				return fmt.Errorf("requester: %w", err)
+			}
+			assignment = append(assignment, shared...)
+		}
+		if err := r.consumer.Assign(assignment); err != nil {
 			return fmt.Errorf("requester: assign reply topic: %w", err)
 		}
 		r.assigned = true
@@ -76,10 +84,22 @@ func (r *Broker) connect() error {
 }
 
 // probe sends a reply to ourselves and waits for it: proof that the whole
-// reply path (produce, fetch, dispatch) works.
+// reply path (produce, fetch, dispatch) works; in shared mode through the
+// shared results topic too.
 func (r *Broker) probe(timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(r.lifetime, timeout)
 	defer cancel()
+	if err := r.probeOwn(ctx, timeout); err != nil {
+		return err
+	}
+	if r.cfg.SharedReplies {
+		return r.probeShared(ctx)
+	}
+	return nil
+}
+
+// probeOwn proves the instance's own reply topic.
+func (r *Broker) probeOwn(ctx context.Context, timeout time.Duration) error {
 	id := probePrefix + randomHex(8)
 	ch, err := r.register(id)
 	if err != nil {
@@ -132,6 +152,10 @@ func (r *Broker) replyLoop() {
 		case *kafka.Message:
 			r.brokersDown.Store(false)
 			r.endOutage()
+			if *e.TopicPartition.Topic != r.replyTopic {
+				r.takeShared(e) // only assigned in shared mode
+				continue
+			}
 			res, err := kafkabroker.DecodeReply(e)
 			if err != nil {
 				r.metrics.badReplies.Inc()

@@ -39,6 +39,11 @@ type Config struct {
 	// ResultsTopic prefixes this instance's reply topic,
 	// "<ResultsTopic>.<InstanceID>".
 	ResultsTopic string
+	// SharedReplies also reads ResultsTopic itself, every partition by
+	// Assign from its end at start (no group), and takes the replies to this
+	// instance's pending requests there: the Python original's workers reply
+	// only there. Optional; off reads the own reply topic only.
+	SharedReplies bool
 	// TasksPartitions is used only when the tasks topic must be created;
 	// zero means the broker's num.partitions.
 	TasksPartitions int
@@ -73,6 +78,11 @@ func (c *Config) check() error {
 	}
 	if err := kafkabroker.ValidTopic(c.ResultsTopic + "." + c.InstanceID); err != nil {
 		return fmt.Errorf("requester: reply topic: %w", err)
+	}
+	if c.SharedReplies {
+		if err := kafkabroker.ValidTopic(c.ResultsTopic); err != nil {
+			return fmt.Errorf("requester: results topic: %w", err)
+		}
 	}
 	return nil
 }
@@ -122,6 +132,9 @@ type Broker struct {
 	// Close after supervise ended.
 	assigned       bool
 	replyTopicMade bool
+	// sharedPartitions is how many partitions of the shared results topic
+	// are assigned (shared mode); written before the reply loop starts.
+	sharedPartitions int
 
 	// pending maps a correlation id to the channel its reply is handed to.
 	// A sync.Map (a concurrent hash trie): a mutex map was the top entry of

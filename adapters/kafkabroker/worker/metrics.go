@@ -20,6 +20,7 @@ type metrics struct {
 	committed   *prometheus.GaugeVec
 	replyErrors prometheus.Counter
 	orphans     prometheus.Counter
+	legacy      prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -42,9 +43,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		orphans: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rps_worker_orphan_replies_total", Help: "Replies dropped because their reply topic is gone (the server instance that asked shut down).",
 		}),
+		legacy: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rps_worker_legacy_tasks_total", Help: "Tasks without reply_to (sent by the Python original's servers), answered on the shared results topic.",
+		}),
 	}
 	for _, o := range []string{outcomeOK, outcomeError, outcomePoison} {
 		m.processed.WithLabelValues(o)
 	}
-	return m, kafkabroker.Register(reg, m.processed, m.processing, m.inFlight, m.committed, m.replyErrors, m.orphans)
+	return m, kafkabroker.Register(reg, m.processed, m.processing, m.inFlight, m.committed, m.replyErrors, m.orphans, m.legacy)
 }

@@ -1,6 +1,8 @@
 // Package worker is the worker side of the Kafka task broker: Runner reads
 // the tasks topic in a consumer group, runs each task on a
-// ports.TaskProcessor and replies to the topic its task names in reply_to.
+// ports.TaskProcessor and replies to the topic its task names in reply_to,
+// or, for a task of the Python original (no reply_to), to the shared results
+// topic in the original's shape (legacy.go).
 //
 // Delivery is at-least-once: a task's offset is stored only once its reply
 // was delivered, and only for the contiguous prefix of answered tasks per
@@ -39,6 +41,10 @@ type Config struct {
 	// TasksPartitions is used only when the tasks topic must be created;
 	// zero means the broker's num.partitions.
 	TasksPartitions int
+	// ResultsTopic is the Python original's shared results topic: a task
+	// without reply_to (sent by the original's server) is answered there in
+	// the original's shape. Optional: empty makes such tasks poison.
+	ResultsTopic string
 	// Group is the consumer group shared by all workers.
 	Group string
 	// Concurrency bounds the tasks processed at once.
@@ -71,6 +77,11 @@ func (c *Config) check() error {
 	}
 	if err := kafkabroker.ValidTopic(c.TasksTopic); err != nil {
 		return fmt.Errorf("worker: tasks topic: %w", err)
+	}
+	if c.ResultsTopic != "" {
+		if err := kafkabroker.ValidTopic(c.ResultsTopic); err != nil {
+			return fmt.Errorf("worker: results topic: %w", err)
+		}
 	}
 	return nil
 }

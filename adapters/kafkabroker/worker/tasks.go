@@ -33,6 +33,9 @@ func (w *Runner) dispatch(ctx context.Context, m *kafka.Message) {
 	tp := m.TopicPartition
 	tk := w.offsets.start(tp.Partition, int64(tp.Offset))
 	task, replyTo, err := kafkabroker.DecodeTask(m)
+	if err == nil {
+		err = w.checkRoute(replyTo)
+	}
 	if err != nil {
 		w.metrics.processed.WithLabelValues(outcomePoison).Inc()
 		w.cfg.Logger.Warn("poison task skipped", "partition", tp.Partition, "offset", int64(tp.Offset), "err", err)
@@ -59,7 +62,7 @@ func (w *Runner) dispatch(ctx context.Context, m *kafka.Message) {
 			outcome, res.Value = outcomeError, "" // a reply is a result or an error
 		}
 		w.metrics.processed.WithLabelValues(outcome).Inc()
-		msg, err := kafkabroker.EncodeReply(res, replyTo)
+		msg, err := w.encodeReply(res, replyTo)
 		if err != nil { // cannot happen with string fields; never stall on it
 			w.cfg.Logger.Error("reply not encodable; task skipped", "correlation_id", task.ID, "err", err)
 			w.settle(&reply{ticket: tk}, true)

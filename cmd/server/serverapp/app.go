@@ -63,10 +63,13 @@ func newApplication(ctx context.Context, cfg configs.Config, p *serverPorts, kin
 	return &App{API: api, ports: p, log: log}, nil
 }
 
-// buildAPI opens the gate into p, then the submit use case over p's gate
-// and broker, then the HTTP API over the use case.
+// buildAPI opens the gate and the idempotency store into p, then the submit
+// use cases over them and p's broker, then the HTTP API over the use cases.
 func buildAPI(ctx context.Context, cfg configs.Config, p *serverPorts, kinds []domain.Kind, log *slog.Logger, reg *prometheus.Registry) (*httpapi.API, error) {
 	if err := p.openGate(ctx, cfg, log, reg); err != nil {
+		return nil, err
+	}
+	if err := p.openIdempotency(cfg, log); err != nil {
 		return nil, err
 	}
 	submit, err := app.NewSubmitTask(p.gate, p.broker, app.SubmitTaskConfig{
@@ -79,7 +82,19 @@ func buildAPI(ctx context.Context, cfg configs.Config, p *serverPorts, kinds []d
 	if err != nil {
 		return nil, err
 	}
-	return httpapi.New(submit, httpapi.Config{
+	// A key's run must not outlive its lease, or a retry could run beside it.
+	once, err := app.NewSubmitOnce(submit, p.idem, app.SubmitOnceConfig{
+		Lease: cfg.HTTP.RequestTimeout + cfg.Gate.ReleaseTimeout, StoreTimeout: cfg.Redis.CommandTimeout,
+	})
+	if err != nil {
+		return nil, err
+	}
+	proxies, err := trustedProxies(cfg.HTTP.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.New(once, httpapi.Config{
+		TrustedProxies: proxies,
 		BodyLimit:      cfg.HTTP.BodyLimit,
 		RequestTimeout: cfg.HTTP.RequestTimeout,
 		RetryAfter:     cfg.HTTP.RetryAfter,

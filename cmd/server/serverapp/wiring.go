@@ -26,6 +26,7 @@ const closeTimeout = 10 * time.Second
 type serverPorts struct {
 	gate    ports.ConcurrencyGate
 	broker  ports.TaskBroker
+	idem    ports.IdempotencyStore
 	closers []func(context.Context) error
 }
 
@@ -84,6 +85,7 @@ func (p *serverPorts) openBroker(cfg configs.Config, handlers []app.TaskHandler,
 		Bootstrap:       cfg.Kafka.Bootstrap,
 		TasksTopic:      cfg.Kafka.TasksTopic,
 		ResultsTopic:    cfg.Kafka.ResultsTopic,
+		SharedReplies:   cfg.SharedReplies(),
 		TasksPartitions: cfg.Kafka.TasksPartitions,
 		ReplyTimeout:    cfg.Kafka.ReplyTimeout,
 		Settings:        cfg.Kafka.Settings,
@@ -94,7 +96,11 @@ func (p *serverPorts) openBroker(cfg configs.Config, handlers []app.TaskHandler,
 		return fmt.Errorf("kafka broker: %w", err)
 	}
 	log.Info("broker: kafka (connecting; /readyz turns 200 once replies can be received)",
-		"bootstrap", cfg.Kafka.Bootstrap, "tasks_topic", cfg.Kafka.TasksTopic)
+		"bootstrap", cfg.Kafka.Bootstrap, "tasks_topic", cfg.Kafka.TasksTopic, "reply_mode", cfg.Kafka.ReplyMode)
+	if cfg.SharedReplies() {
+		log.Warn("kafka.reply_mode is shared: this instance also reads every reply on the shared results topic (for a migration from the Python original; switch back to own once its workers are gone)",
+			"results_topic", cfg.Kafka.ResultsTopic)
+	}
 	p.broker = b
 	p.closers = append(p.closers, b.Close)
 	return nil

@@ -190,30 +190,61 @@ func TestOpenKeepsTheRate(t *testing.T) {
 	require.Equal(t, int64(50), res.Sent)
 }
 
-// TestSweepFindsTheKnee runs a sweep against a server whose latency grows
-// with the requests it has in flight (20 ms + 50 ms each): 1 user sees ~70 ms
-// (~14/s), 4 users ~220 ms (~18/s), 8 users ~420 ms, so with a 320 ms bound on
-// p99 the knee is at 4. The gaps are wide (100 ms either side) so that a busy
-// machine cannot move the knee.
+// TestSweepFindsTheKnee runs a sweep against a server that fails whenever it
+// has more than 4 requests in flight: up to 4 users every step passes, at 8
+// the error rate breaks the bound, so the knee is at 4 however busy the
+// machine is (the count drops before the answer is written, so a user's next
+// request never meets its own last one).
 func TestSweepFindsTheKnee(t *testing.T) {
 	var inFlight atomic.Int64
-	slow := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	limited := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		n := inFlight.Add(1)
-		defer inFlight.Add(-1)
-		time.Sleep(20*time.Millisecond + time.Duration(n)*50*time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
+		inFlight.Add(-1)
+		if n > 4 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
 		_, _ = fmt.Fprintf(w, `{"Hello":"World"}`)
 	})
-	c, _ := newClient(t, slow, "root=1")
+	c, _ := newClient(t, limited, "root=1")
 	cfg := baseConfig(t, "root=1")
-	cfg.Warmup, cfg.Duration = 150*time.Millisecond, 900*time.Millisecond
+	cfg.Warmup, cfg.Duration = 100*time.Millisecond, 600*time.Millisecond
 	var started []int
 	res, err := load.Sweep(context.Background(), c, cfg,
-		load.SweepConfig{Steps: []int{1, 2, 4, 8, 16}, MaxP99: 320 * time.Millisecond, MaxErrors: 0.01},
+		load.SweepConfig{Steps: []int{1, 2, 4, 8, 16}, MaxP99: 10 * time.Second, MaxErrors: 0.01},
 		load.NewBudget(1_000_000), func(_, users int) { started = append(started, users) })
 	require.NoError(t, err)
 	require.Equal(t, []int{1, 2, 4, 8}, started, "the sweep stops after the first step over the bound")
 	require.True(t, res.Broken)
 	require.Equal(t, 4, res.KneeUsers())
-	require.Contains(t, res.Steps[3].Why, "p99")
+	require.Contains(t, res.Steps[3].Why, "error rate")
 	require.Greater(t, res.Steps[2].OKPerSec, res.Steps[0].OKPerSec)
+}
+
+// TestSweepStopsOnP99 breaks the sweep on latency: one request alone takes
+// 20 ms, one that meets another takes 600 ms, twice the 300 ms bound (two
+// users meet within a few requests, and then keep meeting).
+func TestSweepStopsOnP99(t *testing.T) {
+	var inFlight atomic.Int64
+	slow := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if inFlight.Add(1) > 1 {
+			time.Sleep(600 * time.Millisecond)
+		} else {
+			time.Sleep(20 * time.Millisecond)
+		}
+		inFlight.Add(-1)
+		_, _ = fmt.Fprintf(w, `{"Hello":"World"}`)
+	})
+	c, _ := newClient(t, slow, "root=1")
+	cfg := baseConfig(t, "root=1")
+	cfg.Warmup, cfg.Duration = 100*time.Millisecond, 800*time.Millisecond
+	res, err := load.Sweep(context.Background(), c, cfg,
+		load.SweepConfig{Steps: []int{1, 2, 4}, MaxP99: 300 * time.Millisecond, MaxErrors: 0.01},
+		load.NewBudget(1_000_000), nil)
+	require.NoError(t, err)
+	require.True(t, res.Broken)
+	require.Len(t, res.Steps, 2)
+	require.Equal(t, 1, res.KneeUsers())
+	require.Contains(t, res.Steps[1].Why, "p99")
 }

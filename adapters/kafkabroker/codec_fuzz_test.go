@@ -1,0 +1,73 @@
+package kafkabroker
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+)
+
+// FuzzDecodeTask feeds arbitrary task messages to the worker's decoder: it
+// must never panic, must refuse what it cannot run as poison (so the worker
+// skips it instead of retrying forever), and what it accepts must survive
+// an encode and decode unchanged.
+func FuzzDecodeTask(f *testing.F) {
+	f.Add([]byte(`{"action":"get_gift_code","correlation_id":"c1","request_id":"r1"}`), "c1", "results.a")
+	f.Add([]byte(`{"action":"get_gift_code","correlation_id":"c1"}`), "other", "results.a")
+	f.Add([]byte(`{"action":"GET","correlation_id":"c1"}`), "", "")
+	f.Add([]byte(`{"action":"get_gift_code","correlation_id":"c1"} {}`), "c1", "bad topic!")
+	f.Add([]byte(`{"action":1}`), "", "r")
+	f.Add([]byte(``), "", "")
+	f.Fuzz(func(t *testing.T, value []byte, correlation, replyTo string) {
+		m := &kafka.Message{Value: value, Headers: []kafka.Header{
+			{Key: headerCorrelationID, Value: []byte(correlation)}, {Key: headerReplyTo, Value: []byte(replyTo)},
+		}}
+		task, to, err := DecodeTask(m)
+		if err != nil {
+			if !errors.Is(err, ErrPoison) {
+				t.Fatalf("a refusal must be poison: %v", err)
+			}
+			return
+		}
+		if task.Validate() != nil || ValidTopic(to) != nil {
+			t.Fatalf("accepted an invalid task %+v or reply topic %q", task, to)
+		}
+		again, err := EncodeTask(task, "tasks", to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, gotTo, err := DecodeTask(again)
+		if err != nil || got != task || gotTo != to {
+			t.Fatalf("round trip: %+v %q %v, want %+v %q", got, gotTo, err, task, to)
+		}
+	})
+}
+
+// FuzzDecodeReply does the same for the server's reply decoder.
+func FuzzDecodeReply(f *testing.F) {
+	f.Add([]byte(`{"correlation_id":"c1","result":"GIFT-1"}`), "c1")
+	f.Add([]byte(`{"correlation_id":"c1","error":"boom"}`), "")
+	f.Add([]byte(`{"correlation_id":"c1","result":"a","error":"b"}`), "c1")
+	f.Add([]byte(`{"correlation_id":""}`), "x")
+	f.Add([]byte(`[]`), "")
+	f.Fuzz(func(t *testing.T, value []byte, correlation string) {
+		m := &kafka.Message{Value: value, Headers: []kafka.Header{{Key: headerCorrelationID, Value: []byte(correlation)}}}
+		res, err := DecodeReply(m)
+		if err != nil {
+			if !errors.Is(err, ErrPoison) {
+				t.Fatalf("a refusal must be poison: %v", err)
+			}
+			return
+		}
+		if res.TaskID == "" || (res.Value != "" && res.Error != "") {
+			t.Fatalf("accepted an ambiguous reply %+v", res)
+		}
+		again, err := EncodeReply(res, "results.a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := DecodeReply(again); err != nil || got != res {
+			t.Fatalf("round trip: %+v %v, want %+v", got, err, res)
+		}
+	})
+}

@@ -1,0 +1,254 @@
+// Package compat_test runs our server and worker beside stand-ins of the
+// Python original's server and worker on one real Kafka, as a fleet looks
+// during a migration (issue 13).
+package compat_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/worker"
+	"github.com/1000x-rps-server/rps-server/app"
+	"github.com/1000x-rps-server/rps-server/cmd/server/serverapp"
+	"github.com/1000x-rps-server/rps-server/configs"
+	"github.com/1000x-rps-server/rps-server/tests/infra"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// Partitions of the test's topics: two workers share the tasks; the results
+// topic has several, as a real one would.
+const (
+	tasksPartitions   = 6
+	resultsPartitions = 3
+)
+
+// testEnv is one test's Kafka and Redis: its own topics, group and gate key.
+type testEnv struct {
+	bootstrap, redis      string
+	tasks, results, group string
+	gateKey               string
+}
+
+func newEnv(t *testing.T) testEnv {
+	t.Helper()
+	id := uuid.NewString()[:8]
+	env := testEnv{
+		bootstrap: infra.KafkaBootstrap(t), redis: infra.RedisURL(t),
+		tasks: "compat-tasks-" + id, results: "compat-results-" + id, group: "compat-workers-" + id,
+		gateKey: "{compat-" + id + "}:gate",
+	}
+	withAdmin(t, env, func(ctx context.Context, admin *kafka.AdminClient) {
+		res, err := admin.CreateTopics(ctx, []kafka.TopicSpecification{
+			{Topic: env.tasks, NumPartitions: tasksPartitions, ReplicationFactor: 1},
+			{Topic: env.results, NumPartitions: resultsPartitions, ReplicationFactor: 1},
+		})
+		require.NoError(t, err)
+		for _, r := range res {
+			require.Equal(t, kafka.ErrNoError, r.Error.Code(), r.String())
+		}
+	})
+	t.Cleanup(func() { // registered first, so it runs after the clients closed
+		withAdmin(t, env, func(ctx context.Context, admin *kafka.AdminClient) {
+			_, _ = admin.DeleteTopics(ctx, []string{env.tasks, env.results})
+			_, _ = admin.DeleteConsumerGroups(ctx, []string{env.group})
+		})
+	})
+	return env
+}
+
+func withAdmin(t *testing.T, env testEnv, f func(context.Context, *kafka.AdminClient)) {
+	t.Helper()
+	admin, err := kafka.NewAdminClient(&kafka.ConfigMap{"bootstrap.servers": env.bootstrap})
+	require.NoError(t, err)
+	defer admin.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	f(ctx, admin)
+}
+
+// config is our binaries' configuration on env, as a user sets it.
+func (env testEnv) config(replyMode string) configs.Config {
+	cfg := configs.Default()
+	cfg.Kafka.Bootstrap = env.bootstrap
+	cfg.Kafka.TasksTopic, cfg.Kafka.ResultsTopic = env.tasks, env.results
+	cfg.Kafka.ReplyMode = replyMode
+	cfg.Redis.URL = env.redis
+	cfg.Gate.Key = env.gateKey
+	cfg.Worker.Group = env.group
+	return cfg
+}
+
+// ourServer is cmd/server's application on env behind a test listener.
+type ourServer struct {
+	url string
+	reg *prometheus.Registry
+}
+
+func startOurServer(t *testing.T, env testEnv, replyMode string) *ourServer {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	a, err := serverapp.New(context.Background(), env.config(replyMode), quiet, reg)
+	require.NoError(t, err)
+	t.Cleanup(a.Close)
+	srv := httptest.NewServer(a.API)
+	t.Cleanup(srv.Close)
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(srv.URL + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 60*time.Second, 10*time.Millisecond, "our server ready")
+	return &ourServer{url: srv.URL, reg: reg}
+}
+
+// queue is one POST /queue: the status and the code.
+func (s *ourServer) queue(ctx context.Context, client *http.Client) (int, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url+"/queue", nil)
+	if err != nil {
+		return 0, "", err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		GiftCode string `json:"gift_code"`
+	}
+	b, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(b, &body)
+	return resp.StatusCode, body.GiftCode, nil
+}
+
+// startOurWorker runs cmd/worker's Kafka worker on env until the test ends.
+func startOurWorker(t *testing.T, env testEnv) *worker.Runner {
+	t.Helper()
+	cfg := env.config(configs.ReplyModeOwn)
+	proc, err := app.NewProcessTask(app.DefaultHandlers(rand.Reader)...)
+	require.NoError(t, err)
+	w, err := worker.New(context.Background(), worker.Config{
+		Bootstrap: cfg.Kafka.Bootstrap, TasksTopic: cfg.Kafka.TasksTopic, ResultsTopic: cfg.Kafka.ResultsTopic,
+		Group: cfg.Worker.Group, Concurrency: cfg.Worker.Concurrency, DrainTimeout: 30 * time.Second,
+		ReplyTimeout: cfg.Kafka.ReplyTimeout, Logger: quiet, Registerer: prometheus.NewRegistry(),
+	}, proc)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		assert.NoError(t, <-done)
+	})
+	require.Eventually(t, func() bool { return w.Ready(context.Background()) == nil }, 60*time.Second, 10*time.Millisecond, "our worker joined")
+	return w
+}
+
+// tally is what one side of a set-up got: codes, failures and latencies.
+type tally struct {
+	mu        sync.Mutex
+	codes     []string
+	failures  map[string]int
+	latencies []time.Duration
+}
+
+func (ta *tally) add(code string, failure string, took time.Duration) {
+	ta.mu.Lock()
+	defer ta.mu.Unlock()
+	if failure != "" {
+		if ta.failures == nil {
+			ta.failures = map[string]int{}
+		}
+		ta.failures[failure]++
+		return
+	}
+	ta.codes = append(ta.codes, code)
+	ta.latencies = append(ta.latencies, took)
+}
+
+// answered is the share of requests that got a code, in percent.
+func (ta *tally) answered(total int) float64 { return 100 * float64(len(ta.codes)) / float64(total) }
+
+// quantile of the answered requests' latencies (nearest rank).
+func (ta *tally) quantile(q float64) time.Duration {
+	if len(ta.latencies) == 0 {
+		return 0
+	}
+	s := slices.Clone(ta.latencies)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(q*float64(len(s))))]
+}
+
+func (ta *tally) summary(name string, total int) string {
+	return fmt.Sprintf("%s: %d/%d answered (%.1f %%), p50 %s, p99 %s, failures %v", name, len(ta.codes), total,
+		ta.answered(total), ta.quantile(0.50).Round(100*time.Microsecond), ta.quantile(0.99).Round(100*time.Microsecond), ta.failures)
+}
+
+// drive runs total calls of one, at most concurrency at once.
+func drive(total, concurrency int, one func() (string, string)) *tally {
+	ta := &tally{}
+	sem := make(chan struct{}, concurrency)
+	var wg sync.WaitGroup
+	for range total {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			start := time.Now()
+			code, failure := one()
+			ta.add(code, failure, time.Since(start))
+		})
+	}
+	wg.Wait()
+	return ta
+}
+
+// viaOurServer calls POST /queue; a failure is named by its status.
+func viaOurServer(t *testing.T, s *ourServer) func() (string, string) {
+	t.Helper()
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 100}}
+	t.Cleanup(client.CloseIdleConnections)
+	return func() (string, string) {
+		status, code, err := s.queue(context.Background(), client)
+		switch {
+		case err != nil:
+			return "", err.Error()
+		case status != http.StatusOK:
+			return "", fmt.Sprintf("status %d", status)
+		}
+		return code, ""
+	}
+}
+
+// viaTheirServer asks the original's server side, with its 10 s timeout.
+func viaTheirServer(s *theirServer) func() (string, string) {
+	return func() (string, string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		code, ok := s.request(ctx)
+		if !ok {
+			return "", "no code (the original's 200 with null)"
+		}
+		return code, ""
+	}
+}
