@@ -44,9 +44,16 @@ type HTTPConfig struct {
 	// RequestTimeout is each request's deadline; it must exceed the reply
 	// timeout so a slow reply becomes a 504, not a dropped connection.
 	RequestTimeout time.Duration `koanf:"request_timeout"`
-	BodyLimit      int64         `koanf:"body_limit"`     // bytes of a POST /queue body
-	ShutdownGrace  time.Duration `koanf:"shutdown_grace"` // drain time after SIGTERM
-	RetryAfter     time.Duration `koanf:"retry_after"`    // sent with 429, 409 and 503
+	BodyLimit      int64         `koanf:"body_limit"` // bytes of a POST /queue body
+	// MaxHeaderBytes bounds a request's line and headers; more is a 431. Go's
+	// own default (1 MiB) let 300 connections take 500 MB.
+	MaxHeaderBytes int `koanf:"max_header_bytes"`
+	// ShutdownDelay is the pre-stop time after SIGTERM: /readyz answers 503
+	// while requests are still served, so a load balancer stops sending
+	// traffic before the listener closes. 0 drains at once (tests).
+	ShutdownDelay time.Duration `koanf:"shutdown_delay" min:"0"`
+	ShutdownGrace time.Duration `koanf:"shutdown_grace"` // drain time after the delay
+	RetryAfter    time.Duration `koanf:"retry_after"`    // sent with 429, 409 and 503
 	// TrustedProxies are the comma-separated CIDRs (or IPs) of the proxies
 	// whose X-Forwarded-For is believed for the client's address; empty (the
 	// default) believes no forwarded header and takes the peer's address.
@@ -195,6 +202,8 @@ func Default() Config {
 			IdleTimeout:       120 * time.Second,
 			RequestTimeout:    15 * time.Second,
 			BodyLimit:         4096,
+			MaxHeaderBytes:    32 << 10,
+			ShutdownDelay:     5 * time.Second,
 			ShutdownGrace:     20 * time.Second,
 			RetryAfter:        time.Second,
 		},

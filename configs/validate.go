@@ -11,6 +11,10 @@ import (
 	"time"
 )
 
+// minHeaderBytes is the least http.max_header_bytes: below it ordinary
+// browsers' and proxies' headers would be refused.
+const minHeaderBytes = 1024
+
 // fieldError is an invalid setting: the keys involved (the offending one
 // first) and what is wrong, e.g. "gate.capacity must be at least 1 (got 0)".
 type fieldError struct {
@@ -66,6 +70,7 @@ func (c Config) checks() []check {
 	checks := []check{
 		{c.HTTP.Port < 0 || c.HTTP.Port > 65535, "http.port", "between 1 and 65535, or 0 for a free port", c.HTTP.Port},
 		{c.HTTP.BodyLimit < 1, "http.body_limit", "at least 1", c.HTTP.BodyLimit},
+		{c.HTTP.MaxHeaderBytes < minHeaderBytes, "http.max_header_bytes", fmt.Sprintf("at least %d", minHeaderBytes), c.HTTP.MaxHeaderBytes},
 		{c.Gate.Capacity < 1, "gate.capacity", "at least 1", c.Gate.Capacity},
 		{c.Gate.Key == "", "gate.key", "set", c.Gate.Key},
 		{!validRedisURL(c.Redis.URL), "redis.url", "redis://[user:password@]host:port[/db] or rediss://…", redactURL(c.Redis.URL)},

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/lmittmann/tint"
 	"go.opentelemetry.io/otel/trace"
@@ -48,7 +49,7 @@ func NewLogger(w io.Writer, cfg LogConfig) (*slog.Logger, error) {
 	var h slog.Handler
 	switch format {
 	case FormatText:
-		h = tint.NewTextHandler(w, &tint.Options{Level: level, TimeFormat: time.TimeOnly})
+		h = tint.NewTextHandler(w, &tint.Options{Level: level, TimeFormat: time.TimeOnly, ReplaceAttr: escapeControls})
 	case FormatJSON:
 		h = slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})
 	default:
@@ -82,4 +83,38 @@ func (h contextHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 
 func (h contextHandler) WithGroup(name string) slog.Handler {
 	return contextHandler{Handler: h.Handler.WithGroup(name), traceIDs: h.traceIDs}
+}
+
+// escapeControls rewrites control characters in string and error values as
+// \u00XX. Values often carry client input (a URL path, a task kind), and the
+// text format writes ESC bytes through as they are (tint keeps them for
+// colours), so a client could otherwise move the cursor or recolour an
+// operator's terminal. The JSON format escapes them itself.
+func escapeControls(_ []string, a slog.Attr) slog.Attr {
+	switch a.Value.Kind() {
+	case slog.KindString:
+		if s := a.Value.String(); hasControl(s) {
+			a.Value = slog.StringValue(escapeControl(s))
+		}
+	case slog.KindAny:
+		if err, ok := a.Value.Any().(error); ok && hasControl(err.Error()) {
+			a.Value = slog.StringValue(escapeControl(err.Error()))
+		}
+	default:
+	}
+	return a
+}
+
+func hasControl(s string) bool { return strings.ContainsFunc(s, unicode.IsControl) }
+
+func escapeControl(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			fmt.Fprintf(&b, "\\u%04x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -39,4 +41,20 @@ func TestLogger_LevelAndFormat(t *testing.T) {
 	require.Error(t, err)
 	_, err = observability.NewLogger(&buf, observability.LogConfig{Level: "info", Format: "xml"})
 	require.Error(t, err)
+}
+
+// The text format shows a client's control characters escaped, never raw:
+// an ESC in a URL path must not recolour or clear an operator's terminal.
+func TestLogger_TextEscapesControlCharacters(t *testing.T) {
+	var buf bytes.Buffer
+	log, err := observability.NewLogger(&buf, observability.LogConfig{Level: "info", Format: "text"})
+	require.NoError(t, err)
+	log.Info("request failed", "path", "/a\x1b[31mred\r\n", "err", errors.New("kind \x1b[2J\x07"))
+	out := buf.String()
+	assert.NotContains(t, out, "\x1b[31mred", "the client's escape sequence is not written raw")
+	assert.NotContains(t, out, "\x1b[2J")
+	assert.NotContains(t, out, "\x07")
+	assert.Contains(t, out, `\u001b[31mred\u000d\u000a`)
+	assert.Contains(t, out, `u001b[2J`, "escaped (and quoted, for its space)")
+	assert.Equal(t, 1, strings.Count(out, "\n"), "one line")
 }

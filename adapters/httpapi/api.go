@@ -73,6 +73,7 @@ type API struct {
 	errs       []errorRow // the one error table, see errorTable
 	retryAfter string     // pre-formatted Retry-After value
 	draining   atomic.Bool
+	notReady   atomic.Pointer[string] // last readiness seen: "" ready, else the reason; nil before the first probe
 	// Bodies that never change, encoded once per API instead of per request.
 	helloBody, okBody, readyBody []byte
 }
@@ -114,7 +115,7 @@ func New(sub TaskSubmitter, cfg Config) (*API, error) {
 	// status the client got (429, 504…); Recover is innermost so a panic
 	// becomes an error that writeErrors turns into a 500 problem.
 	// The trace context follows the request id, so its span can name it.
-	a.e.Use(requestID, traceContext(cfg.Tracing), metrics, a.writeErrors, recoverer())
+	a.e.Use(requestID, traceContext(cfg.Tracing), a.closeWhileDraining, metrics, a.writeErrors, recoverer())
 
 	// The read-only routes answer HEAD too: load balancers and `curl -I`
 	// probe with it (net/http leaves the body out).
@@ -135,5 +136,19 @@ func New(sub TaskSubmitter, cfg Config) (*API, error) {
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
 
 // Drain makes /readyz fail from now on, so load balancers stop sending
-// traffic while in-flight requests finish during shutdown.
+// traffic while in-flight requests finish during shutdown, and answers
+// carry Connection: close, so keep-alive clients reconnect (through the load
+// balancer, elsewhere) instead of reusing a connection about to close.
 func (a *API) Drain() { a.draining.Store(true) }
+
+// closeWhileDraining asks the client to close its connection after the
+// answer once Drain was called. Closing idle connections instead would race
+// a client about to reuse one (a POST is not retried).
+func (a *API) closeWhileDraining(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if a.draining.Load() {
+			c.Response().Header().Set(echo.HeaderConnection, "close")
+		}
+		return next(c)
+	}
+}

@@ -107,8 +107,9 @@ func TestReadiness(t *testing.T) {
 		detail string
 	}{
 		{name: "ready", status: http.StatusOK},
-		{name: "port_down", ready: errors.New("gate: dependency unavailable: connection refused"), status: 503, detail: "connection refused"},
-		{name: "draining", drain: true, status: 503, detail: "shutting down"},
+		{name: "port_down", ready: errors.New("gate: dependency unavailable: dial tcp 10.0.0.7:6379: connection refused"), status: 503, detail: "not ready: gate unavailable"},
+		{name: "unnamed_port", ready: errors.New("Dial 10.0.0.7: refused"), status: 503, detail: "not ready: a dependency is unavailable"},
+		{name: "draining", drain: true, status: 503, detail: "not ready: shutting down"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,7 +130,7 @@ func TestReadiness(t *testing.T) {
 				assert.JSONEq(t, `{"status":"ready"}`, rec.Body.String())
 				return
 			}
-			assert.Contains(t, decodeProblem(t, rec, "/readyz").Detail, tt.detail)
+			assert.Equal(t, tt.detail, decodeProblem(t, rec, "/readyz").Detail, "a short reason, no addresses")
 			assert.Equal(t, "2", rec.Header().Get("Retry-After"))
 			assert.Equal(t, http.StatusOK, get(api, "/healthz").Code, "alive while not ready")
 		})
@@ -263,4 +264,54 @@ func TestNew_RefusesMissingDependencies(t *testing.T) {
 	require.NoError(t, err)
 	_, err = httpapi.New(sub, valid)
 	require.ErrorContains(t, err, "metrics", "a second API on one registry is refused, not a panic")
+}
+
+// The public /readyz says which port is down; the log says why, once per
+// change, not once per probe.
+func TestReadiness_DetailInTheLogOncePerChange(t *testing.T) {
+	var logs bytes.Buffer
+	api, sub := newAPI(t, func(c *httpapi.Config) { c.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) })
+	down := errors.New("broker: dependency unavailable: 127.0.0.1:9092/bootstrap: Connect to ipv4#127.0.0.1:9092 failed")
+	gomock.InOrder(
+		sub.EXPECT().Ready(gomock.Any()).Return(down).Times(3),
+		sub.EXPECT().Ready(gomock.Any()).Return(nil).Times(2),
+	)
+	for range 5 {
+		get(api, "/readyz")
+	}
+	var msgs []string
+	for line := range strings.Lines(logs.String()) {
+		var rec struct{ Level, Msg, Reason, Err string }
+		require.NoError(t, json.Unmarshal([]byte(line), &rec))
+		msgs = append(msgs, rec.Level+" "+rec.Msg)
+		if rec.Msg == "not ready" {
+			assert.Equal(t, "broker unavailable", rec.Reason)
+			assert.Contains(t, rec.Err, "127.0.0.1:9092", "the detail is in the log")
+		}
+	}
+	assert.Equal(t, []string{"WARN not ready", "INFO ready"}, msgs)
+}
+
+// A client's input comes back capped: a 100 kB path is not echoed in full.
+func TestProblem_CapsEchoedInput(t *testing.T) {
+	api, _ := newAPI(t)
+	long := "/" + strings.Repeat("é", 50_000)
+	rec := get(api, long)
+	assert.Equal(t, http.StatusNotFound, rec.Code)
+	var p struct{ Instance string }
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &p))
+	assert.True(t, strings.HasPrefix(long, strings.TrimSuffix(p.Instance, "…")), "a prefix of the path")
+	assert.LessOrEqual(t, len(p.Instance), 260)
+	assert.Less(t, rec.Body.Len(), 1024, "the whole body stays small")
+}
+
+// While draining, answers ask the client to close its connection, so a
+// keep-alive client reconnects elsewhere rather than reuse one about to close.
+func TestDrain_AnswersCloseTheConnection(t *testing.T) {
+	api, _ := newAPI(t)
+	assert.Empty(t, get(api, "/").Header().Get("Connection"))
+	api.Drain()
+	rec := get(api, "/")
+	assert.Equal(t, http.StatusOK, rec.Code, "still served")
+	assert.Equal(t, "close", rec.Header().Get("Connection"))
 }

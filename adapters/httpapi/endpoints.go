@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -28,12 +29,16 @@ func (a *API) healthz(c echo.Context) error {
 }
 
 // readyz says whether this instance should get traffic: not while draining,
-// and not while a port behind the use case cannot serve.
+// and not while a port behind the use case cannot serve. The public answer
+// names the port only ("not ready: gate unavailable"); addresses and error
+// texts go to the log, once per change of state.
 func (a *API) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), readyTimeout)
 	defer cancel()
-	if err := a.Ready(ctx); err != nil {
-		return echo.NewHTTPError(http.StatusServiceUnavailable, "not ready: "+err.Error())
+	err := a.Ready(ctx)
+	a.logReadiness(ctx, err)
+	if err != nil {
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "not ready: "+notReadyReason(err))
 	}
 	return c.JSONBlob(http.StatusOK, a.readyBody)
 }
@@ -48,6 +53,41 @@ func (a *API) Ready(ctx context.Context) error {
 		return errDraining
 	}
 	return a.sub.Ready(ctx)
+}
+
+// logReadiness logs a change of readiness: WARN with the full error when the
+// instance turns unready (or its reason changes), INFO when it is ready again.
+func (a *API) logReadiness(ctx context.Context, err error) {
+	now := ""
+	if err != nil {
+		now = notReadyReason(err)
+	}
+	if prev := a.notReady.Swap(&now); prev != nil && *prev == now {
+		return
+	}
+	switch {
+	case err != nil:
+		a.cfg.Logger.WarnContext(ctx, "not ready", "reason", now, "err", err)
+	default:
+		a.cfg.Logger.InfoContext(ctx, "ready")
+	}
+}
+
+// notReadyReason is the public reason of a failed readiness check: draining,
+// no worker, or the port named in front of the error ("gate: …" → "gate
+// unavailable"), nothing of the error's text, which may hold addresses.
+func notReadyReason(err error) string {
+	switch {
+	case errors.Is(err, errDraining):
+		return errDraining.Error()
+	case errors.Is(err, domain.ErrNoWorkers):
+		return "no worker consumes tasks"
+	}
+	port, _, found := strings.Cut(err.Error(), ":")
+	if !found || len(port) > 16 || strings.ContainsFunc(port, func(r rune) bool { return r < 'a' || r > 'z' }) {
+		return "a dependency is unavailable"
+	}
+	return port + " unavailable"
 }
 
 // queueRequest is the optional body of POST /queue.

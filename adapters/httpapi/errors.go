@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -17,6 +18,11 @@ import (
 
 // statusClientClosedRequest is nginx's status for a caller that went away.
 const statusClientClosedRequest = 499
+
+// maxEchoed bounds the client input a problem body or a log line repeats
+// (the path in instance, a bad action in detail): a 100 kB path must not
+// come back 100 kB long, nor fill the log.
+const maxEchoed = 256
 
 // Details the client sees instead of an error's text, which may hold internals.
 const (
@@ -72,14 +78,14 @@ func (a *API) classify(err error) (status int, detail string) {
 	for _, row := range a.errs {
 		if errors.Is(err, row.err) {
 			if row.detail == "" {
-				return row.status, err.Error()
+				return row.status, capEchoed(err.Error())
 			}
 			return row.status, row.detail
 		}
 	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) { // made by echo or by our handlers, never by a port
-		return he.Code, fmt.Sprint(he.Message)
+		return he.Code, capEchoed(fmt.Sprint(he.Message))
 	}
 	return http.StatusInternalServerError, detailInternal
 }
@@ -105,7 +111,7 @@ func (a *API) handleError(err error, c echo.Context) {
 	}
 	body, mErr := json.Marshal(problem{
 		Type: "about:blank", Title: title, Status: status, Detail: detail,
-		Instance: req.URL.Path, RequestID: h.Get(echo.HeaderXRequestID),
+		Instance: capEchoed(req.URL.Path), RequestID: h.Get(echo.HeaderXRequestID),
 	})
 	if mErr != nil { // cannot happen with string and int fields; stay safe anyway
 		body = []byte(`{"type":"about:blank","title":"Internal Server Error","status":500}`)
@@ -140,10 +146,19 @@ func (a *API) logError(req *http.Request, status int, err error) {
 	}
 	a.cfg.Logger.LogAttrs(ctx, level, "request failed",
 		slog.Int("status", status), slog.String("method", req.Method),
-		slog.String("path", req.URL.Path), slog.Any("err", err))
+		slog.String("path", capEchoed(req.URL.Path)), slog.Any("err", err))
 }
 
 // retryAfterSeconds rounds d up to whole seconds, at least 1.
 func retryAfterSeconds(d time.Duration) string {
 	return strconv.Itoa(max(1, int((d+time.Second-1)/time.Second)))
+}
+
+// capEchoed cuts client input to maxEchoed bytes, on a character boundary,
+// marking the cut with "…".
+func capEchoed(s string) string {
+	if len(s) <= maxEchoed {
+		return s
+	}
+	return strings.ToValidUTF8(s[:maxEchoed], "") + "…"
 }

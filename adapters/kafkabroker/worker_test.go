@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester"
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/worker"
 	"github.com/1000x-rps-server/rps-server/domain"
@@ -270,4 +271,45 @@ func TestWorker_ReplyTopicGoneDoesNotStallThePartition(t *testing.T) {
 	assert.Equal(t, "done", res.Value)
 	require.Eventually(t, func() bool { return committedOffsets(t, tp.group, tp.tasks)[0] == 2 }, 10*time.Second, 50*time.Millisecond,
 		"both tasks committed: the orphan did not hold the partition back")
+}
+
+// Once the worker's producer knows a reply topic is gone (its first orphan
+// reply told it), a later reply to it fails in Produce itself with "unknown
+// topic", before any delivery report. That reply is an orphan too: dropped,
+// counted, and its offset committed, never a frozen partition. (Defect 1 of
+// issue 12: the immediate error used to leave the task unfinished.)
+func TestWorker_ImmediateUnknownTopicDoesNotStallThePartition(t *testing.T) {
+	tp := newTopics(t)
+	onePartition := func(c *requester.Config) { c.TasksPartitions = 1 }
+	gone, _ := newRequester(t, tp, onePartition)
+	goneTopic := gone.ReplyTopic()
+	require.NoError(t, gone.Close(context.Background())) // deletes its reply topic
+	rw := startWorker(t, tp, processorFunc(func(_ context.Context, task domain.Task) domain.Result {
+		return domain.Result{TaskID: task.ID, Value: "done"}
+	}))
+
+	p, err := kafka.NewProducer(&kafka.ConfigMap{"bootstrap.servers": bootstrap(t)})
+	require.NoError(t, err)
+	defer p.Close()
+	orphanTask := func() {
+		t.Helper()
+		msg, err := kafkabroker.EncodeTask(newTask(), tp.tasks, goneTopic)
+		require.NoError(t, err)
+		delivered := make(chan kafka.Event, 1)
+		require.NoError(t, p.Produce(msg, delivered))
+		require.NoError(t, (<-delivered).(*kafka.Message).TopicPartition.Error)
+	}
+	orphanTask() // its reply fails by delivery report: the producer learns the topic is gone
+	require.Eventually(t, func() bool { return metricstest.Value(t, rw.reg, "rps_worker_orphan_replies_total", "") == 1 },
+		15*time.Second, 10*time.Millisecond)
+	orphanTask() // its reply fails in Produce at once
+	require.Eventually(t, func() bool { return metricstest.Value(t, rw.reg, "rps_worker_orphan_replies_total", "") == 2 },
+		15*time.Second, 10*time.Millisecond, "the second orphan is dropped and counted too")
+
+	next, _ := newRequester(t, tp, onePartition)
+	res, err := request(t, next, 10*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, "done", res.Value)
+	require.Eventually(t, func() bool { return committedOffsets(t, tp.group, tp.tasks)[0] == 3 }, 10*time.Second, 50*time.Millisecond,
+		"all three tasks committed: no orphan held the partition back")
 }

@@ -10,13 +10,13 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/rueidis"
 
 	"github.com/1000x-rps-server/rps-server/domain"
+	"github.com/1000x-rps-server/rps-server/observability"
 	"github.com/1000x-rps-server/rps-server/ports"
 )
 
@@ -28,10 +28,6 @@ const (
 	maxRetries = 3
 	retryStep  = 10 * time.Millisecond // waits 10, 20, 30 ms
 )
-
-// warnEvery spaces the warnings of a gate that fails open, so an outage
-// under load does not flood the log (every failure is counted in metrics).
-const warnEvery = 10 * time.Second
 
 // Config sets up the gate. Every field is required (MaxFlushDelay and
 // FailOpen may be zero): the defaults live in configs, and New refuses a
@@ -74,18 +70,15 @@ const (
 type Gate struct {
 	client           rueidis.Client
 	acquire, release *rueidis.Lua
-	keys             []string
+	keys             []string // the gate key and its undone ids (undo.lua)
 	capacityArg      string
 	leaseArg         string
 	failOpen         bool
 	timeout          time.Duration
-	log              *slog.Logger
 	metrics          *metrics
-	held             sync.Map     // slot id → hold: the slots taken here and not yet released
-	nextWarn         atomic.Int64 // unix nanos before which fail-open warnings are muted
-	undoMu           sync.Mutex   // guards closed against new undos
-	closed           bool
-	undoing          sync.WaitGroup // undos in flight; Close waits for them
+	held             sync.Map              // slot id → hold: the slots taken here and not yet released
+	outage           *observability.Outage // logs each Redis outage once at each end
+	undos            *undoer               // gives back what abandoned acquires took
 }
 
 // New connects to Redis, checks that it answers and returns the gate. It
@@ -113,12 +106,17 @@ func New(ctx context.Context, cfg Config) (*Gate, error) {
 		return nil, fmt.Errorf("redis gate: connect: %w: %w", domain.ErrUnavailable, err)
 	}
 	g := &Gate{
-		client: client, keys: []string{cfg.Key},
+		client: client, keys: []string{cfg.Key, undoneKey(cfg.Key)},
 		capacityArg: strconv.Itoa(cfg.Capacity),
 		leaseArg:    strconv.FormatInt(cfg.Lease.Milliseconds(), 10),
-		failOpen:    cfg.FailOpen, timeout: cfg.CommandTimeout, log: cfg.Logger,
+		failOpen:    cfg.FailOpen, timeout: cfg.CommandTimeout,
+		outage: observability.NewOutage(cfg.Logger.With("on_redis_error", "fail closed"), "redis gate", "refused"),
 	}
-	g.acquire, g.release = newScripts()
+	if cfg.FailOpen {
+		g.outage = observability.NewOutage(cfg.Logger.With("on_redis_error", "fail open"), "redis gate", "admitted_without_slot")
+	}
+	var undo *rueidis.Lua
+	g.acquire, g.release, undo = newScripts()
 	if err := g.ping(ctx); err != nil {
 		client.Close()
 		return nil, err
@@ -127,6 +125,10 @@ func New(ctx context.Context, cfg Config) (*Gate, error) {
 		client.Close()
 		return nil, err
 	}
+	g.undos = newUndoer(&undoer{
+		client: client, script: undo, keys: g.keys, lease: cfg.Lease, leaseMs: g.leaseArg,
+		timeout: cfg.CommandTimeout, onDrop: g.metrics.undosDropped.Inc,
+	})
 	onError := "fail closed: a Redis error refuses requests (503)"
 	if cfg.FailOpen {
 		onError = "fail open: a Redis error admits requests without a slot, and readiness ignores Redis"
@@ -171,6 +173,17 @@ func (g *Gate) Acquire(ctx context.Context, id string) (ports.Slot, error) {
 	reply, err := g.acquire.Exec(callCtx, g.client, g.keys, []string{id, g.capacityArg, g.leaseArg}).AsInt64()
 	cancel()
 	g.metrics.acquireSeconds.Observe(time.Since(start).Seconds())
+	if err == nil && reply == replyUndone { // only a reused id after its undo; never in this service
+		err = errors.New("acquire: slot id was undone")
+	}
+	if err != nil && mayHaveRun(err) {
+		// Whatever the reason, the script may have run, or may still run when
+		// a stalled Redis resumes: give back what it took, in the background.
+		g.undo(id, start)
+	}
+	if err == nil {
+		g.outage.Up()
+	}
 	switch {
 	case err == nil && reply == replyFull:
 		g.metrics.acquires[outcomeAtCapacity].Inc()
@@ -184,16 +197,16 @@ func (g *Gate) Acquire(ctx context.Context, id string) (ports.Slot, error) {
 	case ctx.Err() != nil || callerBound && errors.Is(err, context.DeadlineExceeded):
 		// The caller went away or its deadline passed mid-call (rueidis may
 		// notice through the socket's deadline a hair before ctx does); Redis
-		// did not fail. The script may still have run: give back what it took.
-		g.undo(ctx, id)
+		// did not fail.
 		return ports.Slot{}, fmt.Errorf("redis gate: %w", err)
 	case g.failOpen:
 		g.metrics.acquires[outcomeFailOpen].Inc()
-		g.warnFailingOpen(err)
+		g.outage.Down(start, err, true)
 		g.held.LoadOrStore(id, failOpen) // a slot still leased in Redis stays inRedis
 		return ports.Slot{ID: id}, nil
 	default:
 		g.metrics.acquires[outcomeError].Inc()
+		g.outage.Down(start, err, true)
 		return ports.Slot{}, fmt.Errorf("redis gate: %w: %w", domain.ErrUnavailable, err)
 	}
 }
@@ -209,34 +222,39 @@ func (g *Gate) Release(ctx context.Context, slot ports.Slot) error {
 	}
 	start := time.Now()
 	callCtx, cancel := context.WithTimeout(ctx, g.timeout)
-	err := g.release.Exec(callCtx, g.client, g.keys, []string{slot.ID}).Error()
+	err := g.release.Exec(callCtx, g.client, g.keys[:1], []string{slot.ID}).Error()
 	cancel()
 	g.metrics.releaseSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
 		g.metrics.releaseErrors.Inc()
+		g.outage.Down(start, err, false)
 		return fmt.Errorf("redis gate: %w: %w (the lease frees the slot)", domain.ErrUnavailable, err)
 	}
 	return nil
 }
 
 // Ready implements ports.ConcurrencyGate by pinging Redis. A gate that fails
-// open can serve without Redis, so it stays ready (and warns) when Redis is down:
-// otherwise every instance would leave the load balancer at once.
+// open can serve without Redis, so it stays ready when Redis is down (the
+// outage is logged): otherwise every instance would leave the load balancer
+// at once.
 func (g *Gate) Ready(ctx context.Context) error {
+	start := time.Now()
 	err := g.ping(ctx)
+	if err != nil && ctx.Err() == nil {
+		g.outage.Down(start, err, false)
+	} else if err == nil {
+		g.outage.Up()
+	}
 	if err != nil && g.failOpen {
-		g.warnFailingOpen(err)
 		return nil
 	}
 	return err
 }
 
-// Close closes the connections. Slots still held expire with their leases.
+// Close stops the undos and closes the connections. Slots still held, and
+// undos not yet done, expire with their leases.
 func (g *Gate) Close() {
-	g.undoMu.Lock()
-	g.closed = true
-	g.undoMu.Unlock()
-	g.undoing.Wait()
+	g.undos.close()
 	g.client.Close()
 }
 
@@ -249,36 +267,13 @@ func (g *Gate) ping(ctx context.Context) error {
 	return nil
 }
 
-// undo removes, in the background, the slot an acquire may have taken when
-// its caller went away mid-call, unless the id was already held here (then
-// the caller still owns it). Best effort: the release may overtake the
-// acquire on another connection of the pipeline; the lease is the backstop.
-func (g *Gate) undo(ctx context.Context, id string) {
+// undo queues the undo of an acquire of id that started at start and
+// failed, unless the id is held here already (then its caller owns it).
+func (g *Gate) undo(id string, start time.Time) {
 	if h, ok := g.held.Load(id); ok && h == inRedis {
 		return
 	}
-	g.undoMu.Lock()
-	defer g.undoMu.Unlock()
-	if g.closed {
-		return
-	}
-	ctx = context.WithoutCancel(ctx)
-	g.undoing.Go(func() {
-		ctx, cancel := context.WithTimeout(ctx, g.timeout)
-		defer cancel()
-		_ = g.release.Exec(ctx, g.client, g.keys, []string{id}).Error()
-	})
-}
-
-// warnFailingOpen logs that Redis failed and requests are admitted anyway,
-// at most once per warnEvery.
-func (g *Gate) warnFailingOpen(err error) {
-	now, next := time.Now().UnixNano(), g.nextWarn.Load()
-	if now < next || !g.nextWarn.CompareAndSwap(next, now+int64(warnEvery)) {
-		return
-	}
-	g.log.Warn("redis gate failing open: Redis cannot be asked, requests are admitted without a slot",
-		"err", err, "next_warning_in", warnEvery)
+	g.undos.add(id, start)
 }
 
 // retryDelay is rueidis's RetryDelayFn: a short linear backoff, then give up.

@@ -1,14 +1,8 @@
 package redisgate_test
 
 import (
-	"bufio"
 	"context"
 	"log/slog"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -75,69 +69,4 @@ func uniqueKey(t testing.TB, url string) string {
 		require.NoError(t, c.Do(context.Background(), c.B().Del().Key(key).Build()).Error())
 	})
 	return key
-}
-
-// throwaway is a redis-server of the test's own on a free port, so it can be
-// stopped and restarted without disturbing the shared one. The binary is
-// $REDIS_SERVER_BIN, else redis-server on PATH.
-type throwaway struct {
-	t    testing.TB
-	bin  string
-	port string
-	dir  string
-	cmd  *exec.Cmd
-}
-
-func startThrowaway(t testing.TB) *throwaway {
-	t.Helper()
-	infra.RedisURL(t) // the same skip-or-fail rule as every integration test
-	bin := infra.RedisServerBin(t)
-	_, port, err := net.SplitHostPort(infra.FreeAddr(t))
-	require.NoError(t, err)
-	r := &throwaway{t: t, bin: bin, port: port, dir: t.TempDir()}
-	r.start()
-	t.Cleanup(r.stop)
-	return r
-}
-
-func (r *throwaway) url() string { return "redis://127.0.0.1:" + r.port + "/0" }
-
-// start runs redis-server and waits until it answers PING.
-func (r *throwaway) start() {
-	r.t.Helper()
-	r.cmd = exec.Command(r.bin, "--bind", "127.0.0.1", "--port", r.port, "--save", "", "--appendonly", "no",
-		"--dir", r.dir, "--logfile", filepath.Join(r.dir, "redis.log"))
-	require.NoError(r.t, r.cmd.Start())
-	deadline := time.Now().Add(10 * time.Second)
-	for !pong("127.0.0.1:" + r.port) {
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(r.dir, "redis.log"))
-			r.t.Fatalf("throwaway redis-server on port %s did not answer within 10s; log:\n%s", r.port, log)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// stop kills redis-server as a crash would (SIGKILL); nothing survives.
-func (r *throwaway) stop() {
-	if r.cmd == nil {
-		return
-	}
-	_ = r.cmd.Process.Kill()
-	_ = r.cmd.Wait()
-	r.cmd = nil
-}
-
-func pong(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-	if err != nil {
-		return false
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(200 * time.Millisecond))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return false
-	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	return err == nil && strings.TrimSpace(line) == "+PONG"
 }

@@ -29,6 +29,7 @@ type metrics struct {
 	inUse          prometheus.Gauge
 	acquires       [outcomes]prometheus.Counter // resolved once: no label lookup per call
 	releaseErrors  prometheus.Counter
+	undosDropped   prometheus.Counter
 	acquireSeconds prometheus.Histogram
 	releaseSeconds prometheus.Histogram
 }
@@ -48,6 +49,10 @@ func newMetrics(reg prometheus.Registerer, capacity int) (*metrics, error) {
 		releaseErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rps_gate_release_errors_total", Help: "Releases that failed; their leases free the slots.",
 		}),
+		undosDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rps_gate_undos_dropped_total",
+			Help: "Undos of abandoned acquires given up (Redis unreachable for a whole lease, or too many pending); their leases free the slots.",
+		}),
 		acquireSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "rps_gate_acquire_duration_seconds", Help: "Latency of a gate acquire.", Buckets: latencyBuckets,
 		}),
@@ -59,7 +64,7 @@ func newMetrics(reg prometheus.Registerer, capacity int) (*metrics, error) {
 		m.acquires[o] = acquires.WithLabelValues(label)
 	}
 	m.capacity.Set(float64(capacity))
-	collectors := []prometheus.Collector{m.capacity, m.inUse, acquires, m.releaseErrors, m.acquireSeconds, m.releaseSeconds}
+	collectors := []prometheus.Collector{m.capacity, m.inUse, acquires, m.releaseErrors, m.undosDropped, m.acquireSeconds, m.releaseSeconds}
 	for i, c := range collectors {
 		if err := reg.Register(c); err != nil {
 			for _, done := range collectors[:i] { // all or nothing, so New can be retried

@@ -2,6 +2,9 @@ package redisgate_test
 
 import (
 	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,16 +22,16 @@ import (
 // never the shared one.
 
 func TestRedisRestartedBetweenCalls(t *testing.T) {
-	r := startThrowaway(t)
-	cfg := config(t, r.url(), 2)
+	r := infra.StartRedis(t)
+	cfg := config(t, r.URL(), 2)
 	reg := prometheus.NewRegistry()
 	cfg.Registerer = reg
 	g := open(t, cfg)
 	before, err := g.Acquire(context.Background(), uuid.NewString())
 	require.NoError(t, err)
 
-	r.stop()
-	r.start()
+	r.Stop()
+	r.Start()
 	// The restarted Redis has lost the slots and the scripts: EVALSHA falls
 	// back to EVAL, and the first call after the restart reconnects.
 	var err2 error
@@ -41,14 +44,14 @@ func TestRedisRestartedBetweenCalls(t *testing.T) {
 }
 
 func TestRedisStopped_FailClosedInBoundedTime(t *testing.T) {
-	r := startThrowaway(t)
-	cfg := config(t, r.url(), 2)
+	r := infra.StartRedis(t)
+	cfg := config(t, r.URL(), 2)
 	reg := prometheus.NewRegistry()
 	cfg.Registerer = reg
 	g := open(t, cfg)
 	held, err := g.Acquire(context.Background(), uuid.NewString())
 	require.NoError(t, err)
-	r.stop()
+	r.Stop()
 
 	start := time.Now()
 	_, err = g.Acquire(context.Background(), uuid.NewString())
@@ -65,12 +68,12 @@ func TestRedisStopped_FailClosedInBoundedTime(t *testing.T) {
 }
 
 func TestRedisStopped_FailOpenAdmits(t *testing.T) {
-	r := startThrowaway(t)
-	cfg := config(t, r.url(), 2)
+	r := infra.StartRedis(t)
+	cfg := config(t, r.URL(), 2)
 	reg := prometheus.NewRegistry()
 	cfg.Registerer, cfg.FailOpen = reg, true
 	g := open(t, cfg)
-	r.stop()
+	r.Stop()
 
 	for range 3 { // more than the capacity: nothing counts while Redis is down
 		start := time.Now()
@@ -95,11 +98,11 @@ func TestRedisStopped_FailOpenAdmits(t *testing.T) {
 // A caller whose deadline passes while Redis is busy gets its context's
 // error, and the slot the script may have taken is not held for long.
 func TestCallerDeadlineWhileRedisPaused(t *testing.T) {
-	r := startThrowaway(t)
-	cfg := config(t, r.url(), 1)
+	r := infra.StartRedis(t)
+	cfg := config(t, r.URL(), 1)
 	cfg.Lease = 2 * time.Second
 	g := open(t, cfg)
-	raw := infra.RedisClient(t, r.url())
+	raw := infra.RedisClient(t, r.URL())
 	// The pause is long next to the caller's 50 ms deadline, so "returned
 	// well before the pause ended" holds on a loaded machine too.
 	const pause = 1500 * time.Millisecond
@@ -132,4 +135,47 @@ func releaseCalls(t *testing.T, g prometheus.Gatherer) uint64 {
 	}
 	t.Fatal("metric rps_gate_release_duration_seconds not found")
 	return 0
+}
+
+// An outage is two WARN lines whatever the traffic: its start, and its end
+// with its duration and the requests it refused (fail closed) or admitted
+// without a slot (fail open). Nothing per request above debug.
+func TestRedisOutage_LoggedOnceAtEachEnd(t *testing.T) {
+	for _, failOpen := range []bool{false, true} {
+		t.Run(map[bool]string{false: "fail_closed", true: "fail_open"}[failOpen], func(t *testing.T) {
+			r := infra.StartRedis(t)
+			cfg := config(t, r.URL(), 2)
+			var logs infra.LogBuffer
+			cfg.Logger, cfg.FailOpen = slog.New(slog.NewJSONHandler(&logs, nil)), failOpen
+			g := open(t, cfg)
+			r.Stop()
+			for range 5 {
+				slot, err := g.Acquire(context.Background(), uuid.NewString())
+				if err == nil {
+					_ = g.Release(context.Background(), slot)
+				}
+			}
+			r.Start()
+			require.Eventually(t, func() bool {
+				_, err := g.Acquire(context.Background(), uuid.NewString())
+				return err == nil
+			}, 10*time.Second, 50*time.Millisecond)
+
+			var warns []map[string]any
+			for line := range strings.Lines(logs.String()) {
+				var rec map[string]any
+				require.NoError(t, json.Unmarshal([]byte(line), &rec))
+				if rec["level"] != "INFO" {
+					warns = append(warns, rec)
+				}
+			}
+			require.Len(t, warns, 2, logs.String())
+			assert.Equal(t, "redis gate outage started", warns[0]["msg"])
+			assert.Equal(t, "WARN", warns[0]["level"])
+			assert.Equal(t, "redis gate outage ended", warns[1]["msg"])
+			assert.NotEmpty(t, warns[1]["duration"])
+			key := map[bool]string{false: "refused", true: "admitted_without_slot"}[failOpen]
+			assert.GreaterOrEqual(t, warns[1][key], 5.0, "the end line counts the requests: %v", warns[1])
+		})
+	}
 }

@@ -2,6 +2,7 @@ package redisgate
 
 import (
 	_ "embed" // the Lua scripts live in .lua files beside this one
+	"strings"
 
 	"github.com/redis/rueidis"
 )
@@ -11,6 +12,7 @@ const (
 	replyFull    = 0 // the gate is full; nothing changed
 	replyTaken   = 1 // a new slot is held
 	replyRenewed = 2 // the id already held a slot; its lease was renewed
+	replyUndone  = 3 // the id was undone (its caller gave up on it); nothing changed
 )
 
 // acquireScript takes a slot in a sorted set whose members are slot ids and
@@ -19,6 +21,8 @@ const (
 // allowed) so the instances' clocks never matter. Expired leases are pruned
 // first: a crashed holder's slots come back without anyone's help.
 // Re-acquiring a held id renews its lease instead of taking a second slot.
+// An id marked undone (undoScript) takes nothing: that acquire's caller is
+// gone, and it ran only because it sat queued behind a stall.
 // The key's TTL is only ever raised to cover the newest lease, so an
 // abandoned gate disappears, and an instance with a shorter lease (a rolling
 // change of config) can never cut short another instance's leases.
@@ -34,11 +38,30 @@ var acquireScript string
 //go:embed release.lua
 var releaseScript string
 
-// newScripts returns both scripts. Exec sends EVALSHA and falls back to EVAL
+// undoScript frees the slot of an acquire whose caller gave up on it, and
+// marks the id undone for one lease in a second sorted set, so an acquire of
+// that id still queued in Redis (behind a stall, on another connection)
+// takes nothing when it finally runs. Order between the two never matters.
+//
+//go:embed undo.lua
+var undoScript string
+
+// newScripts returns the three scripts. Exec sends EVALSHA and falls back to EVAL
 // on NOSCRIPT (which also reloads the script), so a Redis restart, failover
-// or SCRIPT FLUSH never turns into errors. Both are idempotent per slot id,
-// so they are marked retryable: rueidis may resend them after a broken
+// or SCRIPT FLUSH never turns into errors. All are idempotent per slot id,
+// so all three are marked retryable: rueidis may resend them after a broken
 // connection, within the caller's deadline.
-func newScripts() (acquire, release *rueidis.Lua) {
-	return rueidis.NewLuaScriptRetryable(acquireScript), rueidis.NewLuaScriptRetryable(releaseScript)
+func newScripts() (acquire, release, undo *rueidis.Lua) {
+	return rueidis.NewLuaScriptRetryable(acquireScript), rueidis.NewLuaScriptRetryable(releaseScript),
+		rueidis.NewLuaScriptRetryable(undoScript)
+}
+
+// undoneKey names the set of undone ids beside the gate key, in the same
+// Redis Cluster slot: it reuses the key's {hash tag}, or makes the whole key
+// the tag when it has none.
+func undoneKey(key string) string {
+	if i := strings.IndexByte(key, '{'); i >= 0 && strings.IndexByte(key[i:], '}') > 1 {
+		return key + ":undone"
+	}
+	return "{" + key + "}:undone"
 }

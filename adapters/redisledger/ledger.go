@@ -7,12 +7,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/rueidis"
 
 	"github.com/1000x-rps-server/rps-server/domain"
+	"github.com/1000x-rps-server/rps-server/observability"
 )
 
 // Config sets up the ledger. Every field but MaxFlushDelay is required: the
@@ -31,6 +33,8 @@ type Config struct {
 	// into one write (see configs.RedisConfig); 0 writes each at once.
 	MaxFlushDelay time.Duration
 	Registerer    prometheus.Registerer
+	// Logger receives one line at the start and one at the end of each outage.
+	Logger *slog.Logger
 }
 
 // Ledger records issued values in Redis.
@@ -38,6 +42,7 @@ type Ledger struct {
 	client  rueidis.Client
 	cfg     Config
 	metrics *metrics
+	outage  *observability.Outage
 }
 
 // New connects to Redis.
@@ -62,7 +67,8 @@ func New(cfg Config) (*Ledger, error) {
 		client.Close()
 		return nil, err
 	}
-	return &Ledger{client: client, cfg: cfg, metrics: m}, nil
+	// A task whose record fails is answered with an error (the client gets 502).
+	return &Ledger{client: client, cfg: cfg, metrics: m, outage: observability.NewOutage(cfg.Logger, "redis ledger", "tasks_failed")}, nil
 }
 
 // validate refuses a missing or impossible setting with one line naming it.
@@ -82,6 +88,8 @@ func (cfg Config) validate() error {
 		return fmt.Errorf("redisledger: max flush delay must not be negative (got %s)", cfg.MaxFlushDelay)
 	case cfg.Registerer == nil:
 		return errors.New("redisledger: registerer must be set")
+	case cfg.Logger == nil:
+		return errors.New("redisledger: logger is required")
 	}
 	return nil
 }
@@ -89,6 +97,7 @@ func (cfg Config) validate() error {
 // Record implements ports.IssuanceLedger with SET key value NX GET PX ttl:
 // nil means this call stored value; otherwise Redis returns the earlier one.
 func (l *Ledger) Record(ctx context.Context, taskID, value string) (string, error) {
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, l.cfg.CommandTimeout)
 	defer cancel()
 	cmd := l.client.B().Set().Key(l.cfg.Prefix + taskID).Value(value).Nx().Get().Px(l.cfg.TTL).Build()
@@ -96,22 +105,30 @@ func (l *Ledger) Record(ctx context.Context, taskID, value string) (string, erro
 	switch {
 	case rueidis.IsRedisNil(err):
 		l.metrics.fresh.Inc()
+		l.outage.Up()
 		return value, nil
 	case err != nil:
 		l.metrics.failed.Inc()
+		if !errors.Is(context.Cause(ctx), context.Canceled) { // not a worker shutting down
+			l.outage.Down(start, err, true)
+		}
 		return "", fmt.Errorf("redisledger: record %s: %w: %w", taskID, domain.ErrUnavailable, err)
 	}
 	l.metrics.hit.Inc()
+	l.outage.Up()
 	return earlier, nil
 }
 
 // Ready pings Redis.
 func (l *Ledger) Ready(ctx context.Context) error {
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, l.cfg.CommandTimeout)
 	defer cancel()
 	if err := l.client.Do(ctx, l.client.B().Ping().Build()).Error(); err != nil {
+		l.outage.Down(start, err, false)
 		return fmt.Errorf("redisledger: ping: %w: %w", domain.ErrUnavailable, err)
 	}
+	l.outage.Up()
 	return nil
 }
 

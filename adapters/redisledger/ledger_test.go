@@ -2,6 +2,9 @@ package redisledger_test
 
 import (
 	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,7 +33,7 @@ func newLedgerOn(t *testing.T, url string, ttl time.Duration, reg prometheus.Reg
 	t.Helper()
 	l, err := redisledger.New(redisledger.Config{
 		URL: url, Prefix: "test:" + uuid.NewString()[:8] + ":", TTL: ttl,
-		DialTimeout: time.Second, CommandTimeout: time.Second, Registerer: reg,
+		DialTimeout: time.Second, CommandTimeout: time.Second, Registerer: reg, Logger: slog.New(slog.DiscardHandler),
 	})
 	require.NoError(t, err)
 	t.Cleanup(l.Close)
@@ -74,7 +77,7 @@ func TestRedisGone_Unavailable(t *testing.T) {
 func TestNewRefusesBadConfig(t *testing.T) {
 	ok := redisledger.Config{
 		URL: "redis://127.0.0.1:1/0", Prefix: "p:", TTL: time.Minute,
-		DialTimeout: time.Second, CommandTimeout: time.Second, Registerer: prometheus.NewRegistry(),
+		DialTimeout: time.Second, CommandTimeout: time.Second, Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler),
 	}
 	for name, tt := range map[string]struct {
 		mutate func(*redisledger.Config)
@@ -88,6 +91,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		"negative_flush":     {func(c *redisledger.Config) { c.MaxFlushDelay = -1 }, "redisledger: max flush delay must not be negative"},
 		"bad_url":            {func(c *redisledger.Config) { c.URL = "http://x" }, "redisledger: parse url"},
 		"no_registerer":      {func(c *redisledger.Config) { c.Registerer = nil }, "redisledger: registerer must be set"},
+		"no_logger":          {func(c *redisledger.Config) { c.Logger = nil }, "redisledger: logger is required"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := ok
@@ -96,4 +100,42 @@ func TestNewRefusesBadConfig(t *testing.T) {
 			require.ErrorContains(t, err, tt.want)
 		})
 	}
+}
+
+// A Redis outage under the ledger is two WARN lines: its start, and its end
+// with its duration and the tasks it failed.
+func TestRedisOutage_LoggedOnceAtEachEnd(t *testing.T) {
+	r := infra.StartRedis(t)
+	var logs infra.LogBuffer
+	l, err := redisledger.New(redisledger.Config{
+		URL: r.URL(), Prefix: "test:", TTL: time.Minute, DialTimeout: time.Second, CommandTimeout: time.Second,
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
+	})
+	require.NoError(t, err)
+	t.Cleanup(l.Close)
+	_, err = l.Record(context.Background(), uuid.NewString(), "v")
+	require.NoError(t, err)
+	r.Stop()
+	for range 3 {
+		_, err := l.Record(context.Background(), uuid.NewString(), "v")
+		require.ErrorIs(t, err, domain.ErrUnavailable)
+	}
+	r.Start()
+	require.Eventually(t, func() bool {
+		_, err := l.Record(context.Background(), uuid.NewString(), "v")
+		return err == nil
+	}, 10*time.Second, 50*time.Millisecond)
+
+	var msgs []string
+	var end map[string]any
+	for line := range strings.Lines(logs.String()) {
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &rec))
+		require.Equal(t, "WARN", rec["level"], line)
+		msgs = append(msgs, rec["msg"].(string))
+		end = rec
+	}
+	require.Equal(t, []string{"redis ledger outage started", "redis ledger outage ended"}, msgs)
+	assert.GreaterOrEqual(t, end["tasks_failed"], 3.0)
+	assert.NotEmpty(t, end["duration"])
 }

@@ -50,7 +50,7 @@ func startServer(t *testing.T, environ []string) (string, *syncBuffer) {
 	logs := &syncBuffer{}
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	environ = append([]string{"HOST=127.0.0.1", "PORT=0", "RPS_LOG__FORMAT=json"}, environ...)
+	environ = append([]string{"HOST=127.0.0.1", "PORT=0", "RPS_LOG__FORMAT=json", "RPS_HTTP__SHUTDOWN_DELAY=0s"}, environ...)
 	go func() { done <- run(ctx, testBuild, []string{"-env", "testdata/none.env"}, environ, logs, ready) }()
 	t.Cleanup(func() {
 		cancel()
@@ -98,7 +98,7 @@ func TestRun_EmbeddedDefault(t *testing.T) {
 	logs := &syncBuffer{}
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	environ := []string{"HOST=127.0.0.1", "PORT=0", "RPS_LOG__FORMAT=json"}
+	environ := []string{"HOST=127.0.0.1", "PORT=0", "RPS_LOG__FORMAT=json", "RPS_HTTP__SHUTDOWN_DELAY=0s"}
 	go func() { done <- run(ctx, testBuild, []string{"-env", "testdata/none.env"}, environ, logs, ready) }()
 
 	var addr string

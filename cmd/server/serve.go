@@ -13,9 +13,12 @@ import (
 	"github.com/1000x-rps-server/rps-server/configs"
 )
 
-// serve runs the HTTP server until ctx is done, then drains it: /readyz turns
-// 503 at once, in-flight requests get up to the shutdown grace to finish (and
-// release their slots), and only then are the ports closed by run.
+// serve runs the HTTP server until ctx is done, then stops in two steps.
+// Pre-stop: /readyz turns 503 at once while requests are still served for the
+// shutdown delay, so load balancers take the instance out before its listener
+// closes (closing at once meant refused connections, never a 503). Drain: the
+// listener closes and in-flight requests get up to the shutdown grace to
+// finish (and release their slots); only then are the ports closed by run.
 func serve(ctx context.Context, cfg configs.HTTPConfig, api *httpapi.API, log *slog.Logger, ready chan<- string) error {
 	srv := &http.Server{
 		Handler:           api,
@@ -23,6 +26,7 @@ func serve(ctx context.Context, cfg configs.HTTPConfig, api *httpapi.API, log *s
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.WriteTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes, // more gets 431 from net/http itself
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
@@ -43,8 +47,16 @@ func serve(ctx context.Context, cfg configs.HTTPConfig, api *httpapi.API, log *s
 	case <-ctx.Done():
 	}
 
-	log.Info("shutting down", "grace", cfg.ShutdownGrace.String())
 	api.Drain()
+	if cfg.ShutdownDelay > 0 {
+		log.Info("shutting down: unready, still serving", "delay", cfg.ShutdownDelay.String())
+		select {
+		case err := <-served:
+			return fmt.Errorf("serve: %w", err)
+		case <-time.After(cfg.ShutdownDelay):
+		}
+	}
+	log.Info("shutting down: draining", "grace", cfg.ShutdownGrace.String())
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownGrace)
 	defer cancel()
 	start := time.Now()

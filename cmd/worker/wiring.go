@@ -99,6 +99,7 @@ func (w *workerApp) exactlyOnce(cfg configs.Config, tasks ports.TaskProcessor, l
 		URL: cfg.Redis.URL, Prefix: cfg.Worker.LedgerPrefix, TTL: cfg.Worker.LedgerTTL,
 		DialTimeout: cfg.Redis.DialTimeout, CommandTimeout: cfg.Redis.CommandTimeout, MaxFlushDelay: cfg.Redis.MaxFlushDelay,
 		Registerer: reg,
+		Logger:     log,
 	})
 	if err != nil {
 		return nil, err

@@ -24,9 +24,9 @@ rps() {
     awk -F'"' 'NR == 2 { print $4 }'
 }
 # A capacity nobody reaches, so every acquire takes the full path (ZADD), as in BenchmarkGate.
-acquire="$(rps EVALSHA "$sha_acquire" 1 "$key" __rand_int__ 1000000000 60000)"
+acquire="$(rps EVALSHA "$sha_acquire" 2 "$key" "$key:undone" __rand_int__ 1000000000 60000)"
 release="$(rps EVALSHA "$sha_release" 1 "$key" __rand_int__)"
-redis-cli -u "$REDIS_URL" DEL "$key" >/dev/null
+redis-cli -u "$REDIS_URL" DEL "$key" "$key:undone" >/dev/null
 
 awk -v a="$acquire" -v r="$release" '
   BEGIN {

@@ -22,7 +22,7 @@ go build -trimpath -o bin/ ./cmd/server ./cmd/worker ./cmd/bench
 id="bench-$(date +%s)"
 export TASKS_TOPIC="tasks-$id" RESULTS_TOPIC="results-$id" RPS_GATE__KEY="{$id}:gate" \
   RPS_WORKER__LEDGER_PREFIX="$id:issued:" RPS_WORKER__LEDGER_TTL=15m RPS_WORKER__GROUP="$id" RPS_LOG__FORMAT=json \
-  LOG_LEVEL=warn HOST=127.0.0.1 PORT="$PORT"
+  LOG_LEVEL=warn HOST=127.0.0.1 PORT="$PORT" RPS_HTTP__SHUTDOWN_DELAY=0s
 mkdir -p .cache/bench
 SERVER_PPROF=127.0.0.1:6060 WORKER_PPROF=127.0.0.1:6061
 [[ -n ${BENCH_PROFILE:-} ]] || SERVER_PPROF="" WORKER_PPROF=""

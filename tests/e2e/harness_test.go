@@ -85,6 +85,7 @@ func newStack(t *testing.T, in infra, extraEnv ...string) *stack {
 		"RPS_WORKER__GROUP=workers-" + id,
 		"RPS_WORKER__LEDGER_TTL=10m",
 		"RPS_LOG__FORMAT=json",
+		"RPS_HTTP__SHUTDOWN_DELAY=0s", // no load balancer to tell: stop at once
 		"HOST=127.0.0.1",
 	}, extraEnv...)
 	return s

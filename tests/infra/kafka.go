@@ -71,6 +71,13 @@ func (k *Kafka) Kill(t testing.TB) {
 	t.Fatalf("kafka pid %d still alive 5 s after SIGKILL", pid)
 }
 
+// Stop stops the broker (SIGTERM, as an orchestrator would) and waits until
+// it has exited.
+func (k *Kafka) Stop(t testing.TB) {
+	t.Helper()
+	k.run(t, "stop")
+}
+
 // Restart starts the broker again on its data (its topics, groups and
 // offsets survive) and returns when it answers a request on its port.
 func (k *Kafka) Restart(t testing.TB) time.Time {

@@ -33,6 +33,7 @@ func (r *Broker) supervise() {
 		wait = min(2*wait, maxRetry)
 	}
 	r.ready.Store(true)
+	r.outage.Up()
 	r.cfg.Logger.Info("kafka requester ready", "reply_topic", r.replyTopic, "tasks_topic", r.cfg.TasksTopic)
 
 	for {
@@ -44,6 +45,7 @@ func (r *Broker) supervise() {
 		for r.brokersDown.Load() {
 			if err := r.probe(reprobeTimeout); err == nil {
 				r.brokersDown.Store(false)
+				r.outage.Up()
 				r.cfg.Logger.Info("kafka reachable again: reply path proven")
 				break
 			}
@@ -129,6 +131,7 @@ func (r *Broker) deliveryLoop() {
 		case *kafka.Message:
 			if e.TopicPartition.Error == nil {
 				r.brokersDown.Store(false)
+				r.endOutage()
 				continue
 			}
 			r.metrics.produceErrors.Inc()
@@ -148,6 +151,7 @@ func (r *Broker) replyLoop() {
 		switch e := r.consumer.Poll(100).(type) {
 		case *kafka.Message:
 			r.brokersDown.Store(false)
+			r.endOutage()
 			if *e.TopicPartition.Topic != r.replyTopic {
 				r.takeShared(e) // only assigned in shared mode
 				continue
@@ -171,7 +175,18 @@ func (r *Broker) replyLoop() {
 	}
 }
 
+// endOutage ends an outage once Kafka answers, unless the reply path is not
+// proven yet (Ready still fails then: the outage goes on).
+func (r *Broker) endOutage() {
+	if r.ready.Load() {
+		r.outage.Up()
+	}
+}
+
 func (r *Broker) noteError(e kafka.Error) {
+	if e.Code() == kafka.ErrAllBrokersDown {
+		r.outage.Down(time.Now(), e, false)
+	}
 	if e.Code() == kafka.ErrAllBrokersDown && !r.brokersDown.Swap(true) {
 		select {
 		case r.wentDown <- struct{}{}:

@@ -28,6 +28,7 @@ func (r *Broker) Request(ctx context.Context, task domain.Task) (domain.Result, 
 		return domain.Result{}, ctxError(ctx, start)
 	}
 	if err := r.Ready(ctx); err != nil { // fail fast: 503 now rather than 504 later
+		r.outage.Down(start, err, true)
 		return domain.Result{}, err
 	}
 	msg, err := kafkabroker.EncodeTask(task, r.cfg.TasksTopic, r.replyTopic)
@@ -41,6 +42,7 @@ func (r *Broker) Request(ctx context.Context, task domain.Task) (domain.Result, 
 	}
 	defer r.unregister(task.ID)
 	if err := r.sendTraced(ctx, msg, task.ID); err != nil {
+		r.outage.Down(start, err, true)
 		return domain.Result{}, fmt.Errorf("requester: send task: %w", err)
 	}
 	ctx, wait := r.tracer.Start(ctx, "reply wait")

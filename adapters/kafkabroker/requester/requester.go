@@ -133,6 +133,7 @@ type Broker struct {
 	admin      *kafka.AdminClient
 	logs       *kafkabroker.ClientLogs
 	errs       *kafkabroker.ErrorLog
+	outage     *observability.Outage // one WARN line at each end of an outage
 	metrics    *metrics
 	tracer     kafkabroker.Tracer
 
@@ -191,6 +192,7 @@ func New(cfg Config) (*Broker, error) {
 	r := &Broker{
 		cfg: cfg, replyTopic: replyTopic, tracer: kafkabroker.NewTracer(cfg.Tracing),
 		logs: logs, errs: kafkabroker.NewErrorLog(cfg.Logger), wentDown: make(chan struct{}, 1),
+		outage:        observability.NewOutage(cfg.Logger, "kafka", "refused"),
 		superviseDone: make(chan struct{}), watchDone: make(chan struct{}), replyDone: make(chan struct{}), deliveryDone: make(chan struct{}),
 	}
 	if r.producer, err = kafka.NewProducer(pconf); err != nil {

@@ -99,6 +99,7 @@ type Runner struct {
 	producer *kafka.Producer
 	logs     *kafkabroker.ClientLogs
 	errs     *kafkabroker.ErrorLog
+	outage   *observability.Outage // one WARN line at each end of an outage
 	offsets  *offsetTracker
 	metrics  *metrics
 	tracer   kafkabroker.Tracer
@@ -138,6 +139,7 @@ func New(ctx context.Context, cfg Config, proc ports.TaskProcessor) (*Runner, er
 		cfg: cfg, proc: proc, offsets: newOffsetTracker(), sem: make(chan struct{}, cfg.Concurrency), idle: make(chan struct{}, 1),
 		logs: kafkabroker.NewClientLogs(cfg.Logger), errs: kafkabroker.NewErrorLog(cfg.Logger),
 		tracer: kafkabroker.NewTracer(cfg.Tracing),
+		outage: observability.NewOutage(cfg.Logger, "kafka (worker)", "replies_retried"),
 	}
 	w.abandon, w.abandonNow = context.WithCancel(context.Background())
 	err := w.open(ctx)
@@ -229,9 +231,10 @@ func (w *Runner) Run(ctx context.Context) error {
 	for ctx.Err() == nil {
 		switch e := w.consumer.Poll(100).(type) {
 		case *kafka.Message:
+			w.outage.Up()
 			w.dispatch(ctx, e)
 		case kafka.Error:
-			w.errs.Note("consumer", e)
+			w.noteError("consumer", e)
 		}
 	}
 

@@ -79,12 +79,19 @@ func (w *Runner) dispatch(ctx context.Context, m *kafka.Message) {
 }
 
 // send produces r, waiting out a full local queue; it gives up only when
-// the drain deadline passed or the producer is closed.
+// the drain deadline passed or the producer is closed. A reply topic the
+// producer already knows is gone fails here at once, not in a delivery
+// report: an orphan all the same, so its task is finished (left unfinished,
+// it froze its partition's commits until the next rebalance).
 func (w *Runner) send(r *reply) {
 	r.msg.Opaque = r
 	for {
 		err := w.produce(r.msg)
 		if err == nil {
+			return
+		}
+		if kafkabroker.IsUnknownTopic(err) {
+			w.orphan(r)
 			return
 		}
 		if !kafkabroker.IsQueueFull(err) || !kafkabroker.Sleep(w.abandon, queueFullPause) {
@@ -116,19 +123,26 @@ func (w *Runner) deliveryLoop() {
 			}
 			switch err := e.TopicPartition.Error; {
 			case err == nil:
+				w.outage.Up()
 				w.settle(r, true)
 			case kafkabroker.IsUnknownTopic(err):
-				w.metrics.orphans.Inc()
-				w.cfg.Logger.Debug("reply topic gone; reply dropped", "topic", *r.msg.TopicPartition.Topic, "offset", r.ticket.offset)
-				w.settle(r, true)
+				w.orphan(r)
 			default:
 				w.metrics.replyErrors.Inc()
 				w.retry(r, err)
 			}
 		case kafka.Error:
-			w.errs.Note("producer", e)
+			w.noteError("producer", e)
 		}
 	}
+}
+
+// orphan drops r, whose reply topic is gone (the server that asked shut
+// down), and finishes its task: nobody is left to answer.
+func (w *Runner) orphan(r *reply) {
+	w.metrics.orphans.Inc()
+	w.cfg.Logger.Debug("reply topic gone; reply dropped", "topic", *r.msg.TopicPartition.Topic, "offset", r.ticket.offset)
+	w.settle(r, true)
 }
 
 // retry produces r again after a pause that grows with its attempts.
@@ -138,10 +152,20 @@ func (w *Runner) retry(r *reply, cause error) {
 		return
 	}
 	r.attempts++
+	w.outage.Down(time.Now(), cause, true)
 	pause := min(firstReplyRetry<<min(r.attempts-1, 5), maxReplyRetry)
-	w.cfg.Logger.Warn("reply not delivered; retrying", "partition", r.ticket.partition, "offset", r.ticket.offset,
+	w.cfg.Logger.Debug("reply not delivered; retrying", "partition", r.ticket.partition, "offset", r.ticket.offset,
 		"attempt", r.attempts, "in", pause.String(), "err", cause)
 	time.AfterFunc(pause, func() { w.send(r) })
+}
+
+// noteError logs a client error (rate-limited) and marks the start of an
+// outage when librdkafka reports every broker down.
+func (w *Runner) noteError(client string, e kafka.Error) {
+	if e.Code() == kafka.ErrAllBrokersDown {
+		w.outage.Down(time.Now(), e, false)
+	}
+	w.errs.Note(client, e)
 }
 
 // settle ends a reply's life; done says whether its task counts as answered.

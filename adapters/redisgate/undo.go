@@ -1,0 +1,143 @@
+package redisgate
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/redis/rueidis"
+)
+
+// Bounds of the undoer. maxPendingUndos caps the ids waiting for Redis
+// during an outage (beyond it the lease frees the slot); undoRetry spaces
+// the attempts while Redis does not answer, so capacity is back well within
+// a second of Redis resuming.
+const (
+	maxPendingUndos = 10_000
+	undoRetry       = 100 * time.Millisecond
+)
+
+// undoer gives back, in the background, the slots of acquires whose callers
+// gave up on them: a command timeout during a stall or a caller's cancel may
+// leave the script queued in Redis, and it runs when Redis resumes. Each id
+// is retried until Redis answers or its lease ends. One goroutine does it
+// all, so an outage never starts more; Close stops it.
+type undoer struct {
+	client  rueidis.Client
+	script  *rueidis.Lua
+	keys    []string
+	lease   time.Duration
+	leaseMs string
+	timeout time.Duration
+	onDrop  func() // an undo given up on: over the cap or past its lease
+
+	mu      sync.Mutex
+	pending map[string]time.Time // id → when its lease ends and the undo is moot
+	wake    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+func newUndoer(u *undoer) *undoer {
+	u.pending = make(map[string]time.Time)
+	u.wake, u.stop, u.done = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+	go u.run()
+	return u
+}
+
+// add queues id's undo. The acquire started at start, so its lease ends at
+// the latest lease after it.
+func (u *undoer) add(id string, start time.Time) {
+	u.mu.Lock()
+	full := len(u.pending) >= maxPendingUndos
+	if !full {
+		u.pending[id] = start.Add(u.lease)
+	}
+	u.mu.Unlock()
+	if full {
+		u.onDrop()
+		return
+	}
+	select {
+	case u.wake <- struct{}{}:
+	default:
+	}
+}
+
+// close stops the goroutine; undos still pending are left to their leases.
+func (u *undoer) close() {
+	close(u.stop)
+	<-u.done
+}
+
+func (u *undoer) run() {
+	defer close(u.done)
+	retry := time.NewTimer(undoRetry)
+	defer retry.Stop()
+	var retryC <-chan time.Time // nil while nothing is pending: no wake-ups when idle
+	for {
+		select {
+		case <-u.stop:
+			return
+		case <-u.wake:
+		case <-retryC:
+		}
+		if u.flush() > 0 {
+			retry.Reset(undoRetry)
+			retryC = retry.C
+		} else {
+			retryC = nil
+		}
+	}
+}
+
+// flush sends every pending undo in one pipeline, forgets those Redis
+// answered and those whose lease has ended, and returns how many are left.
+func (u *undoer) flush() int {
+	now := time.Now()
+	u.mu.Lock()
+	ids := make([]string, 0, len(u.pending))
+	for id, end := range u.pending {
+		if now.After(end) {
+			delete(u.pending, id)
+			u.onDrop()
+			continue
+		}
+		ids = append(ids, id)
+	}
+	u.mu.Unlock()
+	if len(ids) == 0 {
+		return 0
+	}
+	execs := make([]rueidis.LuaExec, len(ids))
+	for i, id := range ids {
+		execs[i] = rueidis.LuaExec{Keys: u.keys, Args: []string{id, u.leaseMs}}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), u.timeout)
+	defer cancel()
+	go func() { // Close must not wait out a stalled Redis
+		select {
+		case <-u.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	results := u.script.ExecMulti(ctx, u.client, execs...)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for i, res := range results {
+		if res.Error() == nil {
+			delete(u.pending, ids[i])
+		}
+	}
+	return len(u.pending)
+}
+
+// mayHaveRun reports whether a failed call may still have reached Redis:
+// anything but a failure to connect.
+func mayHaveRun(err error) bool {
+	var op *net.OpError
+	return !errors.As(err, &op) || op.Op != "dial"
+}
