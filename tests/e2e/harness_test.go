@@ -94,7 +94,8 @@ func (s *stack) startWorker(t *testing.T) *proc {
 	t.Helper()
 	addr := testinfra.FreeAddr(t)
 	p := startProc(t, "worker", append(s.env, "RPS_WORKER__METRICS_ADDR="+addr))
-	waitReady(t, "http://"+addr+"/readyz", p)
+	p.admin = "http://" + addr
+	waitReady(t, p.admin+"/readyz", p)
 	s.workers = append(s.workers, p)
 	return p
 }
@@ -114,11 +115,12 @@ func (s *stack) startServer(t *testing.T) string {
 
 // proc is a child process whose output goes to a log file kept for failures.
 type proc struct {
-	name string
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-	err  error
+	name  string
+	cmd   *exec.Cmd
+	log   string
+	admin string // a worker's /metrics and /readyz base URL
+	done  chan struct{}
+	err   error
 }
 
 func startProc(t *testing.T, name string, env []string) *proc {
@@ -263,17 +265,34 @@ func runUsers(ctx context.Context, bases []string, total, concurrency int) *outc
 // runUsersPaced keeps concurrency users sending POST /queue back to back for
 // d, spread round-robin over the servers.
 func runUsersPaced(ctx context.Context, bases []string, d time.Duration, concurrency int) *outcome {
+	stop := make(chan struct{})
+	timer := time.AfterFunc(d, func() { close(stop) })
+	defer timer.Stop()
+	return runUsersUntil(ctx, bases, stop, concurrency)
+}
+
+// runUsersUntil keeps concurrency users sending POST /queue back to back
+// until stop is closed (a request under way then finishes), spread
+// round-robin over the servers.
+func runUsersUntil(ctx context.Context, bases []string, stop <-chan struct{}, concurrency int) *outcome {
 	o := &outcome{statuses: map[int]int{}, codes: map[string]int{}}
 	client := &http.Client{
 		Timeout:   30 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: concurrency},
 	}
 	defer client.CloseIdleConnections()
-	stop := time.Now().Add(d)
+	stopped := func() bool {
+		select {
+		case <-stop:
+			return true
+		default:
+			return ctx.Err() != nil
+		}
+	}
 	var wg sync.WaitGroup
 	for u := range concurrency {
 		wg.Go(func() {
-			for i := 0; time.Now().Before(stop) && ctx.Err() == nil; i++ {
+			for i := 0; !stopped(); i++ {
 				o.add(postQueue(ctx, client, bases[(u+i)%len(bases)]))
 			}
 		})
