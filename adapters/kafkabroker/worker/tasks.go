@@ -9,6 +9,7 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
+	"github.com/1000x-rps-server/rps-server/observability"
 )
 
 // Pacing of reply retries: a reply whose delivery failed is produced again
@@ -26,6 +27,9 @@ type reply struct {
 	msg      *kafka.Message
 	ticket   ticket
 	attempts int
+	// ctx carries the task's request id into the reply's log lines
+	// (observability.WithRequestID); it is not used for cancellation.
+	ctx context.Context
 }
 
 // dispatch runs one task in its own goroutine, at most Concurrency at once.
@@ -46,11 +50,14 @@ func (w *Runner) dispatch(ctx context.Context, m *kafka.Message) {
 	}
 	w.unsettled.Add(1)
 	w.metrics.inFlight.Inc()
+	// The task's request id goes into its context, so the handler and every
+	// log line about the task carry it, as the server's lines do.
+	taskCtx := observability.WithRequestID(w.abandon, task.RequestID)
 	go func() {
 		started := time.Now()
 		// The task runs to completion during the drain (its reply is owed);
 		// its ctx is cancelled only when the drain deadline passes.
-		res := w.proc.Process(w.abandon, task)
+		res := w.proc.Process(taskCtx, task)
 		<-w.sem
 		w.metrics.processing.Observe(time.Since(started).Seconds())
 		res.TaskID = task.ID
@@ -59,13 +66,14 @@ func (w *Runner) dispatch(ctx context.Context, m *kafka.Message) {
 			outcome, res.Value = outcomeError, "" // a reply is a result or an error
 		}
 		w.metrics.processed.WithLabelValues(outcome).Inc()
+		w.cfg.Logger.DebugContext(taskCtx, "task done", "kind", string(task.Kind), "correlation_id", task.ID, "outcome", outcome)
 		msg, err := kafkabroker.EncodeReply(res, replyTo)
 		if err != nil { // cannot happen with string fields; never stall on it
-			w.cfg.Logger.Error("reply not encodable; task skipped", "correlation_id", task.ID, "err", err)
-			w.settle(&reply{ticket: tk}, true)
+			w.cfg.Logger.ErrorContext(taskCtx, "reply not encodable; task skipped", "correlation_id", task.ID, "err", err)
+			w.settle(&reply{ticket: tk, ctx: taskCtx}, true)
 			return
 		}
-		w.send(&reply{msg: msg, ticket: tk})
+		w.send(&reply{msg: msg, ticket: tk, ctx: taskCtx})
 	}()
 }
 
@@ -79,7 +87,7 @@ func (w *Runner) send(r *reply) {
 			return
 		}
 		if !kafkabroker.IsQueueFull(err) || !kafkabroker.Sleep(w.abandon, queueFullPause) {
-			w.cfg.Logger.Warn("reply not sent; the task will be redelivered", "partition", r.ticket.partition, "offset", r.ticket.offset, "err", err)
+			w.cfg.Logger.WarnContext(r.ctx, "reply not sent; the task will be redelivered", "partition", r.ticket.partition, "offset", r.ticket.offset, "err", err)
 			w.settle(r, false)
 			return
 		}
@@ -110,7 +118,7 @@ func (w *Runner) deliveryLoop() {
 				w.settle(r, true)
 			case kafkabroker.IsUnknownTopic(err):
 				w.metrics.orphans.Inc()
-				w.cfg.Logger.Debug("reply topic gone; reply dropped", "topic", *r.msg.TopicPartition.Topic, "offset", r.ticket.offset)
+				w.cfg.Logger.DebugContext(r.ctx, "reply topic gone; reply dropped", "topic", *r.msg.TopicPartition.Topic, "offset", r.ticket.offset)
 				w.settle(r, true)
 			default:
 				w.metrics.replyErrors.Inc()
@@ -130,7 +138,7 @@ func (w *Runner) retry(r *reply, cause error) {
 	}
 	r.attempts++
 	pause := min(firstReplyRetry<<min(r.attempts-1, 5), maxReplyRetry)
-	w.cfg.Logger.Warn("reply not delivered; retrying", "partition", r.ticket.partition, "offset", r.ticket.offset,
+	w.cfg.Logger.WarnContext(r.ctx, "reply not delivered; retrying", "partition", r.ticket.partition, "offset", r.ticket.offset,
 		"attempt", r.attempts, "in", pause.String(), "err", cause)
 	time.AfterFunc(pause, func() { w.send(r) })
 }
