@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -89,23 +90,25 @@ func newStack(t *testing.T, in infra, extraEnv ...string) *stack {
 	return s
 }
 
-// startWorker starts a cmd/worker and waits until it is ready.
-func (s *stack) startWorker(t *testing.T) *proc {
+// startWorker starts a cmd/worker and waits until it is ready; env is
+// added to the stack's (a later value wins).
+func (s *stack) startWorker(t *testing.T, env ...string) *proc {
 	t.Helper()
 	addr := testinfra.FreeAddr(t)
-	p := startProc(t, "worker", append(s.env, "RPS_WORKER__METRICS_ADDR="+addr))
+	p := startProc(t, "worker", append(append(slices.Clone(s.env), env...), "RPS_WORKER__METRICS_ADDR="+addr))
 	p.admin = "http://" + addr
 	waitReady(t, p.admin+"/readyz", p)
 	s.workers = append(s.workers, p)
 	return p
 }
 
-// startServer starts a cmd/server and returns its base URL once /readyz is 200.
-func (s *stack) startServer(t *testing.T) string {
+// startServer starts a cmd/server and returns its base URL once /readyz is
+// 200; env is added to the stack's (a later value wins).
+func (s *stack) startServer(t *testing.T, env ...string) string {
 	t.Helper()
 	addr := testinfra.FreeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
-	p := startProc(t, "server", append(s.env, "PORT="+port))
+	p := startProc(t, "server", append(append(slices.Clone(s.env), env...), "PORT="+port))
 	base := "http://" + addr
 	waitReady(t, base+"/readyz", p)
 	s.servers = append(s.servers, p)
