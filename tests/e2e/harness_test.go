@@ -265,15 +265,6 @@ func runUsers(ctx context.Context, bases []string, total, concurrency int) *outc
 	return o
 }
 
-// runUsersPaced keeps concurrency users sending POST /queue back to back for
-// d, spread round-robin over the servers.
-func runUsersPaced(ctx context.Context, bases []string, d time.Duration, concurrency int) *outcome {
-	stop := make(chan struct{})
-	timer := time.AfterFunc(d, func() { close(stop) })
-	defer timer.Stop()
-	return runUsersUntil(ctx, bases, stop, concurrency)
-}
-
 // runUsersUntil keeps concurrency users sending POST /queue back to back
 // until stop is closed (a request under way then finishes), spread
 // round-robin over the servers.
