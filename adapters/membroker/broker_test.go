@@ -99,7 +99,17 @@ func TestClose_WaitsForRunningTasks(t *testing.T) {
 
 func TestNew_RefusesBadArguments(t *testing.T) {
 	_, err := membroker.New(nil, 1)
-	require.Error(t, err)
+	require.EqualError(t, err, "membroker: nil processor")
 	_, err = membroker.New(echoProcessor(0), 0)
-	require.Error(t, err)
+	require.EqualError(t, err, "membroker: concurrency must be at least 1 (got 0)")
+}
+
+// The smallest broker there is runs one task at a time.
+func TestNew_ConcurrencyOne(t *testing.T) {
+	b, err := membroker.New(echoProcessor(0), 1)
+	require.NoError(t, err)
+	defer b.Close()
+	res, err := b.Request(context.Background(), task)
+	require.NoError(t, err)
+	assert.Equal(t, "done r1", res.Value)
 }
