@@ -32,9 +32,11 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const capacity = 100
 
-// The original's queue scenario: a broker double answers 100 ms after every
-// user has reached the server, so all users are in flight at once. Up to the
-// capacity all are admitted; beyond it exactly capacity get 200, the rest 429.
+// The original's queue scenario: a broker double answers only once every
+// user is settled, either in the broker (admitted, holding a slot) or
+// answered (refused), so all admitted users hold their slots at once. Up to
+// the capacity all are admitted; beyond it exactly capacity get 200, the
+// rest 429.
 func TestQueueScenario(t *testing.T) {
 	gates := map[string]func(t *testing.T) configs.Config{
 		"memory_gate": func(*testing.T) configs.Config { return configs.Default() },
@@ -74,16 +76,25 @@ func redisGateConfig(t *testing.T) configs.Config {
 // /queue and tallies the statuses.
 func runScenario(t *testing.T, cfg configs.Config, users int) map[int]int {
 	t.Helper()
-	var arrived atomic.Int32
-	allArrived := make(chan struct{})
+	// settled counts users in the broker plus users already answered; when
+	// it reaches users, every user has been admitted or refused and the
+	// admitted ones may answer. A gate that admitted too many would let
+	// them all in; one that refused too many would answer them 429.
+	var settled atomic.Int32
+	allSettled := make(chan struct{})
+	settle := func() {
+		if int(settled.Add(1)) == users {
+			close(allSettled)
+		}
+	}
 	double := membroker.ProcessorFunc(func(ctx context.Context, task domain.Task) domain.Result {
+		settle()
 		select {
-		case <-allArrived:
+		case <-allSettled:
+			return domain.Result{TaskID: task.ID, Value: "GIFT-" + task.ID}
 		case <-ctx.Done():
 			return domain.Result{TaskID: task.ID, Error: ctx.Err().Error()}
 		}
-		time.Sleep(100 * time.Millisecond)
-		return domain.Result{TaskID: task.ID, Value: "GIFT-" + task.ID}
 	})
 	broker, err := membroker.New(double, 1000)
 	require.NoError(t, err)
@@ -93,10 +104,11 @@ func runScenario(t *testing.T, cfg configs.Config, users int) map[int]int {
 	require.NoError(t, err)
 	t.Cleanup(application.Close)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if int(arrived.Add(1)) == users {
-			close(allArrived)
+		rec := &statusRecorder{ResponseWriter: w}
+		application.API.ServeHTTP(rec, r)
+		if rec.status != http.StatusOK { // an admitted user settled in the broker
+			settle()
 		}
-		application.API.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
 
@@ -120,6 +132,17 @@ func runScenario(t *testing.T, cfg configs.Config, users int) map[int]int {
 	}
 	wg.Wait()
 	return statuses
+}
+
+// statusRecorder notes the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
 }
 
 func withoutZeros(m map[int]int) map[int]int {

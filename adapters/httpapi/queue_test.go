@@ -24,6 +24,8 @@ import (
 
 func TestQueue_Success(t *testing.T) {
 	gift := `{"gift_code":"GIFT-1","request_id":"rid-1"}`
+	kind := `{"action":"get_gift_code"}`
+	atLimit := kind + strings.Repeat(" ", bodyLimit-len(kind)) // the limit is inclusive
 	tests := []struct {
 		name        string
 		contentType string
@@ -38,6 +40,8 @@ func TestQueue_Success(t *testing.T) {
 		{name: "explicit_gift_kind", contentType: "application/json; charset=utf-8", body: strings.NewReader(`{"action":"get_gift_code"}`), kind: domain.KindGiftCode, want: gift},
 		{name: "chunked_json", contentType: "application/json", body: chunked(` {"action":"get_gift_code"} `), kind: domain.KindGiftCode, want: gift},
 		{name: "other_kind", contentType: "application/json", body: strings.NewReader(`{"action":"make_coffee"}`), kind: "make_coffee", want: `{"result":"GIFT-1","request_id":"rid-1"}`},
+		{name: "body_at_the_limit", contentType: "application/json", body: strings.NewReader(atLimit), kind: domain.KindGiftCode, want: gift},
+		{name: "chunked_body_at_the_limit", contentType: "application/json", body: chunked(atLimit), kind: domain.KindGiftCode, want: gift},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -38,16 +38,16 @@ func TestRequest_CancelledLeavesNothingPending(t *testing.T) {
 func TestLateReply_IsDroppedAndCounted(t *testing.T) {
 	tp := newTopics(t)
 	r, reg := newRequester(t, tp)
+	answer := make(chan struct{}) // the worker answers only after the request gave up
 	slow := processorFunc(func(_ context.Context, task domain.Task) domain.Result {
-		time.Sleep(time.Second)
+		<-answer
 		return domain.Result{TaskID: task.ID, Value: "late"}
 	})
 	startWorker(t, tp, slow)
 
-	start := time.Now()
 	_, err := request(t, r, 200*time.Millisecond)
-	require.ErrorIs(t, err, domain.ErrTimedOut)
-	assert.Less(t, time.Since(start), 500*time.Millisecond, "returns at the deadline, not at the reply")
+	close(answer)
+	require.ErrorIs(t, err, domain.ErrTimedOut, "returns at the deadline, with no reply yet")
 
 	require.Eventually(t, func() bool { return lateReplies(t, reg) == 1 }, 10*time.Second, 10*time.Millisecond,
 		"the late reply is dropped and counted")
@@ -88,14 +88,17 @@ func TestBrokerDown_RequesterIsNotReadyAndUnavailableAtOnce(t *testing.T) {
 	require.NoError(t, err, "a server may start before Kafka")
 
 	require.ErrorIs(t, r.Ready(context.Background()), domain.ErrUnavailable)
+	// Refused at once: a request that waited for its deadline would end
+	// in ErrTimedOut, one refused before sending in ErrUnavailable.
 	start := time.Now()
 	_, err = request(t, r, 10*time.Second)
 	require.ErrorIs(t, err, domain.ErrUnavailable)
-	assert.Less(t, time.Since(start), 100*time.Millisecond, "refused at once, not at the deadline")
+	require.NotErrorIs(t, err, domain.ErrTimedOut)
+	assert.Less(t, time.Since(start), 5*time.Second, "refused well before its 10 s deadline")
 
 	start = time.Now()
 	_ = r.Close(context.Background()) // no deadline: Close bounds itself
-	assert.Less(t, time.Since(start), 2*time.Second, "nothing to flush or delete when Kafka is unreachable")
+	assert.Less(t, time.Since(start), 5*time.Second, "nothing to flush or delete when Kafka is unreachable (the flush bound is 10 s)")
 }
 
 func TestBrokerDown_NewWorkerFailsInBoundedTime(t *testing.T) {

@@ -6,41 +6,54 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester"
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/worker"
+	"github.com/1000x-rps-server/rps-server/domain"
+	"github.com/1000x-rps-server/rps-server/ports"
 )
 
 // Constructors take complete settings (the defaults live in configs) and
-// refuse missing or bad ones before any network wait.
+// refuse missing or bad ones before any network wait, with an error naming
+// the setting. The "good" config points at a broker nobody runs, so each
+// refusal is checked for its own message and for not being the outage.
 func TestNewRequester_RefusesAnIncompleteOrBadConfig(t *testing.T) {
 	good := func() requester.Config {
 		return requester.Config{
-			Bootstrap: "127.0.0.1:1", TasksTopic: "tasks", ResultsTopic: "results", ReplyTimeout: replyTimeout,
+			Bootstrap: closedPort(t), TasksTopic: "tasks", ResultsTopic: "results", ReplyTimeout: replyTimeout,
 			Logger: quiet, Registerer: prometheus.NewRegistry(),
 		}
 	}
-	for name, mutate := range map[string]func(*requester.Config){
-		"no_bootstrap":      func(c *requester.Config) { c.Bootstrap = "" },
-		"no_tasks_topic":    func(c *requester.Config) { c.TasksTopic = "" },
-		"no_results_topic":  func(c *requester.Config) { c.ResultsTopic = "" },
-		"no_reply_timeout":  func(c *requester.Config) { c.ReplyTimeout = 0 },
-		"no_logger":         func(c *requester.Config) { c.Logger = nil },
-		"no_registerer":     func(c *requester.Config) { c.Registerer = nil },
-		"bad_instance_id":   func(c *requester.Config) { c.InstanceID = "a b" },
-		"bad_tasks_topic":   func(c *requester.Config) { c.TasksTopic = "t/1" },
-		"unknown_property":  func(c *requester.Config) { c.Settings = map[string]string{"no.such.property": "1"} },
-		"bad_property_type": func(c *requester.Config) { c.Settings = map[string]string{"producer.linger.ms": "soon"} },
-		"consumer_property": func(c *requester.Config) {
+	r, err := requester.New(good())
+	require.NoError(t, err, "the good config is accepted: a server may start before Kafka")
+	require.NoError(t, r.Close(context.Background()))
+
+	for name, tc := range map[string]struct {
+		mutate func(*requester.Config)
+		want   string
+	}{
+		"no_bootstrap":      {func(c *requester.Config) { c.Bootstrap = "" }, "no bootstrap servers"},
+		"no_tasks_topic":    {func(c *requester.Config) { c.TasksTopic = "" }, "no tasks topic"},
+		"no_results_topic":  {func(c *requester.Config) { c.ResultsTopic = "" }, "no results topic"},
+		"no_reply_timeout":  {func(c *requester.Config) { c.ReplyTimeout = 0 }, "reply timeout must be positive"},
+		"no_logger":         {func(c *requester.Config) { c.Logger = nil }, "logger and registerer are required"},
+		"no_registerer":     {func(c *requester.Config) { c.Registerer = nil }, "logger and registerer are required"},
+		"bad_instance_id":   {func(c *requester.Config) { c.InstanceID = "a b" }, "reply topic: invalid topic name"},
+		"bad_tasks_topic":   {func(c *requester.Config) { c.TasksTopic = "t/1" }, "tasks topic: invalid topic name"},
+		"unknown_property":  {func(c *requester.Config) { c.Settings = map[string]string{"no.such.property": "1"} }, "no.such.property"},
+		"bad_property_type": {func(c *requester.Config) { c.Settings = map[string]string{"producer.linger.ms": "soon"} }, "queue.buffering.max.ms"}, // linger.ms is its alias
+		"consumer_property": {func(c *requester.Config) {
 			c.Settings = map[string]string{"consumer.fetch.wait.max.ms": "-5"}
-		},
+		}, "fetch.wait.max.ms"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := good()
-			mutate(&cfg)
+			tc.mutate(&cfg)
 			_, err := requester.New(cfg)
-			require.Error(t, err)
+			require.ErrorContains(t, err, tc.want)
+			assert.NotErrorIs(t, err, domain.ErrUnavailable, "a bad setting, not the outage")
 		})
 	}
 }
@@ -48,29 +61,46 @@ func TestNewRequester_RefusesAnIncompleteOrBadConfig(t *testing.T) {
 func TestNewWorker_RefusesAnIncompleteOrBadConfig(t *testing.T) {
 	good := func() worker.Config {
 		return worker.Config{
-			Bootstrap: "127.0.0.1:1", TasksTopic: "tasks", Group: "g", Concurrency: 1,
+			Bootstrap: closedPort(t), TasksTopic: "tasks", Group: "g", Concurrency: 1,
 			DrainTimeout: time.Second, ReplyTimeout: replyTimeout, Logger: quiet, Registerer: prometheus.NewRegistry(),
 		}
 	}
-	for name, mutate := range map[string]func(*worker.Config){
-		"no_bootstrap":         func(c *worker.Config) { c.Bootstrap = "" },
-		"no_tasks_topic":       func(c *worker.Config) { c.TasksTopic = "" },
-		"no_group":             func(c *worker.Config) { c.Group = "" },
-		"no_concurrency":       func(c *worker.Config) { c.Concurrency = 0 },
-		"negative_concurrency": func(c *worker.Config) { c.Concurrency = -1 },
-		"no_drain_timeout":     func(c *worker.Config) { c.DrainTimeout = 0 },
-		"no_reply_timeout":     func(c *worker.Config) { c.ReplyTimeout = 0 },
-		"no_logger":            func(c *worker.Config) { c.Logger = nil },
-		"bad_tasks_topic":      func(c *worker.Config) { c.TasksTopic = ".." },
-		"unknown_property":     func(c *worker.Config) { c.Settings = map[string]string{"consumer.no.such.property": "1"} },
+	// A refusal comes before any network wait; a setting the check let
+	// through would meet the missing broker and fail with ErrUnavailable.
+	newWorker := func(cfg worker.Config, proc ports.TaskProcessor) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		defer cancel()
+		_, err := worker.New(ctx, cfg, proc)
+		return err
+	}
+	require.ErrorIs(t, newWorker(good(), processorFunc(nil)), domain.ErrUnavailable,
+		"the good config passes the checks and fails only on the missing broker")
+
+	for name, tc := range map[string]struct {
+		mutate func(*worker.Config)
+		want   string
+	}{
+		"no_bootstrap":         {func(c *worker.Config) { c.Bootstrap = "" }, "no bootstrap servers"},
+		"no_tasks_topic":       {func(c *worker.Config) { c.TasksTopic = "" }, "no tasks topic"},
+		"no_group":             {func(c *worker.Config) { c.Group = "" }, "no consumer group"},
+		"no_concurrency":       {func(c *worker.Config) { c.Concurrency = 0 }, "concurrency must be at least 1 (got 0)"},
+		"negative_concurrency": {func(c *worker.Config) { c.Concurrency = -1 }, "concurrency must be at least 1 (got -1)"},
+		"no_drain_timeout":     {func(c *worker.Config) { c.DrainTimeout = 0 }, "drain timeout must be positive"},
+		"no_reply_timeout":     {func(c *worker.Config) { c.ReplyTimeout = 0 }, "reply timeout must be positive"},
+		"no_logger":            {func(c *worker.Config) { c.Logger = nil }, "logger and registerer are required"},
+		"no_registerer":        {func(c *worker.Config) { c.Registerer = nil }, "logger and registerer are required"},
+		"bad_tasks_topic":      {func(c *worker.Config) { c.TasksTopic = ".." }, "tasks topic: invalid topic name"},
+		"unknown_property": {func(c *worker.Config) {
+			c.Settings = map[string]string{"consumer.no.such.property": "1"}
+		}, "no.such.property"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := good()
-			mutate(&cfg)
-			_, err := worker.New(context.Background(), cfg, processorFunc(nil))
-			require.Error(t, err)
+			tc.mutate(&cfg)
+			err := newWorker(cfg, processorFunc(nil))
+			require.ErrorContains(t, err, tc.want)
+			assert.NotErrorIs(t, err, domain.ErrUnavailable, "a bad setting, not the outage")
 		})
 	}
-	_, err := worker.New(context.Background(), good(), nil)
-	require.Error(t, err, "nil processor")
+	require.EqualError(t, newWorker(good(), nil), "worker: nil processor")
 }

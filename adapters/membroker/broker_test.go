@@ -72,10 +72,12 @@ func TestRequest_BoundsConcurrency(t *testing.T) {
 }
 
 func TestClose_WaitsForRunningTasks(t *testing.T) {
-	started := make(chan struct{})
+	started, release := make(chan struct{}), make(chan struct{})
+	var finished atomic.Bool
 	b, err := membroker.New(membroker.ProcessorFunc(func(_ context.Context, t domain.Task) domain.Result {
 		close(started)
-		time.Sleep(20 * time.Millisecond)
+		<-release
+		finished.Store(true)
 		return domain.Result{TaskID: t.ID, Value: "ok"}
 	}), 2)
 	require.NoError(t, err)
@@ -83,14 +85,31 @@ func TestClose_WaitsForRunningTasks(t *testing.T) {
 	got := make(chan error, 1)
 	go func() { _, err := b.Request(context.Background(), task); got <- err }()
 	<-started
-	b.Close()
+
+	finishedAtClose := make(chan bool, 1)
+	go func() { b.Close(); finishedAtClose <- finished.Load() }()
+	// Close has begun once the broker refuses; only then may the task end.
+	require.Eventually(t, func() bool { return b.Ready(context.Background()) != nil }, 5*time.Second, time.Millisecond)
+	close(release)
+
+	assert.True(t, <-finishedAtClose, "Close returned while a task was still running")
 	require.NoError(t, <-got, "a task running at Close still gets its answer")
 	// that it then refuses is in the contract (closed_broker_is_unavailable)
 }
 
 func TestNew_RefusesBadArguments(t *testing.T) {
 	_, err := membroker.New(nil, 1)
-	require.Error(t, err)
+	require.EqualError(t, err, "membroker: nil processor")
 	_, err = membroker.New(echoProcessor(0), 0)
-	require.Error(t, err)
+	require.EqualError(t, err, "membroker: concurrency must be at least 1 (got 0)")
+}
+
+// The smallest broker there is runs one task at a time.
+func TestNew_ConcurrencyOne(t *testing.T) {
+	b, err := membroker.New(echoProcessor(0), 1)
+	require.NoError(t, err)
+	defer b.Close()
+	res, err := b.Request(context.Background(), task)
+	require.NoError(t, err)
+	assert.Equal(t, "done r1", res.Value)
 }

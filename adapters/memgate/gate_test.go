@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/1000x-rps-server/rps-server/adapters/memgate"
+	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/ports"
 	"github.com/1000x-rps-server/rps-server/tests/contract"
 )
@@ -44,7 +45,21 @@ func TestAcquireHonoursCancelledContext(t *testing.T) {
 
 func TestNewRefusesZeroCapacity(t *testing.T) {
 	_, err := memgate.New(0)
+	require.EqualError(t, err, "memgate: capacity must be at least 1 (got 0)")
+	_, err = memgate.New(-1)
 	require.Error(t, err)
+}
+
+// The smallest gate there is: one slot.
+func TestCapacityOne(t *testing.T) {
+	g, err := memgate.New(1)
+	require.NoError(t, err)
+	ctx := context.Background()
+	_, err = g.Acquire(ctx, "a")
+	require.NoError(t, err)
+	_, err = g.Acquire(ctx, "b")
+	require.ErrorIs(t, err, domain.ErrAtCapacity)
+	assert.Equal(t, 1, g.InUse())
 }
 
 // BenchmarkGate measures acquire+release pairs with ~100 concurrent callers,

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -91,22 +92,25 @@ func newStack(t *testing.T, in infra, extraEnv ...string) *stack {
 	return s
 }
 
-// startWorker starts a cmd/worker and waits until it is ready.
-func (s *stack) startWorker(t *testing.T) *proc {
+// startWorker starts a cmd/worker and waits until it is ready; env is
+// added to the stack's (a later value wins).
+func (s *stack) startWorker(t *testing.T, env ...string) *proc {
 	t.Helper()
 	addr := testinfra.FreeAddr(t)
-	p := startProc(t, "worker", append(s.env, "RPS_WORKER__METRICS_ADDR="+addr))
-	waitReady(t, "http://"+addr+"/readyz", p)
+	p := startProc(t, "worker", append(append(slices.Clone(s.env), env...), "RPS_WORKER__METRICS_ADDR="+addr))
+	p.admin = "http://" + addr
+	waitReady(t, p.admin+"/readyz", p)
 	s.workers = append(s.workers, p)
 	return p
 }
 
-// startServer starts a cmd/server and returns its base URL once /readyz is 200.
-func (s *stack) startServer(t *testing.T) string {
+// startServer starts a cmd/server and returns its base URL once /readyz is
+// 200; env is added to the stack's (a later value wins).
+func (s *stack) startServer(t *testing.T, env ...string) string {
 	t.Helper()
 	addr := testinfra.FreeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
-	p := startProc(t, "server", append(s.env, "PORT="+port))
+	p := startProc(t, "server", append(append(slices.Clone(s.env), env...), "PORT="+port))
 	base := "http://" + addr
 	waitReady(t, base+"/readyz", p)
 	s.servers = append(s.servers, p)
@@ -116,11 +120,12 @@ func (s *stack) startServer(t *testing.T) string {
 
 // proc is a child process whose output goes to a log file kept for failures.
 type proc struct {
-	name string
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-	err  error
+	name  string
+	cmd   *exec.Cmd
+	log   string
+	admin string // a worker's /metrics and /readyz base URL
+	done  chan struct{}
+	err   error
 }
 
 func startProc(t *testing.T, name string, env []string) *proc {
@@ -262,20 +267,28 @@ func runUsers(ctx context.Context, bases []string, total, concurrency int) *outc
 	return o
 }
 
-// runUsersPaced keeps concurrency users sending POST /queue back to back for
-// d, spread round-robin over the servers.
-func runUsersPaced(ctx context.Context, bases []string, d time.Duration, concurrency int) *outcome {
+// runUsersUntil keeps concurrency users sending POST /queue back to back
+// until stop is closed (a request under way then finishes), spread
+// round-robin over the servers.
+func runUsersUntil(ctx context.Context, bases []string, stop <-chan struct{}, concurrency int) *outcome {
 	o := &outcome{statuses: map[int]int{}, codes: map[string]int{}}
 	client := &http.Client{
 		Timeout:   30 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: concurrency},
 	}
 	defer client.CloseIdleConnections()
-	stop := time.Now().Add(d)
+	stopped := func() bool {
+		select {
+		case <-stop:
+			return true
+		default:
+			return ctx.Err() != nil
+		}
+	}
 	var wg sync.WaitGroup
 	for u := range concurrency {
 		wg.Go(func() {
-			for i := 0; time.Now().Before(stop) && ctx.Err() == nil; i++ {
+			for i := 0; !stopped(); i++ {
 				o.add(postQueue(ctx, client, bases[(u+i)%len(bases)]))
 			}
 		})

@@ -2,7 +2,9 @@ package e2e_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -103,26 +105,66 @@ func TestScaleOut_ThreeServersTwoWorkers(t *testing.T) {
 	assert.Zero(t, gateHeld(t, in, s.gateKey), "the gate drains to 0")
 }
 
-// One of two workers is killed under steady load. Every 200 carries a code of
-// its own; the dead worker's tasks are answered by the other or time out (504,
-// counted); and every code handed out is the one recorded for its task.
+// tasksPartitions is the tasks topic's partition count in the kill tests.
+const tasksPartitions = 6
+
+// servedPartitions lists the tasks partitions a worker has answered tasks
+// of (its stored offset is past 0).
+func servedPartitions(admin string) []int {
+	var ps []int
+	for p := range tasksPartitions {
+		if metricstest.ScrapeQuiet(admin, fmt.Sprintf(`rps_worker_stored_offset{partition="%d"}`, p)) > 0 {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// One of two workers is killed under steady load, once it has answered
+// tasks of its own partitions. Its partitions move to the other worker;
+// every 200 carries a code of its own; the dead worker's tasks are answered
+// by the other or time out (504); and every code handed out is the one
+// recorded for its task.
 func TestScaleOut_WorkerKilledUnderLoad(t *testing.T) {
 	in := needInfra(t)
-	s := newStack(t, in)
+	s := newStack(t, in, "RPS_KAFKA__TASKS_PARTITIONS="+strconv.Itoa(tasksPartitions))
 	victim := s.startWorker(t)
-	s.startWorker(t)
+	other := s.startWorker(t)
 	base := s.startServer(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var o *outcome
+	stop := make(chan struct{})
 	loaded := make(chan struct{})
 	go func() {
 		defer close(loaded)
-		o = runUsersPaced(ctx, []string{base}, 20*time.Second, 50)
+		o = runUsersUntil(ctx, []string{base}, stop, 50)
 	}()
-	time.Sleep(5 * time.Second)
+	defer func() { // on a failed require below, end the load before returning
+		select {
+		case <-stop:
+		default:
+			close(stop)
+		}
+		<-loaded
+	}()
+
+	// The victim holds tasks: it has answered some on partitions of its own.
+	var held []int
+	require.Eventually(t, func() bool {
+		held = servedPartitions(victim.admin)
+		return len(held) > 0 && metricstest.ScrapeQuiet(victim.admin, `rps_worker_tasks_total{outcome="ok"}`) >= 20
+	}, time.Minute, 20*time.Millisecond, "the victim never took tasks")
 	victim.kill()
+	killed := time.Now()
+
+	// Its partitions move to the other worker, which answers their tasks.
+	require.Eventually(t, func() bool {
+		return len(servedPartitions(other.admin)) == tasksPartitions
+	}, time.Minute, 50*time.Millisecond, "the dead worker's partitions %v never moved to the other worker", held)
+	t.Logf("the dead worker's partitions %v answered by the other worker %s after the kill", held, time.Since(killed).Round(time.Millisecond))
+	close(stop)
 	<-loaded
 
 	t.Logf("statuses after killing a worker: %v", o.statuses)
@@ -146,11 +188,13 @@ func TestScaleOut_WorkerKilledUnderLoad(t *testing.T) {
 	}
 }
 
-// A server instance is killed under load: its slots come back within one
-// lease, the other instance keeps serving, and nothing piles up.
+// A server instance is killed under load while it holds slots: the slots
+// held at the kill are back within one lease of it, the other instance keeps
+// serving, and nothing piles up.
 func TestScaleOut_ServerKilledUnderLoad(t *testing.T) {
 	in := needInfra(t)
 	// A short lease (reply timeout 2 s + margin 1 s) keeps the test short.
+	const lease = 3 * time.Second
 	s := newStack(t, in, "KAFKA_GIFT_CODE_TIMEOUT=2", "RPS_GATE__LEASE_MARGIN=1s", "RPS_HTTP__REQUEST_TIMEOUT=5s")
 	s.startWorker(t)
 	survivor := s.startServer(t)
@@ -160,19 +204,72 @@ func TestScaleOut_ServerKilledUnderLoad(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var survivorOutcome *outcome
+	stopSurvivor, stopVictim := make(chan struct{}), make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Go(func() { survivorOutcome = runUsersPaced(ctx, []string{survivor}, 10*time.Second, 40) })
-	wg.Go(func() { _ = runUsersPaced(ctx, []string{s.serverBy[victim]}, 3*time.Second, 40) }) // its clients see errors
-	time.Sleep(2 * time.Second)
+	// The survivor's load goes on until the check below ends: its acquires
+	// are what prune expired leases.
+	wg.Go(func() { survivorOutcome = runUsersUntil(ctx, []string{survivor}, stopSurvivor, 40) })
+	wg.Go(func() { _ = runUsersUntil(ctx, []string{s.serverBy[victim]}, stopVictim, 40) }) // its clients see errors
+	stopped := false
+	stopLoad := func() {
+		if !stopped {
+			stopped = true
+			close(stopSurvivor)
+			close(stopVictim)
+			wg.Wait()
+		}
+	}
+	defer stopLoad()
+
+	require.Eventually(t, func() bool {
+		return metricstest.ScrapeQuiet(s.serverBy[victim], "rps_gate_slots_in_use") > 0
+	}, time.Minute, 10*time.Millisecond, "the victim never held slots")
 	victim.kill()
-	wg.Wait()
+	killed := time.Now()
+	atKill := gateMembers(t, in, s.gateKey)
+	require.NotEmpty(t, atKill, "slots held at the kill")
+
+	var back time.Duration
+	require.Eventually(t, func() bool {
+		if stillHeld(t, in, s.gateKey, atKill) > 0 {
+			return false
+		}
+		back = time.Since(killed)
+		return true
+	}, 30*time.Second, 20*time.Millisecond, "the dead instance's slots never came back")
+	t.Logf("%d slots held at the kill, all back %s after it (lease %s)", len(atKill), back.Round(time.Millisecond), lease)
+	assert.Less(t, back, lease+2*time.Second, "the dead instance's slots return within one lease of the kill (+2 s for pruning and polling)")
+	stopLoad()
 
 	require.Empty(t, survivorOutcome.errors)
 	assert.Equal(t, survivorOutcome.statuses[http.StatusOK], total(survivorOutcome), "the survivor kept serving: %v", survivorOutcome.statuses)
 	assert.Zero(t, survivorOutcome.duplicates())
-	require.Eventually(t, func() bool { return gateHeld(t, in, s.gateKey) == 0 }, 3*time.Second+2*time.Second, 100*time.Millisecond,
-		"the dead instance's slots return within one lease")
+	require.Eventually(t, func() bool { return gateHeld(t, in, s.gateKey) == 0 }, 5*time.Second, 100*time.Millisecond, "the gate drains to 0")
 	assert.Zero(t, metricstest.Scrape(t, survivor, "rps_broker_late_replies_total"), "the dead instance's replies never reach the survivor")
+}
+
+// gateMembers lists the slot ids held in the Redis gate.
+func gateMembers(t *testing.T, in infra, key string) []string {
+	t.Helper()
+	c := in.redis
+	ids, err := c.Do(context.Background(), c.B().Zrange().Key(key).Min("0").Max("-1").Build()).AsStrSlice()
+	require.NoError(t, err)
+	return ids
+}
+
+// stillHeld counts the ids that are still members of the gate.
+func stillHeld(t *testing.T, in infra, key string, ids []string) int {
+	t.Helper()
+	c := in.redis
+	scores, err := c.Do(context.Background(), c.B().Zmscore().Key(key).Member(ids...).Build()).ToArray()
+	require.NoError(t, err)
+	n := 0
+	for i := range scores {
+		if !scores[i].IsNil() {
+			n++
+		}
+	}
+	return n
 }
 
 func total(o *outcome) int {

@@ -59,8 +59,14 @@ func run(w io.Writer, pkgs []string, out string, workers, coefficient int, minSc
 	for _, pkg := range pkgs {
 		pkg = filepath.ToSlash(filepath.Clean(strings.TrimPrefix(pkg, "./")))
 		report := filepath.Join(out, strings.ReplaceAll(pkg, "/", "_")+".json")
+		_ = os.Remove(report) // a stale report must not stand in for this run's
 		if err := unleash(pkg, report, workers, coefficient); err != nil {
 			return err
+		}
+		if _, err := os.Stat(report); errors.Is(err, os.ErrNotExist) {
+			// gremlins writes no report when it finds nothing to mutate.
+			fmt.Fprintf(w, "%-22s no mutants (no operator gremlins mutates)\n", pkg)
+			continue
 		}
 		ms, err := readReport(pkg, report)
 		if err != nil {

@@ -27,6 +27,9 @@ type reply struct {
 	msg      *kafka.Message
 	ticket   ticket
 	attempts int
+	// ctx carries the task's request id into the reply's log lines
+	// (observability.WithRequestID); it is not used for cancellation.
+	ctx context.Context
 }
 
 // dispatch runs one task in its own goroutine, at most Concurrency at once.
@@ -59,6 +62,9 @@ func (w *Runner) dispatch(ctx context.Context, m *kafka.Message) {
 		// its ctx is cancelled only when the drain deadline passes.
 		ctx, span := w.startProcess(m, task.ID, started)
 		defer span.End()
+		// The task's request id goes into its context, so the handler and
+		// every log line about the task carry it, as the server's lines do.
+		ctx = observability.WithRequestID(ctx, task.RequestID)
 		res := w.proc.Process(ctx, task)
 		<-w.sem
 		observability.ObserveWithTrace(ctx, w.metrics.processing, time.Since(started).Seconds())
@@ -68,13 +74,14 @@ func (w *Runner) dispatch(ctx context.Context, m *kafka.Message) {
 			outcome, res.Value = outcomeError, "" // a reply is a result or an error
 		}
 		w.metrics.processed.WithLabelValues(outcome).Inc()
+		w.cfg.Logger.DebugContext(ctx, "task done", "kind", string(task.Kind), "correlation_id", task.ID, "outcome", outcome)
 		msg, err := w.encodeReply(res, replyTo)
 		if err != nil { // cannot happen with string fields; never stall on it
-			w.cfg.Logger.Error("reply not encodable; task skipped", "correlation_id", task.ID, "err", err)
-			w.settle(&reply{ticket: tk}, true)
+			w.cfg.Logger.ErrorContext(ctx, "reply not encodable; task skipped", "correlation_id", task.ID, "err", err)
+			w.settle(&reply{ticket: tk, ctx: ctx}, true)
 			return
 		}
-		w.sendTraced(ctx, &reply{msg: msg, ticket: tk}, task.ID)
+		w.sendTraced(ctx, &reply{msg: msg, ticket: tk, ctx: ctx}, task.ID)
 	}()
 }
 
@@ -95,7 +102,7 @@ func (w *Runner) send(r *reply) {
 			return
 		}
 		if !kafkabroker.IsQueueFull(err) || !kafkabroker.Sleep(w.abandon, queueFullPause) {
-			w.cfg.Logger.Warn("reply not sent; the task will be redelivered", "partition", r.ticket.partition, "offset", r.ticket.offset, "err", err)
+			w.cfg.Logger.WarnContext(r.ctx, "reply not sent; the task will be redelivered", "partition", r.ticket.partition, "offset", r.ticket.offset, "err", err)
 			w.settle(r, false)
 			return
 		}
@@ -141,7 +148,7 @@ func (w *Runner) deliveryLoop() {
 // down), and finishes its task: nobody is left to answer.
 func (w *Runner) orphan(r *reply) {
 	w.metrics.orphans.Inc()
-	w.cfg.Logger.Debug("reply topic gone; reply dropped", "topic", *r.msg.TopicPartition.Topic, "offset", r.ticket.offset)
+	w.cfg.Logger.DebugContext(r.ctx, "reply topic gone; reply dropped", "topic", *r.msg.TopicPartition.Topic, "offset", r.ticket.offset)
 	w.settle(r, true)
 }
 
@@ -154,7 +161,7 @@ func (w *Runner) retry(r *reply, cause error) {
 	r.attempts++
 	w.outage.Down(time.Now(), cause, true)
 	pause := min(firstReplyRetry<<min(r.attempts-1, 5), maxReplyRetry)
-	w.cfg.Logger.Debug("reply not delivered; retrying", "partition", r.ticket.partition, "offset", r.ticket.offset,
+	w.cfg.Logger.DebugContext(r.ctx, "reply not delivered; retrying", "partition", r.ticket.partition, "offset", r.ticket.offset,
 		"attempt", r.attempts, "in", pause.String(), "err", cause)
 	time.AfterFunc(pause, func() { w.send(r) })
 }
