@@ -109,7 +109,7 @@ func TestRedisOutage_LoggedOnceAtEachEnd(t *testing.T) {
 	var logs infra.LogBuffer
 	l, err := redisledger.New(redisledger.Config{
 		URL: r.URL(), Prefix: "test:", TTL: time.Minute, DialTimeout: time.Second, CommandTimeout: time.Second,
-		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Registerer: prometheus.NewRegistry(),
 	})
 	require.NoError(t, err)
 	t.Cleanup(l.Close)
