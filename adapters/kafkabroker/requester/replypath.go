@@ -9,6 +9,7 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/topics"
 	"github.com/1000x-rps-server/rps-server/domain"
 )
 
@@ -57,10 +58,10 @@ func (r *Broker) supervise() {
 }
 
 func (r *Broker) connect() error {
-	if err := kafkabroker.EnsureTopic(r.lifetime, r.admin, r.cfg.TasksTopic, r.cfg.TasksPartitions, nil); err != nil {
+	if err := topics.Ensure(r.lifetime, r.admin, r.cfg.TasksTopic, r.cfg.TasksPartitions, nil); err != nil {
 		return fmt.Errorf("requester: %w", err)
 	}
-	if err := kafkabroker.EnsureTopic(r.lifetime, r.admin, r.replyTopic, 1, map[string]string{"retention.ms": replyRetention}); err != nil {
+	if err := topics.Ensure(r.lifetime, r.admin, r.replyTopic, 1, map[string]string{"retention.ms": replyRetention}); err != nil {
 		return fmt.Errorf("requester: %w", err)
 	}
 	r.replyTopicMade = true

@@ -25,6 +25,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/kafkatrace"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/topics"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/observability"
 )
@@ -82,14 +84,14 @@ func (c *Config) check() error {
 	if c.InstanceID == "" {
 		c.InstanceID = instanceID()
 	}
-	if err := kafkabroker.ValidTopic(c.TasksTopic); err != nil {
+	if err := topics.Valid(c.TasksTopic); err != nil {
 		return fmt.Errorf("requester: tasks topic: %w", err)
 	}
-	if err := kafkabroker.ValidTopic(c.ResultsTopic + "." + c.InstanceID); err != nil {
+	if err := topics.Valid(c.ResultsTopic + "." + c.InstanceID); err != nil {
 		return fmt.Errorf("requester: reply topic: %w", err)
 	}
 	if c.SharedReplies {
-		if err := kafkabroker.ValidTopic(c.ResultsTopic); err != nil {
+		if err := topics.Valid(c.ResultsTopic); err != nil {
 			return fmt.Errorf("requester: results topic: %w", err)
 		}
 	}
@@ -135,7 +137,7 @@ type Broker struct {
 	errs       *kafkabroker.ErrorLog
 	outage     *observability.Outage // one WARN line at each end of an outage
 	metrics    *metrics
-	tracer     kafkabroker.Tracer
+	tracer     kafkatrace.Tracer
 
 	consumer *kafka.Consumer
 	// assigned and replyTopicMade are written by supervise only and read by
@@ -190,7 +192,7 @@ func New(cfg Config) (*Broker, error) {
 		return nil, fmt.Errorf("requester: %w", err)
 	}
 	r := &Broker{
-		cfg: cfg, replyTopic: replyTopic, tracer: kafkabroker.NewTracer(cfg.Tracing),
+		cfg: cfg, replyTopic: replyTopic, tracer: kafkatrace.New(cfg.Tracing),
 		logs: logs, errs: kafkabroker.NewErrorLog(cfg.Logger), wentDown: make(chan struct{}, 1),
 		outage:        observability.NewOutage(cfg.Logger, "kafka", "refused"),
 		superviseDone: make(chan struct{}), watchDone: make(chan struct{}), replyDone: make(chan struct{}), deliveryDone: make(chan struct{}),
@@ -270,8 +272,8 @@ func (r *Broker) Close(ctx context.Context) error {
 		_ = r.consumer.Close()
 		r.failPending(fmt.Errorf("requester: closed: %w", domain.ErrUnavailable))
 		if r.replyTopicMade && reachable { // else it stays an orphan and expires
-			dctx, cancel := context.WithTimeout(ctx, kafkabroker.AdminTimeout)
-			if derr := kafkabroker.DeleteTopic(dctx, r.admin, r.replyTopic); derr != nil {
+			dctx, cancel := context.WithTimeout(ctx, topics.AdminTimeout)
+			if derr := topics.Delete(dctx, r.admin, r.replyTopic); derr != nil {
 				err = errors.Join(err, derr)
 			}
 			cancel()
@@ -296,7 +298,7 @@ func instanceID() string {
 	if err != nil || host == "" {
 		host = "instance"
 	}
-	return kafkabroker.SanitizeTopicPart(host) + "-" + strconv.Itoa(os.Getpid()) + "-" + randomHex(3)
+	return topics.SanitizePart(host) + "-" + strconv.Itoa(os.Getpid()) + "-" + randomHex(3)
 }
 
 func randomHex(n int) string {

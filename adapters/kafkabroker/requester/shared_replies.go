@@ -9,6 +9,7 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/topics"
 	"github.com/1000x-rps-server/rps-server/domain"
 )
 
@@ -34,7 +35,7 @@ const metadataTimeoutMs = 10_000
 // "latest" in a group, lost the replies sent before their assignment).
 func (r *Broker) sharedAssignment(ctx context.Context) ([]kafka.TopicPartition, error) {
 	topic := r.cfg.ResultsTopic
-	if err := kafkabroker.EnsureTopic(ctx, r.admin, topic, 0, nil); err != nil {
+	if err := topics.Ensure(ctx, r.admin, topic, 0, nil); err != nil {
 		return nil, err
 	}
 	md, err := r.consumer.GetMetadata(&topic, false, metadataTimeoutMs)

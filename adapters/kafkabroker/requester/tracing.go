@@ -9,7 +9,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/kafkatrace"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/observability"
 )
@@ -55,6 +55,6 @@ func (r *Broker) startArrival(m *kafka.Message, id string) trace.Span {
 	}
 	now := time.Now()
 	_, span := r.tracer.Start(ctx, "receive "+r.replyTopic, trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithTimestamp(kafkabroker.ProducedAt(m, now)), trace.WithAttributes(kafkabroker.Received(m, "receive", id)...))
+		trace.WithTimestamp(kafkatrace.ProducedAt(m, now)), trace.WithAttributes(kafkatrace.Received(m, "receive", id)...))
 	return span
 }

@@ -26,6 +26,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/kafkatrace"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/topics"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/observability"
 	"github.com/1000x-rps-server/rps-server/ports"
@@ -79,11 +81,11 @@ func (c *Config) check() error {
 	case c.Logger == nil || c.Registerer == nil:
 		return errors.New("worker: logger and registerer are required")
 	}
-	if err := kafkabroker.ValidTopic(c.TasksTopic); err != nil {
+	if err := topics.Valid(c.TasksTopic); err != nil {
 		return fmt.Errorf("worker: tasks topic: %w", err)
 	}
 	if c.ResultsTopic != "" {
-		if err := kafkabroker.ValidTopic(c.ResultsTopic); err != nil {
+		if err := topics.Valid(c.ResultsTopic); err != nil {
 			return fmt.Errorf("worker: results topic: %w", err)
 		}
 	}
@@ -102,7 +104,7 @@ type Runner struct {
 	outage   *observability.Outage // one WARN line at each end of an outage
 	offsets  *offsetTracker
 	metrics  *metrics
-	tracer   kafkabroker.Tracer
+	tracer   kafkatrace.Tracer
 	sem      chan struct{}
 	joined   atomic.Bool
 
@@ -138,7 +140,7 @@ func New(ctx context.Context, cfg Config, proc ports.TaskProcessor) (*Runner, er
 	w := &Runner{
 		cfg: cfg, proc: proc, offsets: newOffsetTracker(), sem: make(chan struct{}, cfg.Concurrency), idle: make(chan struct{}, 1),
 		logs: kafkabroker.NewClientLogs(cfg.Logger), errs: kafkabroker.NewErrorLog(cfg.Logger),
-		tracer: kafkabroker.NewTracer(cfg.Tracing),
+		tracer: kafkatrace.New(cfg.Tracing),
 		outage: observability.NewOutage(cfg.Logger, "kafka (worker)", "replies_retried"),
 	}
 	w.abandon, w.abandonNow = context.WithCancel(context.Background())
@@ -173,7 +175,7 @@ func (w *Runner) open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("worker: admin: %w", err)
 	}
-	err = kafkabroker.EnsureTopic(ctx, admin, w.cfg.TasksTopic, w.cfg.TasksPartitions, nil)
+	err = topics.Ensure(ctx, admin, w.cfg.TasksTopic, w.cfg.TasksPartitions, nil)
 	admin.Close()
 	if err != nil {
 		return fmt.Errorf("worker: %w", err)

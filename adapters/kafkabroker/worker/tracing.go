@@ -7,7 +7,7 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/kafkatrace"
 )
 
 // startProcess starts the spans of the task in m, taken into processing at
@@ -21,8 +21,8 @@ func (w *Runner) startProcess(m *kafka.Message, id string, now time.Time) (conte
 	if !w.tracer.On() {
 		return ctx, trace.SpanFromContext(ctx) // passes the task's traceparent on to the reply
 	}
-	attrs := trace.WithAttributes(kafkabroker.Received(m, "process", id)...)
-	_, wait := w.tracer.Start(ctx, w.cfg.TasksTopic+" queue wait", trace.WithTimestamp(kafkabroker.ProducedAt(m, now)), attrs)
+	attrs := trace.WithAttributes(kafkatrace.Received(m, "process", id)...)
+	_, wait := w.tracer.Start(ctx, w.cfg.TasksTopic+" queue wait", trace.WithTimestamp(kafkatrace.ProducedAt(m, now)), attrs)
 	wait.End(trace.WithTimestamp(now))
 	return w.tracer.Start(ctx, "process "+w.cfg.TasksTopic, trace.WithSpanKind(trace.SpanKindConsumer), trace.WithTimestamp(now), attrs)
 }

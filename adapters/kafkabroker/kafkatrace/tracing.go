@@ -1,4 +1,6 @@
-package kafkabroker
+// Package kafkatrace carries a trace across Kafka: the spans of each side of
+// the broker and their context in message headers.
+package kafkatrace
 
 import (
 	"context"
@@ -23,8 +25,8 @@ type Tracer struct {
 	on   bool
 }
 
-// NewTracer returns the broker's tracer of tr.
-func NewTracer(tr observability.Tracing) Tracer {
+// New returns the broker's tracer of tr.
+func New(tr observability.Tracing) Tracer {
 	return Tracer{Tracer: tr.Tracer("github.com/1000x-rps-server/rps-server/adapters/kafkabroker"), prop: tr.Propagator(), on: tr.On()}
 }
 
