@@ -26,6 +26,7 @@ import (
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/kafkatrace"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester/workerwatch"
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/topics"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/observability"
@@ -58,7 +59,7 @@ type Config struct {
 	InstanceID string
 	// WorkerGroup is the workers' consumer group. While no member of it
 	// consumes the tasks topic, Ready and Request fail at once with
-	// domain.ErrNoWorkers (workers_alive.go). Optional: empty turns the
+	// domain.ErrNoWorkers (package workerwatch). Optional: empty turns the
 	// check off.
 	WorkerGroup string
 	// Settings are raw librdkafka properties set over the tuned ones; see
@@ -159,14 +160,14 @@ type Broker struct {
 
 	ready       atomic.Bool
 	brokersDown atomic.Bool
-	workers     atomic.Pointer[workersVerdict] // set by watchWorkers
-	wentDown    chan struct{}                  // signalled when all brokers are reported down
+	wentDown    chan struct{} // signalled when all brokers are reported down
 
 	// lifetime is cancelled by Close; it ends supervise and replyLoop.
 	lifetime      context.Context
 	cancel        context.CancelFunc
 	superviseDone chan struct{}
-	watchDone     chan struct{} // closed when watchWorkers ends
+	workers       *workerwatch.Watcher
+	watchDone     chan struct{} // closed when workers.Run ends
 	replyDone     chan struct{} // closed when replyLoop ends
 	deliveryDone  chan struct{} // closed when the producer's events end
 	closeOnce     sync.Once
@@ -223,7 +224,12 @@ func New(cfg Config) (*Broker, error) {
 	r.lifetime, r.cancel = context.WithCancel(context.Background())
 	go r.deliveryLoop()
 	go r.supervise()
-	go r.watchWorkers()
+	r.workers = workerwatch.New(r.admin, cfg.WorkerGroup, cfg.TasksTopic, cfg.Logger, r.metrics.workersAvailable)
+	go func() {
+		defer close(r.watchDone)
+		// Never while the cluster is out of reach: see workerwatch.
+		r.workers.Run(r.lifetime, func() bool { return r.ready.Load() && !r.brokersDown.Load() })
+	}()
 	return r, nil
 }
 
@@ -241,7 +247,7 @@ func (r *Broker) Ready(context.Context) error {
 	case r.brokersDown.Load():
 		return fmt.Errorf("requester: all brokers down: %w", domain.ErrUnavailable)
 	}
-	return r.workersReady()
+	return r.workers.Ready()
 }
 
 // Close flushes tasks still queued (bounded by ctx, else 10 s), stops
