@@ -2,11 +2,11 @@
 // the tasks topic in a consumer group, runs each task on a
 // ports.TaskProcessor and replies to the topic its task names in reply_to,
 // or, for a task of the Python original (no reply_to), to the shared results
-// topic in the original's shape (legacy.go).
+// topic in the original's shape (package replyroute).
 //
 // Delivery is at-least-once: a task's offset is stored only once its reply
 // was delivered, and only for the contiguous prefix of answered tasks per
-// partition (offsets.go); auto-commit sends stored offsets every 200 ms, on
+// partition (package offsets); auto-commit sends stored offsets every 200 ms, on
 // revoke and on close. A reply that fails is produced again (the task is not
 // rerun) until delivered or the drain deadline; a reply whose topic is gone
 // is dropped. Poison tasks are logged, counted and count as answered.
@@ -28,6 +28,8 @@ import (
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/kafkatrace"
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/topics"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/worker/offsets"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/worker/replyroute"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/observability"
 	"github.com/1000x-rps-server/rps-server/ports"
@@ -102,8 +104,9 @@ type Runner struct {
 	logs     *kafkabroker.ClientLogs
 	errs     *kafkabroker.ErrorLog
 	outage   *observability.Outage // one WARN line at each end of an outage
-	offsets  *offsetTracker
+	offsets  *offsets.Tracker
 	metrics  *metrics
+	route    replyroute.Route
 	tracer   kafkatrace.Tracer
 	sem      chan struct{}
 	joined   atomic.Bool
@@ -138,7 +141,7 @@ func New(ctx context.Context, cfg Config, proc ports.TaskProcessor) (*Runner, er
 		return nil, err
 	}
 	w := &Runner{
-		cfg: cfg, proc: proc, offsets: newOffsetTracker(), sem: make(chan struct{}, cfg.Concurrency), idle: make(chan struct{}, 1),
+		cfg: cfg, proc: proc, offsets: offsets.NewTracker(), sem: make(chan struct{}, cfg.Concurrency), idle: make(chan struct{}, 1),
 		logs: kafkabroker.NewClientLogs(cfg.Logger), errs: kafkabroker.NewErrorLog(cfg.Logger),
 		tracer: kafkatrace.New(cfg.Tracing),
 		outage: observability.NewOutage(cfg.Logger, "kafka (worker)", "replies_retried"),
@@ -149,7 +152,10 @@ func New(ctx context.Context, cfg Config, proc ports.TaskProcessor) (*Runner, er
 		w.metrics, err = newMetrics(cfg.Registerer)
 	}
 	if err == nil {
-		err = kafkabroker.Register(cfg.Registerer, lagCollector{w})
+		w.route = replyroute.New(cfg.ResultsTopic, w.metrics.legacy, cfg.Logger)
+	}
+	if err == nil {
+		err = kafkabroker.Register(cfg.Registerer, offsets.LagCollector{Topic: cfg.TasksTopic, Lag: w.lag})
 	}
 	if err != nil {
 		return nil, errors.Join(err, w.closeClients())
@@ -197,7 +203,7 @@ func (w *Runner) rebalanced(c *kafka.Consumer, ev kafka.Event) error {
 	case kafka.RevokedPartitions:
 		w.storeMu.Lock()
 		for _, tp := range e.Partitions {
-			w.offsets.forget(tp.Partition)
+			w.offsets.Forget(tp.Partition)
 			w.metrics.committed.DeleteLabelValues(strconv.Itoa(int(tp.Partition)))
 		}
 		w.storeMu.Unlock()
