@@ -1,6 +1,6 @@
 // Package httpapi is the inbound HTTP adapter: echo routes for the queue,
-// health, readiness and metrics, request ids, and one table that maps the
-// core's errors to RFC 9457 problem responses.
+// health, readiness and metrics, and request ids; package problem holds the
+// one table that maps the core's errors to RFC 9457 problem responses.
 package httpapi
 
 import (
@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/1000x-rps-server/rps-server/adapters/httpapi/problem"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/observability"
 )
@@ -66,14 +67,13 @@ const readyTimeout = 2 * time.Second
 
 // API is the HTTP handler of the server.
 type API struct {
-	e          *echo.Echo
-	handler    http.Handler // e, inside the tracing middleware when tracing is on
-	sub        TaskSubmitter
-	cfg        Config
-	errs       []errorRow // the one error table, see errorTable
-	retryAfter string     // pre-formatted Retry-After value
-	draining   atomic.Bool
-	notReady   atomic.Pointer[string] // last readiness seen: "" ready, else the reason; nil before the first probe
+	e        *echo.Echo
+	handler  http.Handler // e, inside the tracing middleware when tracing is on
+	sub      TaskSubmitter
+	cfg      Config
+	problems *problem.Responder
+	draining atomic.Bool
+	notReady atomic.Pointer[string] // last readiness seen: "" ready, else the reason; nil before the first probe
 	// Bodies that never change, encoded once per API instead of per request.
 	helloBody, okBody, readyBody []byte
 }
@@ -93,17 +93,16 @@ func New(sub TaskSubmitter, cfg Config) (*API, error) {
 		return nil, errors.New("httpapi: request timeout must be positive")
 	}
 	a := &API{
-		e:          echo.New(),
-		sub:        sub,
-		cfg:        cfg,
-		errs:       errorTable(),
-		retryAfter: retryAfterSeconds(cfg.RetryAfter),
-		helloBody:  []byte(`{"Hello":"World"}`),
-		okBody:     []byte(`{"status":"ok"}`),
-		readyBody:  []byte(`{"status":"ready"}`),
+		e:         echo.New(),
+		sub:       sub,
+		cfg:       cfg,
+		problems:  problem.New(cfg.RetryAfter, cfg.Logger),
+		helloBody: []byte(`{"Hello":"World"}`),
+		okBody:    []byte(`{"status":"ok"}`),
+		readyBody: []byte(`{"status":"ready"}`),
 	}
 	a.e.HideBanner, a.e.HidePort = true, true
-	a.e.HTTPErrorHandler = a.handleError
+	a.e.HTTPErrorHandler = a.problems.Handle
 	a.e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 
 	metrics, err := newMetrics(cfg.Registerer)

@@ -54,14 +54,14 @@ func saneRequestID(id string) bool {
 func (a *API) writeErrors(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if err := next(c); err != nil {
-			a.handleError(err, c)
+			a.problems.Handle(err, c)
 		}
 		return nil
 	}
 }
 
 // recoverer turns a handler's panic into an error carrying the panicking
-// goroutine's stack, which handleError logs once at error level and answers
+// goroutine's stack, which problem.Responder logs once at error level and answers
 // with a generic 500; echo's own logger is never used.
 func recoverer() echo.MiddlewareFunc {
 	return middleware.RecoverWithConfig(middleware.RecoverConfig{
