@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester/replies"
 )
 
 type metrics struct {
@@ -42,7 +43,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "rps_kafka_workers_available", Help: "1 while a worker consumes the tasks topic (its consumer group, polled every second), else 0: POST /queue then answers 503 at once.",
 		}),
 	}
-	m.shared.WithLabelValues(sharedTaken)
-	m.shared.WithLabelValues(sharedIgnored)
+	m.shared.WithLabelValues(replies.SharedTaken)
+	m.shared.WithLabelValues(replies.SharedIgnored)
 	return m, kafkabroker.Register(reg, m.roundTrip, m.pending, m.lateReplies, m.badReplies, m.produceErrors, m.shared, m.workersAvailable)
 }

@@ -3,12 +3,12 @@ package requester
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester/replies"
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/topics"
 	"github.com/1000x-rps-server/rps-server/domain"
 )
@@ -69,7 +69,7 @@ func (r *Broker) connect() error {
 		// From the beginning of a topic made for us: no reply can slip past.
 		assignment := []kafka.TopicPartition{{Topic: &r.replyTopic, Partition: 0, Offset: 0}}
 		if r.cfg.SharedReplies {
-			shared, err := r.sharedAssignment(r.lifetime)
+			shared, err := r.replies.SharedAssignment(r.lifetime, r.admin)
 			if err != nil {
 				return fmt.Errorf("requester: %w", err)
 			}
@@ -90,37 +90,13 @@ func (r *Broker) connect() error {
 func (r *Broker) probe(timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(r.lifetime, timeout)
 	defer cancel()
-	if err := r.probeOwn(ctx, timeout); err != nil {
+	if err := r.replies.ProbeOwn(ctx, timeout, r.send); err != nil {
 		return err
 	}
 	if r.cfg.SharedReplies {
-		return r.probeShared(ctx)
+		return r.replies.ProbeShared(ctx, r.send)
 	}
 	return nil
-}
-
-// probeOwn proves the instance's own reply topic.
-func (r *Broker) probeOwn(ctx context.Context, timeout time.Duration) error {
-	id := probePrefix + randomHex(8)
-	ch, err := r.register(id)
-	if err != nil {
-		return err
-	}
-	defer r.unregister(id)
-	msg, err := kafkabroker.EncodeReply(domain.Result{TaskID: id, Value: "probe"}, r.replyTopic)
-	if err != nil {
-		return err
-	}
-	msg.Opaque = id
-	if err := r.send(msg); err != nil {
-		return fmt.Errorf("requester: probe: %w", err)
-	}
-	select {
-	case o := <-ch:
-		return o.err
-	case <-ctx.Done():
-		return fmt.Errorf("requester: probe: no reply within %s: %w", timeout, domain.ErrUnavailable)
-	}
 }
 
 // deliveryLoop drains delivery reports, so the producer never blocks, and
@@ -137,7 +113,7 @@ func (r *Broker) deliveryLoop() {
 			}
 			r.metrics.produceErrors.Inc()
 			if id, ok := e.Opaque.(string); ok {
-				r.complete(id, outcome{err: fmt.Errorf("requester: deliver task: %w: %w", domain.ErrUnavailable, e.TopicPartition.Error)})
+				r.replies.Complete(id, replies.Outcome{Err: fmt.Errorf("requester: deliver task: %w: %w", domain.ErrUnavailable, e.TopicPartition.Error)})
 			}
 		case kafka.Error:
 			r.noteError(e)
@@ -145,35 +121,13 @@ func (r *Broker) deliveryLoop() {
 	}
 }
 
-// replyLoop reads this instance's reply topic and wakes the waiting requests.
+// replyLoop reads the reply topics until Close (package replies).
 func (r *Broker) replyLoop() {
 	defer close(r.replyDone)
-	for r.lifetime.Err() == nil {
-		switch e := r.consumer.Poll(100).(type) {
-		case *kafka.Message:
-			r.brokersDown.Store(false)
-			r.endOutage()
-			if *e.TopicPartition.Topic != r.replyTopic {
-				r.takeShared(e) // only assigned in shared mode
-				continue
-			}
-			res, err := kafkabroker.DecodeReply(e)
-			if err != nil {
-				r.metrics.badReplies.Inc()
-				r.cfg.Logger.Warn("undecodable reply dropped", "topic", r.replyTopic, "offset", int64(e.TopicPartition.Offset), "err", err)
-				continue
-			}
-			arrival := r.startArrival(e, res.TaskID)
-			if !r.complete(res.TaskID, outcome{res: res}) && !strings.HasPrefix(res.TaskID, probePrefix) {
-				r.metrics.lateReplies.Inc()
-				r.cfg.Logger.Debug("late or unknown reply dropped", "correlation_id", res.TaskID)
-				arrival.SetAttributes(lateReply)
-			}
-			arrival.End()
-		case kafka.Error:
-			r.noteError(e)
-		}
-	}
+	r.replies.Read(r.lifetime, func() {
+		r.brokersDown.Store(false)
+		r.endOutage()
+	}, r.noteError)
 }
 
 // endOutage ends an outage once Kafka answers, unless the reply path is not

@@ -5,7 +5,9 @@
 //
 // The files follow a request's path: requester.go builds and closes the
 // Broker, request.go sends a task and waits for its reply, replypath.go
-// connects, proves the reply path with a probe and reads replies.
+// connects and proves the reply path; package replies reads the replies and
+// hands each to its request, package workerwatch tells whether any worker
+// consumes the tasks.
 package requester
 
 import (
@@ -26,6 +28,7 @@ import (
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/kafkatrace"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester/replies"
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester/workerwatch"
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/topics"
 	"github.com/1000x-rps-server/rps-server/domain"
@@ -113,19 +116,9 @@ const (
 	maxRetry   = 10 * time.Second
 )
 
-// probePrefix starts the correlation id of a probe. A probe that comes back
-// after its deadline (sent while Kafka was down) is not a late reply.
-const probePrefix = "probe-"
-
 // replyRetention is how long replies live in a reply topic; only replies to
 // a crashed instance are ever left unread, and nobody needs those.
 const replyRetention = "3600000"
-
-// outcome is what a waiting request receives: a reply or a send failure.
-type outcome struct {
-	res domain.Result
-	err error
-}
 
 // Broker is the server side of request-reply (ports.TaskBroker). It is
 // safe for concurrent use. Create it with New and end it with Close.
@@ -145,14 +138,8 @@ type Broker struct {
 	// Close after supervise ended.
 	assigned       bool
 	replyTopicMade bool
-	// sharedPartitions is how many partitions of the shared results topic
-	// are assigned (shared mode); written before the reply loop starts.
-	sharedPartitions int
-
-	// pending maps a correlation id to the channel its reply is handed to.
-	// A sync.Map (a concurrent hash trie): a mutex map was the top entry of
-	// the mutex profile at 100 outstanding on 2 CPUs.
-	pending sync.Map
+	// replies hands each reply to the request waiting for it.
+	replies *replies.Router
 
 	// sendMu keeps Produce and the producer's Close apart.
 	sendMu sync.RWMutex
@@ -221,6 +208,14 @@ func New(cfg Config) (*Broker, error) {
 		r.logs.Close()
 		return nil, err
 	}
+	shared := ""
+	if cfg.SharedReplies {
+		shared = cfg.ResultsTopic
+	}
+	r.replies = replies.New(replies.Config{
+		Consumer: r.consumer, OwnTopic: replyTopic, SharedTopic: shared, Logger: cfg.Logger, Tracer: r.tracer,
+		Metrics: replies.Metrics{Pending: r.metrics.pending, Late: r.metrics.lateReplies, Bad: r.metrics.badReplies, Shared: r.metrics.shared},
+	})
 	r.lifetime, r.cancel = context.WithCancel(context.Background())
 	go r.deliveryLoop()
 	go r.supervise()
@@ -276,7 +271,7 @@ func (r *Broker) Close(ctx context.Context) error {
 			<-r.replyDone // the consumer must not be polled while it closes
 		}
 		_ = r.consumer.Close()
-		r.failPending(fmt.Errorf("requester: closed: %w", domain.ErrUnavailable))
+		r.replies.FailAll(fmt.Errorf("requester: closed: %w", domain.ErrUnavailable))
 		if r.replyTopicMade && reachable { // else it stays an orphan and expires
 			dctx, cancel := context.WithTimeout(ctx, topics.AdminTimeout)
 			if derr := topics.Delete(dctx, r.admin, r.replyTopic); derr != nil {
