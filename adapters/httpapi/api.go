@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/1000x-rps-server/rps-server/adapters/httpapi/problem"
+	"github.com/1000x-rps-server/rps-server/adapters/httpapi/requestid"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/observability"
 )
@@ -114,7 +115,7 @@ func New(sub TaskSubmitter, cfg Config) (*API, error) {
 	// status the client got (429, 504…); Recover is innermost so a panic
 	// becomes an error that writeErrors turns into a 500 problem.
 	// The trace context follows the request id, so its span can name it.
-	a.e.Use(requestID, traceContext(cfg.Tracing), a.closeWhileDraining, metrics, a.writeErrors, recoverer())
+	a.e.Use(requestid.Middleware, traceContext(cfg.Tracing), a.closeWhileDraining, metrics, a.writeErrors, recoverer())
 
 	// The read-only routes answer HEAD too: load balancers and `curl -I`
 	// probe with it (net/http leaves the body out).
