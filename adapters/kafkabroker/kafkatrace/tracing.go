@@ -55,6 +55,24 @@ func (t Tracer) Extract(ctx context.Context, m *kafka.Message) context.Context {
 	return t.prop.Extract(ctx, Carrier(m))
 }
 
+// StartProcess starts the spans of the task in m, taken into processing at
+// now, in the trace its headers carry (children of the server's send span):
+// "<tasks topic> queue wait", from its produce to now (broker, fetch, a
+// free slot of Concurrency), ended at once; and "process <tasks topic>",
+// the consumer span the handler's and the reply's spans hang under, which
+// the caller ends. The returned ctx lives as long as ctx (the worker's
+// drain).
+func (t Tracer) StartProcess(ctx context.Context, m *kafka.Message, topic, id string, now time.Time) (context.Context, trace.Span) {
+	ctx = t.Extract(ctx, m)
+	if !t.on {
+		return ctx, trace.SpanFromContext(ctx) // passes the task's traceparent on to the reply
+	}
+	attrs := trace.WithAttributes(Received(m, "process", id)...)
+	_, wait := t.Start(ctx, topic+" queue wait", trace.WithTimestamp(ProducedAt(m, now)), attrs)
+	wait.End(trace.WithTimestamp(now))
+	return t.Start(ctx, "process "+topic, trace.WithSpanKind(trace.SpanKindConsumer), trace.WithTimestamp(now), attrs)
+}
+
 // ProducedAt is when m was handed to its producer (its CreateTime, to the
 // millisecond), never later than now: the start of a wait span.
 func ProducedAt(m *kafka.Message, now time.Time) time.Time {

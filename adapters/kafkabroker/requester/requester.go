@@ -214,7 +214,7 @@ func New(cfg Config) (*Broker, error) {
 	}
 	r.replies = replies.New(replies.Config{
 		Consumer: r.consumer, OwnTopic: replyTopic, SharedTopic: shared, Logger: cfg.Logger, Tracer: r.tracer,
-		Metrics: replies.Metrics{Pending: r.metrics.pending, Late: r.metrics.lateReplies, Bad: r.metrics.badReplies, Shared: r.metrics.shared},
+		Metrics: r.metrics.replies,
 	})
 	r.lifetime, r.cancel = context.WithCancel(context.Background())
 	go r.deliveryLoop()

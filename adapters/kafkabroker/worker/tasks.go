@@ -58,7 +58,7 @@ func (w *Runner) dispatch(ctx context.Context, m *kafka.Message) {
 		}
 		// The task runs to completion during the drain (its reply is owed);
 		// its ctx is cancelled only when the drain deadline passes.
-		ctx, span := w.startProcess(m, task.ID, started)
+		ctx, span := w.tracer.StartProcess(w.abandon, m, w.cfg.TasksTopic, task.ID, started)
 		defer span.End()
 		res := w.proc.Process(ctx, task)
 		<-w.sem

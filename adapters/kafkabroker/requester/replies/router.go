@@ -31,6 +31,28 @@ type Metrics struct {
 	Shared  *prometheus.CounterVec // replies read from the shared topic, by outcome
 }
 
+// NewMetrics makes the figures, to be registered by the caller.
+func NewMetrics() Metrics {
+	m := Metrics{
+		Pending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "rps_broker_pending_replies", Help: "Requests waiting for their reply.",
+		}),
+		Late: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rps_broker_late_replies_total", Help: "Replies that found no waiting request (late or unknown), dropped.",
+		}),
+		Bad: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rps_broker_bad_replies_total", Help: "Replies that could not be decoded, dropped.",
+		}),
+		Shared: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rps_broker_shared_replies_total",
+			Help: "Replies read from the shared results topic (kafka.reply_mode: shared), by outcome: taken (a request of this instance) or ignored (another's, late, or undecodable).",
+		}, []string{"outcome"}),
+	}
+	m.Shared.WithLabelValues(SharedTaken)
+	m.Shared.WithLabelValues(SharedIgnored)
+	return m
+}
+
 // Config sets up a Router.
 type Config struct {
 	Consumer *kafka.Consumer // assigned the reply topics by the caller
