@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
-	"strings"
 	"time"
 
 	"github.com/1000x-rps-server/rps-server/configs/internal/formats"
@@ -26,22 +25,7 @@ func (e *fieldError) Error() string { return "config: " + e.msg }
 
 // origins says which variables or files set the keys, for Load's message:
 // "; set by RATE_LIMIT_CAPACITY in the environment".
-func (e *fieldError) origins(from map[string]string) string {
-	var parts []string
-	for i, key := range e.keys {
-		switch o, ok := from[key]; {
-		case !ok:
-		case i == 0:
-			parts = append(parts, "set by "+o)
-		default:
-			parts = append(parts, key+" set by "+o)
-		}
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return "; " + strings.Join(parts, ", ")
-}
+func (e *fieldError) origins(from map[string]string) string { return keys.SetBy(e.keys, from) }
 
 // check is one rule: when bad, key must be want, and got is what it is.
 type check struct {

@@ -112,3 +112,21 @@ func ParseEnviron(environ []string) map[string]string {
 	}
 	return vars
 }
+
+// Reads reports whether a variable is read: one of the original's names,
+// RPS_CONFIG, or the RPS_ variable of a known key (any
+// RPS_KAFKA__SETTINGS__ suffix, a librdkafka property).
+func Reads(name string, known map[string]bool) bool {
+	if _, ok := OriginalNames[name]; ok || name == ConfigFileVar {
+		return true
+	}
+	if strings.HasPrefix(name, VarName(keys.SettingsKey)+"__") {
+		return true
+	}
+	for key := range known {
+		if VarName(key) == name {
+			return true
+		}
+	}
+	return false
+}

@@ -207,3 +207,23 @@ func (l *Loader) Origins() map[string]string { return l.origins }
 func OneLine(err error) string {
 	return strings.Join(strings.Fields(err.Error()), " ")
 }
+
+// SetBy says which variables or files set keys (the offending one first),
+// for an error message:
+// "; set by RATE_LIMIT_CAPACITY in the environment".
+func SetBy(keys []string, from map[string]string) string {
+	var parts []string
+	for i, key := range keys {
+		switch o, ok := from[key]; {
+		case !ok:
+		case i == 0:
+			parts = append(parts, "set by "+o)
+		default:
+			parts = append(parts, key+" set by "+o)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; " + strings.Join(parts, ", ")
+}
