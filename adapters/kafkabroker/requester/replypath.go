@@ -1,7 +1,6 @@
 package requester
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -44,7 +43,7 @@ func (r *Broker) supervise() {
 		case <-r.wentDown:
 		}
 		for r.brokersDown.Load() {
-			if err := r.probe(reprobeTimeout); err == nil {
+			if err := r.replies.Prove(r.lifetime, reprobeTimeout, r.send); err == nil {
 				r.brokersDown.Store(false)
 				r.outage.Up()
 				r.cfg.Logger.Info("kafka reachable again: reply path proven")
@@ -81,22 +80,7 @@ func (r *Broker) connect() error {
 		r.assigned = true
 		go r.replyLoop()
 	}
-	return r.probe(probeTimeout)
-}
-
-// probe sends a reply to ourselves and waits for it: proof that the whole
-// reply path (produce, fetch, dispatch) works; in shared mode through the
-// shared results topic too.
-func (r *Broker) probe(timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(r.lifetime, timeout)
-	defer cancel()
-	if err := r.replies.ProbeOwn(ctx, timeout, r.send); err != nil {
-		return err
-	}
-	if r.cfg.SharedReplies {
-		return r.replies.ProbeShared(ctx, r.send)
-	}
-	return nil
+	return r.replies.Prove(r.lifetime, probeTimeout, r.send)
 }
 
 // deliveryLoop drains delivery reports, so the producer never blocks, and

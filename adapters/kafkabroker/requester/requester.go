@@ -5,9 +5,9 @@
 //
 // The files follow a request's path: requester.go builds and closes the
 // Broker, request.go sends a task and waits for its reply, replypath.go
-// connects and proves the reply path; package replies reads the replies and
-// hands each to its request, package workerwatch tells whether any worker
-// consumes the tasks.
+// connects and re-proves the reply path after an outage; package replies
+// reads the replies, hands each to its request and sends the probes, package
+// workerwatch tells whether any worker consumes the tasks.
 package requester
 
 import (

@@ -15,9 +15,24 @@ import (
 // after its deadline (sent while Kafka was down) is not a late reply.
 const ProbePrefix = "probe-"
 
-// ProbeOwn proves the instance's own reply topic: it sends a reply to
+// Prove sends a reply to this instance and waits for it, within timeout:
+// proof that the whole reply path (produce with send, fetch, dispatch)
+// works; in shared mode through the shared results topic too.
+func (r *Router) Prove(lifetime context.Context, timeout time.Duration, send func(*kafka.Message) error) error {
+	ctx, cancel := context.WithTimeout(lifetime, timeout)
+	defer cancel()
+	if err := r.probeOwn(ctx, timeout, send); err != nil {
+		return err
+	}
+	if r.cfg.SharedTopic != "" {
+		return r.probeShared(ctx, send)
+	}
+	return nil
+}
+
+// probeOwn proves the instance's own reply topic: it sends a reply to
 // itself with send and waits for it.
-func (r *Router) ProbeOwn(ctx context.Context, timeout time.Duration, send func(*kafka.Message) error) error {
+func (r *Router) probeOwn(ctx context.Context, timeout time.Duration, send func(*kafka.Message) error) error {
 	id := ProbePrefix + randomHex(8)
 	ch, err := r.Register(id)
 	if err != nil {

@@ -59,10 +59,10 @@ func (r *Router) SharedAssignment(ctx context.Context, admin *kafka.AdminClient)
 	return out, nil
 }
 
-// ProbeShared proves the shared topic is read: one probe per partition,
+// probeShared proves the shared topic is read: one probe per partition,
 // each produced with send to that partition and awaited, so every partition's fetch
 // is known to work. Other readers of the topic ignore the probes.
-func (r *Router) ProbeShared(ctx context.Context, send func(*kafka.Message) error) error {
+func (r *Router) probeShared(ctx context.Context, send func(*kafka.Message) error) error {
 	ids := make([]string, 0, r.sharedPartitions)
 	chans := make([]chan Outcome, 0, r.sharedPartitions)
 	defer func() {
