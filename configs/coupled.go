@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/1000x-rps-server/rps-server/configs/internal/keys"
 )
 
 // Bounds of kafka.reply_timeout. Below the minimum a round trip through
@@ -76,10 +78,10 @@ func (c Config) kafkaSettingAgrees(name, value string) *fieldError {
 	if err == nil && ms >= lo.Milliseconds() && ms <= hi.Milliseconds() {
 		return nil
 	}
-	key := settingsKey + "." + name
+	key := keys.SettingsKey + "." + name
 	return &fieldError{
 		keys: []string{key, "kafka.reply_timeout"},
 		msg: fmt.Sprintf("%s must be %d to %d (milliseconds), %s (got %s)",
-			key, lo.Milliseconds(), hi.Milliseconds(), why, show(value)),
+			key, lo.Milliseconds(), hi.Milliseconds(), why, keys.Show(value)),
 	}
 }

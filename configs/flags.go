@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+
+	"github.com/1000x-rps-server/rps-server/configs/internal/env"
 )
 
 // FromArgs parses a binary's flags (-config FILE, -env FILE) and loads the
@@ -13,7 +15,7 @@ import (
 func FromArgs(name string, args, environ []string) (Config, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	configFile := fs.String("config", parseEnviron(environ)[configFileVar], "YAML config file (or env "+configFileVar+")")
+	configFile := fs.String("config", env.ParseEnviron(environ)[env.ConfigFileVar], "YAML config file (or env "+env.ConfigFileVar+")")
 	dotEnv := fs.String("env", ".env", "dotenv file; a missing one is ignored")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/1000x-rps-server/rps-server/configs/internal/keys"
 )
 
 // logged returns the config as the binaries log it, decoded from JSON.
@@ -25,7 +27,7 @@ func logged(t *testing.T, cfg Config) map[string]any {
 }
 
 // Every key of the struct is logged, under its own path, with no line of
-// logvalue.go written for it.
+// code written for it.
 func TestLogValue_LogsEveryKeyOfTheStruct(t *testing.T) {
 	cfg := logged(t, Default())
 	for key := range fields(Default()) {
@@ -46,22 +48,14 @@ func TestLogValue_LogsEveryKeyOfTheStruct(t *testing.T) {
 // A key whose name says it may hold a credential must say how it is
 // masked, or the log would print it.
 func TestLogValue_CredentialKeysAreTaggedForMasking(t *testing.T) {
-	for _, f := range flatten(tree("", reflect.ValueOf(Default()))) {
-		if f.value.Kind() != reflect.String {
+	for _, f := range keys.Flatten(keys.Tree("", reflect.ValueOf(Default()))) {
+		if f.Value.Kind() != reflect.String {
 			continue
 		}
 		for _, hint := range []string{"url", "password", "secret", "token", "credential"} {
-			if strings.Contains(f.name, hint) {
-				assert.NotEmpty(t, f.tag.Get("redact"), "%s may hold a credential: tag it redact:\"url\" or redact:\"value\"", f.key)
+			if strings.Contains(f.Name, hint) {
+				assert.NotEmpty(t, f.Tag.Get("redact"), "%s may hold a credential: tag it redact:\"url\" or redact:\"value\"", f.Key)
 			}
 		}
 	}
-}
-
-func TestRedact(t *testing.T) {
-	assert.Equal(t, "redis://u:xxxxx@h:1/0", redact("url", "redis://u:pw@h:1/0"))
-	assert.Equal(t, "xxxxx@h:1", redact("url", "redis://u:p%zz@h:1"), "a URL that does not parse is cut at the @")
-	assert.Equal(t, "xxxxx", redact("value", "hunter2"))
-	assert.Empty(t, redact("value", ""), "an empty secret shows as empty: it is unset, not hidden")
-	assert.Equal(t, "plain", redact("", "plain"))
 }

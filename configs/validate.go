@@ -3,12 +3,11 @@ package configs
 import (
 	"fmt"
 	"log/slog"
-	"net"
-	"net/url"
 	"reflect"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/1000x-rps-server/rps-server/configs/internal/formats"
+	"github.com/1000x-rps-server/rps-server/configs/internal/keys"
 )
 
 // minHeaderBytes is the least http.max_header_bytes: below it ordinary
@@ -26,22 +25,7 @@ func (e *fieldError) Error() string { return "config: " + e.msg }
 
 // origins says which variables or files set the keys, for Load's message:
 // "; set by RATE_LIMIT_CAPACITY in the environment".
-func (e *fieldError) origins(from map[string]string) string {
-	var parts []string
-	for i, key := range e.keys {
-		switch o, ok := from[key]; {
-		case !ok:
-		case i == 0:
-			parts = append(parts, "set by "+o)
-		default:
-			parts = append(parts, key+" set by "+o)
-		}
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return "; " + strings.Join(parts, ", ")
-}
+func (e *fieldError) origins(from map[string]string) string { return keys.SetBy(e.keys, from) }
 
 // check is one rule: when bad, key must be want, and got is what it is.
 type check struct {
@@ -56,7 +40,7 @@ type check struct {
 func (c Config) Validate() error {
 	for _, ch := range c.checks() {
 		if ch.bad {
-			return &fieldError{keys: []string{ch.key}, msg: fmt.Sprintf("%s must be %s (got %s)", ch.key, ch.want, show(ch.got))}
+			return &fieldError{keys: []string{ch.key}, msg: fmt.Sprintf("%s must be %s (got %s)", ch.key, ch.want, keys.Show(ch.got))}
 		}
 	}
 	if fe := c.coupled(); fe != nil {
@@ -73,113 +57,42 @@ func (c Config) checks() []check {
 		{c.HTTP.MaxHeaderBytes < minHeaderBytes, "http.max_header_bytes", fmt.Sprintf("at least %d", minHeaderBytes), c.HTTP.MaxHeaderBytes},
 		{c.Gate.Capacity < 1, "gate.capacity", "at least 1", c.Gate.Capacity},
 		{c.Gate.Key == "", "gate.key", "set", c.Gate.Key},
-		{!validRedisURL(c.Redis.URL), "redis.url", "redis://[user:password@]host:port[/db] or rediss://…", redactURL(c.Redis.URL)},
-		{!validBootstrap(c.Kafka.Bootstrap), "kafka.bootstrap", "a comma-separated list of host:port", c.Kafka.Bootstrap},
+		{!formats.RedisURL(c.Redis.URL), "redis.url", "redis://[user:password@]host:port[/db] or rediss://…", keys.RedactURL(c.Redis.URL)},
+		{!formats.Bootstrap(c.Kafka.Bootstrap), "kafka.bootstrap", "a comma-separated list of host:port", c.Kafka.Bootstrap},
 		{c.Kafka.TasksTopic == "", "kafka.tasks_topic", "set", c.Kafka.TasksTopic},
 		{c.Kafka.ResultsTopic == "", "kafka.results_topic", "set", c.Kafka.ResultsTopic},
 		{c.Kafka.ResultsTopic == c.Kafka.TasksTopic, "kafka.results_topic", "different from kafka.tasks_topic", c.Kafka.ResultsTopic},
 		{c.Kafka.TasksPartitions < 1, "kafka.tasks_partitions", "at least 1", c.Kafka.TasksPartitions},
-		{!oneOf(c.Kafka.ReplyMode, ReplyModeOwn, ReplyModeShared), "kafka.reply_mode", "own or shared", c.Kafka.ReplyMode},
+		{!formats.OneOf(c.Kafka.ReplyMode, ReplyModeOwn, ReplyModeShared), "kafka.reply_mode", "own or shared", c.Kafka.ReplyMode},
 		{c.Worker.Concurrency < 1, "worker.concurrency", "at least 1", c.Worker.Concurrency},
 		{c.Worker.Group == "", "worker.group", "set", c.Worker.Group},
 		{c.Worker.LedgerTTL < time.Second, "worker.ledger_ttl", "at least 1s", c.Worker.LedgerTTL},
 		{c.Worker.LedgerPrefix == "", "worker.ledger_prefix", "set", c.Worker.LedgerPrefix},
 		{level.UnmarshalText([]byte(c.Log.Level)) != nil, "log.level", "debug, info, warn or error", c.Log.Level},
-		{!oneOf(c.Log.Format, "auto", "text", "json"), "log.format", "auto, text or json", c.Log.Format},
-		{!validListenAddr(c.Worker.MetricsAddr), "worker.metrics_addr", "host:port, or empty for off", c.Worker.MetricsAddr},
-		{!validListenAddr(c.Debug.PProfAddr), "debug.pprof_addr", "host:port, or empty for off", c.Debug.PProfAddr},
-		{!validCIDRs(c.HTTP.TrustedProxies), "http.trusted_proxies", "a comma-separated list of CIDRs or IPs, or empty", c.HTTP.TrustedProxies},
+		{!formats.OneOf(c.Log.Format, "auto", "text", "json"), "log.format", "auto, text or json", c.Log.Format},
+		{!formats.ListenAddr(c.Worker.MetricsAddr), "worker.metrics_addr", "host:port, or empty for off", c.Worker.MetricsAddr},
+		{!formats.ListenAddr(c.Debug.PProfAddr), "debug.pprof_addr", "host:port, or empty for off", c.Debug.PProfAddr},
+		{!formats.CIDRs(c.HTTP.TrustedProxies), "http.trusted_proxies", "a comma-separated list of CIDRs or IPs, or empty", c.HTTP.TrustedProxies},
 		{c.Idempotency.TTL < time.Second, "idempotency.ttl", "at least 1s", c.Idempotency.TTL},
 		{c.Idempotency.Prefix == "", "idempotency.prefix", "set", c.Idempotency.Prefix},
-		{!validEndpoint(c.Tracing.Endpoint), "tracing.endpoint", "an http:// or https:// URL, or empty for off", redactURL(c.Tracing.Endpoint)},
+		{!formats.Endpoint(c.Tracing.Endpoint), "tracing.endpoint", "an http:// or https:// URL, or empty for off", keys.RedactURL(c.Tracing.Endpoint)},
 		{c.Tracing.SampleRatio < 0 || c.Tracing.SampleRatio > 1, "tracing.sample_ratio", "between 0 and 1", c.Tracing.SampleRatio},
 	}
 	// Every duration must be positive unless its field is tagged min:"0":
 	// a new duration key is checked without a line here.
-	for _, f := range flatten(tree("", reflect.ValueOf(c))) {
-		if f.value.Type() != durationType {
+	for _, f := range keys.Flatten(keys.Tree("", reflect.ValueOf(c))) {
+		if f.Value.Type() != keys.DurationType {
 			continue
 		}
-		d := time.Duration(f.value.Int())
-		if f.tag.Get("min") == "0" {
-			checks = append(checks, check{d < 0, f.key, "0 or more", d})
+		d := time.Duration(f.Value.Int())
+		if f.Tag.Get("min") == "0" {
+			checks = append(checks, check{d < 0, f.Key, "0 or more", d})
 			continue
 		}
-		checks = append(checks, check{d <= 0, f.key, "positive", d})
+		checks = append(checks, check{d <= 0, f.Key, "positive", d})
 	}
 	return append(checks, check{
 		c.Kafka.ReplyTimeout < minReplyTimeout || c.Kafka.ReplyTimeout > maxReplyTimeout,
 		"kafka.reply_timeout", fmt.Sprintf("between %s and %s", minReplyTimeout, maxReplyTimeout), c.Kafka.ReplyTimeout,
 	})
-}
-
-func validRedisURL(raw string) bool {
-	if raw == "" {
-		return true
-	}
-	u, err := url.Parse(raw)
-	return err == nil && (u.Scheme == "redis" || u.Scheme == "rediss") && u.Hostname() != "" && validPort(u.Port(), true)
-}
-
-func validBootstrap(raw string) bool {
-	if raw == "" {
-		return true
-	}
-	for hp := range strings.SplitSeq(raw, ",") {
-		host, port, err := net.SplitHostPort(strings.TrimSpace(hp))
-		if err != nil || host == "" || !validPort(port, false) {
-			return false
-		}
-	}
-	return true
-}
-
-// validEndpoint accepts "" (off) and an http(s) URL with a host.
-func validEndpoint(raw string) bool {
-	if raw == "" {
-		return true
-	}
-	u, err := url.Parse(raw)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Hostname() != ""
-}
-
-// validListenAddr accepts "" (off) and host:port, where host may be empty
-// (every interface) and port 0 (any free port).
-func validListenAddr(addr string) bool {
-	if addr == "" {
-		return true
-	}
-	_, port, err := net.SplitHostPort(addr)
-	return err == nil && (port == "0" || validPort(port, false))
-}
-
-// validCIDRs accepts "" and a comma-separated list of CIDRs or plain IPs.
-func validCIDRs(raw string) bool {
-	if raw == "" {
-		return true
-	}
-	for p := range strings.SplitSeq(raw, ",") {
-		p = strings.TrimSpace(p)
-		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
-			return false
-		}
-	}
-	return true
-}
-
-func validPort(port string, optional bool) bool {
-	if port == "" {
-		return optional
-	}
-	n, err := strconv.Atoi(port)
-	return err == nil && n >= 1 && n <= 65535
-}
-
-func oneOf(v string, allowed ...string) bool {
-	for _, a := range allowed {
-		if strings.EqualFold(v, a) {
-			return true
-		}
-	}
-	return false
 }

@@ -1,6 +1,6 @@
 // Package httpapi is the inbound HTTP adapter: echo routes for the queue,
-// health, readiness and metrics, request ids, and one table that maps the
-// core's errors to RFC 9457 problem responses.
+// health, readiness and metrics, and request ids; package problem holds the
+// one table that maps the core's errors to RFC 9457 problem responses.
 package httpapi
 
 import (
@@ -17,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/1000x-rps-server/rps-server/adapters/httpapi/problem"
+	"github.com/1000x-rps-server/rps-server/adapters/httpapi/requestid"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/observability"
 )
@@ -66,14 +68,13 @@ const readyTimeout = 2 * time.Second
 
 // API is the HTTP handler of the server.
 type API struct {
-	e          *echo.Echo
-	handler    http.Handler // e, inside the tracing middleware when tracing is on
-	sub        TaskSubmitter
-	cfg        Config
-	errs       []errorRow // the one error table, see errorTable
-	retryAfter string     // pre-formatted Retry-After value
-	draining   atomic.Bool
-	notReady   atomic.Pointer[string] // last readiness seen: "" ready, else the reason; nil before the first probe
+	e        *echo.Echo
+	handler  http.Handler // e, inside the tracing middleware when tracing is on
+	sub      TaskSubmitter
+	cfg      Config
+	problems *problem.Responder
+	draining atomic.Bool
+	notReady atomic.Pointer[string] // last readiness seen: "" ready, else the reason; nil before the first probe
 	// Bodies that never change, encoded once per API instead of per request.
 	helloBody, okBody, readyBody []byte
 }
@@ -93,17 +94,16 @@ func New(sub TaskSubmitter, cfg Config) (*API, error) {
 		return nil, errors.New("httpapi: request timeout must be positive")
 	}
 	a := &API{
-		e:          echo.New(),
-		sub:        sub,
-		cfg:        cfg,
-		errs:       errorTable(),
-		retryAfter: retryAfterSeconds(cfg.RetryAfter),
-		helloBody:  []byte(`{"Hello":"World"}`),
-		okBody:     []byte(`{"status":"ok"}`),
-		readyBody:  []byte(`{"status":"ready"}`),
+		e:         echo.New(),
+		sub:       sub,
+		cfg:       cfg,
+		problems:  problem.New(cfg.RetryAfter, cfg.Logger),
+		helloBody: []byte(`{"Hello":"World"}`),
+		okBody:    []byte(`{"status":"ok"}`),
+		readyBody: []byte(`{"status":"ready"}`),
 	}
 	a.e.HideBanner, a.e.HidePort = true, true
-	a.e.HTTPErrorHandler = a.handleError
+	a.e.HTTPErrorHandler = a.problems.Handle
 	a.e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 
 	metrics, err := newMetrics(cfg.Registerer)
@@ -115,7 +115,7 @@ func New(sub TaskSubmitter, cfg Config) (*API, error) {
 	// status the client got (429, 504…); Recover is innermost so a panic
 	// becomes an error that writeErrors turns into a 500 problem.
 	// The trace context follows the request id, so its span can name it.
-	a.e.Use(requestID, traceContext(cfg.Tracing), a.closeWhileDraining, metrics, a.writeErrors, recoverer())
+	a.e.Use(requestid.Middleware, traceContext(cfg.Tracing), a.closeWhileDraining, metrics, a.writeErrors, recoverer())
 
 	// The read-only routes answer HEAD too: load balancers and `curl -I`
 	// probe with it (net/http leaves the body out).

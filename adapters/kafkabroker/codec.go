@@ -9,6 +9,7 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/topics"
 	"github.com/1000x-rps-server/rps-server/domain"
 )
 
@@ -81,7 +82,7 @@ func DecodeTask(m *kafka.Message) (domain.Task, string, error) {
 	if !ok {
 		return task, "", nil // the original's task: answered on the shared results topic
 	}
-	if err := ValidTopic(replyTo); err != nil {
+	if err := topics.Valid(replyTo); err != nil {
 		return domain.Task{}, "", fmt.Errorf("%w: %s header: %w", ErrPoison, headerReplyTo, err)
 	}
 	return task, replyTo, nil

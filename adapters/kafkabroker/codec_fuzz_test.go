@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/topics"
 )
 
 // FuzzDecodeTask feeds arbitrary task messages to the worker's decoder: it
@@ -29,7 +31,7 @@ func FuzzDecodeTask(f *testing.F) {
 			}
 			return
 		}
-		if task.Validate() != nil || ValidTopic(to) != nil {
+		if task.Validate() != nil || topics.Valid(to) != nil {
 			t.Fatalf("accepted an invalid task %+v or reply topic %q", task, to)
 		}
 		again, err := EncodeTask(task, "tasks", to)

@@ -28,6 +28,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/httpclient"
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/load"
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/progress"
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/report"
@@ -98,7 +99,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	codes := stats.NewCodes()
-	client := load.NewClient(base, o.Mix, codes, load.ClientConfig{
+	client := httpclient.New(base, o.Mix, codes, httpclient.Config{
 		AllowRemote: o.AllowRemote, Timeout: o.Timeout,
 		MaxConns: max(o.Users, o.MaxInFlight, o.Steps[len(o.Steps)-1]),
 	})
@@ -166,7 +167,7 @@ func summarize(o options, stdout, stderr io.Writer) error {
 
 // runMode runs the chosen model and returns its record (figures, stop
 // reason) and its history.
-func runMode(ctx context.Context, o options, c *load.Client, cfg load.Config, budget *load.Budget, prog *progress.Printer) (report.Record, []stats.Tick, error) {
+func runMode(ctx context.Context, o options, c *httpclient.Client, cfg load.Config, budget *load.Budget, prog *progress.Printer) (report.Record, []stats.Tick, error) {
 	var sum report.Record
 	var res load.Result
 	var err error
@@ -189,7 +190,7 @@ func runMode(ctx context.Context, o options, c *load.Client, cfg load.Config, bu
 // runSweep runs the steps; the record's figures are the knee step's (the
 // first step's when none stayed within the bounds) and the history runs
 // across every step.
-func runSweep(ctx context.Context, o options, c *load.Client, cfg load.Config, budget *load.Budget, prog *progress.Printer) (report.Record, []stats.Tick, error) {
+func runSweep(ctx context.Context, o options, c *httpclient.Client, cfg load.Config, budget *load.Budget, prog *progress.Printer) (report.Record, []stats.Tick, error) {
 	var sum report.Record
 	sweepStart := time.Now()
 	sw, err := load.Sweep(ctx, c, cfg, load.SweepConfig{Steps: o.Steps, MaxP99: o.MaxP99, MaxErrors: o.MaxErrors}, budget,

@@ -1,14 +1,14 @@
 package requester
 
 import (
-	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester/replies"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/topics"
 	"github.com/1000x-rps-server/rps-server/domain"
 )
 
@@ -43,7 +43,7 @@ func (r *Broker) supervise() {
 		case <-r.wentDown:
 		}
 		for r.brokersDown.Load() {
-			if err := r.probe(reprobeTimeout); err == nil {
+			if err := r.replies.Prove(r.lifetime, reprobeTimeout, r.send); err == nil {
 				r.brokersDown.Store(false)
 				r.outage.Up()
 				r.cfg.Logger.Info("kafka reachable again: reply path proven")
@@ -57,10 +57,10 @@ func (r *Broker) supervise() {
 }
 
 func (r *Broker) connect() error {
-	if err := kafkabroker.EnsureTopic(r.lifetime, r.admin, r.cfg.TasksTopic, r.cfg.TasksPartitions, nil); err != nil {
+	if err := topics.Ensure(r.lifetime, r.admin, r.cfg.TasksTopic, r.cfg.TasksPartitions, nil); err != nil {
 		return fmt.Errorf("requester: %w", err)
 	}
-	if err := kafkabroker.EnsureTopic(r.lifetime, r.admin, r.replyTopic, 1, map[string]string{"retention.ms": replyRetention}); err != nil {
+	if err := topics.Ensure(r.lifetime, r.admin, r.replyTopic, 1, map[string]string{"retention.ms": replyRetention}); err != nil {
 		return fmt.Errorf("requester: %w", err)
 	}
 	r.replyTopicMade = true
@@ -68,7 +68,7 @@ func (r *Broker) connect() error {
 		// From the beginning of a topic made for us: no reply can slip past.
 		assignment := []kafka.TopicPartition{{Topic: &r.replyTopic, Partition: 0, Offset: 0}}
 		if r.cfg.SharedReplies {
-			shared, err := r.sharedAssignment(r.lifetime)
+			shared, err := r.replies.SharedAssignment(r.lifetime, r.admin)
 			if err != nil {
 				return fmt.Errorf("requester: %w", err)
 			}
@@ -80,46 +80,7 @@ func (r *Broker) connect() error {
 		r.assigned = true
 		go r.replyLoop()
 	}
-	return r.probe(probeTimeout)
-}
-
-// probe sends a reply to ourselves and waits for it: proof that the whole
-// reply path (produce, fetch, dispatch) works; in shared mode through the
-// shared results topic too.
-func (r *Broker) probe(timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(r.lifetime, timeout)
-	defer cancel()
-	if err := r.probeOwn(ctx, timeout); err != nil {
-		return err
-	}
-	if r.cfg.SharedReplies {
-		return r.probeShared(ctx)
-	}
-	return nil
-}
-
-// probeOwn proves the instance's own reply topic.
-func (r *Broker) probeOwn(ctx context.Context, timeout time.Duration) error {
-	id := probePrefix + randomHex(8)
-	ch, err := r.register(id)
-	if err != nil {
-		return err
-	}
-	defer r.unregister(id)
-	msg, err := kafkabroker.EncodeReply(domain.Result{TaskID: id, Value: "probe"}, r.replyTopic)
-	if err != nil {
-		return err
-	}
-	msg.Opaque = id
-	if err := r.send(msg); err != nil {
-		return fmt.Errorf("requester: probe: %w", err)
-	}
-	select {
-	case o := <-ch:
-		return o.err
-	case <-ctx.Done():
-		return fmt.Errorf("requester: probe: no reply within %s: %w", timeout, domain.ErrUnavailable)
-	}
+	return r.replies.Prove(r.lifetime, probeTimeout, r.send)
 }
 
 // deliveryLoop drains delivery reports, so the producer never blocks, and
@@ -136,7 +97,7 @@ func (r *Broker) deliveryLoop() {
 			}
 			r.metrics.produceErrors.Inc()
 			if id, ok := e.Opaque.(string); ok {
-				r.complete(id, outcome{err: fmt.Errorf("requester: deliver task: %w: %w", domain.ErrUnavailable, e.TopicPartition.Error)})
+				r.replies.Complete(id, replies.Outcome{Err: fmt.Errorf("requester: deliver task: %w: %w", domain.ErrUnavailable, e.TopicPartition.Error)})
 			}
 		case kafka.Error:
 			r.noteError(e)
@@ -144,35 +105,13 @@ func (r *Broker) deliveryLoop() {
 	}
 }
 
-// replyLoop reads this instance's reply topic and wakes the waiting requests.
+// replyLoop reads the reply topics until Close (package replies).
 func (r *Broker) replyLoop() {
 	defer close(r.replyDone)
-	for r.lifetime.Err() == nil {
-		switch e := r.consumer.Poll(100).(type) {
-		case *kafka.Message:
-			r.brokersDown.Store(false)
-			r.endOutage()
-			if *e.TopicPartition.Topic != r.replyTopic {
-				r.takeShared(e) // only assigned in shared mode
-				continue
-			}
-			res, err := kafkabroker.DecodeReply(e)
-			if err != nil {
-				r.metrics.badReplies.Inc()
-				r.cfg.Logger.Warn("undecodable reply dropped", "topic", r.replyTopic, "offset", int64(e.TopicPartition.Offset), "err", err)
-				continue
-			}
-			arrival := r.startArrival(e, res.TaskID)
-			if !r.complete(res.TaskID, outcome{res: res}) && !strings.HasPrefix(res.TaskID, probePrefix) {
-				r.metrics.lateReplies.Inc()
-				r.cfg.Logger.Debug("late or unknown reply dropped", "correlation_id", res.TaskID)
-				arrival.SetAttributes(lateReply)
-			}
-			arrival.End()
-		case kafka.Error:
-			r.noteError(e)
-		}
-	}
+	r.replies.Read(r.lifetime, func() {
+		r.brokersDown.Store(false)
+		r.endOutage()
+	}, r.noteError)
 }
 
 // endOutage ends an outage once Kafka answers, unless the reply path is not

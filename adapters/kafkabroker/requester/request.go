@@ -36,11 +36,11 @@ func (r *Broker) Request(ctx context.Context, task domain.Task) (domain.Result, 
 		return domain.Result{}, err
 	}
 	msg.Opaque = task.ID
-	ch, err := r.register(task.ID)
+	ch, err := r.replies.Register(task.ID)
 	if err != nil {
 		return domain.Result{}, err
 	}
-	defer r.unregister(task.ID)
+	defer r.replies.Unregister(task.ID)
 	if err := r.sendTraced(ctx, msg, task.ID); err != nil {
 		r.outage.Down(start, err, true)
 		return domain.Result{}, fmt.Errorf("requester: send task: %w", err)
@@ -48,11 +48,11 @@ func (r *Broker) Request(ctx context.Context, task domain.Task) (domain.Result, 
 	ctx, wait := r.tracer.Start(ctx, "reply wait")
 	select {
 	case o := <-ch:
-		if o.err == nil {
+		if o.Err == nil {
 			observability.ObserveWithTrace(ctx, r.metrics.roundTrip, time.Since(start).Seconds())
 		}
-		endWait(wait, o.res, o.err)
-		return o.res, o.err
+		endWait(wait, o.Res, o.Err)
+		return o.Res, o.Err
 	case <-ctx.Done():
 		err := ctxError(ctx, start)
 		endWait(wait, domain.Result{}, err)
@@ -82,43 +82,4 @@ func ctxError(ctx context.Context, start time.Time) error {
 		return fmt.Errorf("requester: %w after %s: %w", domain.ErrTimedOut, time.Since(start).Round(time.Millisecond), ctx.Err())
 	}
 	return ctx.Err()
-}
-
-// register makes the slot a reply for id is handed to; an id already
-// waiting is refused, since its reply could not tell the two apart.
-func (r *Broker) register(id string) (chan outcome, error) {
-	ch := make(chan outcome, 1) // one answer, never blocks the loops
-	if _, dup := r.pending.LoadOrStore(id, ch); dup {
-		return nil, fmt.Errorf("%w: task id %q is already waiting for a reply", domain.ErrInvalidTask, id)
-	}
-	r.metrics.pending.Inc()
-	return ch, nil
-}
-
-func (r *Broker) unregister(id string) {
-	r.pending.Delete(id)
-	r.metrics.pending.Dec()
-}
-
-// complete hands o to the request waiting for id, if any.
-func (r *Broker) complete(id string, o outcome) bool {
-	v, ok := r.pending.Load(id)
-	if ok {
-		select {
-		case v.(chan outcome) <- o:
-		default: // already answered (a duplicate reply)
-		}
-	}
-	return ok
-}
-
-// failPending ends every waiting request with err.
-func (r *Broker) failPending(err error) {
-	r.pending.Range(func(_, v any) bool {
-		select {
-		case v.(chan outcome) <- outcome{err: err}:
-		default:
-		}
-		return true
-	})
 }

@@ -5,7 +5,9 @@
 //
 // The files follow a request's path: requester.go builds and closes the
 // Broker, request.go sends a task and waits for its reply, replypath.go
-// connects, proves the reply path with a probe and reads replies.
+// connects and re-proves the reply path after an outage; package replies
+// reads the replies, hands each to its request and sends the probes, package
+// workerwatch tells whether any worker consumes the tasks.
 package requester
 
 import (
@@ -25,6 +27,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/kafkatrace"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester/replies"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester/workerwatch"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/topics"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/observability"
 )
@@ -56,7 +62,7 @@ type Config struct {
 	InstanceID string
 	// WorkerGroup is the workers' consumer group. While no member of it
 	// consumes the tasks topic, Ready and Request fail at once with
-	// domain.ErrNoWorkers (workers_alive.go). Optional: empty turns the
+	// domain.ErrNoWorkers (package workerwatch). Optional: empty turns the
 	// check off.
 	WorkerGroup string
 	// Settings are raw librdkafka properties set over the tuned ones; see
@@ -82,14 +88,14 @@ func (c *Config) check() error {
 	if c.InstanceID == "" {
 		c.InstanceID = instanceID()
 	}
-	if err := kafkabroker.ValidTopic(c.TasksTopic); err != nil {
+	if err := topics.Valid(c.TasksTopic); err != nil {
 		return fmt.Errorf("requester: tasks topic: %w", err)
 	}
-	if err := kafkabroker.ValidTopic(c.ResultsTopic + "." + c.InstanceID); err != nil {
+	if err := topics.Valid(c.ResultsTopic + "." + c.InstanceID); err != nil {
 		return fmt.Errorf("requester: reply topic: %w", err)
 	}
 	if c.SharedReplies {
-		if err := kafkabroker.ValidTopic(c.ResultsTopic); err != nil {
+		if err := topics.Valid(c.ResultsTopic); err != nil {
 			return fmt.Errorf("requester: results topic: %w", err)
 		}
 	}
@@ -110,19 +116,9 @@ const (
 	maxRetry   = 10 * time.Second
 )
 
-// probePrefix starts the correlation id of a probe. A probe that comes back
-// after its deadline (sent while Kafka was down) is not a late reply.
-const probePrefix = "probe-"
-
 // replyRetention is how long replies live in a reply topic; only replies to
 // a crashed instance are ever left unread, and nobody needs those.
 const replyRetention = "3600000"
-
-// outcome is what a waiting request receives: a reply or a send failure.
-type outcome struct {
-	res domain.Result
-	err error
-}
 
 // Broker is the server side of request-reply (ports.TaskBroker). It is
 // safe for concurrent use. Create it with New and end it with Close.
@@ -135,21 +131,15 @@ type Broker struct {
 	errs       *kafkabroker.ErrorLog
 	outage     *observability.Outage // one WARN line at each end of an outage
 	metrics    *metrics
-	tracer     kafkabroker.Tracer
+	tracer     kafkatrace.Tracer
 
 	consumer *kafka.Consumer
 	// assigned and replyTopicMade are written by supervise only and read by
 	// Close after supervise ended.
 	assigned       bool
 	replyTopicMade bool
-	// sharedPartitions is how many partitions of the shared results topic
-	// are assigned (shared mode); written before the reply loop starts.
-	sharedPartitions int
-
-	// pending maps a correlation id to the channel its reply is handed to.
-	// A sync.Map (a concurrent hash trie): a mutex map was the top entry of
-	// the mutex profile at 100 outstanding on 2 CPUs.
-	pending sync.Map
+	// replies hands each reply to the request waiting for it.
+	replies *replies.Router
 
 	// sendMu keeps Produce and the producer's Close apart.
 	sendMu sync.RWMutex
@@ -157,14 +147,14 @@ type Broker struct {
 
 	ready       atomic.Bool
 	brokersDown atomic.Bool
-	workers     atomic.Pointer[workersVerdict] // set by watchWorkers
-	wentDown    chan struct{}                  // signalled when all brokers are reported down
+	wentDown    chan struct{} // signalled when all brokers are reported down
 
 	// lifetime is cancelled by Close; it ends supervise and replyLoop.
 	lifetime      context.Context
 	cancel        context.CancelFunc
 	superviseDone chan struct{}
-	watchDone     chan struct{} // closed when watchWorkers ends
+	workers       *workerwatch.Watcher
+	watchDone     chan struct{} // closed when workers.Run ends
 	replyDone     chan struct{} // closed when replyLoop ends
 	deliveryDone  chan struct{} // closed when the producer's events end
 	closeOnce     sync.Once
@@ -190,7 +180,7 @@ func New(cfg Config) (*Broker, error) {
 		return nil, fmt.Errorf("requester: %w", err)
 	}
 	r := &Broker{
-		cfg: cfg, replyTopic: replyTopic, tracer: kafkabroker.NewTracer(cfg.Tracing),
+		cfg: cfg, replyTopic: replyTopic, tracer: kafkatrace.New(cfg.Tracing),
 		logs: logs, errs: kafkabroker.NewErrorLog(cfg.Logger), wentDown: make(chan struct{}, 1),
 		outage:        observability.NewOutage(cfg.Logger, "kafka", "refused"),
 		superviseDone: make(chan struct{}), watchDone: make(chan struct{}), replyDone: make(chan struct{}), deliveryDone: make(chan struct{}),
@@ -218,10 +208,23 @@ func New(cfg Config) (*Broker, error) {
 		r.logs.Close()
 		return nil, err
 	}
+	shared := ""
+	if cfg.SharedReplies {
+		shared = cfg.ResultsTopic
+	}
+	r.replies = replies.New(replies.Config{
+		Consumer: r.consumer, OwnTopic: replyTopic, SharedTopic: shared, Logger: cfg.Logger, Tracer: r.tracer,
+		Metrics: r.metrics.replies,
+	})
 	r.lifetime, r.cancel = context.WithCancel(context.Background())
 	go r.deliveryLoop()
 	go r.supervise()
-	go r.watchWorkers()
+	r.workers = workerwatch.New(r.admin, cfg.WorkerGroup, cfg.TasksTopic, cfg.Logger, r.metrics.workersAvailable)
+	go func() {
+		defer close(r.watchDone)
+		// Never while the cluster is out of reach: see workerwatch.
+		r.workers.Run(r.lifetime, func() bool { return r.ready.Load() && !r.brokersDown.Load() })
+	}()
 	return r, nil
 }
 
@@ -239,7 +242,7 @@ func (r *Broker) Ready(context.Context) error {
 	case r.brokersDown.Load():
 		return fmt.Errorf("requester: all brokers down: %w", domain.ErrUnavailable)
 	}
-	return r.workersReady()
+	return r.workers.Ready()
 }
 
 // Close flushes tasks still queued (bounded by ctx, else 10 s), stops
@@ -268,10 +271,10 @@ func (r *Broker) Close(ctx context.Context) error {
 			<-r.replyDone // the consumer must not be polled while it closes
 		}
 		_ = r.consumer.Close()
-		r.failPending(fmt.Errorf("requester: closed: %w", domain.ErrUnavailable))
+		r.replies.FailAll(fmt.Errorf("requester: closed: %w", domain.ErrUnavailable))
 		if r.replyTopicMade && reachable { // else it stays an orphan and expires
-			dctx, cancel := context.WithTimeout(ctx, kafkabroker.AdminTimeout)
-			if derr := kafkabroker.DeleteTopic(dctx, r.admin, r.replyTopic); derr != nil {
+			dctx, cancel := context.WithTimeout(ctx, topics.AdminTimeout)
+			if derr := topics.Delete(dctx, r.admin, r.replyTopic); derr != nil {
 				err = errors.Join(err, derr)
 			}
 			cancel()
@@ -296,7 +299,7 @@ func instanceID() string {
 	if err != nil || host == "" {
 		host = "instance"
 	}
-	return kafkabroker.SanitizeTopicPart(host) + "-" + strconv.Itoa(os.Getpid()) + "-" + randomHex(3)
+	return topics.SanitizePart(host) + "-" + strconv.Itoa(os.Getpid()) + "-" + randomHex(3)
 }
 
 func randomHex(n int) string {

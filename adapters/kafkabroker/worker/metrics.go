@@ -1,8 +1,6 @@
 package worker
 
 import (
-	"strconv"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
@@ -57,23 +55,4 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		m.processed.WithLabelValues(o)
 	}
 	return m, kafkabroker.Register(reg, m.processed, m.processing, m.queueWait, m.inFlight, m.committed, m.replyErrors, m.orphans, m.legacy)
-}
-
-// lagDesc describes rps_worker_consumer_lag, computed at scrape time.
-var lagDesc = prometheus.NewDesc("rps_worker_consumer_lag",
-	"Tasks in an assigned partition not yet answered: the partition's high watermark minus the offset stored for commit (or the read position before any).",
-	[]string{"topic", "partition"}, nil)
-
-// lagCollector reports the consumer lag of each partition assigned to the
-// runner, from the client's cached high watermarks: a scrape costs no
-// request to Kafka.
-type lagCollector struct{ w *Runner }
-
-func (c lagCollector) Describe(ch chan<- *prometheus.Desc) { ch <- lagDesc }
-
-func (c lagCollector) Collect(ch chan<- prometheus.Metric) {
-	for partition, lag := range c.w.lag() {
-		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, float64(lag),
-			c.w.cfg.TasksTopic, strconv.Itoa(int(partition)))
-	}
 }

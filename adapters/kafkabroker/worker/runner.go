@@ -2,11 +2,11 @@
 // the tasks topic in a consumer group, runs each task on a
 // ports.TaskProcessor and replies to the topic its task names in reply_to,
 // or, for a task of the Python original (no reply_to), to the shared results
-// topic in the original's shape (legacy.go).
+// topic in the original's shape (package replyroute).
 //
 // Delivery is at-least-once: a task's offset is stored only once its reply
 // was delivered, and only for the contiguous prefix of answered tasks per
-// partition (offsets.go); auto-commit sends stored offsets every 200 ms, on
+// partition (package offsets); auto-commit sends stored offsets every 200 ms, on
 // revoke and on close. A reply that fails is produced again (the task is not
 // rerun) until delivered or the drain deadline; a reply whose topic is gone
 // is dropped. Poison tasks are logged, counted and count as answered.
@@ -26,6 +26,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/kafkatrace"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/topics"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/worker/offsets"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/worker/replyroute"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/observability"
 	"github.com/1000x-rps-server/rps-server/ports"
@@ -79,11 +83,11 @@ func (c *Config) check() error {
 	case c.Logger == nil || c.Registerer == nil:
 		return errors.New("worker: logger and registerer are required")
 	}
-	if err := kafkabroker.ValidTopic(c.TasksTopic); err != nil {
+	if err := topics.Valid(c.TasksTopic); err != nil {
 		return fmt.Errorf("worker: tasks topic: %w", err)
 	}
 	if c.ResultsTopic != "" {
-		if err := kafkabroker.ValidTopic(c.ResultsTopic); err != nil {
+		if err := topics.Valid(c.ResultsTopic); err != nil {
 			return fmt.Errorf("worker: results topic: %w", err)
 		}
 	}
@@ -100,9 +104,10 @@ type Runner struct {
 	logs     *kafkabroker.ClientLogs
 	errs     *kafkabroker.ErrorLog
 	outage   *observability.Outage // one WARN line at each end of an outage
-	offsets  *offsetTracker
+	offsets  *offsets.Tracker
 	metrics  *metrics
-	tracer   kafkabroker.Tracer
+	route    replyroute.Route
+	tracer   kafkatrace.Tracer
 	sem      chan struct{}
 	joined   atomic.Bool
 
@@ -136,9 +141,9 @@ func New(ctx context.Context, cfg Config, proc ports.TaskProcessor) (*Runner, er
 		return nil, err
 	}
 	w := &Runner{
-		cfg: cfg, proc: proc, offsets: newOffsetTracker(), sem: make(chan struct{}, cfg.Concurrency), idle: make(chan struct{}, 1),
+		cfg: cfg, proc: proc, offsets: offsets.NewTracker(), sem: make(chan struct{}, cfg.Concurrency), idle: make(chan struct{}, 1),
 		logs: kafkabroker.NewClientLogs(cfg.Logger), errs: kafkabroker.NewErrorLog(cfg.Logger),
-		tracer: kafkabroker.NewTracer(cfg.Tracing),
+		tracer: kafkatrace.New(cfg.Tracing),
 		outage: observability.NewOutage(cfg.Logger, "kafka (worker)", "replies_retried"),
 	}
 	w.abandon, w.abandonNow = context.WithCancel(context.Background())
@@ -147,7 +152,10 @@ func New(ctx context.Context, cfg Config, proc ports.TaskProcessor) (*Runner, er
 		w.metrics, err = newMetrics(cfg.Registerer)
 	}
 	if err == nil {
-		err = kafkabroker.Register(cfg.Registerer, lagCollector{w})
+		w.route = replyroute.New(cfg.ResultsTopic, w.metrics.legacy, cfg.Logger)
+	}
+	if err == nil {
+		err = kafkabroker.Register(cfg.Registerer, offsets.LagCollector{Topic: cfg.TasksTopic, Lag: w.lag})
 	}
 	if err != nil {
 		return nil, errors.Join(err, w.closeClients())
@@ -173,7 +181,7 @@ func (w *Runner) open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("worker: admin: %w", err)
 	}
-	err = kafkabroker.EnsureTopic(ctx, admin, w.cfg.TasksTopic, w.cfg.TasksPartitions, nil)
+	err = topics.Ensure(ctx, admin, w.cfg.TasksTopic, w.cfg.TasksPartitions, nil)
 	admin.Close()
 	if err != nil {
 		return fmt.Errorf("worker: %w", err)
@@ -195,7 +203,7 @@ func (w *Runner) rebalanced(c *kafka.Consumer, ev kafka.Event) error {
 	case kafka.RevokedPartitions:
 		w.storeMu.Lock()
 		for _, tp := range e.Partitions {
-			w.offsets.forget(tp.Partition)
+			w.offsets.Forget(tp.Partition)
 			w.metrics.committed.DeleteLabelValues(strconv.Itoa(int(tp.Partition)))
 		}
 		w.storeMu.Unlock()

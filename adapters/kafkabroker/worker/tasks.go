@@ -9,6 +9,7 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/worker/offsets"
 	"github.com/1000x-rps-server/rps-server/observability"
 )
 
@@ -25,7 +26,7 @@ const (
 // task's offset.
 type reply struct {
 	msg      *kafka.Message
-	ticket   ticket
+	ticket   offsets.Ticket
 	attempts int
 	// ctx carries the task's request id into the reply's log lines
 	// (observability.WithRequestID); it is not used for cancellation.
@@ -35,10 +36,10 @@ type reply struct {
 // dispatch runs one task in its own goroutine, at most Concurrency at once.
 func (w *Runner) dispatch(ctx context.Context, m *kafka.Message) {
 	tp := m.TopicPartition
-	tk := w.offsets.start(tp.Partition, int64(tp.Offset))
+	tk := w.offsets.Start(tp.Partition, int64(tp.Offset))
 	task, replyTo, err := kafkabroker.DecodeTask(m)
 	if err == nil {
-		err = w.checkRoute(replyTo)
+		err = w.route.Check(replyTo)
 	}
 	if err != nil {
 		w.metrics.processed.WithLabelValues(outcomePoison).Inc()
@@ -60,7 +61,7 @@ func (w *Runner) dispatch(ctx context.Context, m *kafka.Message) {
 		}
 		// The task runs to completion during the drain (its reply is owed);
 		// its ctx is cancelled only when the drain deadline passes.
-		ctx, span := w.startProcess(m, task.ID, started)
+		ctx, span := w.tracer.StartProcess(w.abandon, m, w.cfg.TasksTopic, task.ID, started)
 		defer span.End()
 		// The task's request id goes into its context, so the handler and
 		// every log line about the task carry it, as the server's lines do.
@@ -75,7 +76,7 @@ func (w *Runner) dispatch(ctx context.Context, m *kafka.Message) {
 		}
 		w.metrics.processed.WithLabelValues(outcome).Inc()
 		w.cfg.Logger.DebugContext(ctx, "task done", "kind", string(task.Kind), "correlation_id", task.ID, "outcome", outcome)
-		msg, err := w.encodeReply(res, replyTo)
+		msg, err := w.route.Encode(res, replyTo)
 		if err != nil { // cannot happen with string fields; never stall on it
 			w.cfg.Logger.ErrorContext(ctx, "reply not encodable; task skipped", "correlation_id", task.ID, "err", err)
 			w.settle(&reply{ticket: tk, ctx: ctx}, true)
@@ -102,7 +103,7 @@ func (w *Runner) send(r *reply) {
 			return
 		}
 		if !kafkabroker.IsQueueFull(err) || !kafkabroker.Sleep(w.abandon, queueFullPause) {
-			w.cfg.Logger.WarnContext(r.ctx, "reply not sent; the task will be redelivered", "partition", r.ticket.partition, "offset", r.ticket.offset, "err", err)
+			w.cfg.Logger.WarnContext(r.ctx, "reply not sent; the task will be redelivered", "partition", r.ticket.Partition, "offset", r.ticket.Offset, "err", err)
 			w.settle(r, false)
 			return
 		}
@@ -148,7 +149,7 @@ func (w *Runner) deliveryLoop() {
 // down), and finishes its task: nobody is left to answer.
 func (w *Runner) orphan(r *reply) {
 	w.metrics.orphans.Inc()
-	w.cfg.Logger.DebugContext(r.ctx, "reply topic gone; reply dropped", "topic", *r.msg.TopicPartition.Topic, "offset", r.ticket.offset)
+	w.cfg.Logger.DebugContext(r.ctx, "reply topic gone; reply dropped", "topic", *r.msg.TopicPartition.Topic, "offset", r.ticket.Offset)
 	w.settle(r, true)
 }
 
@@ -161,7 +162,7 @@ func (w *Runner) retry(r *reply, cause error) {
 	r.attempts++
 	w.outage.Down(time.Now(), cause, true)
 	pause := min(firstReplyRetry<<min(r.attempts-1, 5), maxReplyRetry)
-	w.cfg.Logger.DebugContext(r.ctx, "reply not delivered; retrying", "partition", r.ticket.partition, "offset", r.ticket.offset,
+	w.cfg.Logger.DebugContext(r.ctx, "reply not delivered; retrying", "partition", r.ticket.Partition, "offset", r.ticket.Offset,
 		"attempt", r.attempts, "in", pause.String(), "err", cause)
 	time.AfterFunc(pause, func() { w.send(r) })
 }
@@ -191,76 +192,29 @@ func (w *Runner) settle(r *reply, done bool) {
 
 // finish marks a task answered and stores the offset up to which every task
 // of its partition is answered; auto-commit sends it to the group.
-func (w *Runner) finish(tk ticket) {
+func (w *Runner) finish(tk offsets.Ticket) {
 	w.storeMu.Lock()
 	defer w.storeMu.Unlock()
 	w.closeMu.RLock()
 	defer w.closeMu.RUnlock()
-	next, ok := w.offsets.finish(tk)
+	next, ok := w.offsets.Finish(tk)
 	if !ok || w.closed {
 		return
 	}
 	topic := w.cfg.TasksTopic
-	if _, err := w.consumer.StoreOffsets([]kafka.TopicPartition{{Topic: &topic, Partition: tk.partition, Offset: kafka.Offset(next)}}); err != nil {
-		w.cfg.Logger.Debug("store offset (partition revoked?)", "partition", tk.partition, "err", err)
+	if _, err := w.consumer.StoreOffsets([]kafka.TopicPartition{{Topic: &topic, Partition: tk.Partition, Offset: kafka.Offset(next)}}); err != nil {
+		w.cfg.Logger.Debug("store offset (partition revoked?)", "partition", tk.Partition, "err", err)
 		return
 	}
-	w.metrics.committed.WithLabelValues(strconv.Itoa(int(tk.partition))).Set(float64(next))
+	w.metrics.committed.WithLabelValues(strconv.Itoa(int(tk.Partition))).Set(float64(next))
 }
 
-// committedTimeout bounds the one request to the group coordinator a scrape
-// may make, for partitions this worker has read nothing from yet.
-const committedTimeout = time.Second
-
-// lag is, per assigned partition, the tasks not yet answered: its high
-// watermark minus where answering stands. That is the oldest offset still
-// being processed; with none, the read position (tasks fetched but not yet
-// handed out count too); with no read yet, the group's committed offset, or
-// the partition's start when the group never committed (offsets reset to
-// earliest). Partitions whose figures the client does not know are left out.
+// lag is Lag of this runner, nil once it is closed.
 func (w *Runner) lag() map[int32]int64 {
 	w.closeMu.RLock()
 	defer w.closeMu.RUnlock()
 	if w.closed {
 		return nil
 	}
-	assigned, err := w.consumer.Assignment()
-	if err != nil {
-		return nil
-	}
-	positions, err := w.consumer.Position(assigned)
-	if err != nil {
-		return nil
-	}
-	base := make(map[int32]int64, len(positions))
-	var unread []kafka.TopicPartition
-	for _, tp := range positions {
-		if oldest, ok := w.offsets.oldest(tp.Partition); ok {
-			base[tp.Partition] = oldest
-		} else if tp.Offset >= 0 {
-			base[tp.Partition] = int64(tp.Offset)
-		} else {
-			unread = append(unread, tp)
-		}
-	}
-	if len(unread) > 0 {
-		if committed, err := w.consumer.Committed(unread, int(committedTimeout.Milliseconds())); err == nil {
-			for _, tp := range committed {
-				if tp.Offset >= 0 {
-					base[tp.Partition] = int64(tp.Offset)
-				} else if low, _, err := w.consumer.GetWatermarkOffsets(w.cfg.TasksTopic, tp.Partition); err == nil && low >= 0 {
-					base[tp.Partition] = low
-				}
-			}
-		}
-	}
-	out := make(map[int32]int64, len(base))
-	for partition, from := range base {
-		_, high, err := w.consumer.GetWatermarkOffsets(w.cfg.TasksTopic, partition)
-		if err != nil || high < 0 {
-			continue
-		}
-		out[partition] = max(0, high-from)
-	}
-	return out
+	return offsets.Lag(w.consumer, w.cfg.TasksTopic, w.offsets)
 }

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/httpclient"
 )
 
 // RunClosed runs the closed model: cfg.Users users, started at cfg.SpawnRate
@@ -13,7 +15,7 @@ import (
 // time drawn uniformly from [ThinkMin, ThinkMax], as Locust's between() does.
 // It stops after Warmup+Duration, when the budget is spent, or when ctx is
 // cancelled, and always returns what it recorded.
-func RunClosed(ctx context.Context, c *Client, cfg Config, budget *Budget) (Result, error) {
+func RunClosed(ctx context.Context, c *httpclient.Client, cfg Config, budget *Budget) (Result, error) {
 	if cfg.Users <= 0 {
 		return Result{}, errors.New("closed model needs at least one user")
 	}

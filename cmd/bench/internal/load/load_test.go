@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/httpclient"
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/load"
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/scenario"
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/stats"
@@ -43,7 +44,7 @@ func (f *fakeService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func newClient(t *testing.T, h http.Handler, weights string) (*load.Client, *stats.Codes) {
+func newClient(t *testing.T, h http.Handler, weights string) (*httpclient.Client, *stats.Codes) {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	mix, err := scenario.ParseWeights(weights)
@@ -51,7 +52,7 @@ func newClient(t *testing.T, h http.Handler, weights string) (*load.Client, *sta
 	u, err := url.Parse(srv.URL)
 	require.NoError(t, err)
 	codes := stats.NewCodes()
-	c := load.NewClient(u, mix, codes, load.ClientConfig{Timeout: 2 * time.Second, MaxConns: 64})
+	c := httpclient.New(u, mix, codes, httpclient.Config{Timeout: 2 * time.Second, MaxConns: 64})
 	t.Cleanup(func() { c.Close(); srv.Close() })
 	return c, codes
 }
@@ -160,7 +161,7 @@ func TestNetworkErrorsAreCounted(t *testing.T) {
 	srv.Close() // nothing listens there any more
 	mix, err := scenario.ParseWeights("root=1")
 	require.NoError(t, err)
-	c := load.NewClient(u, mix, stats.NewCodes(), load.ClientConfig{Timeout: time.Second})
+	c := httpclient.New(u, mix, stats.NewCodes(), httpclient.Config{Timeout: time.Second})
 	defer c.Close()
 	cfg := baseConfig(t, "root=1")
 	cfg.Users, cfg.Duration = 1, time.Minute

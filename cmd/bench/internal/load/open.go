@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/httpclient"
 )
 
 // catchUp is how far ahead of schedule the open model sleeps at most between
@@ -19,7 +21,7 @@ const catchUp = 500 * time.Microsecond
 // down (no coordinated omission): latency is counted from the time a request
 // was due, not from when it could be sent. At most cfg.MaxInFlight requests
 // are in flight; an arrival beyond that is counted as dropped, not sent.
-func RunOpen(ctx context.Context, c *Client, cfg Config, budget *Budget) (Result, error) {
+func RunOpen(ctx context.Context, c *httpclient.Client, cfg Config, budget *Budget) (Result, error) {
 	if cfg.Rate <= 0 {
 		return Result{}, errors.New("open model needs a rate above 0")
 	}

@@ -1,3 +1,6 @@
+// Package load drives the traffic: a closed model (Locust-like users with
+// think time), an open model (a fixed arrival rate) and a sweep that raises
+// concurrency step by step until latency or errors pass a bound.
 package load
 
 import (
@@ -7,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/httpclient"
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/scenario"
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/stats"
 )
@@ -83,7 +87,7 @@ func (b *Budget) Used() int64 { return min(b.used.Load(), b.limit) }
 // the recorder, the ticker and the teardown of requests in flight.
 type run struct {
 	cfg         Config
-	client      *Client
+	client      *httpclient.Client
 	rec         *stats.Recorder
 	budget      *Budget
 	start       time.Time
@@ -101,7 +105,7 @@ type run struct {
 	active     atomic.Int64 // users running, or requests in flight
 }
 
-func newRun(ctx context.Context, c *Client, cfg Config, budget *Budget) *run {
+func newRun(ctx context.Context, c *httpclient.Client, cfg Config, budget *Budget) *run {
 	if cfg.TickEvery <= 0 {
 		cfg.TickEvery = time.Second
 	}
@@ -179,7 +183,7 @@ func (r *run) finish(wg *sync.WaitGroup, stopTicks chan<- struct{}, tickerDone <
 	// get Grace, then they are abandoned and not recorded.
 	waited := make(chan struct{})
 	go func() { wg.Wait(); close(waited) }()
-	timer := time.NewTimer(r.client.timeout + time.Second)
+	timer := time.NewTimer(r.client.Timeout() + time.Second)
 	select {
 	case <-waited:
 	case <-timer.C:

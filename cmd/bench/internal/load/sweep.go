@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/httpclient"
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/stats"
 )
 
@@ -56,7 +57,7 @@ func (s SweepResult) KneeUsers() int {
 // time included: pass none for an unpaced sweep) and stops after the first
 // step that breaks a bound, when the budget is spent, or when ctx ends.
 // onStep, if set, is called with each step before it starts.
-func Sweep(ctx context.Context, c *Client, base Config, sc SweepConfig, budget *Budget, onStep func(i int, users int)) (SweepResult, error) {
+func Sweep(ctx context.Context, c *httpclient.Client, base Config, sc SweepConfig, budget *Budget, onStep func(i int, users int)) (SweepResult, error) {
 	if len(sc.Steps) == 0 {
 		return SweepResult{}, errors.New("sweep needs at least one step")
 	}

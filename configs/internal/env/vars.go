@@ -1,4 +1,6 @@
-package configs
+// Package env maps environment variables (and a .env file's) onto config
+// keys: the RPS_ names of the keys and the Python original's names.
+package env
 
 import (
 	"fmt"
@@ -8,18 +10,20 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/1000x-rps-server/rps-server/configs/internal/keys"
 )
 
 // envPrefix starts the project's own variables: RPS_GATE__CAPACITY.
 const envPrefix = "RPS_"
 
-// configFileVar names the YAML file; FromArgs reads it, it is not a setting.
-const configFileVar = "RPS_CONFIG"
+// ConfigFileVar names the YAML file; FromArgs reads it, it is not a setting.
+const ConfigFileVar = "RPS_CONFIG"
 
-// originalNames are the Python original's variables (and LOG_LEVEL), kept
+// OriginalNames are the Python original's variables (and LOG_LEVEL), kept
 // working unchanged, and OpenTelemetry's standard names for what we read. When a name here and its RPS_ variable are set in the
 // same layer, the RPS_ one wins.
-var originalNames = map[string]string{
+var OriginalNames = map[string]string{
 	"KAFKA_BOOTSTRAP_SERVERS": "kafka.bootstrap",
 	"KAFKA_GIFT_CODE_TIMEOUT": "kafka.reply_timeout", // float seconds ("10.0") or a duration
 	"TASKS_TOPIC":             "kafka.tasks_topic",
@@ -35,49 +39,37 @@ var originalNames = map[string]string{
 	"OTEL_SERVICE_NAME":           "tracing.service_name",
 }
 
-// layer is one source's raw values by key, before conversion, with where
-// each came from (for error messages).
-type layer struct {
-	values   map[string]any
-	origins  map[string]string
-	settings map[string]string // librdkafka properties by name
-}
-
-func newLayer() layer {
-	return layer{values: map[string]any{}, origins: map[string]string{}, settings: map[string]string{}}
-}
-
-// fromVars maps variables (from the environment or a .env file) onto keys:
+// FromVars maps variables (from the environment or a .env file) onto keys:
 // the original's names first, then RPS_ names over them. An RPS_ name that is
 // no key is an error, so a typo cannot pass silently; other names are ignored.
-func fromVars(vars map[string]string, where string, known map[string]bool) (layer, error) {
-	l := newLayer()
-	for _, name := range slices.Sorted(maps.Keys(originalNames)) {
+func FromVars(vars map[string]string, where string, known map[string]bool) (keys.Layer, error) {
+	l := keys.NewLayer()
+	for _, name := range slices.Sorted(maps.Keys(OriginalNames)) {
 		v, ok := vars[name]
 		if !ok {
 			continue
 		}
-		key := originalNames[name]
+		key := OriginalNames[name]
 		if key == "kafka.reply_timeout" {
-			v = secondsToDuration(v)
+			v = SecondsToDuration(v)
 		}
-		l.values[key], l.origins[key] = v, name+" in "+where
+		l.Values[key], l.Origins[key] = v, name+" in "+where
 	}
 	for _, name := range slices.Sorted(maps.Keys(vars)) {
 		rest, ok := strings.CutPrefix(name, envPrefix)
-		if !ok || name == configFileVar {
+		if !ok || name == ConfigFileVar {
 			continue
 		}
 		key := strings.ToLower(strings.ReplaceAll(rest, "__", "."))
-		if prop, ok := strings.CutPrefix(key, settingsKey+"."); ok {
+		if prop, ok := strings.CutPrefix(key, keys.SettingsKey+"."); ok {
 			prop = strings.ReplaceAll(prop, "_", ".")
-			l.settings[prop], l.origins[settingsKey+"."+prop] = vars[name], name+" in "+where
+			l.Settings[prop], l.Origins[keys.SettingsKey+"."+prop] = vars[name], name+" in "+where
 			continue
 		}
 		if !known[key] {
-			return layer{}, unknownVar(name, where, known)
+			return keys.Layer{}, unknownVar(name, where, known)
 		}
-		l.values[key], l.origins[key] = vars[name], name+" in "+where
+		l.Values[key], l.Origins[key] = vars[name], name+" in "+where
 	}
 	return l, nil
 }
@@ -85,23 +77,23 @@ func fromVars(vars map[string]string, where string, known map[string]bool) (laye
 func unknownVar(name, where string, known map[string]bool) error {
 	names := make([]string, 0, len(known))
 	for key := range known {
-		names = append(names, varName(key))
+		names = append(names, VarName(key))
 	}
 	msg := fmt.Sprintf("config: unknown setting %s in %s", name, where)
-	if s := suggest(name, names); s != "" {
+	if s := keys.Suggest(name, names); s != "" {
 		msg += fmt.Sprintf(" (did you mean %s?)", s)
 	}
 	return fmt.Errorf("%s; see configs/example.yaml for the keys", msg)
 }
 
-// varName is the RPS_ variable of a key: gate.capacity is RPS_GATE__CAPACITY.
-func varName(key string) string {
+// VarName is the RPS_ variable of a key: gate.capacity is RPS_GATE__CAPACITY.
+func VarName(key string) string {
 	return envPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "__"))
 }
 
-// secondsToDuration accepts the original's float seconds ("10.0", "2.5") as
+// SecondsToDuration accepts the original's float seconds ("10.0", "2.5") as
 // well as a Go duration ("10s"), which passes through unchanged.
-func secondsToDuration(v string) string {
+func SecondsToDuration(v string) string {
 	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 	if err != nil || math.IsNaN(f) || math.Abs(f) > math.MaxInt64/float64(time.Second) {
 		return v // left for the duration parser to reject, naming the variable
@@ -109,9 +101,9 @@ func secondsToDuration(v string) string {
 	return time.Duration(f * float64(time.Second)).String()
 }
 
-// parseEnviron turns KEY=VALUE pairs into a map; a later pair wins, as in
+// ParseEnviron turns KEY=VALUE pairs into a map; a later pair wins, as in
 // os/exec. Entries without "=" are skipped.
-func parseEnviron(environ []string) map[string]string {
+func ParseEnviron(environ []string) map[string]string {
 	vars := make(map[string]string, len(environ))
 	for _, kv := range environ {
 		if name, v, ok := strings.Cut(kv, "="); ok && name != "" {
@@ -119,4 +111,22 @@ func parseEnviron(environ []string) map[string]string {
 		}
 	}
 	return vars
+}
+
+// Reads reports whether a variable is read: one of the original's names,
+// RPS_CONFIG, or the RPS_ variable of a known key (any
+// RPS_KAFKA__SETTINGS__ suffix, a librdkafka property).
+func Reads(name string, known map[string]bool) bool {
+	if _, ok := OriginalNames[name]; ok || name == ConfigFileVar {
+		return true
+	}
+	if strings.HasPrefix(name, VarName(keys.SettingsKey)+"__") {
+		return true
+	}
+	for key := range known {
+		if VarName(key) == name {
+			return true
+		}
+	}
+	return false
 }

@@ -1,4 +1,6 @@
-package kafkabroker
+// Package topics holds Kafka's topic-name rules beside the admin calls
+// that create and delete topics.
+package topics
 
 import (
 	"context"
@@ -13,10 +15,10 @@ import (
 // maxTopicLen is Kafka's limit on a topic name.
 const maxTopicLen = 249
 
-// ValidTopic checks name against Kafka's rules for topic names, so a bad
+// Valid checks name against Kafka's rules for topic names, so a bad
 // name is refused at start-up, and a bad reply_to when the task is read
 // rather than retried forever on produce.
-func ValidTopic(name string) error {
+func Valid(name string) error {
 	if name == "" || name == "." || name == ".." || len(name) > maxTopicLen {
 		return fmt.Errorf("invalid topic name %q", name)
 	}
@@ -28,9 +30,9 @@ func ValidTopic(name string) error {
 	return nil
 }
 
-// SanitizeTopicPart replaces what Kafka does not allow in a topic name, and
+// SanitizePart replaces what Kafka does not allow in a topic name, and
 // dots (they separate the parts of a name), with '_'.
-func SanitizeTopicPart(s string) string {
+func SanitizePart(s string) string {
 	b := []byte(s)
 	for i, c := range b {
 		if !isTopicChar(c) || c == '.' {
@@ -48,10 +50,10 @@ func isTopicChar(c byte) bool {
 // start-up in bounded time.
 const AdminTimeout = 15 * time.Second
 
-// EnsureTopic creates topic with the given partitions unless it exists;
+// Ensure creates topic with the given partitions unless it exists;
 // partitions < 1 and the replication factor take the cluster's defaults.
 // Failures wrap domain.ErrUnavailable.
-func EnsureTopic(ctx context.Context, admin *kafka.AdminClient, topic string, partitions int, config map[string]string) error {
+func Ensure(ctx context.Context, admin *kafka.AdminClient, topic string, partitions int, config map[string]string) error {
 	ctx, cancel := context.WithTimeout(ctx, AdminTimeout)
 	defer cancel()
 	if partitions < 1 {
@@ -71,8 +73,8 @@ func EnsureTopic(ctx context.Context, admin *kafka.AdminClient, topic string, pa
 	return nil
 }
 
-// DeleteTopic deletes topic; a topic already gone is not an error.
-func DeleteTopic(ctx context.Context, admin *kafka.AdminClient, topic string) error {
+// Delete deletes topic; a topic already gone is not an error.
+func Delete(ctx context.Context, admin *kafka.AdminClient, topic string) error {
 	results, err := admin.DeleteTopics(ctx, []string{topic}, kafka.SetAdminOperationTimeout(AdminTimeout))
 	if err != nil {
 		return fmt.Errorf("delete topic %s: %w", topic, err)

@@ -1,4 +1,4 @@
-package kafkabroker
+package kafkatrace
 
 import "github.com/confluentinc/confluent-kafka-go/v2/kafka"
 

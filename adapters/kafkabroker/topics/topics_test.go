@@ -1,4 +1,4 @@
-package kafkabroker
+package topics
 
 import (
 	"testing"
@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-func TestValidTopic(t *testing.T) {
+func TestValid(t *testing.T) {
 	long := make([]byte, maxTopicLen+1)
 	for i := range long {
 		long[i] = 'a'
@@ -14,12 +14,12 @@ func TestValidTopic(t *testing.T) {
 	for name, ok := range map[string]bool{
 		"results.host-1_x": true, "": false, ".": false, "..": false, "a b": false, "a/b": false, string(long): false,
 	} {
-		assert.Equal(t, ok, ValidTopic(name) == nil, "%q", name)
+		assert.Equal(t, ok, Valid(name) == nil, "%q", name)
 	}
 }
 
-func TestSanitizeTopicPart_MakesAValidPartOfAName(t *testing.T) {
-	got := SanitizeTopicPart("host.example/1 x")
+func TestSanitizePart_MakesAValidPartOfAName(t *testing.T) {
+	got := SanitizePart("host.example/1 x")
 	assert.Equal(t, "host_example_1_x", got)
-	assert.NoError(t, ValidTopic("results."+got))
+	assert.NoError(t, Valid("results."+got))
 }

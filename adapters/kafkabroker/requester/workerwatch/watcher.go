@@ -1,11 +1,16 @@
-package requester
+// Package workerwatch tells the server side of the Kafka broker whether any
+// worker consumes the tasks topic, so a request without one fails at once.
+package workerwatch
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
 	"github.com/1000x-rps-server/rps-server/domain"
@@ -35,12 +40,29 @@ type workersVerdict struct {
 	at        time.Time // when the group was last described
 }
 
-// watchWorkers polls the workers' group until Close. It does nothing when
-// no group is configured (the check is off: workers are assumed).
-func (r *Broker) watchWorkers() {
-	defer close(r.watchDone)
-	if r.cfg.WorkerGroup == "" {
-		r.metrics.workersAvailable.Set(1) // assumed
+// Watcher keeps the last verdict about the workers' group. It is safe for
+// concurrent use.
+type Watcher struct {
+	admin     *kafka.AdminClient
+	group     string
+	topic     string
+	log       *slog.Logger
+	available prometheus.Gauge // 1 while a worker consumes topic
+	workers   atomic.Pointer[workersVerdict]
+}
+
+// New returns the watcher of group's consumption of topic; an empty group
+// turns the check off (workers are assumed). available is set to 1 while a
+// worker consumes, else 0.
+func New(admin *kafka.AdminClient, group, topic string, log *slog.Logger, available prometheus.Gauge) *Watcher {
+	return &Watcher{admin: admin, group: group, topic: topic, log: log, available: available}
+}
+
+// Run polls the workers' group until lifetime ends, only while reachable
+// reports the cluster in reach. It does nothing when no group is configured.
+func (w *Watcher) Run(lifetime context.Context, reachable func() bool) {
+	if w.group == "" {
+		w.available.Set(1) // assumed
 		return
 	}
 	for {
@@ -49,22 +71,22 @@ func (r *Broker) watchWorkers() {
 		// out while brokers come and go (confluentinc/librdkafka#4605).
 		// Requests fail fast on brokersDown meanwhile, and the verdict goes
 		// stale, so no worker is assumed until a describe succeeds again.
-		if r.ready.Load() && !r.brokersDown.Load() {
-			r.pollWorkers()
-		} else if v := r.workers.Load(); v != nil && v.consuming && time.Since(v.at) >= workersStaleAfter {
-			r.setWorkers(&workersVerdict{reason: "worker group not described since Kafka went out of reach", at: v.at})
+		if reachable() {
+			w.pollWorkers(lifetime)
+		} else if v := w.workers.Load(); v != nil && v.consuming && time.Since(v.at) >= workersStaleAfter {
+			w.setWorkers(&workersVerdict{reason: "worker group not described since Kafka went out of reach", at: v.at})
 		}
-		if !kafkabroker.Sleep(r.lifetime, workersPollEvery) {
+		if !kafkabroker.Sleep(lifetime, workersPollEvery) {
 			return
 		}
 	}
 }
 
 // pollWorkers describes the group once and stores the verdict.
-func (r *Broker) pollWorkers() {
-	ctx, cancel := context.WithTimeout(r.lifetime, workersPollTimeout+500*time.Millisecond)
+func (w *Watcher) pollWorkers(lifetime context.Context) {
+	ctx, cancel := context.WithTimeout(lifetime, workersPollTimeout+500*time.Millisecond)
 	defer cancel()
-	res, err := r.admin.DescribeConsumerGroups(ctx, []string{r.cfg.WorkerGroup},
+	res, err := w.admin.DescribeConsumerGroups(ctx, []string{w.group},
 		kafka.SetAdminRequestTimeout(workersPollTimeout))
 	now := time.Now()
 	if err == nil && len(res.ConsumerGroupDescriptions) == 1 {
@@ -73,15 +95,15 @@ func (r *Broker) pollWorkers() {
 		}
 	}
 	if err != nil || len(res.ConsumerGroupDescriptions) != 1 {
-		prev := r.workers.Load()
+		prev := w.workers.Load()
 		if prev != nil && now.Sub(prev.at) < workersStaleAfter {
 			return // keep the last verdict while it is fresh enough
 		}
-		r.setWorkers(&workersVerdict{reason: fmt.Sprintf("worker group %q cannot be described: %v", r.cfg.WorkerGroup, err), at: prevAt(prev)})
+		w.setWorkers(&workersVerdict{reason: fmt.Sprintf("worker group %q cannot be described: %v", w.group, err), at: prevAt(prev)})
 		return
 	}
-	consuming, reason := groupConsumes(res.ConsumerGroupDescriptions[0], r.cfg.TasksTopic)
-	r.setWorkers(&workersVerdict{consuming: consuming, reason: reason, at: now})
+	consuming, reason := groupConsumes(res.ConsumerGroupDescriptions[0], w.topic)
+	w.setWorkers(&workersVerdict{consuming: consuming, reason: reason, at: now})
 }
 
 func prevAt(v *workersVerdict) time.Time {
@@ -92,15 +114,15 @@ func prevAt(v *workersVerdict) time.Time {
 }
 
 // setWorkers stores v, and logs and counts a change of verdict.
-func (r *Broker) setWorkers(v *workersVerdict) {
-	prev := r.workers.Swap(v)
-	r.metrics.workersAvailable.Set(b2f(v.consuming))
+func (w *Watcher) setWorkers(v *workersVerdict) {
+	prev := w.workers.Swap(v)
+	w.available.Set(b2f(v.consuming))
 	switch {
 	case v.consuming && (prev == nil || !prev.consuming):
-		r.cfg.Logger.Info("a worker consumes the tasks topic: accepting requests", "group", r.cfg.WorkerGroup)
+		w.log.Info("a worker consumes the tasks topic: accepting requests", "group", w.group)
 	case !v.consuming && (prev == nil || prev.consuming):
-		r.cfg.Logger.Warn("no worker consumes the tasks topic: POST /queue answers 503 at once",
-			"group", r.cfg.WorkerGroup, "why", v.reason)
+		w.log.Warn("no worker consumes the tasks topic: POST /queue answers 503 at once",
+			"group", w.group, "why", v.reason)
 	}
 }
 
@@ -123,12 +145,12 @@ func groupConsumes(g kafka.ConsumerGroupDescription, topic string) (bool, string
 		g.GroupID, g.State, len(g.Members), topic)
 }
 
-// workersReady is nil while a worker consumes, else domain.ErrNoWorkers.
-func (r *Broker) workersReady() error {
-	if r.cfg.WorkerGroup == "" {
+// Ready is nil while a worker consumes, else domain.ErrNoWorkers.
+func (w *Watcher) Ready() error {
+	if w.group == "" {
 		return nil
 	}
-	v := r.workers.Load()
+	v := w.workers.Load()
 	switch {
 	case v == nil:
 		return fmt.Errorf("requester: worker group not described yet: %w", domain.ErrNoWorkers)

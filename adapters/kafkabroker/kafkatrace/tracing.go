@@ -1,4 +1,6 @@
-package kafkabroker
+// Package kafkatrace carries a trace across Kafka: the spans of each side of
+// the broker and their context in message headers.
+package kafkatrace
 
 import (
 	"context"
@@ -23,8 +25,8 @@ type Tracer struct {
 	on   bool
 }
 
-// NewTracer returns the broker's tracer of tr.
-func NewTracer(tr observability.Tracing) Tracer {
+// New returns the broker's tracer of tr.
+func New(tr observability.Tracing) Tracer {
 	return Tracer{Tracer: tr.Tracer("github.com/1000x-rps-server/rps-server/adapters/kafkabroker"), prop: tr.Propagator(), on: tr.On()}
 }
 
@@ -51,6 +53,24 @@ func (t Tracer) StartSend(ctx context.Context, msg *kafka.Message, id string) tr
 // Extract returns ctx carrying the trace context of m's headers, if any.
 func (t Tracer) Extract(ctx context.Context, m *kafka.Message) context.Context {
 	return t.prop.Extract(ctx, Carrier(m))
+}
+
+// StartProcess starts the spans of the task in m, taken into processing at
+// now, in the trace its headers carry (children of the server's send span):
+// "<tasks topic> queue wait", from its produce to now (broker, fetch, a
+// free slot of Concurrency), ended at once; and "process <tasks topic>",
+// the consumer span the handler's and the reply's spans hang under, which
+// the caller ends. The returned ctx lives as long as ctx (the worker's
+// drain).
+func (t Tracer) StartProcess(ctx context.Context, m *kafka.Message, topic, id string, now time.Time) (context.Context, trace.Span) {
+	ctx = t.Extract(ctx, m)
+	if !t.on {
+		return ctx, trace.SpanFromContext(ctx) // passes the task's traceparent on to the reply
+	}
+	attrs := trace.WithAttributes(Received(m, "process", id)...)
+	_, wait := t.Start(ctx, topic+" queue wait", trace.WithTimestamp(ProducedAt(m, now)), attrs)
+	wait.End(trace.WithTimestamp(now))
+	return t.Start(ctx, "process "+topic, trace.WithSpanKind(trace.SpanKindConsumer), trace.WithTimestamp(now), attrs)
 }
 
 // ProducedAt is when m was handed to its producer (its CreateTime, to the

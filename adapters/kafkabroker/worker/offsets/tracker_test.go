@@ -1,4 +1,4 @@
-package worker
+package offsets
 
 import (
 	"testing"
@@ -25,13 +25,13 @@ func TestOffsetTracker_CommitsOnlyTheContiguousDonePrefix(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr := newOffsetTracker()
-			tickets := map[int64]ticket{}
+			tr := NewTracker()
+			Tickets := map[int64]Ticket{}
 			for _, o := range tt.started {
-				tickets[o] = tr.start(3, o)
+				Tickets[o] = tr.Start(3, o)
 			}
 			for _, s := range tt.steps {
-				commit, ok := tr.finish(tickets[s.finish])
+				commit, ok := tr.Finish(Tickets[s.finish])
 				assert.Equal(t, s.wantCommit != 0, ok, "finish %d", s.finish)
 				assert.Equal(t, s.wantCommit, commit, "finish %d", s.finish)
 			}
@@ -40,33 +40,33 @@ func TestOffsetTracker_CommitsOnlyTheContiguousDonePrefix(t *testing.T) {
 }
 
 func TestOffsetTracker_PartitionsAreIndependent(t *testing.T) {
-	tr := newOffsetTracker()
-	a := tr.start(0, 5)
-	b := tr.start(1, 7)
-	commit, ok := tr.finish(b)
+	tr := NewTracker()
+	a := tr.Start(0, 5)
+	b := tr.Start(1, 7)
+	commit, ok := tr.Finish(b)
 	assert.True(t, ok)
 	assert.Equal(t, int64(8), commit, "partition 1 does not wait for partition 0")
-	commit, ok = tr.finish(a)
+	commit, ok = tr.Finish(a)
 	assert.True(t, ok)
 	assert.Equal(t, int64(6), commit)
 }
 
 func TestOffsetTracker_RevokedPartitionCommitsNothing(t *testing.T) {
-	tr := newOffsetTracker()
-	old := tr.start(0, 5)
-	tr.forget(0)
-	_, ok := tr.finish(old)
+	tr := NewTracker()
+	old := tr.Start(0, 5)
+	tr.Forget(0)
+	_, ok := tr.Finish(old)
 	assert.False(t, ok, "a revoked partition commits nothing")
 
-	// Assigned again: the old ticket belongs to the previous assignment and
+	// Assigned again: the old Ticket belongs to the previous assignment and
 	// must neither commit nor count towards the new one.
-	fresh := tr.start(0, 5)
-	next := tr.start(0, 6)
-	_, ok = tr.finish(old)
-	assert.False(t, ok, "a ticket from before the revoke is ignored")
-	_, ok = tr.finish(next)
+	fresh := tr.Start(0, 5)
+	next := tr.Start(0, 6)
+	_, ok = tr.Finish(old)
+	assert.False(t, ok, "a Ticket from before the revoke is ignored")
+	_, ok = tr.Finish(next)
 	assert.False(t, ok, "offset 5 of this assignment is not done yet")
-	commit, ok := tr.finish(fresh)
+	commit, ok := tr.Finish(fresh)
 	assert.True(t, ok)
 	assert.Equal(t, int64(7), commit)
 }

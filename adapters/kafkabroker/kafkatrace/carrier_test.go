@@ -1,4 +1,4 @@
-package kafkabroker_test
+package kafkatrace_test
 
 import (
 	"context"
@@ -13,13 +13,14 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/kafkatrace"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/observability"
 )
 
 func TestHeaderCarrier_GetSetKeys(t *testing.T) {
 	m := &kafka.Message{Headers: []kafka.Header{{Key: "correlation_id", Value: []byte("c1")}, {Key: "traceparent", Value: []byte("old")}}}
-	c := kafkabroker.Carrier(m)
+	c := kafkatrace.Carrier(m)
 	assert.Equal(t, "c1", c.Get("correlation_id"))
 	assert.Empty(t, c.Get("missing"))
 	c.Set("traceparent", "new")
@@ -34,7 +35,7 @@ func TestTracer_ContextCrossesTheTaskAndTheReply(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	defer func() { _ = tp.Shutdown(context.Background()) }()
-	tr := kafkabroker.NewTracer(observability.TracingWith(tp))
+	tr := kafkatrace.New(observability.TracingWith(tp))
 
 	ctx, req := tr.Start(context.Background(), "POST /queue")
 	task := domain.Task{ID: "c1", Kind: "get_gift_code", RequestID: "r1"}
@@ -67,13 +68,13 @@ func TestTracer_ContextCrossesTheTaskAndTheReply(t *testing.T) {
 }
 
 func TestTracer_OffPassesTheCallersTraceparentThrough(t *testing.T) {
-	tr := kafkabroker.NewTracer(observability.Tracing{})
+	tr := kafkatrace.New(observability.Tracing{})
 	const parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 	ctx := propagation.TraceContext{}.Extract(context.Background(), propagation.MapCarrier{"traceparent": parent})
 	msg, err := kafkabroker.EncodeTask(domain.Task{ID: "c1", Kind: "get_gift_code"}, "tasks", "results.x")
 	require.NoError(t, err)
 	tr.StartSend(ctx, msg, "c1").End()
-	assert.Equal(t, parent, kafkabroker.Carrier(msg).Get("traceparent"))
+	assert.Equal(t, parent, kafkatrace.Carrier(msg).Get("traceparent"))
 
 	plain, err := kafkabroker.EncodeTask(domain.Task{ID: "c2", Kind: "get_gift_code"}, "tasks", "results.x")
 	require.NoError(t, err)

@@ -1,4 +1,7 @@
-package httpapi
+// Package problem answers every failed request of the API with an RFC 9457
+// problem+json body, from the one table that maps the core's errors to HTTP,
+// and logs each failure once at a level that fits.
+package problem
 
 import (
 	"context"
@@ -63,6 +66,19 @@ func errorTable() []errorRow {
 	}
 }
 
+// Responder writes the problem responses of one API.
+type Responder struct {
+	rows       []errorRow // the one error table, see errorTable
+	retryAfter string     // pre-formatted Retry-After value
+	log        *slog.Logger
+}
+
+// New returns the responder of an API whose refusals ask clients to retry
+// after retryAfter (rounded up to whole seconds), logging to log.
+func New(retryAfter time.Duration, log *slog.Logger) *Responder {
+	return &Responder{rows: errorTable(), retryAfter: retryAfterSeconds(retryAfter), log: log}
+}
+
 // problem is an RFC 9457 problem details body.
 type problem struct {
 	Type      string `json:"type"`
@@ -74,8 +90,8 @@ type problem struct {
 }
 
 // classify maps err to a status and the detail the client may see.
-func (a *API) classify(err error) (status int, detail string) {
-	for _, row := range a.errs {
+func (a *Responder) classify(err error) (status int, detail string) {
+	for _, row := range a.rows {
 		if errors.Is(err, row.err) {
 			if row.detail == "" {
 				return row.status, capEchoed(err.Error())
@@ -90,9 +106,9 @@ func (a *API) classify(err error) (status int, detail string) {
 	return http.StatusInternalServerError, detailInternal
 }
 
-// handleError is echo's error handler: every error response of the API is
+// Handle is echo's error handler: every error response of the API is
 // written here, as problem+json, and logged once at a level that fits.
-func (a *API) handleError(err error, c echo.Context) {
+func (a *Responder) Handle(err error, c echo.Context) {
 	status, detail := a.classify(err)
 	req := c.Request()
 	a.logError(req, status, err)
@@ -123,7 +139,7 @@ func (a *API) handleError(err error, c echo.Context) {
 		wErr = c.Blob(status, "application/problem+json", body)
 	}
 	if wErr != nil {
-		a.cfg.Logger.DebugContext(req.Context(), "write error response", "err", wErr)
+		a.log.DebugContext(req.Context(), "write error response", "err", wErr)
 	}
 }
 
@@ -132,7 +148,7 @@ func (a *API) handleError(err error, c echo.Context) {
 // (499) and outages (503, 504) stay at debug, so an overload or an outage does
 // not turn into a line per request: the adapters log the outage itself once,
 // and the HTTP metrics count every status.
-func (a *API) logError(req *http.Request, status int, err error) {
+func (a *Responder) logError(req *http.Request, status int, err error) {
 	level := slog.LevelDebug
 	switch {
 	case status == http.StatusInternalServerError:
@@ -141,10 +157,10 @@ func (a *API) logError(req *http.Request, status int, err error) {
 		level = slog.LevelWarn
 	}
 	ctx := req.Context()
-	if !a.cfg.Logger.Enabled(ctx, level) { // no attrs built on the hot 429 path
+	if !a.log.Enabled(ctx, level) { // no attrs built on the hot 429 path
 		return
 	}
-	a.cfg.Logger.LogAttrs(ctx, level, "request failed",
+	a.log.LogAttrs(ctx, level, "request failed",
 		slog.Int("status", status), slog.String("method", req.Method),
 		slog.String("path", capEchoed(req.URL.Path)), slog.Any("err", err))
 }

@@ -1,7 +1,6 @@
-// Package load drives the traffic: a closed model (Locust-like users with
-// think time), an open model (a fixed arrival rate) and a sweep that raises
-// concurrency step by step until latency or errors pass a bound.
-package load
+// Package httpclient sends the benchmark's requests to the server under
+// test and classifies each answer (status, gift code, network error).
+package httpclient
 
 import (
 	"context"
@@ -26,8 +25,8 @@ const GiftCodePrefix = "GIFT-"
 // maxBody bounds how much of an answer is read.
 const maxBody = 1 << 20
 
-// ClientConfig sets up the HTTP client.
-type ClientConfig struct {
+// Config sets up the HTTP client.
+type Config struct {
 	AllowRemote bool          // dial non-loopback addresses too
 	Timeout     time.Duration // per request, answer included
 	MaxConns    int           // idle connections kept per host (≥ concurrency)
@@ -42,9 +41,9 @@ type Client struct {
 	timeout time.Duration
 }
 
-// NewClient returns a client for base (already checked by target.Check).
+// New returns a client for base (already checked by target.Check).
 // Gift codes go into codes, shared by every run that should never see one twice.
-func NewClient(base *url.URL, mix scenario.Mix, codes *stats.Codes, cfg ClientConfig) *Client {
+func New(base *url.URL, mix scenario.Mix, codes *stats.Codes, cfg Config) *Client {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
 		DialContext:         target.GuardDial(dialer.DialContext, cfg.AllowRemote, net.DefaultResolver),
@@ -74,6 +73,9 @@ func (c *Client) Routes() []stats.RouteInfo {
 	}
 	return out
 }
+
+// Timeout bounds each request, answer included.
+func (c *Client) Timeout() time.Duration { return c.timeout }
 
 // Close drops idle connections.
 func (c *Client) Close() { c.http.CloseIdleConnections() }
