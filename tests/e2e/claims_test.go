@@ -144,7 +144,9 @@ func TestClaim_FailOpenThroughTheWiringAndAWorkerWithoutRedis(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusOK, status, "fail-open admits without Redis")
 	assert.True(t, domain.IsGiftCode(code), "code %q", code)
-	assert.Equal(t, "WARN", waitLog(t, s.servers[0], "redis gate failing open")["level"])
+	outage := waitLog(t, s.servers[0], "redis gate outage started")
+	assert.Equal(t, "WARN", outage["level"])
+	assert.Equal(t, "fail open", outage["on_redis_error"], "the outage line says requests are admitted")
 
 	status, _, err = postQueue(context.Background(), http.DefaultClient, closed)
 	require.NoError(t, err)
