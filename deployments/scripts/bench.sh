@@ -12,37 +12,11 @@
 # (between its bench:results marker lines).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-REDIS="bash deployments/scripts/redis.sh"; KAFKA="bash deployments/scripts/kafka.sh"
-PORT="${BENCH_PORT:-8000}"; METRICS="${BENCH_METRICS_ADDR:-127.0.0.1:9101}"
-started=""
-$REDIS status >/dev/null 2>&1 || { $REDIS start; started+=" redis"; }
-$KAFKA status >/dev/null 2>&1 || { $KAFKA start; started+=" kafka"; }
-export "$($REDIS env)" "$($KAFKA env)"
-go build -trimpath -o bin/ ./cmd/server ./cmd/worker ./cmd/bench
-id="bench-$(date +%s)"
-export TASKS_TOPIC="tasks-$id" RESULTS_TOPIC="results-$id" RPS_GATE__KEY="{$id}:gate" \
-  RPS_WORKER__LEDGER_PREFIX="$id:issued:" RPS_WORKER__LEDGER_TTL=15m RPS_WORKER__GROUP="$id" RPS_LOG__FORMAT=json \
-  LOG_LEVEL=warn HOST=127.0.0.1 PORT="$PORT" RPS_HTTP__SHUTDOWN_DELAY=0s
-mkdir -p .cache/bench
-SERVER_PPROF=127.0.0.1:6060 WORKER_PPROF=127.0.0.1:6061
-[[ -n ${BENCH_PROFILE:-} ]] || SERVER_PPROF="" WORKER_PPROF=""
-RPS_WORKER__METRICS_ADDR="$METRICS" RPS_DEBUG__PPROF_ADDR="$WORKER_PPROF" bin/worker >.cache/bench/worker.log 2>&1 & wpid=$!
-RPS_DEBUG__PPROF_ADDR="$SERVER_PPROF" bin/server >.cache/bench/server.log 2>&1 & spid=$!
-teardown() {
-  kill -TERM "$spid" "$wpid" 2>/dev/null || true
-  wait "$spid" "$wpid" 2>/dev/null || true
-  # the tasks topic is ours alone (the server deletes its reply topic itself)
-  $KAFKA class org.apache.kafka.tools.TopicCommand --bootstrap-server "$KAFKA_BOOTSTRAP_SERVERS" \
-    --delete --topic "$TASKS_TOPIC" >/dev/null 2>&1 || true
-  [[ $started == *kafka* ]] && $KAFKA stop
-  [[ $started == *redis* ]] && $REDIS stop
-  return 0
-}
-trap teardown EXIT
-for url in "http://$METRICS/readyz" "http://127.0.0.1:$PORT/readyz"; do
-  for _ in $(seq 90); do curl -fsS -o /dev/null "$url" 2>/dev/null && break; sleep 1; done
-  curl -fsS -o /dev/null "$url" || { tail -20 .cache/bench/*.log; exit 1; }
-done
+SERVER_PPROF="" WORKER_PPROF=""
+[[ -z ${BENCH_PROFILE:-} ]] || SERVER_PPROF=127.0.0.1:6060 WORKER_PPROF=127.0.0.1:6061
+# shellcheck source=bench-stack.sh
+. deployments/scripts/bench-stack.sh
+stack_up
 rc=0 profilers=()
 bench() { bin/bench -url "http://127.0.0.1:$PORT" "$@" || rc=$?; }
 # profile <label>: 30 s CPU profiles of server and worker, from 10 s into the run.

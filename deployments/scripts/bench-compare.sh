@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# POST /queue against GET / on the same full stack, in the same run (go tool
+# task bench:compare): wrk -t2 -c100, unpaced, GET / then POST /queue (no body),
+# RUNS times (default 3), each DURATION (default 20s) after one warm-up. Prints
+# per run: req/s, p50/p90/p99, the ratio of the two rates, 429s, 5xx, socket
+# errors, answers without a code, duplicate codes, and the CPU seconds per 1,000
+# requests of each process (server, worker, Redis, Kafka, wrk) from /proc.
+# FLOOD=1 adds a flood: wrk -c1000 on POST /queue while a second wrk (-c10)
+# measures GET / latency. Raw figures in benchmarks/compare-<time>/.
+# Extra server/worker settings come from the environment (RPS_*), as always.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+RUNS="${RUNS:-3}" DURATION="${DURATION:-20s}" CONNS="${CONNS:-100}"
+command -v wrk >/dev/null || { echo "bench-compare: wrk is missing (Debian: apt-get install wrk)" >&2; exit 1; }
+ulimit -n 65536 2>/dev/null || true
+SERVER_PPROF="" WORKER_PPROF=""
+[[ -z ${PROFILE:-} ]] || SERVER_PPROF=127.0.0.1:6060 WORKER_PPROF=127.0.0.1:6061
+# shellcheck source=bench-stack.sh
+. deployments/scripts/bench-stack.sh
+stack_up
+out="benchmarks/compare-$(date -u +%Y%m%d-%H%M%S)"; mkdir -p "$out"
+
+listener_pid() { ss -Hltnp "sport = :$1" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2; }
+redis_port=${REDIS_URL##*:}; redis_pid=$(listener_pid "${redis_port%%/*}")
+kafka_pid=$(listener_pid "${KAFKA_BOOTSTRAP_SERVERS##*:}")
+# cpu_ticks: user+system clock ticks of server, worker, Redis and Kafka, space-separated.
+cpu_ticks() {
+  local p; for p in "$spid" "$wpid" "$redis_pid" "$kafka_pid"; do
+    awk '{printf "%d ", $14+$15}' "/proc/$p/stat"; done
+}
+# measure <name> <wrk args...>: one wrk run; its figures, the processes' CPU
+# ticks before and after and wrk's own CPU seconds go to $out/<name>.json.
+measure() {
+  local name=$1; shift
+  local before after wrk_cpu
+  before=$(cpu_ticks)
+  wrk_cpu=$( (WRK_RESULT="$out/$name.wrk.json" wrk "$@" >"$out/$name.wrk.txt"; times) | tail -1)
+  after=$(cpu_ticks)
+  python3 - "$out/$name" "$before" "$after" "$wrk_cpu" "$(getconf CLK_TCK)" <<'PY'
+import json, re, sys
+path, before, after, wrk, hz = sys.argv[1:]
+r = json.load(open(path + ".wrk.json"))
+secs = lambda m, s: float(m) * 60 + float(s)
+u, s = re.findall(r"(\d+)m([\d.]+)s", wrk)
+d = [(int(a) - int(b)) / int(hz) for a, b in zip(after.split(), before.split())]
+r["cpu_seconds"] = dict(zip(["server", "worker", "redis", "kafka"], d), wrk=secs(*u) + secs(*s))
+json.dump(r, open(path + ".json", "w"))
+PY
+}
+url="http://127.0.0.1:$PORT"
+echo "bench-compare: warm-up (5 s of POST /queue)" >&2
+WRK_RESULT=/dev/null wrk -t2 -c"$CONNS" -d5s -s deployments/scripts/wrk/queue.lua "$url/queue" >/dev/null
+for i in $(seq "$RUNS"); do
+  echo "bench-compare: run $i of $RUNS: GET / then POST /queue, $DURATION each" >&2
+  measure "run$i-get" -t2 -c"$CONNS" -d"$DURATION" --latency -s deployments/scripts/wrk/get.lua "$url/"
+  if [[ $i == 1 && -n ${PROFILE:-} ]]; then
+    for who in server worker; do
+      addr=$SERVER_PPROF; [[ $who == worker ]] && addr=$WORKER_PPROF
+      (sleep 5 && curl -fsS -o "$out/$who.cpu.pprof" "http://$addr/debug/pprof/profile?seconds=10") &
+    done
+  fi
+  measure "run$i-queue" -t2 -c"$CONNS" -d"$DURATION" --latency -s deployments/scripts/wrk/queue.lua "$url/queue"
+done
+if [[ -n ${FLOOD:-} ]]; then
+  echo "bench-compare: flood: 1,000 connections on POST /queue, GET / beside it at 10" >&2
+  (WRK_RESULT="$out/flood-get.json" wrk -t1 -c10 -d"$DURATION" --latency -s deployments/scripts/wrk/get.lua "$url/" >"$out/flood-get.wrk.txt") &
+  get_pid=$!
+  measure flood-queue -t2 -c1000 -d"$DURATION" --latency -s deployments/scripts/wrk/queue.lua "$url/queue"
+  wait "$get_pid"
+fi
+python3 deployments/scripts/wrk/compare_report.py "$out" "$RUNS" | tee "$out/report.md"

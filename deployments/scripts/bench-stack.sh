@@ -1,0 +1,41 @@
+# Sourced by the full-stack benchmarks (bench.sh, bench-compare.sh): a real
+# Redis and Kafka (reused when already running, else started here and stopped
+# by stack_down), release builds of cmd/server and cmd/worker with topics, gate
+# key, ledger and consumer group of their own. Before stack_up, optional:
+# SERVER_PPROF / WORKER_PPROF (pprof addresses), BENCH_PORT, BENCH_METRICS_ADDR.
+# After it: PORT, METRICS, spid and wpid (server and worker pids).
+REDIS="bash deployments/scripts/redis.sh"; KAFKA="bash deployments/scripts/kafka.sh"
+PORT="${BENCH_PORT:-8000}"; METRICS="${BENCH_METRICS_ADDR:-127.0.0.1:9101}"
+started=""
+
+stack_up() {
+  $REDIS status >/dev/null 2>&1 || { $REDIS start; started+=" redis"; }
+  $KAFKA status >/dev/null 2>&1 || { $KAFKA start; started+=" kafka"; }
+  export "$($REDIS env)" "$($KAFKA env)"
+  go build -trimpath -o bin/ ./cmd/server ./cmd/worker ./cmd/bench
+  local id
+  id="bench-$(date +%s)"
+  export TASKS_TOPIC="tasks-$id" RESULTS_TOPIC="results-$id" RPS_GATE__KEY="{$id}:gate" \
+    RPS_WORKER__LEDGER_PREFIX="$id:issued:" RPS_WORKER__LEDGER_TTL=15m RPS_WORKER__GROUP="$id" RPS_LOG__FORMAT=json \
+    LOG_LEVEL=warn HOST=127.0.0.1 PORT="$PORT" RPS_HTTP__SHUTDOWN_DELAY=0s
+  mkdir -p .cache/bench
+  RPS_WORKER__METRICS_ADDR="$METRICS" RPS_DEBUG__PPROF_ADDR="${WORKER_PPROF:-}" bin/worker >.cache/bench/worker.log 2>&1 & wpid=$!
+  RPS_DEBUG__PPROF_ADDR="${SERVER_PPROF:-}" bin/server >.cache/bench/server.log 2>&1 & spid=$!
+  trap stack_down EXIT
+  local url
+  for url in "http://$METRICS/readyz" "http://127.0.0.1:$PORT/readyz"; do
+    for _ in $(seq 90); do curl -fsS -o /dev/null "$url" 2>/dev/null && break; sleep 1; done
+    curl -fsS -o /dev/null "$url" || { tail -20 .cache/bench/*.log; exit 1; }
+  done
+}
+
+stack_down() {
+  kill -TERM "$spid" "$wpid" 2>/dev/null || true
+  wait "$spid" "$wpid" 2>/dev/null || true
+  # the tasks topic is ours alone (the server deletes its reply topic itself)
+  $KAFKA class org.apache.kafka.tools.TopicCommand --bootstrap-server "$KAFKA_BOOTSTRAP_SERVERS" \
+    --delete --topic "$TASKS_TOPIC" >/dev/null 2>&1 || true
+  [[ $started == *kafka* ]] && $KAFKA stop
+  [[ $started == *redis* ]] && $REDIS stop
+  return 0
+}
