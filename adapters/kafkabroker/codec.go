@@ -50,9 +50,14 @@ func EncodeTask(task domain.Task, tasksTopic, replyTo string) (*kafka.Message, e
 	if err != nil {
 		return nil, fmt.Errorf("encode task: %w", err)
 	}
+	// No key: keyless messages take librdkafka's sticky partitioner, which
+	// fills one partition's batch at a time instead of spreading every
+	// batch over all partitions. Under load that halved the broker's CPU
+	// per task (benchmarks/README.md); nothing reads the key, and workers
+	// still share the partitions over time (the partition moves every
+	// sticky.partitioning.linger.ms).
 	return &kafka.Message{
 		TopicPartition: kafka.TopicPartition{Topic: &tasksTopic, Partition: kafka.PartitionAny},
-		Key:            []byte(task.ID),
 		Value:          value,
 		Headers: []kafka.Header{
 			{Key: headerCorrelationID, Value: []byte(task.ID)},

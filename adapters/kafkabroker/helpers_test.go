@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester"
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/worker"
 	"github.com/1000x-rps-server/rps-server/app"
@@ -225,7 +226,9 @@ func taskOffsets(t testing.TB, topic string) map[string]kafka.TopicPartition {
 		if err != nil {
 			continue
 		}
-		out[string(m.Key)] = m.TopicPartition
+		task, _, err := kafkabroker.DecodeTask(m)
+		require.NoError(t, err)
+		out[task.ID] = m.TopicPartition
 		if int64(m.TopicPartition.Offset)+1 >= remaining[m.TopicPartition.Partition] {
 			delete(remaining, m.TopicPartition.Partition)
 		}

@@ -11,6 +11,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 RUNS="${RUNS:-3}" DURATION="${DURATION:-20s}" CONNS="${CONNS:-100}"
+THREADS=$((CONNS < 2 ? 1 : 2))
 command -v wrk >/dev/null || { echo "bench-compare: wrk is missing (Debian: apt-get install wrk)" >&2; exit 1; }
 ulimit -n 65536 2>/dev/null || true
 SERVER_PPROF="" WORKER_PPROF=""
@@ -49,17 +50,17 @@ PY
 }
 url="http://127.0.0.1:$PORT"
 echo "bench-compare: warm-up (5 s of POST /queue)" >&2
-WRK_RESULT=/dev/null wrk -t2 -c"$CONNS" -d5s -s deployments/scripts/wrk/queue.lua "$url/queue" >/dev/null
+WRK_RESULT=/dev/null wrk -t"$THREADS" -c"$CONNS" -d5s -s deployments/scripts/wrk/queue.lua "$url/queue" >/dev/null
 for i in $(seq "$RUNS"); do
   echo "bench-compare: run $i of $RUNS: GET / then POST /queue, $DURATION each" >&2
-  measure "run$i-get" -t2 -c"$CONNS" -d"$DURATION" --latency -s deployments/scripts/wrk/get.lua "$url/"
+  measure "run$i-get" -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s deployments/scripts/wrk/get.lua "$url/"
   if [[ $i == 1 && -n ${PROFILE:-} ]]; then
     for who in server worker; do
       addr=$SERVER_PPROF; [[ $who == worker ]] && addr=$WORKER_PPROF
       (sleep 5 && curl -fsS -o "$out/$who.cpu.pprof" "http://$addr/debug/pprof/profile?seconds=10") &
     done
   fi
-  measure "run$i-queue" -t2 -c"$CONNS" -d"$DURATION" --latency -s deployments/scripts/wrk/queue.lua "$url/queue"
+  measure "run$i-queue" -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s deployments/scripts/wrk/queue.lua "$url/queue"
 done
 if [[ -n ${FLOOD:-} ]]; then
   echo "bench-compare: flood: 1,000 connections on POST /queue, GET / beside it at 10" >&2
