@@ -12,7 +12,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 RUNS="${RUNS:-3}" DURATION="${DURATION:-20s}" CONNS="${CONNS:-100}"
 THREADS=$((CONNS < 2 ? 1 : 2))
-command -v wrk >/dev/null || { echo "bench-compare: wrk is missing (Debian: apt-get install wrk)" >&2; exit 1; }
+if ! command -v wrk >/dev/null; then   # Debian's wrk, installed once when we may
+  [[ $(id -u) == 0 ]] || { echo "bench-compare: wrk is missing: apt-get install wrk" >&2; exit 1; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null || { echo "bench-compare: apt-get install wrk failed" >&2; exit 1; }
+fi
 ulimit -n 65536 2>/dev/null || true
 SERVER_PPROF="" WORKER_PPROF=""
 [[ -z ${PROFILE:-} ]] || SERVER_PPROF=127.0.0.1:6060 WORKER_PPROF=127.0.0.1:6061
