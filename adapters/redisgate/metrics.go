@@ -27,6 +27,7 @@ var latencyBuckets = []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, 
 type metrics struct {
 	capacity       prometheus.Gauge
 	inUse          prometheus.Gauge
+	leased         prometheus.Gauge
 	acquires       [outcomes]prometheus.Counter // resolved once: no label lookup per call
 	releaseErrors  prometheus.Counter
 	undosDropped   prometheus.Counter
@@ -46,6 +47,9 @@ func newMetrics(reg prometheus.Registerer, capacity int) (*metrics, error) {
 		inUse: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "rps_gate_slots_in_use", Help: "Gate slots held through this instance and not yet released.",
 		}),
+		leased: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "rps_gate_slots_leased", Help: "Block mode: gate slots this instance leases in Redis, held by requests or free in its pool.",
+		}),
 		releaseErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rps_gate_release_errors_total", Help: "Releases that failed; their leases free the slots.",
 		}),
@@ -64,7 +68,7 @@ func newMetrics(reg prometheus.Registerer, capacity int) (*metrics, error) {
 		m.acquires[o] = acquires.WithLabelValues(label)
 	}
 	m.capacity.Set(float64(capacity))
-	collectors := []prometheus.Collector{m.capacity, m.inUse, acquires, m.releaseErrors, m.undosDropped, m.acquireSeconds, m.releaseSeconds}
+	collectors := []prometheus.Collector{m.capacity, m.inUse, m.leased, acquires, m.releaseErrors, m.undosDropped, m.acquireSeconds, m.releaseSeconds}
 	for i, c := range collectors {
 		if err := reg.Register(c); err != nil {
 			for _, done := range collectors[:i] { // all or nothing, so New can be retried

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -34,26 +35,38 @@ type undoer struct {
 	onDrop  func() // an undo given up on: over the cap or past its lease
 
 	mu      sync.Mutex
-	pending map[string]time.Time // id → when its lease ends and the undo is moot
+	pending map[string]pendingUndo // id → what to undo
 	wake    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
 }
 
+// pendingUndo is one undo waiting for Redis.
+type pendingUndo struct {
+	end   time.Time // when its lease ends and the undo is moot
+	slots string    // a block take's slot count (undo.lua's ARGV[3]); "": a single slot id
+}
+
 func newUndoer(u *undoer) *undoer {
-	u.pending = make(map[string]time.Time)
+	u.pending = make(map[string]pendingUndo)
 	u.wake, u.stop, u.done = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
 	go u.run()
 	return u
 }
 
 // add queues id's undo. The acquire started at start, so its lease ends at
-// the latest lease after it.
-func (u *undoer) add(id string, start time.Time) {
+// the latest lease after it. slots > 0 makes id a block take's call id that
+// asked for that many slots; 0, a slot id of its own (a request's, or a
+// lease a block-mode instance failed to give back).
+func (u *undoer) add(id string, slots int, start time.Time) {
+	p := pendingUndo{end: start.Add(u.lease)}
+	if slots > 0 {
+		p.slots = strconv.Itoa(slots)
+	}
 	u.mu.Lock()
 	full := len(u.pending) >= maxPendingUndos
 	if !full {
-		u.pending[id] = start.Add(u.lease)
+		u.pending[id] = p
 	}
 	u.mu.Unlock()
 	if full {
@@ -99,21 +112,22 @@ func (u *undoer) flush() int {
 	now := time.Now()
 	u.mu.Lock()
 	ids := make([]string, 0, len(u.pending))
-	for id, end := range u.pending {
-		if now.After(end) {
+	execs := make([]rueidis.LuaExec, 0, len(u.pending))
+	for id, p := range u.pending {
+		if now.After(p.end) {
 			delete(u.pending, id)
 			u.onDrop()
 			continue
 		}
-		ids = append(ids, id)
+		args := []string{id, u.leaseMs}
+		if p.slots != "" {
+			args = append(args, p.slots)
+		}
+		ids, execs = append(ids, id), append(execs, rueidis.LuaExec{Keys: u.keys, Args: args})
 	}
 	u.mu.Unlock()
 	if len(ids) == 0 {
 		return 0
-	}
-	execs := make([]rueidis.LuaExec, len(ids))
-	for i, id := range ids {
-		execs[i] = rueidis.LuaExec{Keys: u.keys, Args: []string{id, u.leaseMs}}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), u.timeout)
 	defer cancel()
