@@ -42,7 +42,7 @@ type blocks struct {
 
 func newBlocks(cfg Config) *blocks {
 	b := &blocks{
-		pool: pool.New(pool.Config{Capacity: cfg.Capacity, BlockSize: cfg.BlockSize, Idle: cfg.BlockIdle, Lease: cfg.Lease}),
+		pool:     pool.New(pool.Config{Capacity: cfg.Capacity, BlockSize: cfg.BlockSize, Idle: cfg.BlockIdle, Lease: cfg.Lease}),
 		takeKeys: []string{cfg.Key, undoneKey(cfg.Key), siblingKey(cfg.Key, ":instances"), siblingKey(cfg.Key, ":contended")},
 		instance: uuid.NewString(), windowArg: strconv.FormatInt((contentionTicks * cfg.BlockIdle).Milliseconds(), 10),
 		interval: cfg.BlockIdle, stop: make(chan struct{}), done: make(chan struct{}),
