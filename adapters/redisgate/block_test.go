@@ -112,7 +112,7 @@ func runDemand(t *testing.T, cfg redisgate.Config, d time.Duration) demand {
 					raise(&maxAdmitted, inUse.Add(1))
 					admitted[i].Add(1)
 					took := time.Now()
-					time.Sleep(time.Duration(1000+rand.IntN(4000)) * time.Microsecond) //nolint:gosec // a hold time, not a secret
+					time.Sleep(time.Duration(1000+rand.IntN(4000)) * time.Microsecond)
 					holding.Add(int64(time.Since(took)))
 					inUse.Add(-1)
 					assert.NoError(t, g.Release(ctx, slot))
