@@ -44,7 +44,7 @@ type Pool struct {
 	held      map[string]*slot // request id → its slot; nil: admitted without one (fail open)
 	leased    map[string]*slot // member → slot: every lease this instance holds, free or held
 	taking    int              // takes in flight
-	contended bool             // another instance was refused lately (from Redis's last answer)
+	contended bool             // a take was refused lately, by any instance (from Redis's last answer)
 	instances int              // instances active lately (from Redis's last answer), at least 1
 	renewed   time.Time        // start of the last renewal that succeeded
 }
@@ -85,7 +85,7 @@ func (p *Pool) Want() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.taking++
-	if p.taking > 1 || p.contended && len(p.leased) >= p.share() {
+	if p.taking > 1 || p.othersRefused() && len(p.leased) >= p.share() {
 		return 1
 	}
 	return min(p.cfg.BlockSize, p.cfg.Capacity)
@@ -146,7 +146,7 @@ func (p *Pool) Put(id string, now time.Time) (giveBack string, held bool) {
 	if s.lost {
 		return "", true
 	}
-	if !p.fresh(s, now) || p.contended && len(p.leased) > p.share() {
+	if !p.fresh(s, now) || p.othersRefused() && len(p.leased) > p.share() {
 		p.drop(s)
 		return s.member, true
 	}
@@ -175,7 +175,7 @@ func (p *Pool) Sweep(now time.Time) (giveBack, renew []string) {
 		if s.lost {
 			continue
 		}
-		if p.contended || now.Sub(s.freed) >= p.cfg.Idle || !p.fresh(s, now) {
+		if p.othersRefused() || now.Sub(s.freed) >= p.cfg.Idle || !p.fresh(s, now) {
 			delete(p.leased, s.member)
 			giveBack = append(giveBack, s.member)
 			continue
@@ -253,6 +253,12 @@ func (p *Pool) drop(s *slot) {
 // point above which an instance gives back under contention).
 func (p *Pool) share() int {
 	return (p.cfg.Capacity + p.instances - 1) / p.instances
+}
+
+// othersRefused reports whether a request was refused lately while other
+// instances share the gate: alone, an instance keeps what it has.
+func (p *Pool) othersRefused() bool {
+	return p.contended && p.instances > 1
 }
 
 func (p *Pool) learn(contended bool, instances int) {
