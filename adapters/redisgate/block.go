@@ -62,7 +62,7 @@ func (g *Gate) acquireBlock(ctx context.Context, id string, start time.Time) (po
 		g.metrics.acquires[outcomeOK].Inc()
 		return ports.Slot{ID: id}, nil
 	}
-	want := b.pool.Want()
+	want, ticket := b.pool.Want()
 	call := b.instance + ":" + strconv.FormatUint(b.calls.Add(1), 36)
 	callCtx, cancel := context.WithTimeout(ctx, g.timeout)
 	reply, err := b.take.Exec(callCtx, g.client, b.takeKeys,
@@ -73,7 +73,7 @@ func (g *Gate) acquireBlock(ctx context.Context, id string, start time.Time) (po
 		err = fmt.Errorf("take: unexpected reply %v", reply)
 	}
 	if err != nil {
-		b.pool.Failed()
+		b.pool.Failed(ticket)
 		if mayHaveRun(err) { // it may still run when a stalled Redis resumes
 			g.undos.add(call, want, start)
 		}
@@ -84,7 +84,10 @@ func (g *Gate) acquireBlock(ctx context.Context, id string, start time.Time) (po
 	for i := range members {
 		members[i] = call + ":" + strconv.Itoa(i+1)
 	}
-	held, dup := b.pool.Took(id, members, start, time.Now(), reply[1] == 1, int(reply[2]))
+	held, dup := b.pool.Took(ticket, id, members, start, time.Now(), reply[1] == 1, int(reply[2]))
+	if !held && g.awaitEarlier(ctx, ticket) {
+		dup, held = b.pool.Get(id, time.Now())
+	}
 	if !held {
 		g.metrics.acquires[outcomeAtCapacity].Inc()
 		return ports.Slot{}, domain.ErrAtCapacity
@@ -94,6 +97,29 @@ func (g *Gate) acquireBlock(ctx context.Context, id string, start time.Time) (po
 	}
 	g.metrics.acquires[outcomeOK].Inc()
 	return ports.Slot{ID: id}, nil
+}
+
+// awaitEarlier waits until the takes issued before ticket are recorded
+// (pool.Earlier says why), and reports whether they all were: then the
+// pool holds whatever they were granted beyond their own requests. It gives
+// up with ctx or after the command timeout.
+func (g *Gate) awaitEarlier(ctx context.Context, ticket uint64) bool {
+	waits := g.blocks.pool.Earlier(ticket)
+	if len(waits) == 0 {
+		return true
+	}
+	timeout := time.NewTimer(g.timeout)
+	defer timeout.Stop()
+	for _, w := range waits {
+		select {
+		case <-w:
+		case <-ctx.Done():
+			return false
+		case <-timeout.C:
+			return false
+		}
+	}
+	return true
 }
 
 // releaseBlock is Release in block mode: the slot goes back to the pool,

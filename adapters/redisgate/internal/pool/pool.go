@@ -43,7 +43,8 @@ type Pool struct {
 	stale     []*slot          // found short of lease by Get: the next sweep gives them back
 	held      map[string]*slot // request id → its slot; nil: admitted without one (fail open)
 	leased    map[string]*slot // member → slot: every lease this instance holds, free or held
-	taking    int              // takes in flight
+	taking    map[uint64]chan struct{} // takes in flight by ticket, each closed when answered
+	tickets   uint64
 	contended bool             // a take was refused lately, by any instance (from Redis's last answer)
 	instances int              // instances active lately (from Redis's last answer), at least 1
 	renewed   time.Time        // start of the last renewal that succeeded
@@ -51,7 +52,10 @@ type Pool struct {
 
 // New returns an empty pool.
 func New(cfg Config) *Pool {
-	return &Pool{cfg: cfg, held: map[string]*slot{}, leased: map[string]*slot{}, instances: 1, renewed: time.Now()}
+	return &Pool{
+		cfg: cfg, held: map[string]*slot{}, leased: map[string]*slot{}, taking: map[uint64]chan struct{}{},
+		instances: 1, renewed: time.Now(),
+	}
 }
 
 // Get hands request id a slot: the one it holds already (held true), or a
@@ -80,25 +84,28 @@ func (p *Pool) Get(id string, now time.Time) (held, ok bool) {
 // Want is how many slots the next take should ask for: a block when no
 // other take is in flight and this instance is within its fair share, else
 // one, so that a burst of requests finding the pool empty at once does not
-// take capacity.BlockSize times over. The caller must call Took or Failed.
-func (p *Pool) Want() int {
+// take capacity.BlockSize times over. The ticket names the take: the caller
+// must pass it to Took or Failed.
+func (p *Pool) Want() (n int, ticket uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.taking++
-	if p.taking > 1 || p.othersRefused() && len(p.leased) >= p.share() {
-		return 1
+	p.tickets++
+	ticket = p.tickets
+	p.taking[ticket] = make(chan struct{})
+	if len(p.taking) > 1 || p.othersRefused() && len(p.leased) >= p.share() {
+		return 1, ticket
 	}
-	return min(p.cfg.BlockSize, p.cfg.Capacity)
+	return min(p.cfg.BlockSize, p.cfg.Capacity), ticket
 }
 
-// Took records a take that started at start and leased members; the first
-// goes to request id unless id already holds one (a concurrent acquire of
-// the same id), the rest are free. It reports whether id holds a slot, and
-// whether it held one before.
-func (p *Pool) Took(id string, members []string, start, now time.Time, contended bool, instances int) (held, dup bool) {
+// Took records the take of ticket that started at start and leased
+// members; the first goes to request id unless id already holds one (a
+// concurrent acquire of the same id), the rest are free. It reports whether
+// id holds a slot, and whether it held one before.
+func (p *Pool) Took(ticket uint64, id string, members []string, start, now time.Time, contended bool, instances int) (held, dup bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.taking--
+	p.answered(ticket)
 	p.learn(contended, instances)
 	_, dup = p.held[id]
 	for i, m := range members {
@@ -114,11 +121,36 @@ func (p *Pool) Took(id string, members []string, start, now time.Time, contended
 	return held, dup
 }
 
-// Failed records a take that did not answer.
-func (p *Pool) Failed() {
+// Failed records that the take of ticket did not answer.
+func (p *Pool) Failed(ticket uint64) {
 	p.mu.Lock()
-	p.taking--
+	p.answered(ticket)
 	p.mu.Unlock()
+}
+
+// Earlier returns the takes issued before ticket and not yet recorded,
+// each a channel closed once it is. A request refused by Redis waits for
+// them before looking at the pool once more: a block granted just before
+// its refusal (the same key goes down the same connection, so its answer
+// came first) must not sit idle while the request is turned away. That is
+// a wait for answers already on their way, never for a slot to be released.
+func (p *Pool) Earlier(ticket uint64) []<-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var waits []<-chan struct{}
+	for t, done := range p.taking {
+		if t < ticket {
+			waits = append(waits, done)
+		}
+	}
+	return waits
+}
+
+func (p *Pool) answered(ticket uint64) {
+	if done, ok := p.taking[ticket]; ok {
+		close(done)
+		delete(p.taking, ticket)
+	}
 }
 
 // HoldWithout admits request id without a slot (fail open), unless it holds one.

@@ -28,8 +28,8 @@ func members(call string, n int) []string {
 // take is a take that found the pool empty, asked for a block and got n.
 func take(t *testing.T, p *pool.Pool, id string, n int, now time.Time, contended bool, instances int) {
 	t.Helper()
-	p.Want()
-	held, _ := p.Took(id, members(id, n), now, now, contended, instances)
+	_, ticket := p.Want()
+	held, _ := p.Took(ticket, id, members(id, n), now, now, contended, instances)
 	require.Equal(t, n > 0, held)
 }
 
@@ -37,8 +37,9 @@ func TestBlockServesLocallyThenAsksRedis(t *testing.T) {
 	p := newPool()
 	_, ok := p.Get("r0", t0)
 	require.False(t, ok, "an empty pool sends the request to Redis")
-	assert.Equal(t, 8, p.Want(), "a block")
-	held, dup := p.Took("r0", members("c", 8), t0, t0, false, 1)
+	n, ticket := p.Want()
+	assert.Equal(t, 8, n, "a block")
+	held, dup := p.Took(ticket, "r0", members("c", 8), t0, t0, false, 1)
 	require.True(t, held)
 	require.False(t, dup)
 	for i := 1; i < 8; i++ {
@@ -55,11 +56,32 @@ func TestBlockServesLocallyThenAsksRedis(t *testing.T) {
 
 func TestConcurrentTakesAskForOneSlot(t *testing.T) {
 	p := newPool()
-	assert.Equal(t, 8, p.Want())
-	assert.Equal(t, 1, p.Want(), "a take is in flight: no second block")
-	p.Failed()
-	p.Failed()
-	assert.Equal(t, 8, p.Want())
+	n1, t1 := p.Want()
+	n2, t2 := p.Want()
+	assert.Equal(t, 8, n1)
+	assert.Equal(t, 1, n2, "a take is in flight: no second block")
+	assert.Len(t, p.Earlier(t2), 1, "the first take is still unanswered")
+	assert.Empty(t, p.Earlier(t1))
+	p.Failed(t1)
+	p.Failed(t2)
+	n3, _ := p.Want()
+	assert.Equal(t, 8, n3)
+}
+
+// A take refused by Redis sees the block an earlier take was granted.
+func TestRefusedTakeSeesAnEarlierBlock(t *testing.T) {
+	p := newPool()
+	_, first := p.Want()
+	_, second := p.Want()
+	held, _ := p.Took(second, "late", nil, t0, t0, true, 1)
+	require.False(t, held, "refused by Redis")
+	waits := p.Earlier(second)
+	require.Len(t, waits, 1)
+	p.Took(first, "early", members("c", 3), t0, t0, false, 1)
+	<-waits[0]
+	dup, ok := p.Get("late", t0)
+	assert.True(t, ok, "a slot of the earlier block")
+	assert.False(t, dup)
 }
 
 func TestAcquireOfAHeldIDIsIdempotent(t *testing.T) {
@@ -68,8 +90,8 @@ func TestAcquireOfAHeldIDIsIdempotent(t *testing.T) {
 	dup, ok := p.Get("r", t0)
 	assert.True(t, ok)
 	assert.True(t, dup)
-	p.Want()
-	held, dup := p.Took("r", members("c2", 1), t0, t0, false, 1)
+	_, ticket := p.Want()
+	held, dup := p.Took(ticket, "r", members("c2", 1), t0, t0, false, 1)
 	assert.True(t, held)
 	assert.True(t, dup, "a concurrent acquire of the same id: its slot goes to the free list")
 	inUse, leased := p.Counts()
@@ -124,8 +146,9 @@ func TestUnderContentionGiveBackAboveTheFairShare(t *testing.T) {
 	take(t, p, "a", 8, t0, false, 1) // alone: blocks
 	take(t, p, "b", 8, t0, false, 1) // 16 leased
 	take(t, p, "c", 8, t0, true, 3)  // 24 leased; share ceil(30/3) = 10
-	assert.Equal(t, 1, p.Want(), "above its share under contention: one slot at a time")
-	p.Failed()
+	n, ticket := p.Want()
+	assert.Equal(t, 1, n, "above its share under contention: one slot at a time")
+	p.Failed(ticket)
 	for i := range 21 { // hold every lease
 		_, ok := p.Get(fmt.Sprintf("h%d", i), t0)
 		require.True(t, ok)
@@ -145,7 +168,8 @@ func TestUnderContentionGiveBackAboveTheFairShare(t *testing.T) {
 	give, _ := p.Sweep(t0)
 	assert.Len(t, give, 10, "and the free ones go back at the next sync while contended")
 	p.Synced(nil, nil, t0, false, 3)
-	assert.Equal(t, 8, p.Want(), "no contention: blocks again")
+	n, _ = p.Want()
+	assert.Equal(t, 8, n, "no contention: blocks again")
 }
 
 func TestFailOpenHoldsNothing(t *testing.T) {
