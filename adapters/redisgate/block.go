@@ -11,7 +11,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/redis/rueidis"
 
+	"github.com/1000x-rps-server/rps-server/adapters/redisgate/internal/metrics"
 	"github.com/1000x-rps-server/rps-server/adapters/redisgate/internal/pool"
+	"github.com/1000x-rps-server/rps-server/adapters/redisgate/internal/undo"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/ports"
 )
@@ -57,9 +59,9 @@ func (g *Gate) acquireBlock(ctx context.Context, id string, start time.Time) (po
 	b := g.blocks
 	if dup, ok := b.pool.Get(id, start); ok {
 		if !dup {
-			g.metrics.inUse.Inc()
+			g.metrics.InUse.Inc()
 		}
-		g.metrics.acquires[outcomeOK].Inc()
+		g.metrics.Acquires[metrics.OK].Inc()
 		return ports.Slot{ID: id}, nil
 	}
 	want, ticket := b.pool.Want()
@@ -68,14 +70,14 @@ func (g *Gate) acquireBlock(ctx context.Context, id string, start time.Time) (po
 	reply, err := b.take.Exec(callCtx, g.client, b.takeKeys,
 		[]string{call, strconv.Itoa(want), g.capacityArg, g.leaseArg, b.instance, b.windowArg}).AsIntSlice()
 	cancel()
-	g.metrics.acquireSeconds.Observe(time.Since(start).Seconds())
+	g.metrics.AcquireSeconds.Observe(time.Since(start).Seconds())
 	if err == nil && (len(reply) != 3 || reply[0] < 0) { // an undone call id: never in this service
 		err = fmt.Errorf("take: unexpected reply %v", reply)
 	}
 	if err != nil {
 		b.pool.Failed(ticket)
-		if mayHaveRun(err) { // it may still run when a stalled Redis resumes
-			g.undos.add(call, want, start)
+		if undo.MayHaveRun(err) { // it may still run when a stalled Redis resumes
+			g.undos.Add(call, want, start)
 		}
 		return g.acquireFailed(ctx, id, start, err)
 	}
@@ -89,13 +91,13 @@ func (g *Gate) acquireBlock(ctx context.Context, id string, start time.Time) (po
 		dup, held = b.pool.Get(id, time.Now())
 	}
 	if !held {
-		g.metrics.acquires[outcomeAtCapacity].Inc()
+		g.metrics.Acquires[metrics.AtCapacity].Inc()
 		return ports.Slot{}, domain.ErrAtCapacity
 	}
 	if !dup {
-		g.metrics.inUse.Inc()
+		g.metrics.InUse.Inc()
 	}
-	g.metrics.acquires[outcomeOK].Inc()
+	g.metrics.Acquires[metrics.OK].Inc()
 	return ports.Slot{ID: id}, nil
 }
 
@@ -127,7 +129,7 @@ func (g *Gate) awaitEarlier(ctx context.Context, ticket uint64) bool {
 func (g *Gate) releaseBlock(ctx context.Context, slot ports.Slot) error {
 	member, held := g.blocks.pool.Put(slot.ID, time.Now())
 	if held {
-		g.metrics.inUse.Dec()
+		g.metrics.InUse.Dec()
 	}
 	if member == "" {
 		return nil
@@ -143,12 +145,12 @@ func (g *Gate) giveBack(ctx context.Context, members []string) error {
 	callCtx, cancel := context.WithTimeout(ctx, g.timeout)
 	err := g.release.Exec(callCtx, g.client, g.keys[:1], members).Error()
 	cancel()
-	g.metrics.releaseSeconds.Observe(time.Since(start).Seconds())
+	g.metrics.ReleaseSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
-		g.metrics.releaseErrors.Inc()
+		g.metrics.ReleaseErrors.Inc()
 		g.outage.Down(start, err, false)
 		for _, m := range members {
-			g.undos.add(m, 0, start)
+			g.undos.Add(m, 0, start)
 		}
 		return fmt.Errorf("redis gate: give back: %w: %w (retried in the background; the lease frees the slots)", domain.ErrUnavailable, err)
 	}
@@ -179,7 +181,7 @@ func (g *Gate) syncBlocks() {
 	start := time.Now()
 	give, renew := b.pool.Sweep(start)
 	_, leased := b.pool.Counts()
-	g.metrics.leased.Set(float64(leased))
+	g.metrics.Leased.Set(float64(leased))
 	if len(give) == 0 && len(renew) == 0 && leased == 0 && !b.registered {
 		return
 	}
@@ -202,7 +204,7 @@ func (g *Gate) syncBlocks() {
 	if err != nil {
 		g.outage.Down(start, err, false)
 		for _, m := range give {
-			g.undos.add(m, 0, start)
+			g.undos.Add(m, 0, start)
 		}
 		return
 	}
@@ -231,5 +233,5 @@ func (g *Gate) closeBlocks() {
 	if members := b.pool.Drain(); len(members) > 0 {
 		_ = g.giveBack(context.Background(), members) // on failure the leases expire
 	}
-	g.metrics.leased.Set(0)
+	g.metrics.Leased.Set(0)
 }

@@ -7,6 +7,6 @@ func (g *Gate) Crash() {
 		close(g.blocks.stop)
 		<-g.blocks.done
 	}
-	g.undos.close()
+	g.undos.Close()
 	g.client.Close()
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/rueidis"
 
+	"github.com/1000x-rps-server/rps-server/adapters/redisgate/internal/metrics"
+	"github.com/1000x-rps-server/rps-server/adapters/redisgate/internal/undo"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/observability"
 	"github.com/1000x-rps-server/rps-server/ports"
@@ -83,10 +85,10 @@ type Gate struct {
 	leaseArg         string
 	failOpen         bool
 	timeout          time.Duration
-	metrics          *metrics
+	metrics          *metrics.Metrics
 	held             sync.Map              // slot id → hold: the slots taken here and not yet released
 	outage           *observability.Outage // logs each Redis outage once at each end
-	undos            *undoer               // gives back what abandoned acquires took
+	undos            *undo.Undoer          // gives back what abandoned acquires took
 	blocks           *blocks               // block mode; nil: one acquire and one release per request
 }
 
@@ -124,19 +126,19 @@ func New(ctx context.Context, cfg Config) (*Gate, error) {
 	if cfg.FailOpen {
 		g.outage = observability.NewOutage(cfg.Logger.With("on_redis_error", "fail open"), "redis gate", "admitted_without_slot")
 	}
-	var undo *rueidis.Lua
-	g.acquire, g.release, undo = newScripts()
+	var undoScript *rueidis.Lua
+	g.acquire, g.release, undoScript = newScripts()
 	if err := g.ping(ctx); err != nil {
 		client.Close()
 		return nil, err
 	}
-	if g.metrics, err = newMetrics(cfg.Registerer, cfg.Capacity); err != nil {
+	if g.metrics, err = metrics.New(cfg.Registerer, cfg.Capacity); err != nil {
 		client.Close()
 		return nil, err
 	}
-	g.undos = newUndoer(&undoer{
-		client: client, script: undo, keys: g.keys, lease: cfg.Lease, leaseMs: g.leaseArg,
-		timeout: cfg.CommandTimeout, onDrop: g.metrics.undosDropped.Inc,
+	g.undos = undo.New(undo.Config{
+		Client: client, Script: undoScript, Keys: g.keys, Lease: cfg.Lease, LeaseMs: g.leaseArg,
+		Timeout: cfg.CommandTimeout, OnDrop: g.metrics.UndosDropped.Inc,
 	})
 	if cfg.BlockSize > 1 {
 		g.blocks = newBlocks(cfg)
@@ -191,11 +193,11 @@ func (g *Gate) Acquire(ctx context.Context, id string) (ports.Slot, error) {
 	callCtx, cancel := context.WithTimeout(ctx, g.timeout)
 	reply, err := g.acquire.Exec(callCtx, g.client, g.keys, []string{id, g.capacityArg, g.leaseArg}).AsInt64()
 	cancel()
-	g.metrics.acquireSeconds.Observe(time.Since(start).Seconds())
+	g.metrics.AcquireSeconds.Observe(time.Since(start).Seconds())
 	if err == nil && reply == replyUndone { // only a reused id after its undo; never in this service
 		err = errors.New("acquire: slot id was undone")
 	}
-	if err != nil && mayHaveRun(err) {
+	if err != nil && undo.MayHaveRun(err) {
 		// Whatever the reason, the script may have run, or may still run when
 		// a stalled Redis resumes: give back what it took, in the background.
 		g.undo(id, start)
@@ -205,12 +207,12 @@ func (g *Gate) Acquire(ctx context.Context, id string) (ports.Slot, error) {
 	}
 	switch {
 	case err == nil && reply == replyFull:
-		g.metrics.acquires[outcomeAtCapacity].Inc()
+		g.metrics.Acquires[metrics.AtCapacity].Inc()
 		return ports.Slot{}, domain.ErrAtCapacity
 	case err == nil:
-		g.metrics.acquires[outcomeOK].Inc()
+		g.metrics.Acquires[metrics.OK].Inc()
 		if prev, loaded := g.held.Swap(id, inRedis); !loaded || prev != inRedis {
-			g.metrics.inUse.Inc()
+			g.metrics.InUse.Inc()
 		}
 		return ports.Slot{ID: id}, nil
 	default:
@@ -230,7 +232,7 @@ func (g *Gate) acquireFailed(ctx context.Context, id string, start time.Time, er
 		// did not fail.
 		return ports.Slot{}, fmt.Errorf("redis gate: %w", err)
 	case g.failOpen:
-		g.metrics.acquires[outcomeFailOpen].Inc()
+		g.metrics.Acquires[metrics.FailOpen].Inc()
 		g.outage.Down(start, err, true)
 		if g.blocks != nil {
 			g.blocks.pool.HoldWithout(id)
@@ -239,7 +241,7 @@ func (g *Gate) acquireFailed(ctx context.Context, id string, start time.Time, er
 		}
 		return ports.Slot{ID: id}, nil
 	default:
-		g.metrics.acquires[outcomeError].Inc()
+		g.metrics.Acquires[metrics.Error].Inc()
 		g.outage.Down(start, err, true)
 		return ports.Slot{}, fmt.Errorf("redis gate: %w: %w", domain.ErrUnavailable, err)
 	}
@@ -255,15 +257,15 @@ func (g *Gate) Release(ctx context.Context, slot ports.Slot) error {
 		if h == failOpen {
 			return nil
 		}
-		g.metrics.inUse.Dec()
+		g.metrics.InUse.Dec()
 	}
 	start := time.Now()
 	callCtx, cancel := context.WithTimeout(ctx, g.timeout)
 	err := g.release.Exec(callCtx, g.client, g.keys[:1], []string{slot.ID}).Error()
 	cancel()
-	g.metrics.releaseSeconds.Observe(time.Since(start).Seconds())
+	g.metrics.ReleaseSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
-		g.metrics.releaseErrors.Inc()
+		g.metrics.ReleaseErrors.Inc()
 		g.outage.Down(start, err, false)
 		return fmt.Errorf("redis gate: %w: %w (the lease frees the slot)", domain.ErrUnavailable, err)
 	}
@@ -295,7 +297,7 @@ func (g *Gate) Close() {
 	if g.blocks != nil {
 		g.closeBlocks()
 	}
-	g.undos.close()
+	g.undos.Close()
 	g.client.Close()
 }
 
@@ -314,7 +316,7 @@ func (g *Gate) undo(id string, start time.Time) {
 	if h, ok := g.held.Load(id); ok && h == inRedis {
 		return
 	}
-	g.undos.add(id, 0, start)
+	g.undos.Add(id, 0, start)
 }
 
 // retryDelay is rueidis's RetryDelayFn: a short linear backoff, then give up.

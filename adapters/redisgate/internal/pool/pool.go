@@ -39,15 +39,15 @@ type Pool struct {
 	cfg Config
 
 	mu        sync.Mutex
-	free      []*slot          // LIFO: the slots freed last are reused first, the rest idle out
-	stale     []*slot          // found short of lease by Get: the next sweep gives them back
-	held      map[string]*slot // request id → its slot; nil: admitted without one (fail open)
-	leased    map[string]*slot // member → slot: every lease this instance holds, free or held
+	free      []*slot                  // LIFO: the slots freed last are reused first, the rest idle out
+	stale     []*slot                  // found short of lease by Get: the next sweep gives them back
+	held      map[string]*slot         // request id → its slot; nil: admitted without one (fail open)
+	leased    map[string]*slot         // member → slot: every lease this instance holds, free or held
 	taking    map[uint64]chan struct{} // takes in flight by ticket, each closed when answered
 	tickets   uint64
-	contended bool             // a take was refused lately, by any instance (from Redis's last answer)
-	instances int              // instances active lately (from Redis's last answer), at least 1
-	renewed   time.Time        // start of the last renewal that succeeded
+	contended bool      // a take was refused lately, by any instance (from Redis's last answer)
+	instances int       // instances active lately (from Redis's last answer), at least 1
+	renewed   time.Time // start of the last renewal that succeeded
 }
 
 // New returns an empty pool.

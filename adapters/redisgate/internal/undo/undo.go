@@ -1,4 +1,7 @@
-package redisgate
+// Package undo gives back, in the background, what gate calls abandoned
+// during a Redis stall may have taken (issue 12): one goroutine retries each
+// undo until Redis answers or the lease it undoes has ended.
+package undo
 
 import (
 	"context"
@@ -20,19 +23,13 @@ const (
 	undoRetry       = 100 * time.Millisecond
 )
 
-// undoer gives back, in the background, the slots of acquires whose callers
+// Undoer gives back, in the background, the slots of acquires whose callers
 // gave up on them: a command timeout during a stall or a caller's cancel may
 // leave the script queued in Redis, and it runs when Redis resumes. Each id
 // is retried until Redis answers or its lease ends. One goroutine does it
 // all, so an outage never starts more; Close stops it.
-type undoer struct {
-	client  rueidis.Client
-	script  *rueidis.Lua
-	keys    []string
-	lease   time.Duration
-	leaseMs string
-	timeout time.Duration
-	onDrop  func() // an undo given up on: over the cap or past its lease
+type Undoer struct {
+	cfg Config
 
 	mu      sync.Mutex
 	pending map[string]pendingUndo // id → what to undo
@@ -47,19 +44,31 @@ type pendingUndo struct {
 	slots string    // a block take's slot count (undo.lua's ARGV[3]); "": a single slot id
 }
 
-func newUndoer(u *undoer) *undoer {
-	u.pending = make(map[string]pendingUndo)
+// Config sets up an Undoer.
+type Config struct {
+	Client  rueidis.Client
+	Script  *rueidis.Lua // undo.lua
+	Keys    []string     // the gate key and its undone ids
+	Lease   time.Duration
+	LeaseMs string
+	Timeout time.Duration // bounds each attempt
+	OnDrop  func()        // an undo given up on: over the cap or past its lease
+}
+
+// New starts an Undoer; Close stops it.
+func New(cfg Config) *Undoer {
+	u := &Undoer{cfg: cfg, pending: make(map[string]pendingUndo)}
 	u.wake, u.stop, u.done = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
 	go u.run()
 	return u
 }
 
-// add queues id's undo. The acquire started at start, so its lease ends at
+// Add queues id's undo. The acquire started at start, so its lease ends at
 // the latest lease after it. slots > 0 makes id a block take's call id that
 // asked for that many slots; 0, a slot id of its own (a request's, or a
 // lease a block-mode instance failed to give back).
-func (u *undoer) add(id string, slots int, start time.Time) {
-	p := pendingUndo{end: start.Add(u.lease)}
+func (u *Undoer) Add(id string, slots int, start time.Time) {
+	p := pendingUndo{end: start.Add(u.cfg.Lease)}
 	if slots > 0 {
 		p.slots = strconv.Itoa(slots)
 	}
@@ -70,7 +79,7 @@ func (u *undoer) add(id string, slots int, start time.Time) {
 	}
 	u.mu.Unlock()
 	if full {
-		u.onDrop()
+		u.cfg.OnDrop()
 		return
 	}
 	select {
@@ -79,13 +88,13 @@ func (u *undoer) add(id string, slots int, start time.Time) {
 	}
 }
 
-// close stops the goroutine; undos still pending are left to their leases.
-func (u *undoer) close() {
+// Close stops the goroutine; undos still pending are left to their leases.
+func (u *Undoer) Close() {
 	close(u.stop)
 	<-u.done
 }
 
-func (u *undoer) run() {
+func (u *Undoer) run() {
 	defer close(u.done)
 	retry := time.NewTimer(undoRetry)
 	defer retry.Stop()
@@ -108,7 +117,7 @@ func (u *undoer) run() {
 
 // flush sends every pending undo in one pipeline, forgets those Redis
 // answered and those whose lease has ended, and returns how many are left.
-func (u *undoer) flush() int {
+func (u *Undoer) flush() int {
 	now := time.Now()
 	u.mu.Lock()
 	ids := make([]string, 0, len(u.pending))
@@ -116,20 +125,20 @@ func (u *undoer) flush() int {
 	for id, p := range u.pending {
 		if now.After(p.end) {
 			delete(u.pending, id)
-			u.onDrop()
+			u.cfg.OnDrop()
 			continue
 		}
-		args := []string{id, u.leaseMs}
+		args := []string{id, u.cfg.LeaseMs}
 		if p.slots != "" {
 			args = append(args, p.slots)
 		}
-		ids, execs = append(ids, id), append(execs, rueidis.LuaExec{Keys: u.keys, Args: args})
+		ids, execs = append(ids, id), append(execs, rueidis.LuaExec{Keys: u.cfg.Keys, Args: args})
 	}
 	u.mu.Unlock()
 	if len(ids) == 0 {
 		return 0
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), u.timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), u.cfg.Timeout)
 	defer cancel()
 	go func() { // Close must not wait out a stalled Redis
 		select {
@@ -138,7 +147,7 @@ func (u *undoer) flush() int {
 		case <-ctx.Done():
 		}
 	}()
-	results := u.script.ExecMulti(ctx, u.client, execs...)
+	results := u.cfg.Script.ExecMulti(ctx, u.cfg.Client, execs...)
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	for i, res := range results {
@@ -149,9 +158,9 @@ func (u *undoer) flush() int {
 	return len(u.pending)
 }
 
-// mayHaveRun reports whether a failed call may still have reached Redis:
+// MayHaveRun reports whether a failed call may still have reached Redis:
 // anything but a failure to connect.
-func mayHaveRun(err error) bool {
+func MayHaveRun(err error) bool {
 	var op *net.OpError
 	return !errors.As(err, &op) || op.Op != "dial"
 }
