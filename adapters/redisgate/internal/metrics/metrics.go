@@ -11,6 +11,8 @@ import (
 // Outcome of an acquire, an index into Metrics.Acquires.
 type Outcome int
 
+// The outcomes of an acquire: admitted, refused as full (429), refused as
+// Redis failed (503), admitted as Redis failed (fail open).
 const (
 	OK Outcome = iota
 	AtCapacity
