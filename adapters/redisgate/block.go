@@ -174,12 +174,12 @@ func (g *Gate) syncLoop() {
 }
 
 // syncBlocks gives back the leases the pool does not need, renews the
-// others when due, and learns the contention, in one call. An instance that
+// others when due (else probes one), and learns the contention, in one call. An instance that
 // holds nothing and said so already makes no call.
 func (g *Gate) syncBlocks() {
 	b := g.blocks
 	start := time.Now()
-	give, renew := b.pool.Sweep(start)
+	give, renew, full := b.pool.Sweep(start)
 	_, leased := b.pool.Counts()
 	g.metrics.Leased.Set(float64(leased))
 	if len(give) == 0 && len(renew) == 0 && leased == 0 && !b.registered {
@@ -221,7 +221,7 @@ func (g *Gate) syncBlocks() {
 		return
 	}
 	b.registered = leased > 0
-	b.pool.Synced(renew, lost, start, contended == 1, int(instances))
+	b.pool.Synced(renew, lost, full, start, contended == 1, int(instances))
 }
 
 // closeBlocks stops the sync loop and gives back every lease this instance

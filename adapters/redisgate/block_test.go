@@ -16,6 +16,7 @@ import (
 
 	"github.com/1000x-rps-server/rps-server/adapters/redisgate"
 	"github.com/1000x-rps-server/rps-server/domain"
+	"github.com/1000x-rps-server/rps-server/ports"
 	"github.com/1000x-rps-server/rps-server/tests/infra"
 	"github.com/1000x-rps-server/rps-server/tests/metricstest"
 )
@@ -132,7 +133,12 @@ func runDemand(t *testing.T, cfg redisgate.Config, d time.Duration) demand {
 
 // Demand above the capacity on 3 instances, in both modes, interleaved: the
 // cap holds in both; blocks keep at least 95 % of the per-request mode's use
-// of the capacity; no instance starves. The figures are logged.
+// of the capacity (the share of slot-time held by admitted requests: the
+// capacity-bound ideal is 100 %, which the per-request mode misses by the
+// round trips a slot spends in transit); no instance gets less than two
+// thirds of an equal share. The figures are logged, among them the 429s
+// given while fewer than capacity requests were admitted (slots in a pool or
+// in transit), and while 10 or more were.
 func TestBlocks_FairnessUnderContention(t *testing.T) {
 	url := redisURL(t)
 	const rounds, each = 3, time.Second
@@ -154,8 +160,8 @@ func TestBlocks_FairnessUnderContention(t *testing.T) {
 			m.name, f.refused, demandCapacity, f.refusedWhileFree, pct(f.refusedWhileFree, f.refused), f.refusedTenFree, pct(f.refusedTenFree, f.refused))
 		assert.LessOrEqual(t, f.maxAdmitted, int64(demandCapacity), "%s: admitted at once", m.name)
 		assert.LessOrEqual(t, f.maxZcard, int64(demandCapacity), "%s: held in Redis", m.name)
-		for inst, n := range f.admitted {
-			assert.GreaterOrEqual(t, float64(n), equal/2, "%s: instance %d starved: %v", m.name, inst, f.admitted)
+		for inst, n := range f.admitted { // no starving: at least two thirds of an equal share each
+			assert.GreaterOrEqual(t, float64(n), 2*equal/3, "%s: instance %d starved: %v", m.name, inst, f.admitted)
 		}
 	}
 	perRequest, blocks := figures[0].utilisation(demandCapacity), figures[1].utilisation(demandCapacity)
@@ -242,4 +248,40 @@ func TestBlocks_CloseGivesEverythingBack(t *testing.T) {
 	assert.InDelta(t, 3, metricstest.Value(t, reg, "rps_gate_slots_in_use", ""), 0)
 	g.Close()
 	assert.Zero(t, infra.ZCard(t, raw, cfg.Key))
+}
+
+// Redis restarts empty while an instance holds leases: within a few syncs it
+// notices (a probe per sync) and drops them, so slots released afterwards are
+// not handed out again past the capacity that another instance now holds.
+func TestBlocks_LeasesLostInARedisRestartAreDropped(t *testing.T) {
+	r := infra.StartRedis(t)
+	const capacity = testBlockSize
+	cfg := blockConfig(t, r.URL(), capacity)
+	reg := prometheus.NewRegistry()
+	cfg.Registerer = reg
+	a := open(t, cfg)
+	var held []ports.Slot
+	for range capacity {
+		slot, err := a.Acquire(context.Background(), uuid.NewString())
+		require.NoError(t, err)
+		held = append(held, slot)
+	}
+	r.Stop()
+	r.Start()
+	restarted := time.Now()
+	require.Eventually(t, func() bool { return metricstest.Value(t, reg, "rps_gate_slots_leased", "") == 0 },
+		2*time.Second, 5*time.Millisecond, "the lost leases are dropped")
+	t.Logf("lost leases dropped %s after the restart", time.Since(restarted).Round(time.Millisecond))
+
+	cfg.Registerer = prometheus.NewRegistry()
+	b := open(t, cfg)
+	for range capacity {
+		_, err := b.Acquire(context.Background(), uuid.NewString())
+		require.NoError(t, err, "the restarted Redis has the whole capacity")
+	}
+	for _, s := range held {
+		require.NoError(t, a.Release(context.Background(), s))
+	}
+	_, err := a.Acquire(context.Background(), uuid.NewString())
+	require.ErrorIs(t, err, domain.ErrAtCapacity, "a lost slot released is not handed out again")
 }

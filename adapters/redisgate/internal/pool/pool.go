@@ -189,9 +189,11 @@ func (p *Pool) Put(id string, now time.Time) (giveBack string, held bool) {
 
 // Sweep picks, for one sync with Redis, the free slots to give back (idle
 // longer than Idle, short of lease, or all of them while another instance
-// is refused) and, when a renewal is due, every other lease to renew. It
-// removes the given-back slots from the pool.
-func (p *Pool) Sweep(now time.Time) (giveBack, renew []string) {
+// is refused), and the leases to renew: all of them when a renewal is due
+// (full), else one as a probe, so that a Redis that restarted empty is
+// noticed within a sync, not a renewal interval. It removes the given-back
+// slots from the pool.
+func (p *Pool) Sweep(now time.Time) (giveBack, renew []string, full bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, s := range p.stale {
@@ -216,17 +218,21 @@ func (p *Pool) Sweep(now time.Time) (giveBack, renew []string) {
 	}
 	clear(p.free[len(keep):])
 	p.free = keep
-	if now.Sub(p.renewed) >= p.cfg.Lease/4 {
-		for m := range p.leased {
-			renew = append(renew, m)
+	full = now.Sub(p.renewed) >= p.cfg.Lease/4
+	for m := range p.leased {
+		renew = append(renew, m)
+		if !full {
+			break
 		}
 	}
-	return giveBack, renew
+	return giveBack, renew, full
 }
 
 // Synced records Redis's answer to a sync that started at start: the leases
-// renewed (all of renew but lost), and the contention it reported.
-func (p *Pool) Synced(renew, lost []string, start time.Time, contended bool, instances int) {
+// renewed (all of renew but lost; full as Sweep said), and the contention
+// it reported. A probe found lost makes the next sync a full renewal, which
+// finds every lease Redis no longer has.
+func (p *Pool) Synced(renew, lost []string, full bool, start time.Time, contended bool, instances int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.learn(contended, instances)
@@ -236,10 +242,12 @@ func (p *Pool) Synced(renew, lost []string, start time.Time, contended bool, ins
 			p.drop(s)
 		}
 	}
-	if len(renew) == 0 {
-		return
+	switch {
+	case full:
+		p.renewed = start
+	case len(lost) > 0:
+		p.renewed = time.Time{}
 	}
-	p.renewed = start
 	for _, m := range renew {
 		if s, ok := p.leased[m]; ok && !s.lost {
 			s.expires = start.Add(p.cfg.Lease)

@@ -103,10 +103,11 @@ func TestIdleSlotsGoBackOthersStay(t *testing.T) {
 	p := newPool()
 	take(t, p, "a", 3, t0, false, 1)
 	assert.Empty(t, mustPut(t, p, "a", t0))
-	give, renew := p.Sweep(t0.Add(10 * time.Millisecond))
+	give, renew, full := p.Sweep(t0.Add(10 * time.Millisecond))
 	assert.Empty(t, give, "idle for less than Idle")
-	assert.Empty(t, renew, "no renewal due yet")
-	give, _ = p.Sweep(t0.Add(25 * time.Millisecond))
+	assert.False(t, full, "no renewal due yet")
+	assert.Len(t, renew, 1, "one lease as a probe")
+	give, _, _ = p.Sweep(t0.Add(25 * time.Millisecond))
 	assert.ElementsMatch(t, members("a", 3), give, "idle longer than Idle")
 	_, leased := p.Counts()
 	assert.Zero(t, leased)
@@ -119,10 +120,11 @@ func TestRenewalEveryQuarterLease(t *testing.T) {
 	_, ok := p.Get("b", now)
 	require.True(t, ok)
 	later := now.Add(time.Second + time.Millisecond)
-	give, renew := p.Sweep(later)
+	give, renew, full := p.Sweep(later)
 	assert.Equal(t, []string{"a:2"}, give, "the free one, idle (b took the block's last: LIFO)")
+	assert.True(t, full)
 	assert.ElementsMatch(t, []string{"a:1", "a:3"}, renew, "every lease still held")
-	p.Synced(renew, []string{"a:3"}, later, false, 1)
+	p.Synced(renew, []string{"a:3"}, full, later, false, 1)
 	_, leased := p.Counts()
 	assert.Equal(t, 1, leased, "a lease Redis lost is dropped")
 	assert.Empty(t, mustPut(t, p, "b", later), "its lost slot is not kept, nor given back")
@@ -131,12 +133,31 @@ func TestRenewalEveryQuarterLease(t *testing.T) {
 	assert.True(t, ok, "renewed: still half a lease left")
 }
 
+// Redis restarted empty: the probe of one lease finds it gone, and the next
+// sync checks them all.
+func TestLostProbeTriggersAFullRenewal(t *testing.T) {
+	p := newPool()
+	take(t, p, "a", 3, t0, false, 1)
+	_, probe, full := p.Sweep(t0)
+	require.False(t, full)
+	require.Len(t, probe, 1)
+	p.Synced(probe, probe, full, t0, false, 1)
+	_, renew, full := p.Sweep(t0)
+	assert.True(t, full, "a lost probe makes the next sync a full renewal")
+	assert.Len(t, renew, 2, "the leases not yet known lost")
+	p.Synced(renew, renew, full, t0, false, 1)
+	_, leased := p.Counts()
+	assert.Zero(t, leased)
+	_, ok := p.Get("b", t0)
+	assert.False(t, ok, "no lost slot is handed out")
+}
+
 func TestShortLeaseIsNotHandedOut(t *testing.T) {
 	p := newPool()
 	take(t, p, "a", 2, t0, false, 1)
 	_, ok := p.Get("b", t0.Add(2*time.Second+time.Millisecond))
 	assert.False(t, ok, "less than half a lease left")
-	give, _ := p.Sweep(t0.Add(2*time.Second + time.Millisecond))
+	give, _, _ := p.Sweep(t0.Add(2*time.Second + time.Millisecond))
 	assert.Equal(t, []string{"a:2"}, give)
 	assert.Equal(t, "a:1", mustPut(t, p, "a", t0.Add(2*time.Second+time.Millisecond)), "nor kept when released")
 }
@@ -165,9 +186,9 @@ func TestUnderContentionGiveBackAboveTheFairShare(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 14, gave, "back down to the share of 10")
-	give, _ := p.Sweep(t0)
+	give, _, _ := p.Sweep(t0)
 	assert.Len(t, give, 10, "and the free ones go back at the next sync while contended")
-	p.Synced(nil, nil, t0, false, 3)
+	p.Synced(nil, nil, false, t0, false, 3)
 	n, _ = p.Want()
 	assert.Equal(t, 8, n, "no contention: blocks again")
 }
