@@ -2,15 +2,12 @@ package redisgate
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strconv"
-	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/redis/rueidis"
 
+	"github.com/1000x-rps-server/rps-server/adapters/redisgate/internal/leases"
 	"github.com/1000x-rps-server/rps-server/adapters/redisgate/internal/metrics"
 	"github.com/1000x-rps-server/rps-server/adapters/redisgate/internal/pool"
 	"github.com/1000x-rps-server/rps-server/adapters/redisgate/internal/undo"
@@ -24,34 +21,29 @@ import (
 const contentionTicks = 5
 
 // blocks is the block-leased mode: this instance leases slots from Redis a
-// block at a time (takeScript), hands them to requests from a local pool
-// without a round trip, and syncs with Redis once per interval (syncScript)
+// block at a time (leases.Take), hands them to requests from a local pool
+// without a round trip, and syncs with Redis once per interval (leases.Sync)
 // to give back what it does not need and renew the rest. A request that
 // finds the pool empty makes one take, and is refused at once when Redis
 // grants nothing: no request waits for another's slot.
 type blocks struct {
 	pool       *pool.Pool
-	take, sync *rueidis.Lua
-	takeKeys   []string // gate key, undone ids, active instances, contention flag
-	syncKeys   []string // gate key, active instances, contention flag
-	instance   string   // this instance's id in the active set and in its call ids
-	calls      atomic.Uint64
-	windowArg  string
+	calls      *leases.Calls
 	interval   time.Duration
 	registered bool // the last sync left this instance in the active set (sync loop only)
 	stop, done chan struct{}
 }
 
-func newBlocks(cfg Config) *blocks {
-	b := &blocks{
-		pool:     pool.New(pool.Config{Capacity: cfg.Capacity, BlockSize: cfg.BlockSize, Idle: cfg.BlockIdle, Lease: cfg.Lease}),
-		takeKeys: []string{cfg.Key, undoneKey(cfg.Key), siblingKey(cfg.Key, ":instances"), siblingKey(cfg.Key, ":contended")},
-		instance: uuid.NewString(), windowArg: strconv.FormatInt((contentionTicks * cfg.BlockIdle).Milliseconds(), 10),
+func newBlocks(cfg Config, client rueidis.Client) *blocks {
+	return &blocks{
+		pool: pool.New(pool.Config{Capacity: cfg.Capacity, BlockSize: cfg.BlockSize, Idle: cfg.BlockIdle, Lease: cfg.Lease}),
+		calls: leases.New(leases.Config{
+			Client: client, Key: cfg.Key, Undone: undoneKey(cfg.Key), Instances: siblingKey(cfg.Key, ":instances"),
+			ContentionFlag: siblingKey(cfg.Key, ":contended"), Capacity: cfg.Capacity, Lease: cfg.Lease,
+			Window: contentionTicks * cfg.BlockIdle,
+		}),
 		interval: cfg.BlockIdle, stop: make(chan struct{}), done: make(chan struct{}),
 	}
-	b.syncKeys = []string{b.takeKeys[0], b.takeKeys[2], b.takeKeys[3]}
-	b.take, b.sync = newBlockScripts()
-	return b
 }
 
 // acquireBlock is Acquire in block mode.
@@ -62,18 +54,14 @@ func (g *Gate) acquireBlock(ctx context.Context, id string, start time.Time) (po
 			g.metrics.InUse.Inc()
 		}
 		g.metrics.Acquires[metrics.OK].Inc()
+		g.metrics.AcquireSeconds.Observe(time.Since(start).Seconds())
 		return ports.Slot{ID: id}, nil
 	}
 	want, ticket := b.pool.Want()
-	call := b.instance + ":" + strconv.FormatUint(b.calls.Add(1), 36)
 	callCtx, cancel := context.WithTimeout(ctx, g.timeout)
-	reply, err := b.take.Exec(callCtx, g.client, b.takeKeys,
-		[]string{call, strconv.Itoa(want), g.capacityArg, g.leaseArg, b.instance, b.windowArg}).AsIntSlice()
+	call, members, st, err := b.calls.Take(callCtx, want)
 	cancel()
 	g.metrics.AcquireSeconds.Observe(time.Since(start).Seconds())
-	if err == nil && (len(reply) != 3 || reply[0] < 0) { // an undone call id: never in this service
-		err = fmt.Errorf("take: unexpected reply %v", reply)
-	}
 	if err != nil {
 		b.pool.Failed(ticket)
 		if undo.MayHaveRun(err) { // it may still run when a stalled Redis resumes
@@ -82,11 +70,7 @@ func (g *Gate) acquireBlock(ctx context.Context, id string, start time.Time) (po
 		return g.acquireFailed(ctx, id, start, err)
 	}
 	g.outage.Up()
-	members := make([]string, reply[0])
-	for i := range members {
-		members[i] = call + ":" + strconv.Itoa(i+1)
-	}
-	held, dup := b.pool.Took(ticket, id, members, start, time.Now(), reply[1] == 1, int(reply[2]))
+	held, dup := b.pool.Took(ticket, id, members, start, time.Now(), st.Contended, st.Instances)
 	if !held && g.awaitEarlier(ctx, ticket) {
 		dup, held = b.pool.Get(id, time.Now())
 	}
@@ -174,8 +158,8 @@ func (g *Gate) syncLoop() {
 }
 
 // syncBlocks gives back the leases the pool does not need, renews the
-// others when due (else probes one), and learns the contention, in one call. An instance that
-// holds nothing and said so already makes no call.
+// others when due (else probes one), and learns the contention, in one
+// call. An instance that holds nothing and said so already makes no call.
 func (g *Gate) syncBlocks() {
 	b := g.blocks
 	start := time.Now()
@@ -185,9 +169,6 @@ func (g *Gate) syncBlocks() {
 	if len(give) == 0 && len(renew) == 0 && leased == 0 && !b.registered {
 		return
 	}
-	args := make([]string, 0, 5+len(give)+len(renew))
-	args = append(args, g.leaseArg, b.instance, b.windowArg, strconv.Itoa(leased), strconv.Itoa(len(give)))
-	args = append(append(args, give...), renew...)
 	ctx, cancel := context.WithTimeout(context.Background(), g.timeout)
 	go func() { // Close must not wait out a stalled Redis
 		select {
@@ -196,11 +177,8 @@ func (g *Gate) syncBlocks() {
 		case <-ctx.Done():
 		}
 	}()
-	reply, err := b.sync.Exec(ctx, g.client, b.syncKeys, args).ToArray()
+	lost, st, err := b.calls.Sync(ctx, leased, give, renew)
 	cancel()
-	if err == nil && len(reply) < 2 {
-		err = fmt.Errorf("sync: unexpected reply of %d values", len(reply))
-	}
 	if err != nil {
 		g.outage.Down(start, err, false)
 		for _, m := range give {
@@ -209,19 +187,8 @@ func (g *Gate) syncBlocks() {
 		return
 	}
 	g.outage.Up()
-	contended, errC := reply[0].AsInt64()
-	instances, errI := reply[1].AsInt64()
-	lost := make([]string, 0, len(reply)-2)
-	for _, m := range reply[2:] {
-		if s, err := m.ToString(); err == nil {
-			lost = append(lost, s)
-		}
-	}
-	if err := errors.Join(errC, errI); err != nil {
-		return
-	}
 	b.registered = leased > 0
-	b.pool.Synced(renew, lost, full, start, contended == 1, int(instances))
+	b.pool.Synced(renew, lost, full, start, st.Contended, st.Instances)
 }
 
 // closeBlocks stops the sync loop and gives back every lease this instance

@@ -141,7 +141,7 @@ func New(ctx context.Context, cfg Config) (*Gate, error) {
 		Timeout: cfg.CommandTimeout, OnDrop: g.metrics.UndosDropped.Inc,
 	})
 	if cfg.BlockSize > 1 {
-		g.blocks = newBlocks(cfg)
+		g.blocks = newBlocks(cfg, client)
 		go g.syncLoop()
 	}
 	onError := "fail closed: a Redis error refuses requests (503)"

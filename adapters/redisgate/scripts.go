@@ -46,28 +46,6 @@ var releaseScript string
 //go:embed undo.lua
 var undoScript string
 
-// takeScript takes up to a block of slots for one instance in block mode:
-// the same sorted set and leases as acquireScript, one member per slot
-// (call id:1 … call id:n), never past the capacity. A take that gets
-// nothing sets a short-lived contention flag, and every take registers its
-// instance as active for a short window: from the two, the instances
-// holding slots learn that another one is refused and how many share the
-// capacity, and give back what is above their share (internal/pool). A call
-// id marked undone takes nothing, as in acquireScript.
-//
-//go:embed take.lua
-var takeScript string
-
-// syncScript is a block-mode instance's one call per interval: it gives
-// back the leases the instance does not need, renews the rest (reporting
-// those Redis no longer has), keeps the instance registered as active while
-// it holds leases, and reads the contention flag. Renewing only members
-// still present never resurrects a lease another instance may have been
-// granted the room of.
-//
-//go:embed sync.lua
-var syncScript string
-
 // newScripts returns the three scripts. Exec sends EVALSHA and falls back to EVAL
 // on NOSCRIPT (which also reloads the script), so a Redis restart, failover
 // or SCRIPT FLUSH never turns into errors. All are idempotent per slot id,
@@ -76,15 +54,6 @@ var syncScript string
 func newScripts() (acquire, release, undo *rueidis.Lua) {
 	return rueidis.NewLuaScriptRetryable(acquireScript), rueidis.NewLuaScriptRetryable(releaseScript),
 		rueidis.NewLuaScriptRetryable(undoScript)
-}
-
-// newBlockScripts returns the scripts of block mode (beside newScripts'
-// release and undo). Both are safe to resend within the capacity: a take
-// resent after a broken connection re-adds the same call id's members
-// (counted once), and a sync is idempotent. A resent take that finds less
-// room than the first run granted leaves the rest to their lease.
-func newBlockScripts() (take, sync *rueidis.Lua) {
-	return rueidis.NewLuaScriptRetryable(takeScript), rueidis.NewLuaScriptRetryable(syncScript)
 }
 
 // undoneKey names the set of undone ids beside the gate key.
