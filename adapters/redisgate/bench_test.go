@@ -83,7 +83,7 @@ func BenchmarkGate(b *testing.B) {
 
 // redisCPUReader returns a reader of the CPU time Redis has used (user +
 // system, from /proc), or of -1 when Redis's process cannot be read here.
-func redisCPUReader(b *testing.B, url string) func() time.Duration {
+func redisCPUReader(b testing.TB, url string) func() time.Duration {
 	b.Helper()
 	raw := infra.RedisClient(b, url)
 	info, err := raw.Do(context.Background(), raw.B().Info().Section("server").Build()).ToString()

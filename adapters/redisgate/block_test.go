@@ -31,6 +31,7 @@ type demand struct {
 	elapsed          time.Duration
 	maxAdmitted      int64 // the most requests admitted at once, across instances
 	maxZcard         int64 // the most slots held in Redis at once (sampled)
+	redisCPU         time.Duration
 }
 
 func (d *demand) add(o demand) {
@@ -44,6 +45,7 @@ func (d *demand) add(o demand) {
 	d.elapsed += o.elapsed
 	d.maxAdmitted = max(d.maxAdmitted, o.maxAdmitted)
 	d.maxZcard = max(d.maxZcard, o.maxZcard)
+	d.redisCPU += o.redisCPU
 }
 
 func (d *demand) total() int64 { return d.admitted[0] + d.admitted[1] + d.admitted[2] }
@@ -81,7 +83,8 @@ func runDemand(t *testing.T, cfg redisgate.Config, d time.Duration) demand {
 		for old := m.Load(); n > old && !m.CompareAndSwap(old, n); old = m.Load() {
 		}
 	}
-	start := time.Now()
+	redisCPU := redisCPUReader(t, redisURL(t))
+	start, cpu0 := time.Now(), redisCPU()
 	stop := start.Add(d)
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -122,7 +125,7 @@ func runDemand(t *testing.T, cfg redisgate.Config, d time.Duration) demand {
 		}
 	}
 	wg.Wait()
-	out.elapsed = time.Since(start)
+	out.elapsed, out.redisCPU = time.Since(start), redisCPU()-cpu0
 	for i := range admitted {
 		out.admitted[i] = admitted[i].Load()
 	}
@@ -153,9 +156,9 @@ func TestBlocks_FairnessUnderContention(t *testing.T) {
 	for i, m := range modes {
 		f := figures[i]
 		equal := float64(f.total()) / demandInstances
-		t.Logf("%-11s admitted %6d (%6.0f/s) per instance %d/%d/%d, capacity used %4.1f %%, max admitted at once %d, max ZCARD %d",
+		t.Logf("%-11s admitted %6d (%6.0f/s) per instance %d/%d/%d, capacity used %4.1f %%, max admitted at once %d, max ZCARD %d, Redis CPU %.1f µs per admitted",
 			m.name, f.total(), float64(f.total())/f.elapsed.Seconds(), f.admitted[0], f.admitted[1], f.admitted[2],
-			100*f.utilisation(demandCapacity), f.maxAdmitted, f.maxZcard)
+			100*f.utilisation(demandCapacity), f.maxAdmitted, f.maxZcard, float64(f.redisCPU.Microseconds())/float64(f.total()))
 		t.Logf("%-11s 429s %d: while fewer than %d were admitted %d (%.1f %%), while 10+ slots were not held by a request %d (%.1f %%)",
 			m.name, f.refused, demandCapacity, f.refusedWhileFree, pct(f.refusedWhileFree, f.refused), f.refusedTenFree, pct(f.refusedTenFree, f.refused))
 		assert.LessOrEqual(t, f.maxAdmitted, int64(demandCapacity), "%s: admitted at once", m.name)
