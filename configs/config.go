@@ -76,6 +76,15 @@ type GateConfig struct {
 	// crashed holder's slot is freed after that long.
 	LeaseMargin    time.Duration `koanf:"lease_margin"`
 	ReleaseTimeout time.Duration `koanf:"release_timeout"` // bound on giving a slot back
+	// BlockSize is how many slots an instance leases from Redis in one call
+	// and then hands out locally, without a round trip per request; 1 is
+	// the per-request mode (one acquire and one release call per request).
+	// Measured in benchmarks/README.md and the redisgate tests.
+	BlockSize int `koanf:"block_size"`
+	// BlockIdle is how long a leased slot may sit unused on an instance
+	// before it goes back to Redis for the other instances, and how often
+	// an instance syncs with Redis (block mode only).
+	BlockIdle time.Duration `koanf:"block_idle"`
 }
 
 // RedisConfig is the Redis connection. An empty URL means no Redis: the gate
@@ -212,6 +221,8 @@ func Default() Config {
 			Key:            "{rps}:gate",
 			LeaseMargin:    5 * time.Second,
 			ReleaseTimeout: 2 * time.Second,
+			BlockSize:      8,
+			BlockIdle:      20 * time.Millisecond,
 		},
 		Redis: RedisConfig{
 			MaxFlushDelay:  20 * time.Microsecond,

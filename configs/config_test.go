@@ -190,6 +190,8 @@ func TestInvalidSettings_OneLineNamingTheKeyAndItsSource(t *testing.T) {
 		{name: "capacity_not_a_number", environ: []string{"RATE_LIMIT_CAPACITY=abc"},
 			want: `config: gate.capacity must be a whole number (got "abc"); set by RATE_LIMIT_CAPACITY in the environment`},
 		{name: "capacity_fraction_in_yaml", yaml: "gate:\n  capacity: 1.5\n", want: "gate.capacity must be a whole number (got 1.5); set by file "},
+		{name: "block_size_zero", environ: []string{"RPS_GATE__BLOCK_SIZE=0"},
+			want: "config: gate.block_size must be at least 1 (1: one Redis call per acquire and per release) (got 0); set by RPS_GATE__BLOCK_SIZE in the environment"},
 		{name: "negative_timeout", environ: []string{"RPS_GATE__RELEASE_TIMEOUT=-1s"},
 			want: "config: gate.release_timeout must be positive (got -1s); set by RPS_GATE__RELEASE_TIMEOUT in the environment"},
 		{name: "negative_flush_delay", environ: []string{"RPS_REDIS__MAX_FLUSH_DELAY=-1us"}, want: "redis.max_flush_delay must be 0 or more (got -1µs)"},

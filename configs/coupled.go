@@ -42,6 +42,15 @@ func (c Config) coupled() *fieldError {
 				c.HTTP.WriteTimeout, c.HTTP.RequestTimeout),
 		}
 	}
+	if lease := c.Kafka.ReplyTimeout + c.Gate.LeaseMargin; c.Gate.BlockSize > 1 && c.Gate.BlockIdle > lease/4 {
+		// The block mode syncs (and renews its leases) once per block_idle,
+		// and renews every quarter lease: a longer interval lets leases lapse.
+		return &fieldError{
+			keys: []string{"gate.block_idle", "kafka.reply_timeout", "gate.lease_margin"},
+			msg: fmt.Sprintf("gate.block_idle must be at most a quarter of the lease, kafka.reply_timeout + gate.lease_margin (got %s, lease %s)",
+				c.Gate.BlockIdle, lease),
+		}
+	}
 	for _, name := range slices.Sorted(maps.Keys(c.Kafka.Settings)) {
 		if err := c.kafkaSettingAgrees(name, c.Kafka.Settings[name]); err != nil {
 			return err

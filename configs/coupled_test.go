@@ -54,6 +54,8 @@ func TestReplyTimeout_InconsistentSettingsAreOneError(t *testing.T) {
 			want: "config: http.write_timeout must be longer than http.request_timeout (got 30s, request timeout 1m5s); http.request_timeout set by RPS_HTTP__REQUEST_TIMEOUT in the environment"},
 		{name: "write_timeout_equal_to_request", environ: []string{"RPS_HTTP__WRITE_TIMEOUT=15s"},
 			want: "config: http.write_timeout must be longer than http.request_timeout (got 15s, request timeout 15s); set by RPS_HTTP__WRITE_TIMEOUT in the environment"},
+		{name: "block_idle_over_a_quarter_lease", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=1", "RPS_GATE__LEASE_MARGIN=1s", "RPS_GATE__BLOCK_IDLE=600ms"},
+			want: "config: gate.block_idle must be at most a quarter of the lease, kafka.reply_timeout + gate.lease_margin (got 600ms, lease 2s); set by RPS_GATE__BLOCK_IDLE in the environment, kafka.reply_timeout set by KAFKA_GIFT_CODE_TIMEOUT in the environment, gate.lease_margin set by RPS_GATE__LEASE_MARGIN in the environment"},
 		{name: "too_small", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=0.05"},
 			want: "config: kafka.reply_timeout must be between 100ms and 30m0s (got 50ms); set by KAFKA_GIFT_CODE_TIMEOUT in the environment"},
 		{name: "too_large", environ: []string{"RPS_KAFKA__REPLY_TIMEOUT=1h", "RPS_HTTP__REQUEST_TIMEOUT=2h", "RPS_HTTP__WRITE_TIMEOUT=3h"},

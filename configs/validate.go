@@ -57,6 +57,7 @@ func (c Config) checks() []check {
 		{c.HTTP.MaxHeaderBytes < minHeaderBytes, "http.max_header_bytes", fmt.Sprintf("at least %d", minHeaderBytes), c.HTTP.MaxHeaderBytes},
 		{c.Gate.Capacity < 1, "gate.capacity", "at least 1", c.Gate.Capacity},
 		{c.Gate.Key == "", "gate.key", "set", c.Gate.Key},
+		{c.Gate.BlockSize < 1, "gate.block_size", "at least 1 (1: one Redis call per acquire and per release)", c.Gate.BlockSize},
 		{!formats.RedisURL(c.Redis.URL), "redis.url", "redis://[user:password@]host:port[/db] or rediss://…", keys.RedactURL(c.Redis.URL)},
 		{!formats.Bootstrap(c.Kafka.Bootstrap), "kafka.bootstrap", "a comma-separated list of host:port", c.Kafka.Bootstrap},
 		{c.Kafka.TasksTopic == "", "kafka.tasks_topic", "set", c.Kafka.TasksTopic},

@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/rueidis"
 
+	"github.com/1000x-rps-server/rps-server/adapters/redisgate/internal/metrics"
+	"github.com/1000x-rps-server/rps-server/adapters/redisgate/internal/undo"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/observability"
 	"github.com/1000x-rps-server/rps-server/ports"
@@ -53,6 +55,14 @@ type Config struct {
 	DialTimeout time.Duration
 	// CommandTimeout bounds each call, so an outage fails fast; required.
 	CommandTimeout time.Duration
+	// BlockSize is how many slots this instance leases from Redis in one
+	// call and hands out locally (block mode); 1 is one acquire and one
+	// release per request.
+	BlockSize int
+	// BlockIdle is how long a leased slot may sit unused here before it goes
+	// back to Redis, and the interval of the block mode's sync with Redis
+	// (give back, renew, learn the contention). Block mode only.
+	BlockIdle time.Duration
 	// Logger and Registerer are required; metrics never go to a global registry.
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
@@ -75,10 +85,11 @@ type Gate struct {
 	leaseArg         string
 	failOpen         bool
 	timeout          time.Duration
-	metrics          *metrics
+	metrics          *metrics.Metrics
 	held             sync.Map              // slot id → hold: the slots taken here and not yet released
 	outage           *observability.Outage // logs each Redis outage once at each end
-	undos            *undoer               // gives back what abandoned acquires took
+	undos            *undo.Undoer          // gives back what abandoned acquires took
+	blocks           *blocks               // block mode; nil: one acquire and one release per request
 }
 
 // New connects to Redis, checks that it answers and returns the gate. It
@@ -115,26 +126,31 @@ func New(ctx context.Context, cfg Config) (*Gate, error) {
 	if cfg.FailOpen {
 		g.outage = observability.NewOutage(cfg.Logger.With("on_redis_error", "fail open"), "redis gate", "admitted_without_slot")
 	}
-	var undo *rueidis.Lua
-	g.acquire, g.release, undo = newScripts()
+	var undoScript *rueidis.Lua
+	g.acquire, g.release, undoScript = newScripts()
 	if err := g.ping(ctx); err != nil {
 		client.Close()
 		return nil, err
 	}
-	if g.metrics, err = newMetrics(cfg.Registerer, cfg.Capacity); err != nil {
+	if g.metrics, err = metrics.New(cfg.Registerer, cfg.Capacity); err != nil {
 		client.Close()
 		return nil, err
 	}
-	g.undos = newUndoer(&undoer{
-		client: client, script: undo, keys: g.keys, lease: cfg.Lease, leaseMs: g.leaseArg,
-		timeout: cfg.CommandTimeout, onDrop: g.metrics.undosDropped.Inc,
+	g.undos = undo.New(undo.Config{
+		Client: client, Script: undoScript, Keys: g.keys, Lease: cfg.Lease, LeaseMs: g.leaseArg,
+		Timeout: cfg.CommandTimeout, OnDrop: g.metrics.UndosDropped.Inc,
 	})
+	if cfg.BlockSize > 1 {
+		g.blocks = newBlocks(cfg, client)
+		go g.syncLoop()
+	}
 	onError := "fail closed: a Redis error refuses requests (503)"
 	if cfg.FailOpen {
 		onError = "fail open: a Redis error admits requests without a slot, and readiness ignores Redis"
 	}
 	cfg.Logger.Info("redis gate ready", "key", cfg.Key, "capacity", cfg.Capacity,
-		"lease", cfg.Lease, "max_flush_delay", cfg.MaxFlushDelay, "on_redis_error", onError)
+		"lease", cfg.Lease, "max_flush_delay", cfg.MaxFlushDelay, "block_size", cfg.BlockSize, "block_idle", cfg.BlockIdle,
+		"on_redis_error", onError)
 	return g, nil
 }
 
@@ -155,6 +171,10 @@ func (cfg Config) validate() error {
 		return fmt.Errorf("redis gate: max flush delay must not be negative (got %s)", cfg.MaxFlushDelay)
 	case cfg.DialTimeout <= 0:
 		return fmt.Errorf("redis gate: dial timeout must be positive (got %s)", cfg.DialTimeout)
+	case cfg.BlockSize < 1:
+		return fmt.Errorf("redis gate: block size must be at least 1 (got %d)", cfg.BlockSize)
+	case cfg.BlockSize > 1 && (cfg.BlockIdle < time.Millisecond || cfg.BlockIdle > cfg.Lease/4):
+		return fmt.Errorf("redis gate: block idle must be between 1ms and a quarter of the lease (got %s)", cfg.BlockIdle)
 	case cfg.Logger == nil || cfg.Registerer == nil:
 		return errors.New("redis gate: logger and registerer are required")
 	}
@@ -167,16 +187,17 @@ func (g *Gate) Acquire(ctx context.Context, id string) (ports.Slot, error) {
 		return ports.Slot{}, fmt.Errorf("redis gate: %w", err)
 	}
 	start := time.Now()
-	dl, hasDeadline := ctx.Deadline()
-	callerBound := hasDeadline && dl.Before(start.Add(g.timeout)) // the caller's deadline comes first
+	if g.blocks != nil {
+		return g.acquireBlock(ctx, id, start)
+	}
 	callCtx, cancel := context.WithTimeout(ctx, g.timeout)
 	reply, err := g.acquire.Exec(callCtx, g.client, g.keys, []string{id, g.capacityArg, g.leaseArg}).AsInt64()
 	cancel()
-	g.metrics.acquireSeconds.Observe(time.Since(start).Seconds())
+	g.metrics.AcquireSeconds.Observe(time.Since(start).Seconds())
 	if err == nil && reply == replyUndone { // only a reused id after its undo; never in this service
 		err = errors.New("acquire: slot id was undone")
 	}
-	if err != nil && mayHaveRun(err) {
+	if err != nil && undo.MayHaveRun(err) {
 		// Whatever the reason, the script may have run, or may still run when
 		// a stalled Redis resumes: give back what it took, in the background.
 		g.undo(id, start)
@@ -186,26 +207,41 @@ func (g *Gate) Acquire(ctx context.Context, id string) (ports.Slot, error) {
 	}
 	switch {
 	case err == nil && reply == replyFull:
-		g.metrics.acquires[outcomeAtCapacity].Inc()
+		g.metrics.Acquires[metrics.AtCapacity].Inc()
 		return ports.Slot{}, domain.ErrAtCapacity
 	case err == nil:
-		g.metrics.acquires[outcomeOK].Inc()
+		g.metrics.Acquires[metrics.OK].Inc()
 		if prev, loaded := g.held.Swap(id, inRedis); !loaded || prev != inRedis {
-			g.metrics.inUse.Inc()
+			g.metrics.InUse.Inc()
 		}
 		return ports.Slot{ID: id}, nil
+	default:
+		return g.acquireFailed(ctx, id, start, err)
+	}
+}
+
+// acquireFailed answers an acquire of id whose call to Redis, started at
+// start, failed with err.
+func (g *Gate) acquireFailed(ctx context.Context, id string, start time.Time, err error) (ports.Slot, error) {
+	dl, hasDeadline := ctx.Deadline()
+	callerBound := hasDeadline && dl.Before(start.Add(g.timeout)) // the caller's deadline came first
+	switch {
 	case ctx.Err() != nil || callerBound && errors.Is(err, context.DeadlineExceeded):
 		// The caller went away or its deadline passed mid-call (rueidis may
 		// notice through the socket's deadline a hair before ctx does); Redis
 		// did not fail.
 		return ports.Slot{}, fmt.Errorf("redis gate: %w", err)
 	case g.failOpen:
-		g.metrics.acquires[outcomeFailOpen].Inc()
+		g.metrics.Acquires[metrics.FailOpen].Inc()
 		g.outage.Down(start, err, true)
-		g.held.LoadOrStore(id, failOpen) // a slot still leased in Redis stays inRedis
+		if g.blocks != nil {
+			g.blocks.pool.HoldWithout(id)
+		} else {
+			g.held.LoadOrStore(id, failOpen) // a slot still leased in Redis stays inRedis
+		}
 		return ports.Slot{ID: id}, nil
 	default:
-		g.metrics.acquires[outcomeError].Inc()
+		g.metrics.Acquires[metrics.Error].Inc()
 		g.outage.Down(start, err, true)
 		return ports.Slot{}, fmt.Errorf("redis gate: %w: %w", domain.ErrUnavailable, err)
 	}
@@ -214,19 +250,22 @@ func (g *Gate) Acquire(ctx context.Context, id string) (ports.Slot, error) {
 // Release implements ports.ConcurrencyGate. Releasing a slot that was
 // admitted by failing open does not touch Redis: it holds nothing there.
 func (g *Gate) Release(ctx context.Context, slot ports.Slot) error {
+	if g.blocks != nil {
+		return g.releaseBlock(ctx, slot)
+	}
 	if h, ok := g.held.LoadAndDelete(slot.ID); ok {
 		if h == failOpen {
 			return nil
 		}
-		g.metrics.inUse.Dec()
+		g.metrics.InUse.Dec()
 	}
 	start := time.Now()
 	callCtx, cancel := context.WithTimeout(ctx, g.timeout)
 	err := g.release.Exec(callCtx, g.client, g.keys[:1], []string{slot.ID}).Error()
 	cancel()
-	g.metrics.releaseSeconds.Observe(time.Since(start).Seconds())
+	g.metrics.ReleaseSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
-		g.metrics.releaseErrors.Inc()
+		g.metrics.ReleaseErrors.Inc()
 		g.outage.Down(start, err, false)
 		return fmt.Errorf("redis gate: %w: %w (the lease frees the slot)", domain.ErrUnavailable, err)
 	}
@@ -251,10 +290,14 @@ func (g *Gate) Ready(ctx context.Context) error {
 	return err
 }
 
-// Close stops the undos and closes the connections. Slots still held, and
-// undos not yet done, expire with their leases.
+// Close stops the undos and closes the connections. In block mode it first
+// gives back every lease this instance holds. Slots still held in per-request
+// mode, and undos not yet done, expire with their leases.
 func (g *Gate) Close() {
-	g.undos.close()
+	if g.blocks != nil {
+		g.closeBlocks()
+	}
+	g.undos.Close()
 	g.client.Close()
 }
 
@@ -273,7 +316,7 @@ func (g *Gate) undo(id string, start time.Time) {
 	if h, ok := g.held.Load(id); ok && h == inRedis {
 		return
 	}
-	g.undos.add(id, start)
+	g.undos.Add(id, 0, start)
 }
 
 // retryDelay is rueidis's RetryDelayFn: a short linear backoff, then give up.

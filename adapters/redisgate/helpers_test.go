@@ -39,10 +39,30 @@ func config(t testing.TB, url string, capacity int) redisgate.Config {
 	t.Helper()
 	return redisgate.Config{
 		URL: url, Key: uniqueKey(t, url), Capacity: capacity, Lease: 30 * time.Second,
-		DialTimeout: time.Second, CommandTimeout: time.Second,
+		DialTimeout: time.Second, CommandTimeout: time.Second, BlockSize: 1,
 		Logger: discard, Registerer: prometheus.NewRegistry(),
 	}
 }
+
+// Test settings of block mode: blocks of 8, slots idle for 20 ms go back.
+const (
+	testBlockSize = 8
+	testBlockIdle = 20 * time.Millisecond
+)
+
+// blockConfig is config in block mode.
+func blockConfig(t testing.TB, url string, capacity int) redisgate.Config {
+	t.Helper()
+	cfg := config(t, url, capacity)
+	cfg.BlockSize, cfg.BlockIdle = testBlockSize, testBlockIdle
+	return cfg
+}
+
+// modes are the gate's two modes, for tests that run in both.
+var modes = []struct {
+	name   string
+	config func(t testing.TB, url string, capacity int) redisgate.Config
+}{{"per_request", config}, {"blocks", blockConfig}}
 
 // open makes a gate from cfg and closes it when the test ends.
 func open(t testing.TB, cfg redisgate.Config) *redisgate.Gate {
@@ -66,7 +86,7 @@ func uniqueKey(t testing.TB, url string) string {
 			return
 		}
 		defer c.Close()
-		require.NoError(t, c.Do(context.Background(), c.B().Del().Key(key).Build()).Error())
+		require.NoError(t, c.Do(context.Background(), c.B().Del().Key(key, key+":undone", key+":instances", key+":contended").Build()).Error())
 	})
 	return key
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/1000x-rps-server/rps-server/adapters/redisgate"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/tests/infra"
 	"github.com/1000x-rps-server/rps-server/tests/metricstest"
@@ -22,8 +23,14 @@ import (
 // never the shared one.
 
 func TestRedisRestartedBetweenCalls(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { redisRestartedBetweenCalls(t, m.config) })
+	}
+}
+
+func redisRestartedBetweenCalls(t *testing.T, config func(testing.TB, string, int) redisgate.Config) {
 	r := infra.StartRedis(t)
-	cfg := config(t, r.URL(), 2)
+	cfg := config(t, r.URL(), 1) // one slot: block mode keeps no spare in its pool
 	reg := prometheus.NewRegistry()
 	cfg.Registerer = reg
 	g := open(t, cfg)
@@ -44,8 +51,14 @@ func TestRedisRestartedBetweenCalls(t *testing.T) {
 }
 
 func TestRedisStopped_FailClosedInBoundedTime(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { redisStoppedFailClosedInBoundedTime(t, m.config) })
+	}
+}
+
+func redisStoppedFailClosedInBoundedTime(t *testing.T, config func(testing.TB, string, int) redisgate.Config) {
 	r := infra.StartRedis(t)
-	cfg := config(t, r.URL(), 2)
+	cfg := config(t, r.URL(), 1) // one slot: block mode keeps no spare in its pool
 	reg := prometheus.NewRegistry()
 	cfg.Registerer = reg
 	g := open(t, cfg)
@@ -62,12 +75,22 @@ func TestRedisStopped_FailClosedInBoundedTime(t *testing.T) {
 	t.Logf("acquire against a stopped Redis failed after %s: %v", took, err)
 
 	require.ErrorIs(t, g.Ready(context.Background()), domain.ErrUnavailable)
-	require.ErrorIs(t, g.Release(context.Background(), held), domain.ErrUnavailable)
+	if cfg.BlockSize == 1 {
+		require.ErrorIs(t, g.Release(context.Background(), held), domain.ErrUnavailable)
+	} else {
+		require.NoError(t, g.Release(context.Background(), held), "block mode: the slot goes back to the pool, its lease still valid")
+	}
 	assert.InDelta(t, 1, metricstest.Value(t, reg, "rps_gate_acquires_total", "error"), 0)
 	assert.InDelta(t, 0, metricstest.Value(t, reg, "rps_gate_slots_in_use", ""), 0)
 }
 
 func TestRedisStopped_FailOpenAdmits(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { redisStoppedFailOpenAdmits(t, m.config) })
+	}
+}
+
+func redisStoppedFailOpenAdmits(t *testing.T, config func(testing.TB, string, int) redisgate.Config) {
 	r := infra.StartRedis(t)
 	cfg := config(t, r.URL(), 2)
 	reg := prometheus.NewRegistry()
@@ -98,6 +121,12 @@ func TestRedisStopped_FailOpenAdmits(t *testing.T) {
 // A caller whose deadline passes while Redis is busy gets its context's
 // error, and the slot the script may have taken is not held for long.
 func TestCallerDeadlineWhileRedisPaused(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { callerDeadlineWhileRedisPaused(t, m.config) })
+	}
+}
+
+func callerDeadlineWhileRedisPaused(t *testing.T, config func(testing.TB, string, int) redisgate.Config) {
 	r := infra.StartRedis(t)
 	cfg := config(t, r.URL(), 1)
 	cfg.Lease = 2 * time.Second
@@ -141,6 +170,12 @@ func releaseCalls(t *testing.T, g prometheus.Gatherer) uint64 {
 // with its duration and the requests it refused (fail closed) or admitted
 // without a slot (fail open). Nothing per request above debug.
 func TestRedisOutage_LoggedOnceAtEachEnd(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { redisOutageLoggedOnceAtEachEnd(t, m.config) })
+	}
+}
+
+func redisOutageLoggedOnceAtEachEnd(t *testing.T, config func(testing.TB, string, int) redisgate.Config) {
 	for _, failOpen := range []bool{false, true} {
 		t.Run(map[bool]string{false: "fail_closed", true: "fail_open"}[failOpen], func(t *testing.T) {
 			r := infra.StartRedis(t)

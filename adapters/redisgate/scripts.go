@@ -56,12 +56,15 @@ func newScripts() (acquire, release, undo *rueidis.Lua) {
 		rueidis.NewLuaScriptRetryable(undoScript)
 }
 
-// undoneKey names the set of undone ids beside the gate key, in the same
-// Redis Cluster slot: it reuses the key's {hash tag}, or makes the whole key
-// the tag when it has none.
-func undoneKey(key string) string {
+// undoneKey names the set of undone ids beside the gate key.
+func undoneKey(key string) string { return siblingKey(key, ":undone") }
+
+// siblingKey names a key beside the gate key, in the same Redis Cluster
+// slot: it reuses the key's {hash tag}, or makes the whole key the tag when
+// it has none.
+func siblingKey(key, suffix string) string {
 	if i := strings.IndexByte(key, '{'); i >= 0 && strings.IndexByte(key[i:], '}') > 1 {
-		return key + ":undone"
+		return key + suffix
 	}
-	return "{" + key + "}:undone"
+	return "{" + key + "}" + suffix
 }

@@ -58,6 +58,8 @@ func (p *serverPorts) openGate(ctx context.Context, cfg configs.Config, log *slo
 		MaxFlushDelay:  cfg.Redis.MaxFlushDelay,
 		DialTimeout:    cfg.Redis.DialTimeout,
 		CommandTimeout: cfg.Redis.CommandTimeout,
+		BlockSize:      cfg.Gate.BlockSize,
+		BlockIdle:      cfg.Gate.BlockIdle,
 		Logger:         log,
 		Registerer:     reg,
 	})

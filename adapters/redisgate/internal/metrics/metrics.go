@@ -1,4 +1,6 @@
-package redisgate
+// Package metrics holds the Redis gate's Prometheus metrics, resolved once
+// so the hot path does no label lookup.
+package metrics
 
 import (
 	"fmt"
@@ -6,14 +8,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// outcome of an acquire, an index into metrics.acquires.
-type outcome int
+// Outcome of an acquire, an index into Metrics.Acquires.
+type Outcome int
 
+// The outcomes of an acquire: admitted, refused as full (429), refused as
+// Redis failed (503), admitted as Redis failed (fail open).
 const (
-	outcomeOK outcome = iota
-	outcomeAtCapacity
-	outcomeError
-	outcomeFailOpen
+	OK Outcome = iota
+	AtCapacity
+	Error
+	FailOpen
 	outcomes // how many there are
 )
 
@@ -24,47 +28,53 @@ var outcomeLabels = [outcomes]string{"ok", "at_capacity", "error", "fail_open"}
 // network or a struggling Redis (100 ms).
 var latencyBuckets = []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1}
 
-type metrics struct {
+// Metrics are one gate's metrics.
+type Metrics struct {
 	capacity       prometheus.Gauge
-	inUse          prometheus.Gauge
-	acquires       [outcomes]prometheus.Counter // resolved once: no label lookup per call
-	releaseErrors  prometheus.Counter
-	undosDropped   prometheus.Counter
-	acquireSeconds prometheus.Histogram
-	releaseSeconds prometheus.Histogram
+	InUse          prometheus.Gauge
+	Leased         prometheus.Gauge
+	Acquires       [outcomes]prometheus.Counter // resolved once: no label lookup per call
+	ReleaseErrors  prometheus.Counter
+	UndosDropped   prometheus.Counter
+	AcquireSeconds prometheus.Histogram
+	ReleaseSeconds prometheus.Histogram
 }
 
-func newMetrics(reg prometheus.Registerer, capacity int) (*metrics, error) {
+// New registers the metrics of a gate of capacity on reg, all or nothing.
+func New(reg prometheus.Registerer, capacity int) (*Metrics, error) {
 	acquires := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "rps_gate_acquires_total",
 		Help: "Gate acquires by outcome: ok, at_capacity, error (refused: Redis failed), fail_open (admitted: Redis failed).",
 	}, []string{"outcome"})
-	m := &metrics{
+	m := &Metrics{
 		capacity: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "rps_gate_capacity", Help: "Slots the gate admits at once, cluster-wide (gate.capacity): the ceiling of the sum of rps_gate_slots_in_use.",
 		}),
-		inUse: prometheus.NewGauge(prometheus.GaugeOpts{
+		InUse: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "rps_gate_slots_in_use", Help: "Gate slots held through this instance and not yet released.",
 		}),
-		releaseErrors: prometheus.NewCounter(prometheus.CounterOpts{
+		Leased: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "rps_gate_slots_leased", Help: "Block mode: gate slots this instance leases in Redis, held by requests or free in its pool.",
+		}),
+		ReleaseErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rps_gate_release_errors_total", Help: "Releases that failed; their leases free the slots.",
 		}),
-		undosDropped: prometheus.NewCounter(prometheus.CounterOpts{
+		UndosDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rps_gate_undos_dropped_total",
 			Help: "Undos of abandoned acquires given up (Redis unreachable for a whole lease, or too many pending); their leases free the slots.",
 		}),
-		acquireSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+		AcquireSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "rps_gate_acquire_duration_seconds", Help: "Latency of a gate acquire.", Buckets: latencyBuckets,
 		}),
-		releaseSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+		ReleaseSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "rps_gate_release_duration_seconds", Help: "Latency of a gate release.", Buckets: latencyBuckets,
 		}),
 	}
 	for o, label := range outcomeLabels {
-		m.acquires[o] = acquires.WithLabelValues(label)
+		m.Acquires[o] = acquires.WithLabelValues(label)
 	}
 	m.capacity.Set(float64(capacity))
-	collectors := []prometheus.Collector{m.capacity, m.inUse, acquires, m.releaseErrors, m.undosDropped, m.acquireSeconds, m.releaseSeconds}
+	collectors := []prometheus.Collector{m.capacity, m.InUse, m.Leased, acquires, m.ReleaseErrors, m.UndosDropped, m.AcquireSeconds, m.ReleaseSeconds}
 	for i, c := range collectors {
 		if err := reg.Register(c); err != nil {
 			for _, done := range collectors[:i] { // all or nothing, so New can be retried

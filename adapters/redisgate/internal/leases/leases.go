@@ -1,0 +1,134 @@
+// Package leases makes the block mode's two calls to Redis: a take of up to
+// a block of leases, and an instance's periodic sync. It holds the scripts,
+// their keys and arguments; what to ask for, and what the answers mean for
+// the local pool, is the caller's.
+package leases
+
+import (
+	"context"
+	_ "embed" // the Lua scripts live in .lua files beside this one
+	"errors"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/rueidis"
+)
+
+// takeScript takes up to a block of slots for one instance: the same
+// sorted set and leases as the per-request acquire, one member per slot
+// (call id:1 … call id:n), never past the capacity. A take that gets
+// nothing sets a short-lived contention flag, and every take registers its
+// instance as active for a short window: from the two, the instances
+// holding slots learn that another one is refused and how many share the
+// capacity, and give back what is above their share. A call id marked
+// undone (undo.lua, after a stall) takes nothing.
+//
+//go:embed take.lua
+var takeScript string
+
+// syncScript is an instance's one call per interval: it gives back the
+// leases the instance does not need, renews the rest (reporting those Redis
+// no longer has), keeps the instance registered as active while it holds
+// leases, and reads the contention flag. Renewing only members still
+// present never resurrects a lease whose room another instance may have
+// been granted.
+//
+//go:embed sync.lua
+var syncScript string
+
+// Config sets up Calls. The keys must share the gate key's {hash tag}.
+type Config struct {
+	Client                                 rueidis.Client
+	Key, Undone, Instances, ContentionFlag string
+	Capacity                               int
+	Lease                                  time.Duration
+	// Window is how long a refusal marks the gate contended, and how long
+	// an instance counts as active after its last call.
+	Window time.Duration
+}
+
+// State is what Redis said of the gate: whether a take was refused lately,
+// and how many instances were active lately (at least 1).
+type State struct {
+	Contended bool
+	Instances int
+}
+
+// Calls is safe for concurrent use.
+type Calls struct {
+	client             rueidis.Client
+	take, sync         *rueidis.Lua
+	takeKeys, syncKeys []string
+	instance           string // this instance's id in the active set and in its call ids
+	calls              atomic.Uint64
+	capacity           string
+	lease, window      string
+}
+
+// New returns the calls of one instance. Both scripts may be resent by
+// rueidis after a broken connection: a resent take re-adds the same call
+// id's members (counted once; one that finds less room than the first run
+// granted leaves the rest to their lease), and a sync is idempotent.
+func New(cfg Config) *Calls {
+	return &Calls{
+		client: cfg.Client,
+		take:   rueidis.NewLuaScriptRetryable(takeScript), sync: rueidis.NewLuaScriptRetryable(syncScript),
+		takeKeys: []string{cfg.Key, cfg.Undone, cfg.Instances, cfg.ContentionFlag},
+		syncKeys: []string{cfg.Key, cfg.Instances, cfg.ContentionFlag},
+		instance: uuid.NewString(), capacity: strconv.Itoa(cfg.Capacity),
+		lease: ms(cfg.Lease), window: ms(cfg.Window),
+	}
+}
+
+// Take asks for up to want leases. call names the take (undo.lua undoes it
+// whole when the answer is lost); members are the leases granted.
+func (c *Calls) Take(ctx context.Context, want int) (call string, members []string, st State, err error) {
+	call = c.instance + ":" + strconv.FormatUint(c.calls.Add(1), 36)
+	reply, err := c.take.Exec(ctx, c.client, c.takeKeys,
+		[]string{call, strconv.Itoa(want), c.capacity, c.lease, c.instance, c.window}).AsIntSlice()
+	if err == nil && (len(reply) != 3 || reply[0] < 0) { // -1: an undone call id, never in this service
+		err = fmt.Errorf("take: unexpected reply %v", reply)
+	}
+	if err != nil {
+		return call, nil, State{}, err
+	}
+	members = make([]string, reply[0])
+	for i := range members {
+		members[i] = call + ":" + strconv.Itoa(i+1)
+	}
+	return call, members, State{Contended: reply[1] == 1, Instances: int(reply[2])}, nil
+}
+
+// Sync gives back give, renews renew and says whether the instance still
+// holds leases (holding, after this call). lost are the members of renew
+// that Redis no longer has.
+func (c *Calls) Sync(ctx context.Context, holding int, give, renew []string) (lost []string, st State, err error) {
+	args := make([]string, 0, 5+len(give)+len(renew))
+	args = append(args, c.lease, c.instance, c.window, strconv.Itoa(holding), strconv.Itoa(len(give)))
+	args = append(append(args, give...), renew...)
+	reply, err := c.sync.Exec(ctx, c.client, c.syncKeys, args).ToArray()
+	if err == nil && len(reply) < 2 {
+		err = fmt.Errorf("sync: unexpected reply of %d values", len(reply))
+	}
+	if err != nil {
+		return nil, State{}, err
+	}
+	contended, errC := reply[0].AsInt64()
+	instances, errI := reply[1].AsInt64()
+	for _, m := range reply[2:] {
+		s, err := m.ToString()
+		if err != nil {
+			return nil, State{}, fmt.Errorf("sync: lost member: %w", err)
+		}
+		lost = append(lost, s)
+	}
+	if err := errors.Join(errC, errI); err != nil {
+		return nil, State{}, fmt.Errorf("sync: %w", err)
+	}
+	return lost, State{Contended: contended == 1, Instances: int(instances)}, nil
+}
+
+func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
