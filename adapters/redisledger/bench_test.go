@@ -60,9 +60,10 @@ func BenchmarkRecord(b *testing.B) {
 	client, err := rueidis.NewClient(opt)
 	require.NoError(b, err)
 	b.Cleanup(client.Close)
+	reg := prometheus.NewRegistry()
 	batched, err := redisledger.New(redisledger.Config{
 		URL: url, Prefix: "bench:", TTL: ttl, DialTimeout: time.Second, CommandTimeout: time.Second, MaxFlushDelay: 20 * time.Microsecond,
-		Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler),
+		Registerer: reg, Logger: slog.New(slog.DiscardHandler),
 	})
 	require.NoError(b, err)
 	b.Cleanup(batched.Close)
@@ -73,7 +74,12 @@ func BenchmarkRecord(b *testing.B) {
 			ledger ports.IssuanceLedger
 		}{{"per_call", perCall{client: client, ttl: ttl}}, {"batched", batched}} {
 			b.Run(fmt.Sprintf("%s/callers=%d", impl.name, callers), func(b *testing.B) {
+				pipelines, records := batchTotals(b, reg)
 				runRecords(b, raw, impl.ledger, callers)
+				if impl.ledger == batched {
+					p, r := batchTotals(b, reg)
+					b.ReportMetric((r-records)/float64(p-pipelines), "records/pipeline")
+				}
 			})
 		}
 	}
@@ -105,6 +111,19 @@ func runRecords(b *testing.B, raw rueidis.Client, l ports.IssuanceLedger, caller
 	b.ReportMetric(n/elapsed.Seconds(), "records/s")
 	b.ReportMetric((redisCPU(b, raw)-redisBefore).Seconds()*1e6/n, "redis-µs/op")
 	b.ReportMetric((selfCPU()-selfBefore).Seconds()*1e6/n, "client-µs/op")
+}
+
+// batchTotals reads rps_ledger_batch_size: pipelines sent, records in them.
+func batchTotals(b *testing.B, reg prometheus.Gatherer) (pipelines uint64, records float64) {
+	families, err := reg.Gather()
+	require.NoError(b, err)
+	for _, f := range families {
+		if f.GetName() == "rps_ledger_batch_size" {
+			h := f.GetMetric()[0].GetHistogram()
+			return h.GetSampleCount(), h.GetSampleSum()
+		}
+	}
+	return 0, 0
 }
 
 // redisCPU is the Redis server's user+sys CPU time so far.
