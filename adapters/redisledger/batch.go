@@ -24,10 +24,6 @@ type pending struct {
 	done       chan outcome
 }
 
-// pendings recycles the pending of a call that got its answer (one that
-// gave up is left to the GC: its answer may still come).
-var pendings = sync.Pool{New: func() any { return &pending{done: make(chan outcome, 1)} }}
-
 // outcome is a record's answer: earlier is the value stored before, empty
 // when this call stored its own (fresh).
 type outcome struct {
@@ -46,6 +42,9 @@ type committer struct {
 	ttl     time.Duration
 	timeout time.Duration
 	sizes   func(n int) // observes each batch's size
+	// pendings recycles the pending of a call that got its answer (one
+	// that gave up is left to the GC: its answer may still come).
+	pendings sync.Pool
 
 	mu     sync.Mutex
 	queue  []*pending
@@ -62,6 +61,7 @@ func newCommitter(client rueidis.Client, ttl, timeout time.Duration, sizes func(
 		client: client, ttl: ttl, timeout: timeout, sizes: sizes,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), exited: make(chan struct{}),
 	}
+	c.pendings.New = func() any { return &pending{done: make(chan outcome, 1)} }
 	go c.run()
 	return c
 }
@@ -70,13 +70,14 @@ func newCommitter(client rueidis.Client, ttl, timeout time.Duration, sizes func(
 // Its answer comes on the pending's done within the command timeout of
 // queued; once read, the pending goes back with release.
 func (c *committer) add(key, value string, queued time.Time) (*pending, error) {
+	p, _ := c.pendings.Get().(*pending)
+	p.key, p.value, p.queued = key, value, queued
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
+		c.release(p)
 		return nil, errClosed
 	}
-	p, _ := pendings.Get().(*pending)
-	p.key, p.value, p.queued = key, value, queued
 	c.queue = append(c.queue, p)
 	c.mu.Unlock()
 	select {
@@ -87,9 +88,9 @@ func (c *committer) add(key, value string, queued time.Time) (*pending, error) {
 }
 
 // release recycles p once its answer was read.
-func release(p *pending) {
+func (c *committer) release(p *pending) {
 	p.key, p.value = "", ""
-	pendings.Put(p)
+	c.pendings.Put(p)
 }
 
 // run flushes until close, then fails what is still queued.

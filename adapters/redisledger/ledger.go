@@ -33,8 +33,10 @@ type Config struct {
 	TTL            time.Duration
 	DialTimeout    time.Duration
 	CommandTimeout time.Duration
-	// MaxFlushDelay lets rueidis gather the commands of concurrent tasks
-	// into one write (see configs.RedisConfig); 0 writes each at once.
+	// MaxFlushDelay lets rueidis gather concurrent commands into one write
+	// (see configs.RedisConfig); 0 writes each at once. The group commit
+	// already sends concurrent records as one pipeline, from one goroutine,
+	// which rueidis writes at once: it matters little here.
 	MaxFlushDelay time.Duration
 	Registerer    prometheus.Registerer
 	// Logger receives one line at the start and one at the end of each outage.
@@ -117,7 +119,7 @@ func (l *Ledger) Record(ctx context.Context, taskID, value string) (string, erro
 	if err == nil {
 		select {
 		case res = <-p.done:
-			release(p)
+			l.commits.release(p)
 		case <-ctx.Done():
 			res.err = context.Cause(ctx)
 		}
