@@ -72,15 +72,17 @@ func EncodeTask(task domain.Task, tasksTopic, replyTo string) (*kafka.Message, e
 // original's, which sends no headers) returns an empty topic: its reply goes
 // to the shared results topic in the original's shape (EncodeLegacyReply).
 func DecodeTask(m *kafka.Message) (domain.Task, string, error) {
-	var tm taskMessage
-	if err := strictUnmarshal(m.Value, &tm); err != nil {
-		return domain.Task{}, "", fmt.Errorf("%w: %w", ErrPoison, err)
+	tm, ok := decodeTaskFast(m.Value)
+	if !ok {
+		if err := strictUnmarshal(m.Value, &tm); err != nil {
+			return domain.Task{}, "", fmt.Errorf("%w: %w", ErrPoison, err)
+		}
 	}
 	task := domain.Task{ID: tm.CorrelationID, Kind: domain.Kind(tm.Action), RequestID: tm.RequestID}
 	if err := task.Validate(); err != nil {
 		return domain.Task{}, "", fmt.Errorf("%w: %w", ErrPoison, err)
 	}
-	if id, ok := header(m, headerCorrelationID); ok && id != task.ID {
+	if id, ok := headerBytes(m, headerCorrelationID); ok && string(id) != task.ID {
 		return domain.Task{}, "", fmt.Errorf("%w: %s header %q differs from the body's %q", ErrPoison, headerCorrelationID, id, task.ID)
 	}
 	replyTo, ok := header(m, headerReplyTo)
@@ -131,6 +133,46 @@ func DecodeReply(m *kafka.Message) (domain.Result, error) {
 	return domain.Result{TaskID: rm.CorrelationID, Value: *rm.Result}, nil
 }
 
+// decodeTaskFast reads a task in exactly the bytes EncodeTask writes, with
+// plain strings (printable ASCII, nothing escaped): the shape of every task
+// our servers send, read without the reflection of encoding/json. Anything
+// else (the original's spaced JSON, escapes, other key order) returns false
+// and goes to strictUnmarshal, which accepts what this accepts, with the
+// same values (FuzzDecodeTaskFast).
+func decodeTaskFast(data []byte) (tm taskMessage, ok bool) {
+	rest, ok := bytes.CutPrefix(data, []byte(`{"action":"`))
+	if ok {
+		tm.Action, rest, ok = plainString(rest)
+	}
+	if ok {
+		rest, ok = bytes.CutPrefix(rest, []byte(`,"correlation_id":"`))
+	}
+	if ok {
+		tm.CorrelationID, rest, ok = plainString(rest)
+	}
+	if after, found := bytes.CutPrefix(rest, []byte(`,"request_id":"`)); ok && found {
+		tm.RequestID, rest, ok = plainString(after)
+	}
+	if !ok || len(rest) != 1 || rest[0] != '}' {
+		return taskMessage{}, false
+	}
+	return tm, true
+}
+
+// plainString reads a JSON string's body up to its closing quote when it
+// needs no decoding: printable ASCII with no backslash.
+func plainString(b []byte) (s string, rest []byte, ok bool) {
+	for i, c := range b {
+		switch {
+		case c == '"':
+			return string(b[:i]), b[i+1:], true
+		case c < 0x20 || c > 0x7e || c == '\\':
+			return "", nil, false
+		}
+	}
+	return "", nil, false
+}
+
 // strictUnmarshal accepts exactly one JSON object with known fields only.
 func strictUnmarshal(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -146,10 +188,16 @@ func strictUnmarshal(data []byte, v any) error {
 
 // header returns the value of the first header named key.
 func header(m *kafka.Message, key string) (string, bool) {
+	v, ok := headerBytes(m, key)
+	return string(v), ok
+}
+
+// headerBytes is header without the copy, for a comparison.
+func headerBytes(m *kafka.Message, key string) ([]byte, bool) {
 	for _, h := range m.Headers {
 		if h.Key == key {
-			return string(h.Value), true
+			return h.Value, true
 		}
 	}
-	return "", false
+	return nil, false
 }

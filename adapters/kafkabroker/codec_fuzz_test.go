@@ -45,6 +45,30 @@ func FuzzDecodeTask(f *testing.F) {
 	})
 }
 
+// FuzzDecodeTaskFast checks the fast path against the strict decoder: what
+// it accepts, the strict decoder accepts with the same fields.
+func FuzzDecodeTaskFast(f *testing.F) {
+	f.Add([]byte(`{"action":"get_gift_code","correlation_id":"c1","request_id":"r1"}`))
+	f.Add([]byte(`{"action":"get_gift_code","correlation_id":"c1"}`))
+	f.Add([]byte(`{"action":"a\"b","correlation_id":"c1"}`))
+	f.Add([]byte(`{"action":"a","correlation_id":"c1"}x`))
+	f.Add([]byte(`{"action":"a","correlation_id":"c1","request_id":""}`))
+	f.Add([]byte(`{"action": "a", "correlation_id": "c1"}`))
+	f.Fuzz(func(t *testing.T, value []byte) {
+		fast, ok := decodeTaskFast(value)
+		if !ok {
+			return
+		}
+		var strict taskMessage
+		if err := strictUnmarshal(value, &strict); err != nil {
+			t.Fatalf("fast path accepted %q, the strict decoder refuses it: %v", value, err)
+		}
+		if fast != strict {
+			t.Fatalf("%q: fast %+v, strict %+v", value, fast, strict)
+		}
+	})
+}
+
 // FuzzDecodeReply does the same for the server's reply decoder.
 func FuzzDecodeReply(f *testing.F) {
 	f.Add([]byte(`{"correlation_id":"c1","result":"GIFT-1"}`), "c1")

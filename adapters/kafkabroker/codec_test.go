@@ -124,3 +124,22 @@ func TestEncodeLegacyReply_IsTheOriginalsShape(t *testing.T) {
 	require.NoError(t, err)
 	require.ErrorIs(t, back.Err(), domain.ErrTaskFailed)
 }
+
+// A task decodes the same whatever valid JSON spells it: the fast path
+// for the servers' own bytes and the JSON decoder for the rest agree.
+func TestDecodeTask_AnySpellingOfOneTask(t *testing.T) {
+	want := domain.Task{ID: "c-1", Kind: domain.KindGiftCode, RequestID: "r-1"}
+	for name, value := range map[string]string{
+		"ours":        `{"action":"get_gift_code","correlation_id":"c-1","request_id":"r-1"}`,
+		"spaced":      `{"action": "get_gift_code", "correlation_id": "c-1", "request_id": "r-1"}`,
+		"other_order": `{"request_id":"r-1","correlation_id":"c-1","action":"get_gift_code"}`,
+		"escaped":     `{"action":"get_gift_code","correlation_id":"c\u002d1","request_id":"r-1"}`,
+		"newline":     "{\"action\":\"get_gift_code\",\"correlation_id\":\"c-1\",\"request_id\":\"r-1\"}\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			task, _, err := DecodeTask(&kafka.Message{Value: []byte(value)})
+			require.NoError(t, err)
+			assert.Equal(t, want, task)
+		})
+	}
+}

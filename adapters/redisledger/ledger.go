@@ -1,6 +1,9 @@
 // Package redisledger is the IssuanceLedger on Redis: one key per task, set
 // with SET NX GET so that recording and reading the winner are one atomic
-// command, shared by every worker.
+// command, shared by every worker. The records of concurrent tasks go to
+// Redis together, one pipeline per batch (a group commit, batch.go); each
+// key stays <prefix><task id>, so a cluster client routes it by its own
+// slot and a redelivered task finds its record whichever version wrote it.
 package redisledger
 
 import (
@@ -8,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,8 +33,10 @@ type Config struct {
 	TTL            time.Duration
 	DialTimeout    time.Duration
 	CommandTimeout time.Duration
-	// MaxFlushDelay lets rueidis gather the commands of concurrent tasks
-	// into one write (see configs.RedisConfig); 0 writes each at once.
+	// MaxFlushDelay lets rueidis gather concurrent commands into one write
+	// (see configs.RedisConfig); 0 writes each at once. The group commit
+	// already sends concurrent records as one pipeline, from one goroutine,
+	// which rueidis writes at once: it matters little here.
 	MaxFlushDelay time.Duration
 	Registerer    prometheus.Registerer
 	// Logger receives one line at the start and one at the end of each outage.
@@ -43,6 +49,8 @@ type Ledger struct {
 	cfg     Config
 	metrics *metrics
 	outage  *observability.Outage
+	commits *committer
+	closing sync.Once
 }
 
 // New connects to Redis.
@@ -68,7 +76,11 @@ func New(cfg Config) (*Ledger, error) {
 		return nil, err
 	}
 	// A task whose record fails is answered with an error (the client gets 502).
-	return &Ledger{client: client, cfg: cfg, metrics: m, outage: observability.NewOutage(cfg.Logger, "redis ledger", "tasks_failed")}, nil
+	return &Ledger{
+		client: client, cfg: cfg, metrics: m,
+		outage:  observability.NewOutage(cfg.Logger, "redis ledger", "tasks_failed"),
+		commits: newCommitter(client, cfg.TTL, cfg.CommandTimeout, m.observeBatch),
+	}, nil
 }
 
 // validate refuses a missing or impossible setting with one line naming it.
@@ -96,27 +108,40 @@ func (cfg Config) validate() error {
 
 // Record implements ports.IssuanceLedger with SET key value NX GET PX ttl:
 // nil means this call stored value; otherwise Redis returns the earlier one.
+// The command goes in the next batch; the call waits for its own reply at
+// most the command timeout, or until ctx ends. A call that stops waiting
+// fails (its task is redelivered) even if its command still runs: the
+// redelivery then reads the value it stored, so nothing is issued twice.
 func (l *Ledger) Record(ctx context.Context, taskID, value string) (string, error) {
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, l.cfg.CommandTimeout)
-	defer cancel()
-	cmd := l.client.B().Set().Key(l.cfg.Prefix + taskID).Value(value).Nx().Get().Px(l.cfg.TTL).Build()
-	earlier, err := l.client.Do(ctx, cmd).ToString()
+	var res outcome
+	p, err := l.commits.add(l.cfg.Prefix+taskID, value, start)
+	if err == nil {
+		select {
+		case res = <-p.done:
+			l.commits.release(p)
+		case <-ctx.Done():
+			res.err = context.Cause(ctx)
+		}
+	} else {
+		res.err = err
+	}
 	switch {
-	case rueidis.IsRedisNil(err):
+	case res.err != nil:
+		l.metrics.failed.Inc()
+		// Not a worker shutting down: its ctx cancelled, or the ledger closed.
+		if !errors.Is(res.err, context.Canceled) && !errors.Is(res.err, errClosed) {
+			l.outage.Down(start, res.err, true)
+		}
+		return "", fmt.Errorf("redisledger: record %s: %w: %w", taskID, domain.ErrUnavailable, res.err)
+	case res.fresh:
 		l.metrics.fresh.Inc()
 		l.outage.Up()
 		return value, nil
-	case err != nil:
-		l.metrics.failed.Inc()
-		if !errors.Is(context.Cause(ctx), context.Canceled) { // not a worker shutting down
-			l.outage.Down(start, err, true)
-		}
-		return "", fmt.Errorf("redisledger: record %s: %w: %w", taskID, domain.ErrUnavailable, err)
 	}
 	l.metrics.hit.Inc()
 	l.outage.Up()
-	return earlier, nil
+	return res.earlier, nil
 }
 
 // Ready pings Redis.
@@ -132,5 +157,11 @@ func (l *Ledger) Ready(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the connections.
-func (l *Ledger) Close() { l.client.Close() }
+// Close fails the records still queued, waits for a batch under way (at most
+// the command timeout) and closes the connections. Record fails afterwards.
+func (l *Ledger) Close() {
+	l.closing.Do(func() {
+		l.commits.close()
+		l.client.Close()
+	})
+}

@@ -17,17 +17,29 @@ const (
 // label lookup. Hits are redeliveries the ledger kept from issuing twice.
 type metrics struct {
 	fresh, hit, failed prometheus.Counter
+	// batch is the number of records per pipeline sent to Redis.
+	batch prometheus.Histogram
 }
+
+func (m *metrics) observeBatch(n int) { m.batch.Observe(float64(n)) }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	records := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "rps_ledger_records_total",
 		Help: "Issuance ledger records by outcome: new (first run), hit (a redelivered task answered from the record), error (Redis failed).",
 	}, []string{"outcome"})
-	if err := reg.Register(records); err != nil {
-		return nil, fmt.Errorf("redisledger: register metrics: %w", err)
+	batch := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "rps_ledger_batch_size",
+		Help:    "Issuance ledger records sent to Redis in one pipeline (the records of tasks that arrived during the previous one).",
+		Buckets: prometheus.ExponentialBuckets(1, 2, 9), // 1 … 256 (maxBatch)
+	})
+	for _, c := range []prometheus.Collector{records, batch} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("redisledger: register metrics: %w", err)
+		}
 	}
 	return &metrics{
+		batch:  batch,
 		fresh:  records.WithLabelValues(outcomeNew),
 		hit:    records.WithLabelValues(outcomeHit),
 		failed: records.WithLabelValues(outcomeError),

@@ -1,0 +1,35 @@
+package kafkabroker
+
+import (
+	"testing"
+
+	"github.com/1000x-rps-server/rps-server/domain"
+)
+
+// BenchmarkDecodeTask decodes a task as our servers send it (the worker's
+// per-task cost), and the same bytes through the strict JSON decoder alone,
+// which the fast path spares.
+func BenchmarkDecodeTask(b *testing.B) {
+	task := domain.Task{ID: "0193f1a2-5b6c-7d8e-9f01-23456789abcd", Kind: domain.KindGiftCode, RequestID: "0193f1a2-5b6c-7d8e-9f01-23456789abce"}
+	m, err := EncodeTask(task, "tasks", "results.0193f1a2")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("decode_task", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := DecodeTask(m); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("strict_json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var tm taskMessage
+			if err := strictUnmarshal(m.Value, &tm); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
