@@ -33,3 +33,31 @@ func BenchmarkDecodeTask(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkDecodeReply decodes a successful reply as our workers send it
+// (the server's per-request cost), and the same bytes through the strict
+// JSON decoder alone.
+func BenchmarkDecodeReply(b *testing.B) {
+	res := domain.Result{TaskID: "0193f1a2-5b6c-7d8e-9f01-23456789abcd", Value: "GIFT-9f0123456789abcdef"}
+	m, err := EncodeReply(res, "results.0193f1a2")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("decode_reply", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := DecodeReply(m); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("strict_json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var rm replyMessage
+			if err := strictUnmarshal(m.Value, &rm); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

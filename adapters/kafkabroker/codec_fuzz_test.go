@@ -69,6 +69,30 @@ func FuzzDecodeTaskFast(f *testing.F) {
 	})
 }
 
+// FuzzDecodeReplyFast checks the reply's fast path the same way.
+func FuzzDecodeReplyFast(f *testing.F) {
+	f.Add([]byte(`{"correlation_id":"c1","result":"GIFT-1"}`))
+	f.Add([]byte(`{"correlation_id":"c1","result":""}`))
+	f.Add([]byte(`{"correlation_id":"c1","result":"a\"b"}`))
+	f.Add([]byte(`{"correlation_id":"c1","result":"a"} `))
+	f.Add([]byte(`{"correlation_id": "c1", "result": "a"}`))
+	f.Add([]byte(`{"correlation_id":"c1","error":"boom"}`))
+	f.Fuzz(func(t *testing.T, value []byte) {
+		fast, ok := decodeReplyFast(value)
+		if !ok {
+			return
+		}
+		var strict replyMessage
+		if err := strictUnmarshal(value, &strict); err != nil {
+			t.Fatalf("fast path accepted %q, the strict decoder refuses it: %v", value, err)
+		}
+		if fast.CorrelationID != strict.CorrelationID || fast.Error != strict.Error ||
+			strict.Result == nil || *fast.Result != *strict.Result {
+			t.Fatalf("%q: fast %+v, strict %+v", value, fast, strict)
+		}
+	})
+}
+
 // FuzzDecodeReply does the same for the server's reply decoder.
 func FuzzDecodeReply(f *testing.F) {
 	f.Add([]byte(`{"correlation_id":"c1","result":"GIFT-1"}`), "c1")

@@ -9,7 +9,9 @@ fuzztime=${FUZZTIME:-10s}
 targets=(
 	./adapters/httpapi:FuzzQueue
 	./adapters/kafkabroker:FuzzDecodeTask
+	./adapters/kafkabroker:FuzzDecodeTaskFast
 	./adapters/kafkabroker:FuzzDecodeReply
+	./adapters/kafkabroker:FuzzDecodeReplyFast
 	./configs:FuzzEnvValue
 )
 for t in "${targets[@]}"; do
