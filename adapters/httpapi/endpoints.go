@@ -133,12 +133,11 @@ func (a *API) queue(c echo.Context) error {
 		return err
 	}
 
-	var body []byte
+	field := fieldResult
 	if kind == domain.KindGiftCode {
-		body, err = json.Marshal(giftResponse{GiftCode: value, RequestID: id})
-	} else {
-		body, err = json.Marshal(resultResponse{Result: value, RequestID: id})
+		field = fieldGiftCode
 	}
+	body, err := encodeAnswer(field, value, id)
 	if err != nil {
 		return fmt.Errorf("encode response: %w", err)
 	}
