@@ -121,7 +121,7 @@ func TestClaim_RequestIDInTheWorkersLogAndTheLedgerTTL(t *testing.T) {
 // "The ledger needs REDIS_URL on the workers; without it a worker warns that
 // issuance is at-least-once", and gate.fail_open through the server's
 // wiring: with Redis cut off, a fail-open server admits (200 with a code)
-// while a fail-closed one refuses (503).
+// while a fail-closed one refuses (503) a request that needs Redis.
 func TestClaim_FailOpenThroughTheWiringAndAWorkerWithoutRedis(t *testing.T) {
 	in := needInfra(t)
 	redis := newTCPProxy(t, strings.TrimPrefix(strings.TrimSuffix(in.redisURL, "/0"), "redis://"))
@@ -139,6 +139,10 @@ func TestClaim_FailOpenThroughTheWiringAndAWorkerWithoutRedis(t *testing.T) {
 		require.True(t, domain.IsGiftCode(code), "a worker without Redis still answers")
 	}
 
+	// In block mode (the default) a server keeps serving on the leases it
+	// holds while Redis is away; once it holds none, a request needs Redis.
+	require.Eventually(t, func() bool { return metricstest.ScrapeQuiet(closed, "rps_gate_slots_leased") == 0 },
+		2*time.Second, 5*time.Millisecond, "the fail-closed server gives its idle leases back")
 	redis.cut()
 	status, code, err := postQueue(context.Background(), http.DefaultClient, open)
 	require.NoError(t, err)

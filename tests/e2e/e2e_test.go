@@ -56,9 +56,17 @@ func TestQueue_OriginalScenarios(t *testing.T) {
 			for code := range o.codes {
 				require.True(t, domain.IsGiftCode(code), "malformed code %q", code)
 			}
-			assert.Zero(t, gateHeld(t, in, s.gateKey), "the gate must drain to 0")
+			gateDrains(t, in, s.gateKey, "the gate must drain to 0")
 		})
 	}
+}
+
+// gateDrains asserts that the Redis gate is soon empty once requests are
+// over: in block mode (the default) an instance gives its leases back once
+// they idle for gate.block_idle (20 ms), not with each release.
+func gateDrains(t *testing.T, in infra, key, msg string) {
+	t.Helper()
+	assert.Eventually(t, func() bool { return gateHeld(t, in, key) == 0 }, 2*time.Second, 5*time.Millisecond, msg)
 }
 
 // gateHeld counts the slots held in the Redis gate.
@@ -85,5 +93,5 @@ func TestQueue_TwoInstancesGetOnlyTheirOwnReplies(t *testing.T) {
 		assert.Zero(t, metricstest.Scrape(t, base, "rps_broker_late_replies_total"), "%s read a reply not meant for it", base)
 		assert.Equal(t, 200.0, metricstest.Scrape(t, base, `rps_http_requests_total{code="200",host="",method="POST",url="/queue"}`))
 	}
-	assert.Zero(t, gateHeld(t, in, s.gateKey))
+	gateDrains(t, in, s.gateKey, "the gate must drain to 0")
 }

@@ -102,7 +102,7 @@ func TestScaleOut_ThreeServersTwoWorkers(t *testing.T) {
 	for _, b := range bases {
 		assert.Zero(t, metricstest.Scrape(t, b, "rps_broker_late_replies_total"), "%s read a reply not meant for it", b)
 	}
-	assert.Zero(t, gateHeld(t, in, s.gateKey), "the gate drains to 0")
+	gateDrains(t, in, s.gateKey, "the gate drains to 0")
 }
 
 // tasksPartitions is the tasks topic's partition count in the kill tests.
