@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
 # POST /queue against GET / on the same full stack, in the same run (go tool
-# task bench:compare): wrk -t2 -c100, unpaced, GET / then POST /queue (no body),
-# RUNS times (default 3), each DURATION (default 20s) after one warm-up. Prints
-# per run: req/s, p50/p90/p99, the ratio of the two rates, 429s, 5xx, socket
-# errors, answers without a code, duplicate codes, and the CPU seconds per 1,000
-# requests of each process (server, worker, Redis, Kafka, wrk) from /proc.
+# task bench:compare): wrk -t2 -c100, unpaced, POST with no body. RUNS runs
+# (default 3); each measures DURATION (default 20s) of each route, in SLICES
+# (default 4) alternating wrk sessions per route (GET / then POST /queue), so
+# both routes see the same machine while its speed drifts. Prints per run:
+# req/s, p50/p90/p99/max (pooled over the slices), the ratio of the two
+# rates, 429s, 5xx, socket errors, answers without a code, and the CPU
+# seconds per 1,000 requests of each process (server, worker, Redis, Kafka,
+# wrk) from /proc; and duplicate codes over every answer of the benchmark.
 # FLOOD=1 adds a flood: wrk -c1000 on POST /queue while a second wrk (-c10)
-# measures GET / latency. Raw figures in benchmarks/compare-<time>/.
+# measures GET / latency. PROFILE=1 saves 10 s CPU profiles of server and
+# worker taken 2 s into the first POST /queue slice (server.cpu.pprof,
+# worker.cpu.pprof). Raw figures in benchmarks/compare-<time>/.
 # Extra server/worker settings come from the environment (RPS_*), as always.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-RUNS="${RUNS:-3}" DURATION="${DURATION:-20s}" CONNS="${CONNS:-100}"
+RUNS="${RUNS:-3}" DURATION="${DURATION:-20s}" CONNS="${CONNS:-100}" SLICES="${SLICES:-4}"
+dur_s=${DURATION%s}
+[[ $dur_s =~ ^[0-9]+$ ]] || { echo "bench-compare: DURATION is whole seconds, like 20s (got $DURATION)" >&2; exit 1; }
+slice_s=$(( dur_s / SLICES > 0 ? dur_s / SLICES : 1 ))   # wrk takes whole seconds
 THREADS=$((CONNS < 2 ? 1 : 2))
 if ! command -v wrk >/dev/null; then   # Debian's wrk, installed once when we may
   [[ $(id -u) == 0 ]] || { echo "bench-compare: wrk is missing: apt-get install wrk" >&2; exit 1; }
@@ -38,7 +46,7 @@ measure() {
   local name=$1; shift
   local before after wrk_cpu
   before=$(cpu_ticks)
-  wrk_cpu=$( (WRK_RESULT="$out/$name.wrk.json" wrk "$@" >"$out/$name.wrk.txt"; times) | tail -1)
+  wrk_cpu=$( (WRK_RESULT="$out/$name.wrk.json" WRK_CODES="$out/$name.codes" wrk "$@" >"$out/$name.wrk.txt"; times) | tail -1)
   after=$(cpu_ticks)
   python3 - "$out/$name" "$before" "$after" "$wrk_cpu" "$(getconf CLK_TCK)" <<'PY'
 import json, re, sys
@@ -51,20 +59,24 @@ r["cpu_seconds"] = dict(zip(["server", "worker", "redis", "kafka"], d), wrk=secs
 json.dump(r, open(path + ".json", "w"))
 PY
 }
-url="http://127.0.0.1:$PORT"
+url="http://127.0.0.1:$PORT" profilers=()
 echo "bench-compare: warm-up (5 s of POST /queue)" >&2
 WRK_RESULT=/dev/null wrk -t"$THREADS" -c"$CONNS" -d5s -s deployments/scripts/wrk/queue.lua "$url/queue" >/dev/null
 for i in $(seq "$RUNS"); do
-  echo "bench-compare: run $i of $RUNS: GET / then POST /queue, $DURATION each" >&2
-  measure "run$i-get" -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s deployments/scripts/wrk/get.lua "$url/"
-  if [[ $i == 1 && -n ${PROFILE:-} ]]; then
-    for who in server worker; do
-      addr=$SERVER_PPROF; [[ $who == worker ]] && addr=$WORKER_PPROF
-      (sleep 5 && curl -fsS -o "$out/$who.cpu.pprof" "http://$addr/debug/pprof/profile?seconds=10") &
-    done
-  fi
-  measure "run$i-queue" -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s deployments/scripts/wrk/queue.lua "$url/queue"
+  echo "bench-compare: run $i of $RUNS: GET / and POST /queue, $DURATION each in $SLICES alternating slices" >&2
+  for j in $(seq "$SLICES"); do
+    measure "run$i-get-$j" -t"$THREADS" -c"$CONNS" -d"${slice_s}s" --latency -s deployments/scripts/wrk/get.lua "$url/"
+    if [[ $i$j == 11 && -n ${PROFILE:-} ]]; then
+      for who in server worker; do
+        addr=$SERVER_PPROF; [[ $who == worker ]] && addr=$WORKER_PPROF
+        (sleep 2 && curl -fsS -o "$out/$who.cpu.pprof" "http://$addr/debug/pprof/profile?seconds=10") &
+        profilers+=($!)
+      done
+    fi
+    measure "run$i-queue-$j" -t"$THREADS" -c"$CONNS" -d"${slice_s}s" --latency -s deployments/scripts/wrk/queue.lua "$url/queue"
+  done
 done
+for p in "${profilers[@]}"; do wait "$p" || true; done
 if [[ -n ${FLOOD:-} ]]; then
   echo "bench-compare: flood: 1,000 connections on POST /queue, GET / beside it at 10" >&2
   (WRK_RESULT="$out/flood-get.json" wrk -t1 -c10 -d"$DURATION" --latency -s deployments/scripts/wrk/get.lua "$url/" >"$out/flood-get.wrk.txt") &
@@ -72,4 +84,4 @@ if [[ -n ${FLOOD:-} ]]; then
   measure flood-queue -t2 -c1000 -d"$DURATION" --latency -s deployments/scripts/wrk/queue.lua "$url/queue"
   wait "$get_pid"
 fi
-python3 deployments/scripts/wrk/compare_report.py "$out" "$RUNS" | tee "$out/report.md"
+python3 deployments/scripts/wrk/compare_report.py "$out" "$RUNS" "$SLICES" | tee "$out/report.md"
