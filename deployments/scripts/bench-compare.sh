@@ -9,9 +9,9 @@
 # seconds per 1,000 requests of each process (server, worker, Redis, Kafka,
 # wrk) from /proc; and duplicate codes over every answer of the benchmark.
 # FLOOD=1 adds a flood: wrk -c1000 on POST /queue while a second wrk (-c10)
-# measures GET / latency. PROFILE=1 saves 10 s CPU profiles of server and
-# worker taken 2 s into the first POST /queue slice (server.cpu.pprof,
-# worker.cpu.pprof). Raw figures in benchmarks/compare-<time>/.
+# measures GET / latency. PROFILE=1 first saves 10 s CPU profiles of server
+# and worker during POST /queue alone, outside the measured runs
+# (server.cpu.pprof, worker.cpu.pprof). Raw figures in benchmarks/compare-<time>/.
 # Extra server/worker settings come from the environment (RPS_*), as always.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -62,21 +62,23 @@ PY
 url="http://127.0.0.1:$PORT" profilers=()
 echo "bench-compare: warm-up (5 s of POST /queue)" >&2
 WRK_RESULT=/dev/null wrk -t"$THREADS" -c"$CONNS" -d5s -s deployments/scripts/wrk/queue.lua "$url/queue" >/dev/null
+if [[ -n ${PROFILE:-} ]]; then   # 10 s CPU profiles during 14 s of POST /queue alone
+  echo "bench-compare: CPU profiles of server and worker during 14 s of POST /queue" >&2
+  for who in server worker; do
+    addr=$SERVER_PPROF; [[ $who == worker ]] && addr=$WORKER_PPROF
+    (sleep 2 && curl -fsS -o "$out/$who.cpu.pprof" "http://$addr/debug/pprof/profile?seconds=10") &
+    profilers+=($!)
+  done
+  WRK_RESULT=/dev/null wrk -t"$THREADS" -c"$CONNS" -d14s -s deployments/scripts/wrk/queue.lua "$url/queue" >/dev/null
+  for p in "${profilers[@]}"; do wait "$p" || true; done
+fi
 for i in $(seq "$RUNS"); do
   echo "bench-compare: run $i of $RUNS: GET / and POST /queue, $DURATION each in $SLICES alternating slices" >&2
   for j in $(seq "$SLICES"); do
     measure "run$i-get-$j" -t"$THREADS" -c"$CONNS" -d"${slice_s}s" --latency -s deployments/scripts/wrk/get.lua "$url/"
-    if [[ $i$j == 11 && -n ${PROFILE:-} ]]; then
-      for who in server worker; do
-        addr=$SERVER_PPROF; [[ $who == worker ]] && addr=$WORKER_PPROF
-        (sleep 2 && curl -fsS -o "$out/$who.cpu.pprof" "http://$addr/debug/pprof/profile?seconds=10") &
-        profilers+=($!)
-      done
-    fi
     measure "run$i-queue-$j" -t"$THREADS" -c"$CONNS" -d"${slice_s}s" --latency -s deployments/scripts/wrk/queue.lua "$url/queue"
   done
 done
-for p in "${profilers[@]}"; do wait "$p" || true; done
 if [[ -n ${FLOOD:-} ]]; then
   echo "bench-compare: flood: 1,000 connections on POST /queue, GET / beside it at 10" >&2
   (WRK_RESULT="$out/flood-get.json" wrk -t1 -c10 -d"$DURATION" --latency -s deployments/scripts/wrk/get.lua "$url/" >"$out/flood-get.wrk.txt") &

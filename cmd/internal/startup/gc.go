@@ -8,9 +8,9 @@ import (
 
 // gcPercent is the garbage collector's target when GOGC is not set. The
 // service's live heap is small (tens of MB), so at Go's default of 100 it
-// collects hundreds of times a second under load: 400 took the server's
-// CPU per request down ~15 % at the knee (benchmarks/README.md) for a heap
-// that peaks at a few times the live one.
+// collects hundreds of times a second under load; 400 collects a quarter as
+// often for a heap that peaks at a few times the live one (measured in
+// benchmarks/README.md, "Issue 17").
 const gcPercent = 400
 
 // tuneGC sets gcPercent unless the environment sets GOGC, which wins as it
