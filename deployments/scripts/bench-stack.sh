@@ -25,7 +25,7 @@ stack_up() {
   local url
   for url in "http://$METRICS/readyz" "http://127.0.0.1:$PORT/readyz"; do
     for _ in $(seq 90); do curl -fsS -o /dev/null "$url" 2>/dev/null && break; sleep 1; done
-    curl -fsS -o /dev/null "$url" || { tail -20 .cache/bench/*.log; exit 1; }
+    curl -fsS -o /dev/null "$url" || { tail -n 20 .cache/bench/*.log; exit 1; }
   done
 }
 

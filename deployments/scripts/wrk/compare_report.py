@@ -101,6 +101,9 @@ def main():
               " 0 duplicate codes)")
     print(f"codes answered: {codes:,}, duplicates: {dups}")
     print(f"target met in {sum(ok for *_, ok in verdicts) if dups == 0 else 0} of {runs} runs")
+    warm = os.path.join(out, "warmup_seconds")
+    if os.path.exists(warm):
+        print(f"warm-up before the runs: {open(warm).read().strip()} s of POST /queue")
     flood = os.path.join(out, "flood-queue.json")
     if os.path.exists(flood):
         f = pool([load(flood)])
