@@ -30,16 +30,21 @@ func TestEncodeAnswer_IsJSONMarshal(t *testing.T) {
 	}
 }
 
-// FuzzEncodeAnswer does the same for any pair of strings.
+// FuzzEncodeAnswer does the same for any pair of strings, in either shape.
 func FuzzEncodeAnswer(f *testing.F) {
-	f.Add("GIFT-1", "r-1")
-	f.Add("a\"b", "<x>")
-	f.Fuzz(func(t *testing.T, value, id string) {
-		want, err := json.Marshal(giftResponse{GiftCode: value, RequestID: id})
+	f.Add("GIFT-1", "r-1", true)
+	f.Add("a\"b", "<x>", false)
+	f.Fuzz(func(t *testing.T, value, id string, gift bool) {
+		field := fieldResult
+		var v any = resultResponse{Result: value, RequestID: id}
+		if gift {
+			field, v = fieldGiftCode, giftResponse{GiftCode: value, RequestID: id}
+		}
+		want, err := json.Marshal(v)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := encodeAnswer(fieldGiftCode, value, id)
+		got, err := encodeAnswer(field, value, id)
 		if err != nil || string(got) != string(want) {
 			t.Fatalf("encodeAnswer(%q, %q) = %q, %v; json.Marshal: %q", value, id, got, err, want)
 		}

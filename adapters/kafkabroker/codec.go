@@ -120,10 +120,10 @@ func DecodeReply(m *kafka.Message) (domain.Result, error) {
 			return domain.Result{}, fmt.Errorf("%w: %w", ErrPoison, err)
 		}
 	}
-	switch id, ok := header(m, headerCorrelationID); {
+	switch id, ok := headerBytes(m, headerCorrelationID); {
 	case rm.CorrelationID == "":
 		return domain.Result{}, fmt.Errorf("%w: reply without correlation_id", ErrPoison)
-	case ok && id != rm.CorrelationID:
+	case ok && string(id) != rm.CorrelationID:
 		return domain.Result{}, fmt.Errorf("%w: %s header %q differs from the body's %q", ErrPoison, headerCorrelationID, id, rm.CorrelationID)
 	case rm.Result != nil && rm.Error != "":
 		return domain.Result{}, fmt.Errorf("%w: reply with both result and error", ErrPoison)

@@ -88,6 +88,16 @@ func TestDecodeReply_PoisonIsRefused(t *testing.T) {
 	}
 }
 
+// A reply whose correlation_id header names another request than its body
+// is refused, not handed to either request.
+func TestDecodeReply_HeaderThatDiffersFromTheBodyIsPoison(t *testing.T) {
+	m, err := EncodeReply(domain.Result{TaskID: "c", Value: "GIFT-X"}, "results.x")
+	require.NoError(t, err)
+	m.Headers[0].Value = []byte("other")
+	_, err = DecodeReply(m)
+	require.ErrorIs(t, err, ErrPoison)
+}
+
 // The original's task has no headers at all: it decodes, and its reply goes
 // to the shared results topic (an empty reply_to).
 func TestDecodeTask_TheOriginalsTaskWithoutHeaders(t *testing.T) {

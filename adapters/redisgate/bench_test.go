@@ -24,7 +24,7 @@ const benchCallers = 100
 // gate mode (per request, and blocks of BENCH_BLOCK_SIZES, default 8 and
 // 16), the modes interleaved so a shared machine's load hits them alike.
 // Besides pairs/s it reports Redis's CPU per pair (redis-µs/pair, from
-// /proc/<redis pid>/stat, when Redis runs on this machine).
+// INFO cpu).
 // BENCH_MAX_FLUSH_DELAYS (e.g. "0,20us") overrides the delays tried.
 // Run: go tool task bench:gate
 func BenchmarkGate(b *testing.B) {
@@ -43,7 +43,7 @@ func BenchmarkGate(b *testing.B) {
 		require.NoError(b, err, "BENCH_BLOCK_SIZES")
 		blockSizes = append(blockSizes, n)
 	}
-	redisCPU := redisCPUReader(b, url)
+	raw := infra.RedisClient(b, url)
 	for _, d := range delays {
 		delay, err := time.ParseDuration(strings.TrimSpace(d))
 		require.NoError(b, err, "BENCH_MAX_FLUSH_DELAYS")
@@ -58,7 +58,7 @@ func BenchmarkGate(b *testing.B) {
 				ctx := context.Background()
 				b.SetParallelism(max(1, benchCallers/runtime.GOMAXPROCS(0)))
 				b.ResetTimer()
-				start, cpu0 := time.Now(), redisCPU()
+				start, cpu0 := time.Now(), infra.RedisCPU(b, raw)
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
 						slot, err := g.Acquire(ctx, uuid.NewString())
@@ -73,41 +73,9 @@ func BenchmarkGate(b *testing.B) {
 					}
 				})
 				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "pairs/s")
-				if cpu := redisCPU() - cpu0; cpu >= 0 {
-					b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "redis-µs/pair")
-				}
+				cpu := infra.RedisCPU(b, raw) - cpu0
+				b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "redis-µs/pair")
 			})
 		}
-	}
-}
-
-// redisCPUReader returns a reader of the CPU time Redis has used (user +
-// system, from /proc), or of -1 when Redis's process cannot be read here.
-func redisCPUReader(b testing.TB, url string) func() time.Duration {
-	b.Helper()
-	raw := infra.RedisClient(b, url)
-	info, err := raw.Do(context.Background(), raw.B().Info().Section("server").Build()).ToString()
-	require.NoError(b, err)
-	pid := ""
-	for line := range strings.Lines(info) {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "process_id:"); ok {
-			pid = v
-		}
-	}
-	const ticksPerSecond = 100 // USER_HZ on Linux
-	return func() time.Duration {
-		stat, err := os.ReadFile("/proc/" + pid + "/stat")
-		if pid == "" || err != nil {
-			return -1
-		}
-		// Fields after the command name (which may hold spaces): state is
-		// field 3, utime 14, stime 15.
-		rest := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-		utime, errU := strconv.ParseInt(rest[11], 10, 64)
-		stime, errS := strconv.ParseInt(rest[12], 10, 64)
-		if errU != nil || errS != nil {
-			return -1
-		}
-		return time.Duration(utime+stime) * time.Second / ticksPerSecond
 	}
 }

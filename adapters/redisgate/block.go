@@ -31,10 +31,15 @@ type blocks struct {
 	calls      *leases.Calls
 	interval   time.Duration
 	registered bool // the last sync left this instance in the active set (sync loop only)
-	stop, done chan struct{}
+	// life ends at Close (stop), which also cuts a sync call short: Close
+	// must not wait out a stalled Redis.
+	life context.Context
+	stop context.CancelFunc
+	done chan struct{}
 }
 
 func newBlocks(cfg Config, client rueidis.Client) *blocks {
+	life, stop := context.WithCancel(context.Background())
 	return &blocks{
 		pool: pool.New(pool.Config{Capacity: cfg.Capacity, BlockSize: cfg.BlockSize, Idle: cfg.BlockIdle, Lease: cfg.Lease}),
 		calls: leases.New(leases.Config{
@@ -42,7 +47,7 @@ func newBlocks(cfg Config, client rueidis.Client) *blocks {
 			ContentionFlag: siblingKey(cfg.Key, ":contended"), Capacity: cfg.Capacity, Lease: cfg.Lease,
 			Window: contentionTicks * cfg.BlockIdle,
 		}),
-		interval: cfg.BlockIdle, stop: make(chan struct{}), done: make(chan struct{}),
+		interval: cfg.BlockIdle, life: life, stop: stop, done: make(chan struct{}),
 	}
 }
 
@@ -149,7 +154,7 @@ func (g *Gate) syncLoop() {
 	defer tick.Stop()
 	for {
 		select {
-		case <-b.stop:
+		case <-b.life.Done():
 			return
 		case <-tick.C:
 			g.syncBlocks()
@@ -169,14 +174,7 @@ func (g *Gate) syncBlocks() {
 	if len(give) == 0 && len(renew) == 0 && leased == 0 && !b.registered {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), g.timeout)
-	go func() { // Close must not wait out a stalled Redis
-		select {
-		case <-b.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	ctx, cancel := context.WithTimeout(b.life, g.timeout)
 	lost, st, err := b.calls.Sync(ctx, leased, give, renew)
 	cancel()
 	if err != nil {
@@ -195,7 +193,7 @@ func (g *Gate) syncBlocks() {
 // holds, in one call.
 func (g *Gate) closeBlocks() {
 	b := g.blocks
-	close(b.stop)
+	b.stop()
 	<-b.done
 	if members := b.pool.Drain(); len(members) > 0 {
 		_ = g.giveBack(context.Background(), members) // on failure the leases expire

@@ -83,8 +83,7 @@ func runDemand(t *testing.T, cfg redisgate.Config, d time.Duration) demand {
 		for old := m.Load(); n > old && !m.CompareAndSwap(old, n); old = m.Load() {
 		}
 	}
-	redisCPU := redisCPUReader(t, redisURL(t))
-	start, cpu0 := time.Now(), redisCPU()
+	start, cpu0 := time.Now(), infra.RedisCPU(t, raw)
 	stop := start.Add(d)
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -125,7 +124,7 @@ func runDemand(t *testing.T, cfg redisgate.Config, d time.Duration) demand {
 		}
 	}
 	wg.Wait()
-	out.elapsed, out.redisCPU = time.Since(start), redisCPU()-cpu0
+	out.elapsed, out.redisCPU = time.Since(start), infra.RedisCPU(t, raw)-cpu0
 	for i := range admitted {
 		out.admitted[i] = admitted[i].Load()
 	}

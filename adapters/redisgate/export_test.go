@@ -4,7 +4,7 @@ package redisgate
 // renewals) and its connections close, and nothing is given back.
 func (g *Gate) Crash() {
 	if g.blocks != nil {
-		close(g.blocks.stop)
+		g.blocks.stop()
 		<-g.blocks.done
 	}
 	g.undos.Close()

@@ -32,8 +32,8 @@ const (
 )
 
 // Config sets up the gate. Every field is required (MaxFlushDelay and
-// FailOpen may be zero): the defaults live in configs, and New refuses a
-// missing setting rather than guess one.
+// FailOpen may be zero, and BlockIdle when BlockSize is 1): the defaults
+// live in configs, and New refuses a missing setting rather than guess one.
 type Config struct {
 	// URL is redis://[user:password@]host:port[/db] or rediss://… (TLS).
 	URL string

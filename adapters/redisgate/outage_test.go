@@ -214,3 +214,24 @@ func redisOutageLoggedOnceAtEachEnd(t *testing.T, config func(testing.TB, string
 		})
 	}
 }
+
+// In block mode the slots an instance leased stay usable while Redis is
+// down: a request that finds one free in the pool is admitted without
+// asking Redis; only one that needs Redis gets ErrUnavailable.
+func TestRedisStopped_BlocksAdmitOnTheLeasesHeld(t *testing.T) {
+	r := infra.StartRedis(t)
+	cfg := blockConfig(t, r.URL(), 2*testBlockSize)
+	cfg.BlockIdle = cfg.Lease / 4 // no sync gives the free slots back during the test
+	g := open(t, cfg)
+	first, err := g.Acquire(context.Background(), uuid.NewString())
+	require.NoError(t, err)
+	require.NoError(t, g.Release(context.Background(), first)) // back to the pool, still leased
+	r.Stop()
+
+	for i := range testBlockSize {
+		_, err := g.Acquire(context.Background(), uuid.NewString())
+		require.NoError(t, err, "slot %d of the block leased before the outage", i+1)
+	}
+	_, err = g.Acquire(context.Background(), uuid.NewString())
+	require.ErrorIs(t, err, domain.ErrUnavailable, "the pool ran dry: the next acquire needs Redis")
+}

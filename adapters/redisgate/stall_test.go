@@ -20,7 +20,7 @@ import (
 // queued up meanwhile. The gate must undo those, or they hold slots nobody
 // owns for a whole lease and every request gets 429.
 // In block mode a stalled take is undone whole (every slot it may have
-// taken), and leases given back during the stall are given back after it.
+// taken).
 func TestRedisStall_NoPhantomSlots(t *testing.T) {
 	for _, m := range modes {
 		for _, failOpen := range []bool{false, true} {

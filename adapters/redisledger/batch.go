@@ -93,14 +93,13 @@ func (c *committer) release(p *pending) {
 	c.pendings.Put(p)
 }
 
-// run flushes until close, then fails what is still queued.
+// run flushes until close (which fails what is still queued).
 func (c *committer) run() {
 	defer close(c.exited)
 	for {
 		select {
 		case <-c.wake:
 		case <-c.stop:
-			c.failQueued()
 			return
 		}
 		for batch := c.take(); len(batch) > 0; batch = c.take() {
@@ -175,22 +174,12 @@ func (c *committer) failQueued() {
 
 // close stops taking calls, fails what is queued at once, lets a flush
 // under way finish (it is bounded by the command timeout) and waits for the
-// flusher to exit. It may be called more than once.
+// flusher to exit. Ledger.Close calls it once.
 func (c *committer) close() {
 	c.mu.Lock()
-	first := !c.closed
 	c.closed = true
 	c.mu.Unlock()
-	if first {
-		c.failQueued()
-		close(c.stop)
-	}
+	c.failQueued()
+	close(c.stop)
 	<-c.exited
-}
-
-// queued is how many calls wait for a flush (for tests).
-func (c *committer) queued() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.queue)
 }

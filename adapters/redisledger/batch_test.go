@@ -37,7 +37,7 @@ func pausable(t *testing.T) (*redisledger.Ledger, *infra.ThrowawayRedis, *promet
 
 // batches reads rps_ledger_batch_size: how many pipelines were sent and how
 // many records they carried in all.
-func batches(t *testing.T, reg prometheus.Gatherer) (count uint64, records float64) {
+func batches(t testing.TB, reg prometheus.Gatherer) (count uint64, records float64) {
 	t.Helper()
 	families, err := reg.Gather()
 	require.NoError(t, err)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -74,10 +73,10 @@ func BenchmarkRecord(b *testing.B) {
 			ledger ports.IssuanceLedger
 		}{{"per_call", perCall{client: client, ttl: ttl}}, {"batched", batched}} {
 			b.Run(fmt.Sprintf("%s/callers=%d", impl.name, callers), func(b *testing.B) {
-				pipelines, records := batchTotals(b, reg)
+				pipelines, records := batches(b, reg)
 				runRecords(b, raw, impl.ledger, callers)
 				if impl.ledger == batched {
-					p, r := batchTotals(b, reg)
+					p, r := batches(b, reg)
 					b.ReportMetric((r-records)/float64(p-pipelines), "records/pipeline")
 				}
 			})
@@ -88,7 +87,7 @@ func BenchmarkRecord(b *testing.B) {
 func runRecords(b *testing.B, raw rueidis.Client, l ports.IssuanceLedger, callers int) {
 	run := uuid.NewString()[:8] + ":"
 	var next atomic.Int64
-	redisBefore, selfBefore := redisCPU(b, raw), selfCPU()
+	redisBefore, selfBefore := infra.RedisCPU(b, raw), selfCPU()
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
@@ -109,37 +108,8 @@ func runRecords(b *testing.B, raw rueidis.Client, l ports.IssuanceLedger, caller
 	b.StopTimer()
 	n := float64(b.N)
 	b.ReportMetric(n/elapsed.Seconds(), "records/s")
-	b.ReportMetric((redisCPU(b, raw)-redisBefore).Seconds()*1e6/n, "redis-µs/op")
+	b.ReportMetric((infra.RedisCPU(b, raw)-redisBefore).Seconds()*1e6/n, "redis-µs/op")
 	b.ReportMetric((selfCPU()-selfBefore).Seconds()*1e6/n, "client-µs/op")
-}
-
-// batchTotals reads rps_ledger_batch_size: pipelines sent, records in them.
-func batchTotals(b *testing.B, reg prometheus.Gatherer) (pipelines uint64, records float64) {
-	families, err := reg.Gather()
-	require.NoError(b, err)
-	for _, f := range families {
-		if f.GetName() == "rps_ledger_batch_size" {
-			h := f.GetMetric()[0].GetHistogram()
-			return h.GetSampleCount(), h.GetSampleSum()
-		}
-	}
-	return 0, 0
-}
-
-// redisCPU is the Redis server's user+sys CPU time so far.
-func redisCPU(b *testing.B, raw rueidis.Client) time.Duration {
-	info, err := raw.Do(context.Background(), raw.B().Info().Section("cpu").Build()).ToString()
-	require.NoError(b, err)
-	var total float64
-	for line := range strings.Lines(info) {
-		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if ok && (k == "used_cpu_sys" || k == "used_cpu_user") {
-			f, err := strconv.ParseFloat(v, 64)
-			require.NoError(b, err)
-			total += f
-		}
-	}
-	return time.Duration(total * float64(time.Second))
 }
 
 // selfCPU is this process's user+sys CPU time so far.

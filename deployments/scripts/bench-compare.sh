@@ -7,7 +7,8 @@
 # req/s, p50/p90/p99/max (pooled over the slices), the ratio of the two
 # rates, 429s, 5xx, socket errors, answers without a code, and the CPU
 # seconds per 1,000 requests of each process (server, worker, Redis, Kafka,
-# wrk) from /proc; and duplicate codes over every answer of the benchmark.
+# wrk) from /proc; and duplicate codes over every answer of the runs and the
+# flood. Redis and Kafka must run on this machine (their CPU is read there).
 # FLOOD=1 adds a flood: wrk -c1000 on POST /queue while a second wrk (-c10)
 # measures GET / latency. PROFILE=1 first saves 10 s CPU profiles of server
 # and worker during POST /queue alone, outside the measured runs
@@ -19,10 +20,9 @@ RUNS="${RUNS:-3}" DURATION="${DURATION:-20s}" CONNS="${CONNS:-100}" SLICES="${SL
 # The warm-up is left out of the figures: WARMUP (default 30s) of POST /queue,
 # then more 10 s slices until the Kafka broker's JIT compiler threads used
 # under 2 % of a core in two slices in a row, up to WARMUP_MAX (default 180s)
-# in all. A broker
-# started moments before compiles for its first ~70 s under this load (its
-# compiler threads then cost as much CPU as its request handling); a broker
-# in service has long finished, so the runs measure it warm.
+# in all. A broker started moments before compiles for its first ~70 s under
+# this load (its compiler threads then cost as much CPU as its request
+# handling); a broker in service has long finished, so the runs measure it warm.
 WARMUP="${WARMUP:-30s}" WARMUP_MAX="${WARMUP_MAX:-180s}"
 dur_s=${DURATION%s}
 [[ $dur_s =~ ^[0-9]+$ ]] || { echo "bench-compare: DURATION is whole seconds, like 20s (got $DURATION)" >&2; exit 1; }
@@ -46,6 +46,10 @@ out="benchmarks/compare-$(date -u +%Y%m%d-%H%M%S)"; mkdir -p "$out"
 listener_pid() { ss -Hltnp "sport = :$1" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2; }
 redis_port=${REDIS_URL##*:}; redis_pid=$(listener_pid "${redis_port%%/*}")
 kafka_pid=$(listener_pid "${KAFKA_BOOTSTRAP_SERVERS##*:}")
+[[ -n $redis_pid && -n $kafka_pid ]] || {
+  echo "bench-compare: Redis ($REDIS_URL) and Kafka ($KAFKA_BOOTSTRAP_SERVERS) must listen on this machine: their CPU is read from /proc" >&2
+  exit 1
+}
 # cpu_ticks: user+system clock ticks of server, worker, Redis and Kafka, space-separated.
 cpu_ticks() {
   local p; for p in "$spid" "$wpid" "$redis_pid" "$kafka_pid"; do
@@ -70,15 +74,21 @@ r["cpu_seconds"] = dict(zip(["server", "worker", "redis", "kafka"], d), wrk=secs
 json.dump(r, open(path + ".json", "w"))
 PY
 }
-# jit_ticks: CPU clock ticks of the Kafka JVM's JIT compiler threads so far.
+# jit_ticks: "<thread id> <user+system clock ticks>" of each JIT compiler
+# thread of the Kafka JVM. Per thread, since the JVM starts and ends them as
+# needed; the name ("C2 CompilerThre") holds a space, so the fields of stat
+# are counted after its closing parenthesis.
 jit_ticks() {
-  local t n sum=0
+  local t st f
   for t in /proc/"$kafka_pid"/task/*; do
-    n=$(<"$t/comm") || continue
-    [[ $n == C[12]\ CompilerThre* ]] && sum=$((sum + $(awk '{print $14+$15}' "$t/stat" 2>/dev/null || echo 0)))
+    [[ $(<"$t/comm") == C[12]\ CompilerThre* ]] 2>/dev/null || continue
+    st=$(<"$t/stat") 2>/dev/null || continue
+    read -ra f <<<"${st##*) }"   # f[0] is field 3 (state): utime is f[11], stime f[12]
+    echo "${t##*/} $((f[11] + f[12]))"
   done
-  echo "$sum"
 }
+# jit_since <jit_ticks output>: the compiler threads' ticks since then.
+jit_since() { awk 'NR == FNR { b[$1] = $2; next } { d += $2 - b[$1] } END { print d + 0 }' <(echo "$1") <(jit_ticks); }
 url="http://127.0.0.1:$PORT" profilers=()
 echo "bench-compare: warm-up ($WARMUP of POST /queue, left out)" >&2
 WRK_RESULT=/dev/null wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" -s deployments/scripts/wrk/queue.lua "$url/queue" >/dev/null
@@ -88,7 +98,7 @@ if [[ -n $kafka_pid ]]; then   # then until the broker's JIT has settled
   while ((settled < 2 && warm_s + 10 <= warm_max_s)); do
     before=$(jit_ticks)
     WRK_RESULT=/dev/null wrk -t"$THREADS" -c"$CONNS" -d10s -s deployments/scripts/wrk/queue.lua "$url/queue" >/dev/null
-    warm_s=$((warm_s + 10)) jit=$(( ($(jit_ticks) - before) * 100 / (10 * hz) ))
+    warm_s=$((warm_s + 10)) jit=$(( $(jit_since "$before") * 100 / (10 * hz) ))
     echo "bench-compare: warm-up at ${warm_s} s: Kafka's JIT compiler used ${jit} % of a core over the last 10 s" >&2
     settled=$(( jit < 2 ? settled + 1 : 0 ))
   done

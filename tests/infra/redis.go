@@ -2,7 +2,10 @@ package infra
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/rueidis"
 	"github.com/stretchr/testify/require"
@@ -29,4 +32,22 @@ func ZCard(t testing.TB, c rueidis.Client, key string) int64 {
 	n, err := c.Do(context.Background(), c.B().Zcard().Key(key).Build()).AsInt64()
 	require.NoError(t, err)
 	return n
+}
+
+// RedisCPU is the user+sys CPU time the Redis server behind c has used so
+// far (INFO cpu): Redis's own figure, wherever it runs.
+func RedisCPU(t testing.TB, c rueidis.Client) time.Duration {
+	t.Helper()
+	info, err := c.Do(context.Background(), c.B().Info().Section("cpu").Build()).ToString()
+	require.NoError(t, err)
+	var total float64
+	for line := range strings.Lines(info) {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if ok && (k == "used_cpu_sys" || k == "used_cpu_user") {
+			f, err := strconv.ParseFloat(v, 64)
+			require.NoError(t, err)
+			total += f
+		}
+	}
+	return time.Duration(total * float64(time.Second))
 }

@@ -3,7 +3,8 @@
 A run's figures for a route pool its slices: requests, seconds, errors and
 CPU are summed; percentiles come from the slices' quantile functions (1,000
 points each, weighted by the slice's requests). Duplicate codes are counted
-over every answer of the benchmark. Usage: compare_report.py DIR RUNS SLICES
+over every answer of the measured runs and the flood. Usage:
+compare_report.py DIR RUNS SLICES
 """
 import glob
 import json
@@ -21,12 +22,12 @@ def load(path):
 
 def pool(sessions):
     """One route's figures over several wrk sessions."""
-    out = {"requests": 0, "seconds": 0.0, "socket_errors": 0, "bad_answers": 0,
+    out = {"requests": 0, "seconds": 0.0, "socket_errors": 0, "bad_answers": 0, "non_2xx_3xx": 0,
            "429_without_retry_after": 0, "max_us": 0, "statuses": {},
            "cpu_seconds": dict.fromkeys(PROCS, 0.0)}
     points = []
     for s in sessions:
-        for k in ("requests", "seconds", "socket_errors", "bad_answers", "429_without_retry_after"):
+        for k in ("requests", "seconds", "socket_errors", "bad_answers", "non_2xx_3xx", "429_without_retry_after"):
             out[k] += s.get(k, 0)
         out["max_us"] = max(out["max_us"], s["max_us"])
         for status, n in s.get("statuses", {}).items():
@@ -50,6 +51,10 @@ def pool(sessions):
 
 
 def fivexx(r):
+    """5xx answers; for `GET /`, whose answers wrk does not sort by status,
+    every answer that is not 2xx or 3xx."""
+    if not r["statuses"]:
+        return r["non_2xx_3xx"]
     return sum(n for s, n in r["statuses"].items() if s.startswith("5"))
 
 

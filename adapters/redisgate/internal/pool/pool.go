@@ -58,12 +58,12 @@ func New(cfg Config) *Pool {
 	}
 }
 
-// Get hands request id a slot: the one it holds already (held true), or a
+// Get hands request id a slot: the one it holds already (dup true), or a
 // free one. ok false: nothing is free here, ask Redis.
-func (p *Pool) Get(id string, now time.Time) (held, ok bool) {
+func (p *Pool) Get(id string, now time.Time) (dup, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, dup := p.held[id]; dup {
+	if _, held := p.held[id]; held {
 		return true, true
 	}
 	for n := len(p.free); n > 0; n = len(p.free) {
