@@ -12,7 +12,8 @@
 # FLOOD=1 adds a flood: wrk -c1000 on POST /queue while a second wrk (-c10)
 # measures GET / latency. PROFILE=1 first saves 10 s CPU profiles of server
 # and worker during POST /queue alone, outside the measured runs
-# (server.cpu.pprof, worker.cpu.pprof). Raw figures in benchmarks/compare-<time>/.
+# (server.cpu.pprof, worker.cpu.pprof). Both are switches: 1 (or true, yes)
+# or 0 (or false, no, empty). Raw figures in benchmarks/compare-<time>/.
 # Extra server/worker settings come from the environment (RPS_*), as always.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -29,6 +30,13 @@ dur_s=${DURATION%s}
 for v in WARMUP WARMUP_MAX; do
   [[ ${!v} =~ ^[0-9]+s$ ]] || { echo "bench-compare: $v is whole seconds, like 30s (got ${!v})" >&2; exit 1; }
 done
+for v in RUNS SLICES CONNS; do
+  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "bench-compare: $v is a whole number above 0 (got ${!v})" >&2; exit 1; }
+done
+# shellcheck source=bench-stack.sh
+. deployments/scripts/bench-stack.sh
+enabled FLOOD && flood=1 || flood=""
+enabled PROFILE && profile=1 || profile=""
 slice_s=$(( dur_s / SLICES > 0 ? dur_s / SLICES : 1 ))   # wrk takes whole seconds
 THREADS=$((CONNS < 2 ? 1 : 2))
 if ! command -v wrk >/dev/null; then   # Debian's wrk, installed once when we may
@@ -37,9 +45,7 @@ if ! command -v wrk >/dev/null; then   # Debian's wrk, installed once when we ma
 fi
 ulimit -n 65536 2>/dev/null || true
 SERVER_PPROF="" WORKER_PPROF=""
-[[ -z ${PROFILE:-} ]] || SERVER_PPROF=127.0.0.1:6060 WORKER_PPROF=127.0.0.1:6061
-# shellcheck source=bench-stack.sh
-. deployments/scripts/bench-stack.sh
+[[ -z $profile ]] || SERVER_PPROF=127.0.0.1:6060 WORKER_PPROF=127.0.0.1:6061
 stack_up
 out="benchmarks/compare-$(date -u +%Y%m%d-%H%M%S)"; mkdir -p "$out"
 
@@ -104,7 +110,7 @@ if [[ -n $kafka_pid ]]; then   # then until the broker's JIT has settled
   done
 fi
 echo "$warm_s" >"$out/warmup_seconds"
-if [[ -n ${PROFILE:-} ]]; then   # 10 s CPU profiles during 14 s of POST /queue alone
+if [[ -n $profile ]]; then   # 10 s CPU profiles during 14 s of POST /queue alone
   echo "bench-compare: CPU profiles of server and worker during 14 s of POST /queue" >&2
   for who in server worker; do
     addr=$SERVER_PPROF; [[ $who == worker ]] && addr=$WORKER_PPROF
@@ -121,7 +127,7 @@ for i in $(seq "$RUNS"); do
     measure "run$i-queue-$j" -t"$THREADS" -c"$CONNS" -d"${slice_s}s" --latency -s deployments/scripts/wrk/queue.lua "$url/queue"
   done
 done
-if [[ -n ${FLOOD:-} ]]; then
+if [[ -n $flood ]]; then
   echo "bench-compare: flood: 1,000 connections on POST /queue, GET / beside it at 10" >&2
   (WRK_RESULT="$out/flood-get.json" wrk -t1 -c10 -d"$DURATION" --latency -s deployments/scripts/wrk/get.lua "$url/" >"$out/flood-get.wrk.txt") &
   get_pid=$!

@@ -8,6 +8,16 @@ REDIS="bash deployments/scripts/redis.sh"; KAFKA="bash deployments/scripts/kafka
 PORT="${BENCH_PORT:-8000}"; METRICS="${BENCH_METRICS_ADDR:-127.0.0.1:9101}"
 started=""
 
+# enabled NAME: whether the switch in variable NAME is on. 1/true/yes are on;
+# unset, empty, 0/false/no are off; anything else stops the script.
+enabled() {
+  case "${!1:-}" in
+    1 | true | yes) return 0 ;;
+    "" | 0 | false | no) return 1 ;;
+    *) echo "bench: $1 is a switch, 1 or 0 (got ${!1})" >&2; exit 1 ;;
+  esac
+}
+
 stack_up() {
   $REDIS status >/dev/null 2>&1 || { $REDIS start; started+=" redis"; }
   $KAFKA status >/dev/null 2>&1 || { $KAFKA start; started+=" kafka"; }

@@ -12,16 +12,17 @@
 # (between its bench:results marker lines).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-SERVER_PPROF="" WORKER_PPROF=""
-[[ -z ${BENCH_PROFILE:-} ]] || SERVER_PPROF=127.0.0.1:6060 WORKER_PPROF=127.0.0.1:6061
 # shellcheck source=bench-stack.sh
 . deployments/scripts/bench-stack.sh
+SERVER_PPROF="" WORKER_PPROF=""
+enabled BENCH_PROFILE && profiling=1 || profiling=""
+[[ -z $profiling ]] || SERVER_PPROF=127.0.0.1:6060 WORKER_PPROF=127.0.0.1:6061
 stack_up
 rc=0 profilers=()
 bench() { bin/bench -url "http://127.0.0.1:$PORT" "$@" || rc=$?; }
 # profile <label>: 30 s CPU profiles of server and worker, from 10 s into the run.
 profile() {
-  [[ -n ${BENCH_PROFILE:-} ]] || return 0
+  [[ -n $profiling ]] || return 0
   mkdir -p "benchmarks/$1"
   local who addr
   for who in server worker; do
