@@ -235,3 +235,37 @@ func TestRedisStopped_BlocksAdmitOnTheLeasesHeld(t *testing.T) {
 	_, err = g.Acquire(context.Background(), uuid.NewString())
 	require.ErrorIs(t, err, domain.ErrUnavailable, "the pool ran dry: the next acquire needs Redis")
 }
+
+// In block mode, leases an instance fails to give back while Redis is out
+// of reach (its idle block at a sync, a stale slot at a release) are handed
+// to the undoer, which frees them once Redis answers again: other
+// instances get them back within a second, not after their lease.
+func TestBlocks_GiveBacksFailedInAnOutageReachRedisAfterIt(t *testing.T) {
+	r := infra.StartRedis(t)
+	proxy := startProxy(t, r.Addr())
+	cfg := blockConfig(t, "redis://"+proxy.Listen+"/0", 2*testBlockSize)
+	cfg.Lease = 4 * time.Second // a slot is stale (given back at release) with under half of it left
+	reg := prometheus.NewRegistry()
+	cfg.Registerer = reg
+	g := open(t, cfg)
+	raw := infra.RedisClient(t, r.URL()) // Redis itself, not through the proxy
+	slot, err := g.Acquire(context.Background(), uuid.NewString())
+	require.NoError(t, err)
+	leaseEnd := time.Now().Add(cfg.Lease) // no earlier than the block's lease in Redis
+	require.EqualValues(t, testBlockSize, infra.ZCard(t, raw, cfg.Key), "one block leased")
+
+	proxy.Stop() // Redis out of reach: connections cut, new ones refused
+	time.Sleep(time.Until(leaseEnd.Add(-cfg.Lease/2)) + 100*time.Millisecond)
+	err = g.Release(context.Background(), slot)
+	require.ErrorIs(t, err, domain.ErrUnavailable, "a stale slot goes straight back to Redis, which is out of reach")
+	assert.Positive(t, metricstest.Value(t, reg, "rps_gate_release_errors_total", ""))
+	require.EqualValues(t, testBlockSize, infra.ZCard(t, raw, cfg.Key), "no give-back reached Redis")
+
+	require.NoError(t, proxy.Start())
+	back := time.Now()
+	require.Eventually(t, func() bool { return infra.ZCard(t, raw, cfg.Key) == 0 },
+		time.Second, 10*time.Millisecond, "the undoer gives the whole block back once Redis answers")
+	t.Logf("block given back %s after Redis was reachable again, %s before its lease ended",
+		time.Since(back).Round(time.Millisecond), time.Until(leaseEnd).Round(time.Millisecond))
+	assert.Less(t, time.Now(), leaseEnd, "freed by the undoer, before the lease would have")
+}
