@@ -287,3 +287,46 @@ func TestBlocks_LeasesLostInARedisRestartAreDropped(t *testing.T) {
 	_, err := a.Acquire(context.Background(), uuid.NewString())
 	require.ErrorIs(t, err, domain.ErrAtCapacity, "a lost slot released is not handed out again")
 }
+
+// Requests that find an idle instance's pool empty at once all take from
+// Redis: the first leases the whole capacity as a block, the later ones are
+// refused by Redis. They must wait for that block to be recorded and be
+// admitted from it, not turned away while the instance holds idle slots.
+func TestBlocks_ConcurrentFirstRequestsShareTheBlock(t *testing.T) {
+	url := redisURL(t)
+	cfg := blockConfig(t, url, testBlockSize) // one block is the whole capacity
+	// Idle slots go back after 200 ms, not 20: a request slowed down that
+	// long may find the block on its way back to Redis and be refused.
+	cfg.BlockIdle = 200 * time.Millisecond
+	g := open(t, cfg)
+	raw := infra.RedisClient(t, url)
+	const rounds = 5
+	var refused atomic.Int64
+	for range rounds {
+		start := make(chan struct{})
+		slots := make(chan ports.Slot, testBlockSize)
+		var wg sync.WaitGroup
+		for range testBlockSize {
+			wg.Go(func() {
+				<-start
+				slot, err := g.Acquire(context.Background(), uuid.NewString())
+				if errors.Is(err, domain.ErrAtCapacity) {
+					refused.Add(1)
+					return
+				}
+				assert.NoError(t, err)
+				slots <- slot
+			})
+		}
+		close(start)
+		wg.Wait()
+		close(slots)
+		for slot := range slots {
+			assert.NoError(t, g.Release(context.Background(), slot))
+		}
+		// The pool's idle slots go back to Redis: the next round starts empty.
+		require.Eventually(t, func() bool { return infra.ZCard(t, raw, cfg.Key) == 0 },
+			2*time.Second, 5*time.Millisecond)
+	}
+	assert.Zero(t, refused.Load(), "requests refused while the instance held idle slots, over %d rounds of %d", rounds, testBlockSize)
+}
