@@ -6,7 +6,7 @@
 # After it: PORT, METRICS, spid and wpid (server and worker pids).
 REDIS="bash deployments/scripts/redis.sh"; KAFKA="bash deployments/scripts/kafka.sh"
 PORT="${BENCH_PORT:-8000}"; METRICS="${BENCH_METRICS_ADDR:-127.0.0.1:9101}"
-started=""
+started="" spid="" wpid=""
 
 # enabled NAME: whether the switch in variable NAME is on. 1/true/yes are on;
 # unset, empty, 0/false/no are off; anything else stops the script.
@@ -19,6 +19,7 @@ enabled() {
 }
 
 stack_up() {
+  trap stack_down EXIT   # from the start: a failed build must not leave Redis and Kafka running
   $REDIS status >/dev/null 2>&1 || { $REDIS start; started+=" redis"; }
   $KAFKA status >/dev/null 2>&1 || { $KAFKA start; started+=" kafka"; }
   export "$($REDIS env)" "$($KAFKA env)"
@@ -31,7 +32,6 @@ stack_up() {
   mkdir -p .cache/bench
   RPS_WORKER__METRICS_ADDR="$METRICS" RPS_DEBUG__PPROF_ADDR="${WORKER_PPROF:-}" bin/worker >.cache/bench/worker.log 2>&1 & wpid=$!
   RPS_DEBUG__PPROF_ADDR="${SERVER_PPROF:-}" bin/server >.cache/bench/server.log 2>&1 & spid=$!
-  trap stack_down EXIT
   local url
   for url in "http://$METRICS/readyz" "http://127.0.0.1:$PORT/readyz"; do
     for _ in $(seq 90); do curl -fsS -o /dev/null "$url" 2>/dev/null && break; sleep 1; done
@@ -40,11 +40,14 @@ stack_up() {
 }
 
 stack_down() {
-  kill -TERM "$spid" "$wpid" 2>/dev/null || true
-  wait "$spid" "$wpid" 2>/dev/null || true
-  # the tasks topic is ours alone (the server deletes its reply topic itself)
-  $KAFKA class org.apache.kafka.tools.TopicCommand --bootstrap-server "$KAFKA_BOOTSTRAP_SERVERS" \
-    --delete --topic "$TASKS_TOPIC" >/dev/null 2>&1 || true
+  local pids=($spid $wpid)
+  if ((${#pids[@]})); then
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    wait "${pids[@]}" 2>/dev/null || true
+    # the tasks topic is ours alone (the server deletes its reply topic itself)
+    $KAFKA class org.apache.kafka.tools.TopicCommand --bootstrap-server "$KAFKA_BOOTSTRAP_SERVERS" \
+      --delete --topic "$TASKS_TOPIC" >/dev/null 2>&1 || true
+  fi
   [[ $started == *kafka* ]] && $KAFKA stop
   [[ $started == *redis* ]] && $REDIS stop
   return 0
