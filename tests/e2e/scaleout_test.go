@@ -53,12 +53,12 @@ func (s *sampler) finish() int64 {
 // 3 servers and 2 workers share one Redis and one Kafka; 3,000 requests at
 // 300 concurrency meet a gate of 100. The gate never holds more than 100, every
 // answer that is not a 429 is a 200 with a code of its own, no reply reaches the
-// wrong instance, and the gate drains to 0.
+// wrong instance, each worker answers at least a fifth of the tasks (the
+// producers' sticky partitioner spreads them over every partition), and the gate drains to 0.
 func TestScaleOut_ThreeServersTwoWorkers(t *testing.T) {
 	in := needInfra(t)
 	s := newStack(t, in)
-	s.startWorker(t)
-	s.startWorker(t)
+	workers := []*proc{s.startWorker(t), s.startWorker(t)}
 	bases := []string{s.startServer(t), s.startServer(t), s.startServer(t)}
 
 	var maxInUse [3]atomic.Int64
@@ -102,6 +102,13 @@ func TestScaleOut_ThreeServersTwoWorkers(t *testing.T) {
 	for _, b := range bases {
 		assert.Zero(t, metricstest.Scrape(t, b, "rps_broker_late_replies_total"), "%s read a reply not meant for it", b)
 	}
+	var answered [2]float64
+	for i, w := range workers {
+		answered[i] = metricstest.Scrape(t, w.admin, `rps_worker_tasks_total{outcome="ok"}`)
+		assert.GreaterOrEqual(t, answered[i], float64(o.statuses[http.StatusOK])/5,
+			"worker %d answered under a fifth of the tasks: the load is not shared", i+1)
+	}
+	t.Logf("tasks answered per worker: %.0f / %.0f", answered[0], answered[1])
 	gateDrains(t, in, s.gateKey, "the gate drains to 0")
 }
 
