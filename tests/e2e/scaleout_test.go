@@ -51,10 +51,11 @@ func (s *sampler) finish() int64 {
 }
 
 // 3 servers and 2 workers share one Redis and one Kafka; 3,000 requests at
-// 300 concurrency meet a gate of 100. The gate never holds more than 100, every
-// answer that is not a 429 is a 200 with a code of its own, no reply reaches the
-// wrong instance, each worker answers at least a fifth of the tasks (the
-// producers' sticky partitioner spreads them over every partition), and the gate drains to 0.
+// 300 concurrency meet a gate of 100. The gate never holds more than 100,
+// every answer that is not a 429 is a 200 with a code of its own, no reply
+// reaches the wrong instance, each worker answers at least a fifth of the
+// tasks (the producers' sticky partitioner spreads them over every
+// partition), and the gate drains to 0.
 func TestScaleOut_ThreeServersTwoWorkers(t *testing.T) {
 	in := needInfra(t)
 	s := newStack(t, in)
