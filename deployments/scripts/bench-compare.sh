@@ -95,7 +95,7 @@ jit_ticks() {
 }
 # jit_since <jit_ticks output>: the compiler threads' ticks since then.
 jit_since() { awk 'NR == FNR { b[$1] = $2; next } { d += $2 - b[$1] } END { print d + 0 }' <(echo "$1") <(jit_ticks); }
-url="http://127.0.0.1:$PORT" profilers=()
+url="http://127.0.0.1:$PORT"
 echo "bench-compare: warm-up ($WARMUP of POST /queue, left out)" >&2
 WRK_RESULT=/dev/null wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" -s deployments/scripts/wrk/queue.lua "$url/queue" >/dev/null
 warm_s=${WARMUP%s} warm_max_s=${WARMUP_MAX%s} hz=$(getconf CLK_TCK)
@@ -112,11 +112,7 @@ fi
 echo "$warm_s" >"$out/warmup_seconds"
 if [[ -n $profile ]]; then   # 10 s CPU profiles during 14 s of POST /queue alone
   echo "bench-compare: CPU profiles of server and worker during 14 s of POST /queue" >&2
-  for who in server worker; do
-    addr=$SERVER_PPROF; [[ $who == worker ]] && addr=$WORKER_PPROF
-    (sleep 2 && curl -fsS -o "$out/$who.cpu.pprof" "http://$addr/debug/pprof/profile?seconds=10") &
-    profilers+=($!)
-  done
+  profile_stack "$out" 2 10
   WRK_RESULT=/dev/null wrk -t"$THREADS" -c"$CONNS" -d14s -s deployments/scripts/wrk/queue.lua "$url/queue" >/dev/null
   for p in "${profilers[@]}"; do wait "$p" || true; done
 fi

@@ -6,7 +6,7 @@
 # After it: PORT, METRICS, spid and wpid (server and worker pids).
 REDIS="bash deployments/scripts/redis.sh"; KAFKA="bash deployments/scripts/kafka.sh"
 PORT="${BENCH_PORT:-8000}"; METRICS="${BENCH_METRICS_ADDR:-127.0.0.1:9101}"
-started="" spid="" wpid=""
+started="" spid="" wpid="" profilers=()
 
 # enabled NAME: whether the switch in variable NAME is on. 1/true/yes are on;
 # unset, empty, 0/false/no are off; anything else stops the script.
@@ -36,6 +36,21 @@ stack_up() {
   for url in "http://$METRICS/readyz" "http://127.0.0.1:$PORT/readyz"; do
     for _ in $(seq 90); do curl -fsS -o /dev/null "$url" 2>/dev/null && break; sleep 1; done
     curl -fsS -o /dev/null "$url" || { tail -n 20 .cache/bench/*.log; exit 1; }
+  done
+}
+
+# profile_stack DIR DELAY SECONDS: CPU profiles of server and worker, SECONDS
+# long from DELAY seconds on, saved as DIR/{server,worker}.cpu.pprof by
+# background jobs whose pids go into profilers (wait for them). Needs
+# SERVER_PPROF and WORKER_PPROF.
+profile_stack() {
+  local who addr
+  mkdir -p "$1"
+  for who in server worker; do
+    addr=$SERVER_PPROF; [[ $who == worker ]] && addr=$WORKER_PPROF
+    (sleep "$2" && curl -fsS -o "$1/$who.cpu.pprof" "http://$addr/debug/pprof/profile?seconds=$3" \
+      && echo "bench: CPU profile: go tool pprof -top bin/$who $1/$who.cpu.pprof" >&2) &
+    profilers+=($!)
   done
 }
 

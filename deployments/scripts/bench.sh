@@ -18,20 +18,10 @@ SERVER_PPROF="" WORKER_PPROF=""
 enabled BENCH_PROFILE && profiling=1 || profiling=""
 [[ -z $profiling ]] || SERVER_PPROF=127.0.0.1:6060 WORKER_PPROF=127.0.0.1:6061
 stack_up
-rc=0 profilers=()
+rc=0
 bench() { bin/bench -url "http://127.0.0.1:$PORT" "$@" || rc=$?; }
 # profile <label>: 30 s CPU profiles of server and worker, from 10 s into the run.
-profile() {
-  [[ -n $profiling ]] || return 0
-  mkdir -p "benchmarks/$1"
-  local who addr
-  for who in server worker; do
-    addr=$SERVER_PPROF; [[ $who == worker ]] && addr=$WORKER_PPROF
-    (sleep 10 && curl -fsS -o "benchmarks/$1/$who.cpu.pprof" "http://$addr/debug/pprof/profile?seconds=30" \
-      && echo "bench.sh: CPU profile: go tool pprof -top bin/$who benchmarks/$1/$who.cpu.pprof" >&2) &
-    profilers+=($!)
-  done
-}
+profile() { [[ -z $profiling ]] || profile_stack "benchmarks/$1" 10 30; }
 bench -label locust-10u   -users 10   -spawn-rate 10  -warmup 5s  -duration 30s "$@"
 bench -label locust-100u  -users 100  -spawn-rate 100 -warmup 5s  -duration 60s "$@"
 bench -label locust-1000u -users 1000 -spawn-rate 100 -warmup 10s -duration 60s "$@"
