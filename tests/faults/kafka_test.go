@@ -3,6 +3,8 @@ package faults_test
 import (
 	"context"
 	"net/http"
+	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -205,4 +207,40 @@ func TestKafka_UnreachableThenBack(t *testing.T) {
 	require.Len(t, ended, 1, "one line at the end")
 	assert.Contains(t, ended[0], `"refused":`)
 	assert.Positive(t, counts[http.StatusServiceUnavailable])
+}
+
+// A worker told to stop (SIGTERM) while its broker is gone, with answers
+// whose offsets may not be committed yet, exits on its own well within an
+// orchestrator's stop grace period (Compose's is 35 s), and says why its
+// close was cut short. (It used to wait forever in a final Commit; without
+// that, librdkafka's close still waited out a 45 s session.) The server
+// then stops as cleanly as with a broker.
+func TestKafka_WorkerAndServerStopWhileBrokerIsDown(t *testing.T) {
+	broker := infra.StartKafka(t)
+	redisURL := infra.RedisURL(t)
+	k := newKafkaStackOn(broker.Bootstrap())
+	w := startWorker(t, k, redisURL)
+	s := startServer(t, redisURL, k.env...)
+	statuses := s.burst(capacity)
+	require.Equal(t, capacity, count(statuses, http.StatusOK), "answered before the broker goes: %v", statuses)
+
+	broker.Kill(t) // at once: the last answers' offsets may not be committed
+	stopAt := time.Now()
+	require.NoError(t, w.cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case <-w.done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("worker still running 30 s after SIGTERM with the broker down")
+	}
+	took := time.Since(stopAt)
+	t.Logf("FIGURES worker stopped %s after SIGTERM with the broker down (exit: %v)", took.Round(time.Millisecond), w.err)
+	assert.Less(t, took, 20*time.Second, "within the consumer's close bound (10 s) and a margin")
+	log, err := os.ReadFile(w.logPath)
+	require.NoError(t, err)
+	assert.Contains(t, string(log), "worker stopped", "it stopped through its own shutdown, not a kill")
+	assert.Contains(t, string(log), "offsets not yet committed are redelivered", "the cut-short close is explained")
+
+	serverStop := time.Now()
+	require.NoError(t, s.terminate(15*time.Second), "the server exits 0 within its grace period, broker or not")
+	t.Logf("FIGURES server stopped %s after SIGTERM with the broker down", time.Since(serverStop).Round(time.Millisecond))
 }

@@ -195,6 +195,11 @@ func (w *Runner) open(ctx context.Context) error {
 // rebalanced forgets revoked partitions and commits what is answered: tasks
 // of theirs still running may be redone by the new owner (at-least-once).
 // Assignment itself is left to the client, eager or cooperative alike.
+// The revoke of Close commits nothing here: a blocking call from the final
+// rebalance callback can wait forever (seen once: Close stuck in Commit for
+// 19 minutes; confluent-kafka-go#1016, librdkafka#4041), Run committed after
+// its drain, and librdkafka commits the removed partitions' stored offsets
+// itself on unassign (enable.auto.commit).
 func (w *Runner) rebalanced(c *kafka.Consumer, ev kafka.Event) error {
 	switch e := ev.(type) {
 	case kafka.AssignedPartitions:
@@ -213,8 +218,10 @@ func (w *Runner) rebalanced(c *kafka.Consumer, ev kafka.Event) error {
 			w.cfg.Logger.Warn("partitions lost; their unanswered tasks go to the group again", "partitions", partitionList(e.Partitions))
 			return nil
 		}
-		if _, err := c.Commit(); err != nil && !isNoOffset(err) {
-			w.cfg.Logger.Warn("commit on revoke", "err", err)
+		if !w.closing() {
+			if _, err := c.Commit(); err != nil && !isNoOffset(err) {
+				w.cfg.Logger.Warn("commit on revoke", "err", err)
+			}
 		}
 		w.cfg.Logger.Info("partitions revoked", "partitions", partitionList(e.Partitions))
 	}
@@ -252,9 +259,9 @@ func (w *Runner) Run(ctx context.Context) error {
 			"after", w.cfg.DrainTimeout.String(), "tasks", w.unsettled.Load())
 	}
 	w.abandonNow()
-	if _, err := w.consumer.Commit(); err != nil && !isNoOffset(err) {
-		w.cfg.Logger.Warn("final commit", "err", err)
-	}
+	// No Commit here: it waits for the group coordinator without a deadline
+	// (forever while Kafka is down). Close commits the stored offsets of
+	// the partitions it gives up (auto-commit), within its own bounds.
 	err := w.closeClients()
 	<-deliveries
 	w.cfg.Logger.Info("worker stopped")
@@ -284,23 +291,51 @@ func (w *Runner) Ready(context.Context) error {
 	return nil
 }
 
-// closeClients closes the consumer (leaving the group, which commits once
-// more through rebalanced) and the producer, then the log forwarding.
+// closing reports whether closeClients has begun.
+func (w *Runner) closing() bool {
+	w.closeMu.RLock()
+	defer w.closeMu.RUnlock()
+	return w.closed
+}
+
+// consumerCloseTimeout bounds the consumer's Close. It leaves the group and
+// commits what is stored in well under a second while Kafka answers; with
+// the group coordinator out of reach librdkafka would wait out a session
+// (45 s), past an orchestrator's stop grace period.
+const consumerCloseTimeout = 10 * time.Second
+
+// closeClients closes the consumer (leaving the group; librdkafka commits
+// the stored offsets once more) and the producer, then the log forwarding.
+// A consumer that does not close within consumerCloseTimeout is left to
+// finish on its own: its offsets not yet committed are redelivered
+// (at-least-once), and the log forwarding stays open for it.
 func (w *Runner) closeClients() error {
 	w.closeMu.Lock()
 	w.closed = true
 	w.closeMu.Unlock()
 	var err error
+	consumerClosed := true
 	if w.consumer != nil {
-		if cerr := w.consumer.Close(); cerr != nil {
-			err = fmt.Errorf("worker: close consumer: %w", cerr)
+		closed := make(chan error, 1)
+		go func() { closed <- w.consumer.Close() }()
+		select {
+		case cerr := <-closed:
+			if cerr != nil {
+				err = fmt.Errorf("worker: close consumer: %w", cerr)
+			}
+		case <-time.After(consumerCloseTimeout):
+			consumerClosed = false
+			err = fmt.Errorf("worker: close consumer: gave up after %s (Kafka out of reach?); "+
+				"offsets not yet committed are redelivered", consumerCloseTimeout)
 		}
 	}
 	if w.producer != nil {
 		w.producer.Close() // closes its events channel, which ends deliveryLoop
 	}
 	w.abandonNow()
-	w.logs.Close()
+	if consumerClosed {
+		w.logs.Close()
+	}
 	return err
 }
 
