@@ -235,6 +235,7 @@ func TestKafka_WorkerAndServerStopWhileBrokerIsDown(t *testing.T) {
 	took := time.Since(stopAt)
 	t.Logf("FIGURES worker stopped %s after SIGTERM with the broker down (exit: %v)", took.Round(time.Millisecond), w.err)
 	assert.Less(t, took, 20*time.Second, "within the consumer's close bound (10 s) and a margin")
+	assert.Error(t, w.err, "a close cut short is an exit with an error")
 	log, err := os.ReadFile(w.logPath)
 	require.NoError(t, err)
 	assert.Contains(t, string(log), "worker stopped", "it stopped through its own shutdown, not a kill")
