@@ -40,9 +40,10 @@ type theirWorker struct {
 	handled  atomic.Int64
 	// knows is the action it runs; the original's is get_gift_code, any
 	// other answers every task with a null result.
-	knows string
-	stop  chan struct{}
-	done  sync.WaitGroup
+	knows   string
+	stop    chan struct{}
+	polling sync.WaitGroup // the poll loop: done before the clients close
+	done    sync.WaitGroup // the delivery reports: done once the producer closed
 }
 
 func startTheirWorker(t *testing.T, env testEnv) *theirWorker {
@@ -66,7 +67,8 @@ func startTheirWorkerKnowing(t *testing.T, env testEnv, action string) *theirWor
 		}
 		return nil
 	}))
-	w.done.Add(2)
+	w.done.Add(1)
+	w.polling.Add(1)
 	go w.drainReports()
 	go w.run(env.results)
 	t.Cleanup(w.close)
@@ -75,7 +77,7 @@ func startTheirWorkerKnowing(t *testing.T, env testEnv, action string) *theirWor
 }
 
 func (w *theirWorker) run(results string) {
-	defer w.done.Done()
+	defer w.polling.Done()
 	for {
 		select {
 		case <-w.stop:
@@ -107,8 +109,12 @@ func (w *theirWorker) drainReports() {
 	}
 }
 
+// close stops the poll loop and waits for it before closing the clients:
+// a client closed while another goroutine is inside Poll or Produce is
+// freed under it (seen: heap corruption, "malloc(): unaligned tcache chunk").
 func (w *theirWorker) close() {
 	close(w.stop)
+	w.polling.Wait()
 	w.producer.Flush(5000)
 	_ = w.consumer.Close()
 	w.producer.Close()
@@ -124,7 +130,8 @@ type theirServer struct {
 	producer *kafka.Producer
 	pending  sync.Map // correlation id → chan *string
 	stop     chan struct{}
-	done     sync.WaitGroup
+	polling  sync.WaitGroup // the poll loop: done before the clients close
+	done     sync.WaitGroup // the delivery reports: done once the producer closed
 	assigned atomic.Bool
 }
 
@@ -144,7 +151,8 @@ func startTheirServer(t *testing.T, env testEnv) *theirServer {
 		}
 		return nil
 	}))
-	s.done.Add(2)
+	s.done.Add(1)
+	s.polling.Add(1)
 	go func() {
 		defer s.done.Done()
 		for range p.Events() { // fire and forget, as the original
@@ -181,7 +189,7 @@ func (s *theirServer) awaitListening(t *testing.T) {
 }
 
 func (s *theirServer) readResults() {
-	defer s.done.Done()
+	defer s.polling.Done()
 	for {
 		select {
 		case <-s.stop:
@@ -227,8 +235,11 @@ func (s *theirServer) request(ctx context.Context) (string, bool) {
 	}
 }
 
+// close stops the poll loop and waits for it before closing the clients
+// (theirWorker.close says why).
 func (s *theirServer) close() {
 	close(s.stop)
+	s.polling.Wait()
 	s.producer.Flush(5000)
 	_ = s.consumer.Close()
 	s.producer.Close()
