@@ -6,11 +6,9 @@ import (
 	"testing"
 	"time"
 
-	toxiproxy "github.com/Shopify/toxiproxy/v2"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/rueidis"
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -91,16 +89,4 @@ func uniqueKey(t testing.TB, url string) string {
 		require.NoError(t, c.Do(context.Background(), c.B().Del().Key(key, key+":undone", key+":instances", key+":contended").Build()).Error())
 	})
 	return key
-}
-
-// startProxy runs an in-process toxiproxy in front of addr, stopped when the
-// test ends: Stop cuts the gate off (connections closed, new ones refused),
-// Start lets it through again.
-func startProxy(t testing.TB, addr string) *toxiproxy.Proxy {
-	t.Helper()
-	srv := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
-	p := toxiproxy.NewProxy(srv, "redis", infra.FreeAddr(t), addr)
-	require.NoError(t, p.Start())
-	t.Cleanup(p.Stop)
-	return p
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/1000x-rps-server/rps-server/adapters/redisgate"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/tests/infra"
+	"github.com/1000x-rps-server/rps-server/tests/infra/proxy"
 	"github.com/1000x-rps-server/rps-server/tests/metricstest"
 )
 
@@ -242,8 +243,8 @@ func TestRedisStopped_BlocksAdmitOnTheLeasesHeld(t *testing.T) {
 // instances get them back within a second, not after their lease.
 func TestBlocks_GiveBacksFailedInAnOutageReachRedisAfterIt(t *testing.T) {
 	r := infra.StartRedis(t)
-	proxy := startProxy(t, r.Addr())
-	cfg := blockConfig(t, "redis://"+proxy.Listen+"/0", 2*testBlockSize)
+	link := proxy.Start(t, "redis", r.Addr())
+	cfg := blockConfig(t, "redis://"+link.Listen+"/0", 2*testBlockSize)
 	cfg.Lease = 4 * time.Second // a slot is stale (given back at release) with under half of it left
 	reg := prometheus.NewRegistry()
 	cfg.Registerer = reg
@@ -254,14 +255,14 @@ func TestBlocks_GiveBacksFailedInAnOutageReachRedisAfterIt(t *testing.T) {
 	leaseEnd := time.Now().Add(cfg.Lease) // no earlier than the block's lease in Redis
 	require.EqualValues(t, testBlockSize, infra.ZCard(t, raw, cfg.Key), "one block leased")
 
-	proxy.Stop() // Redis out of reach: connections cut, new ones refused
+	link.Stop() // Redis out of reach: connections cut, new ones refused
 	time.Sleep(time.Until(leaseEnd.Add(-cfg.Lease/2)) + 100*time.Millisecond)
 	err = g.Release(context.Background(), slot)
 	require.ErrorIs(t, err, domain.ErrUnavailable, "a stale slot goes straight back to Redis, which is out of reach")
 	assert.Positive(t, metricstest.Value(t, reg, "rps_gate_release_errors_total", ""))
 	require.EqualValues(t, testBlockSize, infra.ZCard(t, raw, cfg.Key), "no give-back reached Redis")
 
-	require.NoError(t, proxy.Start())
+	require.NoError(t, link.Start())
 	back := time.Now()
 	require.Eventually(t, func() bool { return infra.ZCard(t, raw, cfg.Key) == 0 },
 		time.Second, 10*time.Millisecond, "the undoer gives the whole block back once Redis answers")

@@ -7,12 +7,11 @@ import (
 	"time"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/1000x-rps-server/rps-server/tests/infra"
+	"github.com/1000x-rps-server/rps-server/tests/infra/proxy"
 )
 
 // redisBehindProxy is a throwaway redis-server with a toxiproxy in front of
@@ -25,11 +24,7 @@ type redisBehindProxy struct {
 func startRedisBehindProxy(t *testing.T) redisBehindProxy {
 	t.Helper()
 	r := infra.StartRedis(t)
-	srv := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
-	p := toxiproxy.NewProxy(srv, "redis", infra.FreeAddr(t), r.Addr())
-	require.NoError(t, p.Start())
-	t.Cleanup(p.Stop)
-	return redisBehindProxy{ThrowawayRedis: r, proxy: p}
+	return redisBehindProxy{ThrowawayRedis: r, proxy: proxy.Start(t, "redis", r.Addr())}
 }
 
 // url is the proxy's address as a Redis URL.

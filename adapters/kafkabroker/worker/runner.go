@@ -197,9 +197,9 @@ func (w *Runner) open(ctx context.Context) error {
 // Assignment itself is left to the client, eager or cooperative alike.
 // The revoke of Close commits nothing here: a blocking call from the final
 // rebalance callback can wait forever (seen once: Close stuck in Commit for
-// 19 minutes; confluent-kafka-go#1016, librdkafka#4041), Run committed after
-// its drain, and librdkafka commits the removed partitions' stored offsets
-// itself on unassign (enable.auto.commit).
+// 19 minutes; confluent-kafka-go#1016, librdkafka#4041), and librdkafka
+// commits the removed partitions' stored offsets itself on unassign
+// (enable.auto.commit).
 func (w *Runner) rebalanced(c *kafka.Consumer, ev kafka.Event) error {
 	switch e := ev.(type) {
 	case kafka.AssignedPartitions:
