@@ -77,6 +77,11 @@ func (b *Broker) Request(ctx context.Context, task domain.Task) (domain.Result, 
 	}()
 	select {
 	case res := <-done:
+		// A processor that honours ctx answers as soon as it is cancelled, so
+		// both cases can be ready at once; the caller gave up, and says so.
+		if ctx.Err() != nil {
+			return domain.Result{}, ctxErr(ctx)
+		}
 		return res, nil
 	case <-ctx.Done():
 		return domain.Result{}, ctxErr(ctx) // the late result is dropped
