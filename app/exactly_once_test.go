@@ -10,7 +10,7 @@ import (
 
 	"github.com/1000x-rps-server/rps-server/app"
 	"github.com/1000x-rps-server/rps-server/domain"
-	"github.com/1000x-rps-server/rps-server/ports/mocks"
+	"github.com/1000x-rps-server/rps-server/ports/portmocks"
 )
 
 func TestExactlyOnce(t *testing.T) {
@@ -18,14 +18,14 @@ func TestExactlyOnce(t *testing.T) {
 	tests := []struct {
 		name      string
 		inner     domain.Result
-		record    func(*mocks.MockIssuanceLedger)
+		record    func(*portmocks.MockIssuanceLedger)
 		wantValue string
 		wantError string
 	}{
 		{
 			name:  "first_run_records_and_returns_its_value",
 			inner: domain.Result{TaskID: "t1", Value: "GIFT-A"},
-			record: func(l *mocks.MockIssuanceLedger) {
+			record: func(l *portmocks.MockIssuanceLedger) {
 				l.EXPECT().Record(gomock.Any(), "t1", "GIFT-A").Return("GIFT-A", nil)
 			},
 			wantValue: "GIFT-A",
@@ -33,7 +33,7 @@ func TestExactlyOnce(t *testing.T) {
 		{
 			name:  "redelivery_returns_the_first_value",
 			inner: domain.Result{TaskID: "t1", Value: "GIFT-B"},
-			record: func(l *mocks.MockIssuanceLedger) {
+			record: func(l *portmocks.MockIssuanceLedger) {
 				l.EXPECT().Record(gomock.Any(), "t1", "GIFT-B").Return("GIFT-A", nil)
 			},
 			wantValue: "GIFT-A",
@@ -41,13 +41,13 @@ func TestExactlyOnce(t *testing.T) {
 		{
 			name:      "failure_is_not_recorded",
 			inner:     domain.Result{TaskID: "t1", Error: "boom"},
-			record:    func(*mocks.MockIssuanceLedger) {},
+			record:    func(*portmocks.MockIssuanceLedger) {},
 			wantError: "boom",
 		},
 		{
 			name:  "ledger_down_fails_the_task",
 			inner: domain.Result{TaskID: "t1", Value: "GIFT-A"},
-			record: func(l *mocks.MockIssuanceLedger) {
+			record: func(l *portmocks.MockIssuanceLedger) {
 				l.EXPECT().Record(gomock.Any(), "t1", "GIFT-A").Return("", domain.ErrUnavailable)
 			},
 			wantError: "record issuance",
@@ -56,9 +56,9 @@ func TestExactlyOnce(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctrl := gomock.NewController(t)
-			inner := mocks.NewMockTaskProcessor(ctrl)
+			inner := portmocks.NewMockTaskProcessor(ctrl)
 			inner.EXPECT().Process(gomock.Any(), task).Return(tt.inner)
-			ledger := mocks.NewMockIssuanceLedger(ctrl)
+			ledger := portmocks.NewMockIssuanceLedger(ctrl)
 			tt.record(ledger)
 			p, err := app.NewExactlyOnce(inner, ledger)
 			require.NoError(t, err)

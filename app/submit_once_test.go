@@ -13,21 +13,21 @@ import (
 	"github.com/1000x-rps-server/rps-server/app"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/ports"
-	"github.com/1000x-rps-server/rps-server/ports/mocks"
+	"github.com/1000x-rps-server/rps-server/ports/portmocks"
 )
 
 const key = "key-1"
 
 type onceMocks struct {
-	gate   *mocks.MockConcurrencyGate
-	broker *mocks.MockTaskBroker
-	store  *mocks.MockIdempotencyStore
+	gate   *portmocks.MockConcurrencyGate
+	broker *portmocks.MockTaskBroker
+	store  *portmocks.MockIdempotencyStore
 }
 
 func newSubmitOnce(t *testing.T) (*app.SubmitOnce, onceMocks) {
 	t.Helper()
 	ctrl := gomock.NewController(t)
-	m := onceMocks{mocks.NewMockConcurrencyGate(ctrl), mocks.NewMockTaskBroker(ctrl), mocks.NewMockIdempotencyStore(ctrl)}
+	m := onceMocks{portmocks.NewMockConcurrencyGate(ctrl), portmocks.NewMockTaskBroker(ctrl), portmocks.NewMockIdempotencyStore(ctrl)}
 	// The broker's readiness is SubmitTask's concern, tested there.
 	m.broker.EXPECT().Ready(gomock.Any()).Return(nil).AnyTimes()
 	s, err := app.NewSubmitOnce(newSubmit(t, m.gate, m.broker), m.store, app.SubmitOnceConfig{Lease: time.Minute, StoreTimeout: time.Second})

@@ -18,7 +18,7 @@ import (
 	"github.com/1000x-rps-server/rps-server/app"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/ports"
-	"github.com/1000x-rps-server/rps-server/ports/mocks"
+	"github.com/1000x-rps-server/rps-server/ports/portmocks"
 )
 
 const (
@@ -118,8 +118,8 @@ func TestSubmitTask_ReleasesSlotOnEveryPath(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctrl := gomock.NewController(t)
-			gate := mocks.NewMockConcurrencyGate(ctrl)
-			broker := mocks.NewMockTaskBroker(ctrl)
+			gate := portmocks.NewMockConcurrencyGate(ctrl)
+			broker := portmocks.NewMockTaskBroker(ctrl)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 
@@ -170,7 +170,7 @@ func TestSubmitTask_RefusesBeforeAcquiring(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctrl := gomock.NewController(t) // no calls expected on either port
-			s := newSubmit(t, mocks.NewMockConcurrencyGate(ctrl), mocks.NewMockTaskBroker(ctrl))
+			s := newSubmit(t, portmocks.NewMockConcurrencyGate(ctrl), portmocks.NewMockTaskBroker(ctrl))
 			_, err := s.Submit(context.Background(), tt.kind, "req-1")
 			require.ErrorIs(t, err, tt.wantErr)
 		})
@@ -183,9 +183,9 @@ func TestSubmitTask_BrokerNotReadyTakesNoSlot(t *testing.T) {
 	for _, brokerErr := range []error{domain.ErrNoWorkers, domain.ErrUnavailable} {
 		t.Run(brokerErr.Error(), func(t *testing.T) {
 			ctrl := gomock.NewController(t)
-			broker := mocks.NewMockTaskBroker(ctrl)
+			broker := portmocks.NewMockTaskBroker(ctrl)
 			broker.EXPECT().Ready(gomock.Any()).Return(fmt.Errorf("requester: %w", brokerErr))
-			s := newSubmit(t, mocks.NewMockConcurrencyGate(ctrl), broker) // no Acquire, no Request
+			s := newSubmit(t, portmocks.NewMockConcurrencyGate(ctrl), broker) // no Acquire, no Request
 			_, err := s.Submit(context.Background(), domain.KindGiftCode, "req-1")
 			require.ErrorIs(t, err, brokerErr)
 			require.ErrorIs(t, err, domain.ErrUnavailable, "answered as 503")
@@ -197,9 +197,9 @@ func TestSubmitTask_GateErrorsPassThroughWithoutBroker(t *testing.T) {
 	for _, gateErr := range []error{domain.ErrAtCapacity, domain.ErrUnavailable} {
 		t.Run(gateErr.Error(), func(t *testing.T) {
 			ctrl := gomock.NewController(t)
-			gate := mocks.NewMockConcurrencyGate(ctrl)
+			gate := portmocks.NewMockConcurrencyGate(ctrl)
 			gate.EXPECT().Acquire(gomock.Any(), taskID).Return(ports.Slot{}, gateErr)
-			broker := mocks.NewMockTaskBroker(ctrl)
+			broker := portmocks.NewMockTaskBroker(ctrl)
 			broker.EXPECT().Ready(gomock.Any()).Return(nil) // no Request expected
 			s := newSubmit(t, gate, broker)
 			_, err := s.Submit(context.Background(), domain.KindGiftCode, "req-1")
@@ -213,8 +213,8 @@ func TestSubmitTask_GateErrorsPassThroughWithoutBroker(t *testing.T) {
 // until its lease runs out.
 func TestSubmitTask_FailedReleaseIsAWarningNotAFailure(t *testing.T) {
 	ctrl := gomock.NewController(t)
-	gate := mocks.NewMockConcurrencyGate(ctrl)
-	broker := mocks.NewMockTaskBroker(ctrl)
+	gate := portmocks.NewMockConcurrencyGate(ctrl)
+	broker := portmocks.NewMockTaskBroker(ctrl)
 	broker.EXPECT().Ready(gomock.Any()).Return(nil)
 	gate.EXPECT().Acquire(gomock.Any(), taskID).Return(ports.Slot{ID: taskID}, nil)
 	broker.EXPECT().Request(gomock.Any(), gomock.Any()).Return(domain.Result{TaskID: taskID, Value: "GIFT-X"}, nil)
@@ -240,8 +240,8 @@ func TestSubmitTask_FailedReleaseIsAWarningNotAFailure(t *testing.T) {
 
 func TestSubmitTask_Ready(t *testing.T) {
 	ctrl := gomock.NewController(t)
-	gate := mocks.NewMockConcurrencyGate(ctrl)
-	broker := mocks.NewMockTaskBroker(ctrl)
+	gate := portmocks.NewMockConcurrencyGate(ctrl)
+	broker := portmocks.NewMockTaskBroker(ctrl)
 	s := newSubmit(t, gate, broker)
 
 	gate.EXPECT().Ready(gomock.Any()).Return(nil)
@@ -254,8 +254,8 @@ func TestSubmitTask_Ready(t *testing.T) {
 
 func TestNewSubmitTask_RefusesMissingDependencies(t *testing.T) {
 	ctrl := gomock.NewController(t)
-	gate := mocks.NewMockConcurrencyGate(ctrl)
-	broker := mocks.NewMockTaskBroker(ctrl)
+	gate := portmocks.NewMockConcurrencyGate(ctrl)
+	broker := portmocks.NewMockTaskBroker(ctrl)
 	valid := app.SubmitTaskConfig{
 		Kinds: []domain.Kind{domain.KindGiftCode}, ReplyTimeout: time.Second, ReleaseTimeout: time.Second,
 		NewID: func() string { return "x" }, Logger: slog.Default(),

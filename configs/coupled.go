@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/1000x-rps-server/rps-server/configs/internal/keys"
+	"github.com/1000x-rps-server/rps-server/configs/internal/keytree"
 )
 
 // Bounds of kafka.reply_timeout. Below the minimum a round trip through
@@ -87,10 +87,10 @@ func (c Config) kafkaSettingAgrees(name, value string) *fieldError {
 	if err == nil && ms >= lo.Milliseconds() && ms <= hi.Milliseconds() {
 		return nil
 	}
-	key := keys.SettingsKey + "." + name
+	key := keytree.SettingsKey + "." + name
 	return &fieldError{
 		keys: []string{key, "kafka.reply_timeout"},
 		msg: fmt.Sprintf("%s must be %d to %d (milliseconds), %s (got %s)",
-			key, lo.Milliseconds(), hi.Milliseconds(), why, keys.Show(value)),
+			key, lo.Milliseconds(), hi.Milliseconds(), why, keytree.Show(value)),
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/1000x-rps-server/rps-server/configs/internal/env"
+	"github.com/1000x-rps-server/rps-server/configs/internal/envnames"
 )
 
 // FromArgs parses a binary's flags (-config FILE, -env FILE) and loads the
@@ -15,7 +15,7 @@ import (
 func FromArgs(name string, args, environ []string) (Config, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	configFile := fs.String("config", env.ParseEnviron(environ)[env.ConfigFileVar], "YAML config file (or env "+env.ConfigFileVar+")")
+	configFile := fs.String("config", envnames.ParseEnviron(environ)[envnames.ConfigFileVar], "YAML config file (or env "+envnames.ConfigFileVar+")")
 	dotEnv := fs.String("env", ".env", "dotenv file; a missing one is ignored")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

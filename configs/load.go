@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/1000x-rps-server/rps-server/configs/internal/env"
-	"github.com/1000x-rps-server/rps-server/configs/internal/keys"
+	"github.com/1000x-rps-server/rps-server/configs/internal/envnames"
+	"github.com/1000x-rps-server/rps-server/configs/internal/keytree"
 )
 
 // LoadOptions says where the layers come from. Environ is passed in (the
@@ -22,7 +22,7 @@ type LoadOptions struct {
 // is one line naming the key, and the variable or file that set it.
 func Load(opts LoadOptions) (Config, error) {
 	def := Default()
-	l, err := keys.NewLoader(fields(def), def.Kafka.Settings)
+	l, err := keytree.NewLoader(fields(def), def.Kafka.Settings)
 	if err != nil {
 		return Config{}, err
 	}
@@ -32,7 +32,7 @@ func Load(opts LoadOptions) (Config, error) {
 		}
 	}
 	if opts.DotEnvFile != "" {
-		vars, err := keys.ReadDotEnv(opts.DotEnvFile)
+		vars, err := keytree.ReadDotEnv(opts.DotEnvFile)
 		if err != nil {
 			return Config{}, err
 		}
@@ -40,15 +40,15 @@ func Load(opts LoadOptions) (Config, error) {
 			return Config{}, err
 		}
 	}
-	if err := loadVars(l, env.ParseEnviron(opts.Environ), "the environment"); err != nil {
+	if err := loadVars(l, envnames.ParseEnviron(opts.Environ), "the environment"); err != nil {
 		return Config{}, err
 	}
 	return config(l)
 }
 
 // loadVars merges variables (from the environment or a .env file).
-func loadVars(l *keys.Loader, vars map[string]string, where string) error {
-	ly, err := env.FromVars(vars, where, l.Known())
+func loadVars(l *keytree.Loader, vars map[string]string, where string) error {
+	ly, err := envnames.FromVars(vars, where, l.Known())
 	if err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func loadVars(l *keys.Loader, vars map[string]string, where string) error {
 
 // config unmarshals the merged tree, normalises it and validates it, adding
 // to a validation error where the offending values came from.
-func config(l *keys.Loader) (Config, error) {
+func config(l *keytree.Loader) (Config, error) {
 	var cfg Config
 	if err := l.Unmarshal(&cfg); err != nil {
 		return Config{}, err

@@ -4,7 +4,7 @@ import (
 	"log/slog"
 	"reflect"
 
-	"github.com/1000x-rps-server/rps-server/configs/internal/keys"
+	"github.com/1000x-rps-server/rps-server/configs/internal/keytree"
 )
 
 // LogValue logs the effective config, every key, built from the same
@@ -13,5 +13,5 @@ import (
 // password, redact:"value" shows nothing of it, and librdkafka settings that
 // hold credentials are masked by name.
 func (c Config) LogValue() slog.Value {
-	return keys.LogValue(keys.Tree("", reflect.ValueOf(c)))
+	return keytree.LogValue(keytree.Tree("", reflect.ValueOf(c)))
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/1000x-rps-server/rps-server/configs/internal/keys"
+	"github.com/1000x-rps-server/rps-server/configs/internal/keytree"
 )
 
 // logged returns the config as the binaries log it, decoded from JSON.
@@ -48,7 +48,7 @@ func TestLogValue_LogsEveryKeyOfTheStruct(t *testing.T) {
 // A key whose name says it may hold a credential must say how it is
 // masked, or the log would print it.
 func TestLogValue_CredentialKeysAreTaggedForMasking(t *testing.T) {
-	for _, f := range keys.Flatten(keys.Tree("", reflect.ValueOf(Default()))) {
+	for _, f := range keytree.Flatten(keytree.Tree("", reflect.ValueOf(Default()))) {
 		if f.Value.Kind() != reflect.String {
 			continue
 		}

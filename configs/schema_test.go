@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/1000x-rps-server/rps-server/configs/internal/keys"
+	"github.com/1000x-rps-server/rps-server/configs/internal/keytree"
 )
 
 // example.yaml is what users copy: it must name every key of the struct,
@@ -27,11 +27,11 @@ func TestExampleFile_NamesEveryKeyWithItsDefault(t *testing.T) {
 		if !assert.True(t, k.Exists(key), "example.yaml lacks %s", key) {
 			continue
 		}
-		got, ok := keys.Coerce(k.Get(key), def.Type())
-		if assert.True(t, ok, "example.yaml: %s is not %s", key, keys.Describe(def.Type())) {
+		got, ok := keytree.Coerce(k.Get(key), def.Type())
+		if assert.True(t, ok, "example.yaml: %s is not %s", key, keytree.Describe(def.Type())) {
 			assert.Equal(t, def.Interface(), got, "example.yaml: %s differs from the default", key)
 		}
 	}
-	assert.True(t, k.Exists(keys.SettingsKey), "example.yaml lacks %s", keys.SettingsKey)
-	assert.Empty(t, k.Get(keys.SettingsKey), "example.yaml: %s differs from the default (none)", keys.SettingsKey)
+	assert.True(t, k.Exists(keytree.SettingsKey), "example.yaml lacks %s", keytree.SettingsKey)
+	assert.Empty(t, k.Get(keytree.SettingsKey), "example.yaml: %s differs from the default (none)", keytree.SettingsKey)
 }

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/1000x-rps-server/rps-server/configs/internal/formats"
-	"github.com/1000x-rps-server/rps-server/configs/internal/keys"
+	"github.com/1000x-rps-server/rps-server/configs/internal/keytree"
 )
 
 // minHeaderBytes is the least http.max_header_bytes: below it ordinary
@@ -25,7 +25,7 @@ func (e *fieldError) Error() string { return "config: " + e.msg }
 
 // origins says which variables or files set the keys, for Load's message:
 // "; set by RATE_LIMIT_CAPACITY in the environment".
-func (e *fieldError) origins(from map[string]string) string { return keys.SetBy(e.keys, from) }
+func (e *fieldError) origins(from map[string]string) string { return keytree.SetBy(e.keys, from) }
 
 // check is one rule: when bad, key must be want, and got is what it is.
 type check struct {
@@ -40,7 +40,7 @@ type check struct {
 func (c Config) Validate() error {
 	for _, ch := range c.checks() {
 		if ch.bad {
-			return &fieldError{keys: []string{ch.key}, msg: fmt.Sprintf("%s must be %s (got %s)", ch.key, ch.want, keys.Show(ch.got))}
+			return &fieldError{keys: []string{ch.key}, msg: fmt.Sprintf("%s must be %s (got %s)", ch.key, ch.want, keytree.Show(ch.got))}
 		}
 	}
 	if fe := c.coupled(); fe != nil {
@@ -59,7 +59,7 @@ func (c Config) checks() []check {
 		{c.Gate.Key == "", "gate.key", "set", c.Gate.Key},
 		{c.Gate.BlockSize < 1, "gate.block_size", "at least 1 (1: one Redis call per acquire and per release)", c.Gate.BlockSize},
 		{c.Gate.BlockSize > 1 && c.Gate.BlockIdle < time.Millisecond, "gate.block_idle", "at least 1ms when gate.block_size is over 1", c.Gate.BlockIdle},
-		{!formats.RedisURL(c.Redis.URL), "redis.url", "redis://[user:password@]host:port[/db] or rediss://…", keys.RedactURL(c.Redis.URL)},
+		{!formats.RedisURL(c.Redis.URL), "redis.url", "redis://[user:password@]host:port[/db] or rediss://…", keytree.RedactURL(c.Redis.URL)},
 		{!formats.Bootstrap(c.Kafka.Bootstrap), "kafka.bootstrap", "a comma-separated list of host:port", c.Kafka.Bootstrap},
 		{c.Kafka.TasksTopic == "", "kafka.tasks_topic", "set", c.Kafka.TasksTopic},
 		{c.Kafka.ResultsTopic == "", "kafka.results_topic", "set", c.Kafka.ResultsTopic},
@@ -77,13 +77,13 @@ func (c Config) checks() []check {
 		{!formats.CIDRs(c.HTTP.TrustedProxies), "http.trusted_proxies", "a comma-separated list of CIDRs or IPs, or empty", c.HTTP.TrustedProxies},
 		{c.Idempotency.TTL < time.Second, "idempotency.ttl", "at least 1s", c.Idempotency.TTL},
 		{c.Idempotency.Prefix == "", "idempotency.prefix", "set", c.Idempotency.Prefix},
-		{!formats.Endpoint(c.Tracing.Endpoint), "tracing.endpoint", "an http:// or https:// URL, or empty for off", keys.RedactURL(c.Tracing.Endpoint)},
+		{!formats.Endpoint(c.Tracing.Endpoint), "tracing.endpoint", "an http:// or https:// URL, or empty for off", keytree.RedactURL(c.Tracing.Endpoint)},
 		{c.Tracing.SampleRatio < 0 || c.Tracing.SampleRatio > 1, "tracing.sample_ratio", "between 0 and 1", c.Tracing.SampleRatio},
 	}
 	// Every duration must be positive unless its field is tagged min:"0":
 	// a new duration key is checked without a line here.
-	for _, f := range keys.Flatten(keys.Tree("", reflect.ValueOf(c))) {
-		if f.Value.Type() != keys.DurationType {
+	for _, f := range keytree.Flatten(keytree.Tree("", reflect.ValueOf(c))) {
+		if f.Value.Type() != keytree.DurationType {
 			continue
 		}
 		d := time.Duration(f.Value.Int())

@@ -1,6 +1,6 @@
 package configs
 
-import "github.com/1000x-rps-server/rps-server/configs/internal/env"
+import "github.com/1000x-rps-server/rps-server/configs/internal/envnames"
 
 // ReadsVariable reports whether Load reads the environment variable name: one
 // of the original's names, RPS_CONFIG, or the RPS_ variable of a key (any
@@ -11,5 +11,5 @@ func ReadsVariable(name string) bool {
 	for key := range fields(Default()) {
 		known[key] = true
 	}
-	return env.Reads(name, known)
+	return envnames.Reads(name, known)
 }

@@ -8,4 +8,4 @@
 // package domain, so callers never see a driver's error type.
 package ports
 
-//go:generate go tool mockgen -destination=mocks/mocks.go -package=mocks . ConcurrencyGate,TaskBroker,TaskProcessor,IssuanceLedger,IdempotencyStore
+//go:generate go tool mockgen -destination=portmocks/mocks.go -package=portmocks . ConcurrencyGate,TaskBroker,TaskProcessor,IssuanceLedger,IdempotencyStore

@@ -23,7 +23,7 @@ import (
 	"github.com/1000x-rps-server/rps-server/adapters/memgate"
 	"github.com/1000x-rps-server/rps-server/adapters/memidem"
 	"github.com/1000x-rps-server/rps-server/adapters/memledger"
-	"github.com/1000x-rps-server/rps-server/adapters/redisidem"
+	"github.com/1000x-rps-server/rps-server/adapters/redis/redisidem"
 	"github.com/1000x-rps-server/rps-server/app"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/ports"

@@ -23,7 +23,7 @@ import (
 	"github.com/1000x-rps-server/rps-server/observability"
 )
 
-//go:generate go tool mockgen -destination=mocks/mocks.go -package=mocks . TaskSubmitter
+//go:generate go tool mockgen -destination=httpapimocks/mocks.go -package=httpapimocks . TaskSubmitter
 
 // TaskSubmitter is the use case behind POST /queue (app.SubmitTask). It is
 // declared here, by its consumer, so the adapter never imports the app.

@@ -20,7 +20,7 @@ import (
 	"go.uber.org/mock/gomock"
 
 	"github.com/1000x-rps-server/rps-server/adapters/httpapi"
-	"github.com/1000x-rps-server/rps-server/adapters/httpapi/mocks"
+	"github.com/1000x-rps-server/rps-server/adapters/httpapi/httpapimocks"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/observability"
 )
@@ -241,7 +241,7 @@ func TestRetryAfterIsWholeSecondsAtLeastOne(t *testing.T) {
 }
 
 func TestNew_RefusesMissingDependencies(t *testing.T) {
-	sub := mocks.NewMockTaskSubmitter(gomock.NewController(t))
+	sub := httpapimocks.NewMockTaskSubmitter(gomock.NewController(t))
 	reg := prometheus.NewRegistry()
 	valid := httpapi.Config{BodyLimit: 1, RequestTimeout: time.Second, Logger: slog.New(slog.DiscardHandler), Registerer: reg, Gatherer: reg}
 	tests := map[string]func(*httpapi.Config){

@@ -17,7 +17,7 @@ import (
 	"go.uber.org/mock/gomock"
 
 	"github.com/1000x-rps-server/rps-server/adapters/httpapi"
-	"github.com/1000x-rps-server/rps-server/adapters/httpapi/mocks"
+	"github.com/1000x-rps-server/rps-server/adapters/httpapi/httpapimocks"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -31,9 +31,9 @@ const (
 
 // newAPI builds an API around a strict mock: a call the test did not expect
 // fails it. opts adjust the config before New sees it.
-func newAPI(t *testing.T, opts ...func(*httpapi.Config)) (*httpapi.API, *mocks.MockTaskSubmitter) {
+func newAPI(t *testing.T, opts ...func(*httpapi.Config)) (*httpapi.API, *httpapimocks.MockTaskSubmitter) {
 	t.Helper()
-	sub := mocks.NewMockTaskSubmitter(gomock.NewController(t))
+	sub := httpapimocks.NewMockTaskSubmitter(gomock.NewController(t))
 	reg := prometheus.NewRegistry()
 	cfg := httpapi.Config{
 		BodyLimit: bodyLimit, RequestTimeout: requestTimeout, RetryAfter: 2 * time.Second,

@@ -20,7 +20,7 @@ import (
 	"go.uber.org/mock/gomock"
 
 	"github.com/1000x-rps-server/rps-server/adapters/httpapi"
-	"github.com/1000x-rps-server/rps-server/adapters/httpapi/mocks"
+	"github.com/1000x-rps-server/rps-server/adapters/httpapi/httpapimocks"
 	"github.com/1000x-rps-server/rps-server/domain"
 )
 
@@ -47,7 +47,7 @@ type contractCase struct {
 	method, path  string
 	body, ctype   string
 	headers       map[string]string
-	expect        func(sub *mocks.MockTaskSubmitter)
+	expect        func(sub *httpapimocks.MockTaskSubmitter)
 	status        int
 	badRequest    bool // the request breaks the contract on purpose (the 4xx cases)
 	wantedHeaders []string
@@ -56,24 +56,24 @@ type contractCase struct {
 func TestContract_EveryRouteAnswersAsDocumented(t *testing.T) {
 	doc, router := loadContract(t)
 	gift := domain.Result{Value: "GIFT-ABC"}
-	submitErr := func(err error) func(*mocks.MockTaskSubmitter) {
-		return func(s *mocks.MockTaskSubmitter) {
+	submitErr := func(err error) func(*httpapimocks.MockTaskSubmitter) {
+		return func(s *httpapimocks.MockTaskSubmitter) {
 			s.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any()).Return(domain.Result{}, err)
 		}
 	}
-	onceOut := func(out domain.Outcome, err error) func(*mocks.MockTaskSubmitter) {
-		return func(s *mocks.MockTaskSubmitter) {
+	onceOut := func(out domain.Outcome, err error) func(*httpapimocks.MockTaskSubmitter) {
+		return func(s *httpapimocks.MockTaskSubmitter) {
 			s.EXPECT().SubmitOnce(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(out, err)
 		}
 	}
 	refused := domain.Outcome{RequestID: "first", Refusal: domain.RefusalUnknownKind, Detail: "unknown task kind", Replayed: true}
 	cases := []contractCase{
 		{name: "root", method: http.MethodGet, path: "/", status: 200},
-		{name: "queue_no_body", method: http.MethodPost, path: "/queue", status: 200, expect: func(s *mocks.MockTaskSubmitter) {
+		{name: "queue_no_body", method: http.MethodPost, path: "/queue", status: 200, expect: func(s *httpapimocks.MockTaskSubmitter) {
 			s.EXPECT().Submit(gomock.Any(), domain.KindGiftCode, gomock.Any()).Return(gift, nil)
 		}},
 		{name: "queue_with_body", method: http.MethodPost, path: "/queue", body: `{"action":"get_gift_code"}`, ctype: "application/json", status: 200,
-			expect: func(s *mocks.MockTaskSubmitter) {
+			expect: func(s *httpapimocks.MockTaskSubmitter) {
 				s.EXPECT().Submit(gomock.Any(), domain.KindGiftCode, gomock.Any()).Return(gift, nil)
 			}},
 		{name: "queue_with_key", method: http.MethodPost, path: "/queue", headers: map[string]string{"Idempotency-Key": "k"}, status: 200,
@@ -95,7 +95,7 @@ func TestContract_EveryRouteAnswersAsDocumented(t *testing.T) {
 			expect: onceOut(refused, refused.Err()), wantedHeaders: []string{"Idempotent-Replayed"}},
 		{name: "queue_busy", method: http.MethodPost, path: "/queue", status: 429, expect: submitErr(domain.ErrAtCapacity), wantedHeaders: []string{"Retry-After"}},
 		{name: "queue_client_left", method: http.MethodPost, path: "/queue", status: 499, expect: submitErr(context.Canceled)},
-		{name: "queue_bug", method: http.MethodPost, path: "/queue", status: 500, expect: func(s *mocks.MockTaskSubmitter) {
+		{name: "queue_bug", method: http.MethodPost, path: "/queue", status: 500, expect: func(s *httpapimocks.MockTaskSubmitter) {
 			s.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(
 				func(context.Context, domain.Kind, string) (domain.Result, error) { panic("bug") })
 		}},
@@ -103,11 +103,11 @@ func TestContract_EveryRouteAnswersAsDocumented(t *testing.T) {
 		{name: "queue_unavailable", method: http.MethodPost, path: "/queue", status: 503, expect: submitErr(domain.ErrUnavailable), wantedHeaders: []string{"Retry-After"}},
 		{name: "queue_timed_out", method: http.MethodPost, path: "/queue", status: 504, expect: submitErr(domain.ErrTimedOut)},
 		{name: "healthz", method: http.MethodGet, path: "/healthz", status: 200},
-		{name: "readyz", method: http.MethodGet, path: "/readyz", status: 200, expect: func(s *mocks.MockTaskSubmitter) {
+		{name: "readyz", method: http.MethodGet, path: "/readyz", status: 200, expect: func(s *httpapimocks.MockTaskSubmitter) {
 			s.EXPECT().Ready(gomock.Any()).Return(nil)
 		}},
 		{name: "readyz_not_ready", method: http.MethodGet, path: "/readyz", status: 503, wantedHeaders: []string{"Retry-After"},
-			expect: func(s *mocks.MockTaskSubmitter) { s.EXPECT().Ready(gomock.Any()).Return(domain.ErrUnavailable) }},
+			expect: func(s *httpapimocks.MockTaskSubmitter) { s.EXPECT().Ready(gomock.Any()).Return(domain.ErrUnavailable) }},
 		{name: "metrics", method: http.MethodGet, path: "/metrics", status: 200},
 		{name: "openapi", method: http.MethodGet, path: "/openapi.yaml", status: 200},
 	}

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester"
-	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/worker"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/taskworker"
 )
 
 // librdkafkaDefaults undoes every tuned setting of settings.go, for comparison.
@@ -80,7 +80,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 func benchRoundTrip(b *testing.B, settings map[string]string, outstanding int) {
 	tp := newTopics(b)
 	r, _ := newRequester(b, tp, func(c *requester.Config) { c.Settings = settings })
-	startWorker(b, tp, giftProcessor(b), concurrency(1000), func(c *worker.Config) { c.Settings = settings })
+	startWorker(b, tp, giftProcessor(b), concurrency(1000), func(c *taskworker.Config) { c.Settings = settings })
 	for range 20 { // warm up connections and metadata
 		if _, err := request(b, r, 10*time.Second); err != nil {
 			b.Fatal(err)

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester"
-	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/worker"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/taskworker"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/tests/metricstest"
 )
@@ -105,7 +105,7 @@ func TestBrokerDown_NewWorkerFailsInBoundedTime(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	start := time.Now()
-	_, err := worker.New(ctx, worker.Config{
+	_, err := taskworker.New(ctx, taskworker.Config{
 		Bootstrap: closedPort(t), TasksTopic: "t", Group: "g", Concurrency: 1, DrainTimeout: time.Second,
 		ReplyTimeout: replyTimeout, Logger: quiet, Registerer: prometheus.NewRegistry(),
 	}, giftProcessor(t))

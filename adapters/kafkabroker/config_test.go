@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester"
-	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/worker"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/taskworker"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/ports"
 )
@@ -59,38 +59,38 @@ func TestNewRequester_RefusesAnIncompleteOrBadConfig(t *testing.T) {
 }
 
 func TestNewWorker_RefusesAnIncompleteOrBadConfig(t *testing.T) {
-	good := func() worker.Config {
-		return worker.Config{
+	good := func() taskworker.Config {
+		return taskworker.Config{
 			Bootstrap: closedPort(t), TasksTopic: "tasks", Group: "g", Concurrency: 1,
 			DrainTimeout: time.Second, ReplyTimeout: replyTimeout, Logger: quiet, Registerer: prometheus.NewRegistry(),
 		}
 	}
 	// A refusal comes before any network wait; a setting the check let
 	// through would meet the missing broker and fail with ErrUnavailable.
-	newWorker := func(cfg worker.Config, proc ports.TaskProcessor) error {
+	newWorker := func(cfg taskworker.Config, proc ports.TaskProcessor) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		defer cancel()
-		_, err := worker.New(ctx, cfg, proc)
+		_, err := taskworker.New(ctx, cfg, proc)
 		return err
 	}
 	require.ErrorIs(t, newWorker(good(), processorFunc(nil)), domain.ErrUnavailable,
 		"the good config passes the checks and fails only on the missing broker")
 
 	for name, tc := range map[string]struct {
-		mutate func(*worker.Config)
+		mutate func(*taskworker.Config)
 		want   string
 	}{
-		"no_bootstrap":         {func(c *worker.Config) { c.Bootstrap = "" }, "no bootstrap servers"},
-		"no_tasks_topic":       {func(c *worker.Config) { c.TasksTopic = "" }, "no tasks topic"},
-		"no_group":             {func(c *worker.Config) { c.Group = "" }, "no consumer group"},
-		"no_concurrency":       {func(c *worker.Config) { c.Concurrency = 0 }, "concurrency must be at least 1 (got 0)"},
-		"negative_concurrency": {func(c *worker.Config) { c.Concurrency = -1 }, "concurrency must be at least 1 (got -1)"},
-		"no_drain_timeout":     {func(c *worker.Config) { c.DrainTimeout = 0 }, "drain timeout must be positive"},
-		"no_reply_timeout":     {func(c *worker.Config) { c.ReplyTimeout = 0 }, "reply timeout must be positive"},
-		"no_logger":            {func(c *worker.Config) { c.Logger = nil }, "logger and registerer are required"},
-		"no_registerer":        {func(c *worker.Config) { c.Registerer = nil }, "logger and registerer are required"},
-		"bad_tasks_topic":      {func(c *worker.Config) { c.TasksTopic = ".." }, "tasks topic: invalid topic name"},
-		"unknown_property": {func(c *worker.Config) {
+		"no_bootstrap":         {func(c *taskworker.Config) { c.Bootstrap = "" }, "no bootstrap servers"},
+		"no_tasks_topic":       {func(c *taskworker.Config) { c.TasksTopic = "" }, "no tasks topic"},
+		"no_group":             {func(c *taskworker.Config) { c.Group = "" }, "no consumer group"},
+		"no_concurrency":       {func(c *taskworker.Config) { c.Concurrency = 0 }, "concurrency must be at least 1 (got 0)"},
+		"negative_concurrency": {func(c *taskworker.Config) { c.Concurrency = -1 }, "concurrency must be at least 1 (got -1)"},
+		"no_drain_timeout":     {func(c *taskworker.Config) { c.DrainTimeout = 0 }, "drain timeout must be positive"},
+		"no_reply_timeout":     {func(c *taskworker.Config) { c.ReplyTimeout = 0 }, "reply timeout must be positive"},
+		"no_logger":            {func(c *taskworker.Config) { c.Logger = nil }, "logger and registerer are required"},
+		"no_registerer":        {func(c *taskworker.Config) { c.Registerer = nil }, "logger and registerer are required"},
+		"bad_tasks_topic":      {func(c *taskworker.Config) { c.TasksTopic = ".." }, "tasks topic: invalid topic name"},
+		"unknown_property": {func(c *taskworker.Config) {
 			c.Settings = map[string]string{"consumer.no.such.property": "1"}
 		}, "no.such.property"},
 	} {

@@ -19,7 +19,7 @@ import (
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester"
-	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/worker"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/taskworker"
 	"github.com/1000x-rps-server/rps-server/app"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/ports"
@@ -97,9 +97,9 @@ func newRequester(t testing.TB, tp topics, opts ...func(*requester.Config)) (*re
 	return r, reg
 }
 
-// runningWorker is a worker.Runner whose Run goroutine the test can stop.
+// runningWorker is a taskworker.Runner whose Run goroutine the test can stop.
 type runningWorker struct {
-	w      *worker.Runner
+	w      *taskworker.Runner
 	cancel context.CancelFunc
 	done   chan error
 	reg    *prometheus.Registry
@@ -120,18 +120,18 @@ func (rw *runningWorker) stop(t testing.TB) {
 	})
 }
 
-// startWorker runs a worker.Runner of tp's group and waits until it joined.
-func startWorker(t testing.TB, tp topics, proc ports.TaskProcessor, opts ...func(*worker.Config)) *runningWorker {
+// startWorker runs a taskworker.Runner of tp's group and waits until it joined.
+func startWorker(t testing.TB, tp topics, proc ports.TaskProcessor, opts ...func(*taskworker.Config)) *runningWorker {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	cfg := worker.Config{
+	cfg := taskworker.Config{
 		Bootstrap: bootstrap(t), TasksTopic: tp.tasks, TasksPartitions: 3, Group: tp.group,
 		Concurrency: 10, DrainTimeout: 30 * time.Second, ReplyTimeout: replyTimeout, Logger: quiet, Registerer: reg,
 	}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	w, err := worker.New(context.Background(), cfg, proc)
+	w, err := taskworker.New(context.Background(), cfg, proc)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	rw := &runningWorker{w: w, cancel: cancel, done: make(chan error, 1), reg: reg}
@@ -141,8 +141,8 @@ func startWorker(t testing.TB, tp topics, proc ports.TaskProcessor, opts ...func
 	return rw
 }
 
-func concurrency(n int) func(*worker.Config) {
-	return func(c *worker.Config) { c.Concurrency = n }
+func concurrency(n int) func(*taskworker.Config) {
+	return func(c *taskworker.Config) { c.Concurrency = n }
 }
 
 func giftProcessor(t testing.TB) ports.TaskProcessor {

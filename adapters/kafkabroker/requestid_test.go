@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester"
-	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/worker"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/taskworker"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/observability"
 	"github.com/1000x-rps-server/rps-server/tests/metricstest"
@@ -64,7 +64,7 @@ func TestWorker_TaskLogLinesCarryTheRequestID(t *testing.T) {
 		<-release
 		return domain.Result{TaskID: task.ID, Value: "done"}
 	})
-	rw := startWorker(t, tp, proc, func(c *worker.Config) { c.Logger = logger })
+	rw := startWorker(t, tp, proc, func(c *taskworker.Config) { c.Logger = logger })
 
 	task := newTask()
 	task.RequestID = "req-" + task.ID

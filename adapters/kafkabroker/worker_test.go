@@ -20,7 +20,7 @@ import (
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester"
-	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/worker"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/taskworker"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/tests/metricstest"
 )
@@ -168,7 +168,7 @@ const crashWorkerEnv = "KAFKABROKER_TEST_CRASH_WORKER_TOPIC"
 var fastFailover = map[string]string{"session.timeout.ms": "6000", "heartbeat.interval.ms": "500"}
 
 func runCrashWorker(topic string) {
-	w, err := worker.New(context.Background(), worker.Config{
+	w, err := taskworker.New(context.Background(), taskworker.Config{
 		Bootstrap: os.Getenv("KAFKA_BOOTSTRAP_SERVERS"), TasksTopic: topic, TasksPartitions: 3,
 		Group: os.Getenv(crashWorkerEnv + "_GROUP"), Concurrency: 8, Settings: fastFailover,
 		DrainTimeout: 30 * time.Second, ReplyTimeout: replyTimeout, Logger: quiet, Registerer: prometheus.NewRegistry(),
@@ -230,7 +230,7 @@ func TestAtLeastOnce_WorkerKilledMidBatch(t *testing.T) {
 	require.Positive(t, below, "the worker committed while it ran")
 	require.Positive(t, above, "the worker died mid-batch")
 
-	startWorker(t, tp, newRecorder(), concurrency(10), func(c *worker.Config) { c.Settings = fastFailover })
+	startWorker(t, tp, newRecorder(), concurrency(10), func(c *taskworker.Config) { c.Settings = fastFailover })
 	for range n {
 		require.NoError(t, <-errs, "every task is answered after the crash")
 	}

@@ -11,8 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/worker"
-	"github.com/1000x-rps-server/rps-server/adapters/redisledger"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/taskworker"
+	"github.com/1000x-rps-server/rps-server/adapters/redis/redisledger"
 	"github.com/1000x-rps-server/rps-server/adapters/traced"
 	"github.com/1000x-rps-server/rps-server/app"
 	"github.com/1000x-rps-server/rps-server/configs"
@@ -24,7 +24,7 @@ import (
 // (wrapped in the issuance ledger when Redis is configured), its admin
 // listener, and how to close them.
 type workerApp struct {
-	consumer *worker.Runner
+	consumer *taskworker.Runner
 	closers  []func() // in reverse order of opening
 	// tracing is handed to the consumer; when it is on, the handlers and
 	// the ledger are wrapped in spans (adapters/traced).
@@ -56,7 +56,7 @@ func (w *workerApp) open(ctx context.Context, cfg configs.Config, log *slog.Logg
 	if err != nil {
 		return err
 	}
-	w.consumer, err = worker.New(ctx, worker.Config{
+	w.consumer, err = taskworker.New(ctx, taskworker.Config{
 		Bootstrap:       cfg.Kafka.Bootstrap,
 		TasksTopic:      cfg.Kafka.TasksTopic,
 		TasksPartitions: cfg.Kafka.TasksPartitions,
@@ -117,7 +117,7 @@ func (w *workerApp) exactlyOnce(cfg configs.Config, tasks ports.TaskProcessor, l
 	return proc, nil
 }
 
-// run consumes until ctx is done, then drains (see worker.Runner.Run).
+// run consumes until ctx is done, then drains (see taskworker.Runner.Run).
 func (w *workerApp) run(ctx context.Context) error { return w.consumer.Run(ctx) }
 
 // close closes what open opened, last first.
@@ -128,7 +128,7 @@ func (w *workerApp) close() {
 }
 
 // adminHandler serves the worker's /metrics and /readyz (it has no API port).
-func adminHandler(reg *prometheus.Registry, consumer *worker.Runner) http.Handler {
+func adminHandler(reg *prometheus.Registry, consumer *taskworker.Runner) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true})) // exemplars
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {

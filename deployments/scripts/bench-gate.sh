@@ -2,7 +2,7 @@
 # The Redis gate against its ceiling (go tool task bench:gate): BenchmarkGate
 # (acquire+release pairs through rueidis, ~100 concurrent callers, one run per
 # max_flush_delay), then redis-benchmark sending the very same two scripts
-# (adapters/redisgate/*.lua) with EVALSHA, 100 clients, pipelined 16 deep, on
+# (adapters/redis/redisgate/*.lua) with EVALSHA, 100 clients, pipelined 16 deep, on
 # the same Redis. The ceiling in pairs/s is 1 / (1/acquires/s + 1/releases/s);
 # each BenchmarkGate line is printed as a share of it.
 # Needs REDIS_URL (export "$(bash deployments/scripts/redis.sh env)") and
@@ -13,11 +13,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 command -v redis-benchmark >/dev/null || { echo "bench-gate.sh: redis-benchmark not found (apt-get install redis-tools)" >&2; exit 1; }
 
 out="$(mktemp)"; trap 'rm -f "$out"' EXIT
-go test -run '^$' -bench BenchmarkGate -benchtime "${BENCHTIME:-5s}" ./adapters/redisgate/ | tee "$out"
+go test -run '^$' -bench BenchmarkGate -benchtime "${BENCHTIME:-5s}" ./adapters/redis/redisgate/ | tee "$out"
 
 key="{bench-gate-$$}:gate"
-sha_acquire="$(redis-cli -u "$REDIS_URL" SCRIPT LOAD "$(cat adapters/redisgate/acquire.lua)")"
-sha_release="$(redis-cli -u "$REDIS_URL" SCRIPT LOAD "$(cat adapters/redisgate/release.lua)")"
+sha_acquire="$(redis-cli -u "$REDIS_URL" SCRIPT LOAD "$(cat adapters/redis/redisgate/acquire.lua)")"
+sha_release="$(redis-cli -u "$REDIS_URL" SCRIPT LOAD "$(cat adapters/redis/redisgate/release.lua)")"
 # rps <args...>: requests/s of one redis-benchmark run (its CSV's second column).
 rps() {
   redis-benchmark -u "$REDIS_URL" -c 100 -n "${CEILING_REQUESTS:-300000}" -P 16 -r 100000 --csv "$@" |

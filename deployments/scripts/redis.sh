@@ -16,7 +16,7 @@
 # redis-<port>.pid and redis-<port>.log, so several ports can coexist.
 #
 # Tests that must stop or restart Redis start throwaway redis-server processes
-# of their own (see adapters/redisgate); this shared one is never killed by them.
+# of their own (see adapters/redis/redisgate); this shared one is never killed by them.
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -24,7 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/worker"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/taskworker"
 	"github.com/1000x-rps-server/rps-server/app"
 	"github.com/1000x-rps-server/rps-server/cmd/server/serverapp"
 	"github.com/1000x-rps-server/rps-server/configs"
@@ -144,12 +144,12 @@ func (s *ourServer) queue(ctx context.Context, client *http.Client) (int, string
 }
 
 // startOurWorker runs cmd/worker's Kafka worker on env until the test ends.
-func startOurWorker(t *testing.T, env testEnv) *worker.Runner {
+func startOurWorker(t *testing.T, env testEnv) *taskworker.Runner {
 	t.Helper()
 	cfg := env.config(configs.ReplyModeOwn)
 	proc, err := app.NewProcessTask(app.DefaultHandlers(rand.Reader)...)
 	require.NoError(t, err)
-	w, err := worker.New(context.Background(), worker.Config{
+	w, err := taskworker.New(context.Background(), taskworker.Config{
 		Bootstrap: cfg.Kafka.Bootstrap, TasksTopic: cfg.Kafka.TasksTopic, ResultsTopic: cfg.Kafka.ResultsTopic,
 		Group: cfg.Worker.Group, Concurrency: cfg.Worker.Concurrency, DrainTimeout: 30 * time.Second,
 		ReplyTimeout: cfg.Kafka.ReplyTimeout, Logger: quiet, Registerer: prometheus.NewRegistry(),

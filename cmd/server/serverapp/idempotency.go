@@ -6,7 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/1000x-rps-server/rps-server/adapters/memidem"
-	"github.com/1000x-rps-server/rps-server/adapters/redisidem"
+	"github.com/1000x-rps-server/rps-server/adapters/redis/redisidem"
 	"github.com/1000x-rps-server/rps-server/configs"
 )
 

@@ -11,7 +11,7 @@ import (
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester"
 	"github.com/1000x-rps-server/rps-server/adapters/membroker"
 	"github.com/1000x-rps-server/rps-server/adapters/memgate"
-	"github.com/1000x-rps-server/rps-server/adapters/redisgate"
+	"github.com/1000x-rps-server/rps-server/adapters/redis/redisgate"
 	"github.com/1000x-rps-server/rps-server/adapters/traced"
 	"github.com/1000x-rps-server/rps-server/app"
 	"github.com/1000x-rps-server/rps-server/configs"

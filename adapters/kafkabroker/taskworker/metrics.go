@@ -1,0 +1,58 @@
+package taskworker
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
+)
+
+// Outcomes of a processed task.
+const (
+	outcomeOK     = "ok"
+	outcomeError  = "error"
+	outcomePoison = "poison"
+)
+
+type metrics struct {
+	processed   *prometheus.CounterVec
+	processing  prometheus.Histogram
+	queueWait   prometheus.Histogram
+	inFlight    prometheus.Gauge
+	committed   *prometheus.GaugeVec
+	replyErrors prometheus.Counter
+	orphans     prometheus.Counter
+	legacy      prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		processed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rps_worker_tasks_total", Help: "Tasks processed, by outcome (ok, error, poison).",
+		}, []string{"outcome"}),
+		processing: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "rps_worker_processing_seconds", Help: "Time a handler took to run a task.", Buckets: kafkabroker.RoundTripBuckets,
+		}),
+		queueWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "rps_worker_queue_wait_seconds", Help: "Time a task waited in Kafka: from its producer's timestamp to a worker starting it.", Buckets: kafkabroker.RoundTripBuckets,
+		}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "rps_worker_tasks_in_flight", Help: "Tasks being processed or waiting for their reply's delivery.",
+		}),
+		committed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "rps_worker_stored_offset", Help: "Next offset to commit per assigned partition: every task before it was answered (committed within auto.commit.interval.ms).",
+		}, []string{"partition"}),
+		replyErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rps_worker_reply_errors_total", Help: "Reply deliveries that failed and were retried.",
+		}),
+		orphans: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rps_worker_orphan_replies_total", Help: "Replies dropped because their reply topic is gone (the server instance that asked shut down).",
+		}),
+		legacy: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rps_worker_legacy_tasks_total", Help: "Tasks without reply_to (sent by the Python original's servers), answered on the shared results topic.",
+		}),
+	}
+	for _, o := range []string{outcomeOK, outcomeError, outcomePoison} {
+		m.processed.WithLabelValues(o)
+	}
+	return m, kafkabroker.Register(reg, m.processed, m.processing, m.queueWait, m.inFlight, m.committed, m.replyErrors, m.orphans, m.legacy)
+}
