@@ -12,10 +12,11 @@ import (
 // servePProf serves Go's profiler (net/http/pprof under /debug/pprof/) on a
 // listener of its own at addr (a loopback address, checked by the flags), so
 // the bench's own CPU can be profiled while it loads a server. It returns
-// the address it listens on (addr may name port 0) and stop, which shuts the
-// listener down: a profile still streaming after a second is cut short. The
-// bench is a module apart from the service, so it keeps this server of its
-// own rather than import the service's observability package.
+// the address it listens on (addr may name port 0) and stop, which closes
+// it at once: the bench calls stop as it exits, when a profile still
+// streaming has nothing more to show. The bench is a module apart from the
+// service, so it keeps this server of its own rather than import the
+// service's observability package (and with it the service's dependencies).
 func servePProf(ctx context.Context, addr string) (bound string, stop func(), err error) {
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 	if err != nil {
@@ -35,11 +36,7 @@ func servePProf(ctx context.Context, addr string) (bound string, stop func(), er
 		_ = srv.Serve(ln)
 	}()
 	return ln.Addr().String(), func() {
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		if srv.Shutdown(shutdownCtx) != nil {
-			_ = srv.Close()
-		}
+		_ = srv.Close()
 		<-done
 	}, nil
 }
