@@ -18,7 +18,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -35,7 +34,6 @@ import (
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/results"
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/stats"
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/target"
-	"github.com/1000x-rps-server/rps-server/observability"
 )
 
 // Exit statuses besides 0 and 1.
@@ -91,11 +89,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if o.PProf != "" {
-		_, stopPProf, err := observability.ServePProf(ctx, o.PProf, slog.New(slog.NewTextHandler(stderr, nil)))
+		bound, stopPProf, err := servePProf(ctx, o.PProf)
 		if err != nil {
 			return err
 		}
 		defer stopPProf()
+		_, _ = fmt.Fprintf(stderr, "bench: pprof listening on %s\n", bound)
 	}
 
 	codes := stats.NewCodes()

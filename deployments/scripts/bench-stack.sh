@@ -23,7 +23,8 @@ stack_up() {
   $REDIS status >/dev/null 2>&1 || { $REDIS start; started+=" redis"; }
   $KAFKA status >/dev/null 2>&1 || { $KAFKA start; started+=" kafka"; }
   export "$($REDIS env)" "$($KAFKA env)"
-  go build -trimpath -o bin/ ./cmd/server ./cmd/worker ./cmd/bench
+  go build -trimpath -o bin/ ./cmd/server ./cmd/worker
+  go build -C cmd/bench -trimpath -o ../../bin/ .   # the bench is a module of its own
   local id
   id="bench-$(date +%s)"
   export TASKS_TOPIC="tasks-$id" RESULTS_TOPIC="results-$id" RPS_GATE__KEY="{$id}:gate" \

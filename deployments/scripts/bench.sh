@@ -8,8 +8,10 @@
 # BENCH_PROFILE=1 also serves pprof from the server (127.0.0.1:6060) and the
 # worker (:6061) and saves 30 s CPU profiles of both, taken 10 s into the
 # unpaced run, as benchmarks/unpaced-100u/{server,worker}.cpu.pprof.
-# At the end, bench -summarize writes the runs' table into benchmarks/README.md
-# (between its bench:results marker lines).
+# At the end, bench -summarize prints the runs' table and saves it as
+# .cache/bench/results.md; the committed benchmarks/README.md is left alone
+# unless named: BENCH_README=benchmarks/README.md also writes the table into
+# that file (between its bench:results marker lines).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 # shellcheck source=bench-stack.sh
@@ -29,5 +31,8 @@ profile unpaced-100u
 bench -label unpaced-100u -users 100  -spawn-rate 0 -think-min 0s -think-max 0s -warmup 5s -duration 60s "$@"
 bench -label sweep -mode sweep -steps 25,50,100,200,400 -warmup 5s -duration 20s -max-p99 50ms -max-errors 0.01 "$@"
 for p in "${profilers[@]}"; do wait "$p" || true; done
-bin/bench -summarize -readme benchmarks/README.md locust-10u locust-100u locust-1000u unpaced-100u sweep || rc=$?
+summarize=(bin/bench -summarize)
+[[ -z ${BENCH_README:-} ]] || summarize+=(-readme "$BENCH_README")
+"${summarize[@]}" locust-10u locust-100u locust-1000u unpaced-100u sweep | tee .cache/bench/results.md || rc=$?
+echo "bench: the runs' table is in .cache/bench/results.md" >&2
 exit "$rc"

@@ -2,7 +2,8 @@
 # govulncheck with a local vulnerability database: the online one is not
 # reachable from every machine, so the database is built from the
 # golang.org/x/vulndb module (its data/osv reports) into .cache/vulndb, once
-# per vulndb version (~3 min). Newer reports: raise VULNDB_VERSION.
+# per vulndb version (~3 min). Newer reports: raise VULNDB_VERSION. With no
+# arguments it checks the service's module and the bench's (cmd/bench).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 vulndb=golang.org/x/vulndb@${VULNDB_VERSION:-v0.0.0-20261105234957-e22db6528018}
@@ -18,4 +19,13 @@ if [ ! -f "$db/index/db.json" ]; then
 	go run "${vulndb%@*}/cmd/indexdb@${vulndb##*@}" -vulns "$src/data/osv" -out "$db.tmp"
 	mv "$db.tmp" "$db"
 fi
-go run "$vuln" -db "file://$PWD/$db" "${@:-./...}"
+if (($#)); then
+	exec go run "$vuln" -db "file://$PWD/$db" "$@"
+fi
+# Both modules: the service, then the bench (a module of its own); a finding
+# in the first must not hide the second.
+rc=0
+go run "$vuln" -db "file://$PWD/$db" ./... || rc=$?
+say "the bench (module cmd/bench)"
+go run "$vuln" -C cmd/bench -db "file://$PWD/$db" ./... || rc=$?
+exit "$rc"
