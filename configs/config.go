@@ -107,8 +107,9 @@ type KafkaConfig struct {
 	TasksTopic   string `koanf:"tasks_topic"`
 	ResultsTopic string `koanf:"results_topic"` // prefix of each server's reply topic
 	// ReplyTimeout is how long a request waits for its code. The Kafka
-	// adapter derives its delivery and session timeouts from it; coupled.go
-	// checks overrides of those against it.
+	// adapter derives its delivery and session timeouts from it, and its
+	// rules (kafkabroker.Validate, run by start-up) bound it and overrides
+	// of those timeouts.
 	ReplyTimeout time.Duration `koanf:"reply_timeout"`
 	// TasksPartitions is used when the tasks topic must be created; run no
 	// more workers than this.
@@ -188,6 +189,11 @@ type TracingConfig struct {
 	// ServiceName names the process in traces; empty: rps-server or rps-worker.
 	ServiceName string `koanf:"service_name"`
 }
+
+// GateLease is how long a gate slot is leased: the reply timeout plus
+// gate.lease_margin, so a crashed holder's slot is freed only after its
+// request has ended.
+func (c Config) GateLease() time.Duration { return c.Kafka.ReplyTimeout + c.Gate.LeaseMargin }
 
 // UsesRedis reports whether the gate is shared through Redis.
 func (c Config) UsesRedis() bool { return c.Redis.URL != "" }

@@ -53,7 +53,7 @@ func (p *serverPorts) openGate(ctx context.Context, cfg configs.Config, log *slo
 		URL:            cfg.Redis.URL,
 		Key:            cfg.Gate.Key,
 		Capacity:       cfg.Gate.Capacity,
-		Lease:          cfg.Kafka.ReplyTimeout + cfg.Gate.LeaseMargin,
+		Lease:          cfg.GateLease(),
 		FailOpen:       cfg.Gate.FailOpen,
 		MaxFlushDelay:  cfg.Redis.MaxFlushDelay,
 		DialTimeout:    cfg.Redis.DialTimeout,
