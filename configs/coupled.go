@@ -5,11 +5,11 @@ import "fmt"
 // coupled returns the first pair of settings that disagree: each is valid
 // alone, together they make a system that fails the wrong way.
 func (c Config) coupled() *KeyError {
-	if c.HTTP.RequestTimeout <= c.Kafka.ReplyTimeout {
+	if c.HTTP.RequestTimeout <= c.Task.ReplyTimeout {
 		return &KeyError{
-			Keys: []string{"http.request_timeout", "kafka.reply_timeout"},
-			Msg: fmt.Sprintf("http.request_timeout must be longer than kafka.reply_timeout (got %s, reply timeout %s)",
-				c.HTTP.RequestTimeout, c.Kafka.ReplyTimeout),
+			Keys: []string{"http.request_timeout", "task.reply_timeout"},
+			Msg: fmt.Sprintf("http.request_timeout must be longer than task.reply_timeout (got %s, reply timeout %s)",
+				c.HTTP.RequestTimeout, c.Task.ReplyTimeout),
 		}
 	}
 	if c.HTTP.WriteTimeout <= c.HTTP.RequestTimeout {
@@ -27,8 +27,8 @@ func (c Config) coupled() *KeyError {
 		// The Redis gate refuses the same when it is made; checked here, the
 		// error names the keys and where they were set.
 		return &KeyError{
-			Keys: []string{"gate.block_idle", "kafka.reply_timeout", "gate.lease_margin"},
-			Msg: fmt.Sprintf("gate.block_idle must be at most a quarter of the lease, kafka.reply_timeout + gate.lease_margin (got %s, lease %s)",
+			Keys: []string{"gate.block_idle", "task.reply_timeout", "gate.lease_margin"},
+			Msg: fmt.Sprintf("gate.block_idle must be at most a quarter of the lease, task.reply_timeout + gate.lease_margin (got %s, lease %s)",
 				c.Gate.BlockIdle, lease),
 		}
 	}

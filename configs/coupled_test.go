@@ -22,15 +22,15 @@ func TestCoupledSettings_DisagreementIsOneError(t *testing.T) {
 		want    string
 	}{
 		{name: "sixty_seconds_outlives_the_request", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=60"},
-			want: "config: http.request_timeout must be longer than kafka.reply_timeout (got 15s, reply timeout 1m0s); kafka.reply_timeout set by KAFKA_GIFT_CODE_TIMEOUT in the environment"},
+			want: "config: http.request_timeout must be longer than task.reply_timeout (got 15s, reply timeout 1m0s); task.reply_timeout set by KAFKA_GIFT_CODE_TIMEOUT in the environment"},
 		{name: "request_outlives_the_write_timeout", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=60", "RPS_HTTP__REQUEST_TIMEOUT=65s"},
 			want: "config: http.write_timeout must be longer than http.request_timeout (got 30s, request timeout 1m5s); http.request_timeout set by RPS_HTTP__REQUEST_TIMEOUT in the environment"},
 		{name: "write_timeout_equal_to_request", environ: []string{"RPS_HTTP__WRITE_TIMEOUT=15s"},
 			want: "config: http.write_timeout must be longer than http.request_timeout (got 15s, request timeout 15s); set by RPS_HTTP__WRITE_TIMEOUT in the environment"},
 		{name: "block_idle_over_a_quarter_lease", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=1", "RPS_GATE__LEASE_MARGIN=1s", "RPS_GATE__BLOCK_IDLE=600ms"},
-			want: "config: gate.block_idle must be at most a quarter of the lease, kafka.reply_timeout + gate.lease_margin (got 600ms, lease 2s); set by RPS_GATE__BLOCK_IDLE in the environment, kafka.reply_timeout set by KAFKA_GIFT_CODE_TIMEOUT in the environment, gate.lease_margin set by RPS_GATE__LEASE_MARGIN in the environment"},
+			want: "config: gate.block_idle must be at most a quarter of the lease, task.reply_timeout + gate.lease_margin (got 600ms, lease 2s); set by RPS_GATE__BLOCK_IDLE in the environment, task.reply_timeout set by KAFKA_GIFT_CODE_TIMEOUT in the environment, gate.lease_margin set by RPS_GATE__LEASE_MARGIN in the environment"},
 		{name: "zero_is_not_positive", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=0"},
-			want: "config: kafka.reply_timeout must be positive (got 0s)"},
+			want: "config: task.reply_timeout must be positive (got 0s)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -26,7 +26,7 @@ type LoadOptions struct {
 // key, and the variable or file that set it.
 func Load(opts LoadOptions) (Config, error) {
 	def := Default()
-	l, err := keytree.NewLoader(fields(def), def.Kafka.Settings)
+	l, err := keytree.NewLoader(fields(def), def.Kafka.Settings, aliases())
 	if err != nil {
 		return Config{}, err
 	}

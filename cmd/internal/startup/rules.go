@@ -9,7 +9,7 @@ import (
 
 // Config keys the adapters' rules speak of, as users know them.
 const (
-	replyTimeoutKey  = "kafka.reply_timeout"
+	replyTimeoutKey  = "task.reply_timeout"
 	kafkaSettingsKey = "kafka.settings"
 )
 
@@ -23,7 +23,7 @@ func rules() []configs.Rule { return []configs.Rule{kafkaRules} }
 // every mode: a config accepted only while Kafka is off would be refused the
 // day kafka.bootstrap is set.
 func kafkaRules(cfg configs.Config) error {
-	err := kafkabroker.Validate(cfg.Kafka.ReplyTimeout, cfg.Kafka.Settings)
+	err := kafkabroker.Validate(cfg.Task.ReplyTimeout, cfg.Kafka.Settings)
 	var se *kafkabroker.SettingError
 	if !errors.As(err, &se) {
 		return err

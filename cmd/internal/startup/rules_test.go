@@ -50,7 +50,7 @@ func TestReplyTimeout_LoadsAcrossItsRange(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg, err := load(t, tt.environ, "")
 			require.NoError(t, err)
-			assert.Equal(t, tt.want, cfg.Kafka.ReplyTimeout)
+			assert.Equal(t, tt.want, cfg.Task.ReplyTimeout)
 		})
 	}
 }
@@ -65,13 +65,13 @@ func TestKafkaRules_InconsistentSettingsAreOneError(t *testing.T) {
 		want    string
 	}{
 		{name: "too_small", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=0.05"},
-			want: "config: kafka.reply_timeout must be between 100ms and 30m0s (got 50ms); set by KAFKA_GIFT_CODE_TIMEOUT in the environment"},
+			want: "config: task.reply_timeout must be between 100ms and 30m0s (got 50ms); set by KAFKA_GIFT_CODE_TIMEOUT in the environment"},
 		{name: "too_large", environ: []string{"RPS_KAFKA__REPLY_TIMEOUT=1h", "RPS_HTTP__REQUEST_TIMEOUT=2h", "RPS_HTTP__WRITE_TIMEOUT=3h"},
-			want: "config: kafka.reply_timeout must be between 100ms and 30m0s (got 1h0m0s); set by RPS_KAFKA__REPLY_TIMEOUT in the environment"},
+			want: "config: task.reply_timeout must be between 100ms and 30m0s (got 1h0m0s); set by RPS_KAFKA__REPLY_TIMEOUT in the environment"},
 		{name: "message_timeout_past_reply", environ: []string{"RPS_KAFKA__SETTINGS__MESSAGE_TIMEOUT_MS=15000"},
 			want: `config: kafka.settings.message.timeout.ms must be 1 to 9999 (milliseconds), under the reply timeout (10s), so an undeliverable task fails before its reply times out (got "15000"); set by RPS_KAFKA__SETTINGS__MESSAGE_TIMEOUT_MS in the environment`},
 		{name: "message_timeout_at_a_shorter_reply", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=2", "RPS_KAFKA__SETTINGS__MESSAGE_TIMEOUT_MS=5000"},
-			want: "kafka.settings.message.timeout.ms must be 1 to 1999 (milliseconds), under the reply timeout (2s), so an undeliverable task fails before its reply times out (got \"5000\"); set by RPS_KAFKA__SETTINGS__MESSAGE_TIMEOUT_MS in the environment, kafka.reply_timeout set by KAFKA_GIFT_CODE_TIMEOUT in the environment"},
+			want: "kafka.settings.message.timeout.ms must be 1 to 1999 (milliseconds), under the reply timeout (2s), so an undeliverable task fails before its reply times out (got \"5000\"); set by RPS_KAFKA__SETTINGS__MESSAGE_TIMEOUT_MS in the environment, task.reply_timeout set by KAFKA_GIFT_CODE_TIMEOUT in the environment"},
 		{name: "message_timeout_infinite", yaml: "kafka:\n  settings:\n    message.timeout.ms: 0\n",
 			want: `kafka.settings.message.timeout.ms must be 1 to 9999 (milliseconds), under the reply timeout (10s), so an undeliverable task fails before its reply times out (got "0"); set by file `},
 		{name: "producer_message_timeout", yaml: "kafka:\n  settings:\n    producer:\n      message.timeout.ms: 10000\n",
