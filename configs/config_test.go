@@ -22,6 +22,20 @@ func write(t *testing.T, name, content string) string {
 	return path
 }
 
+// layers makes the load options of a test case: the environment, and a
+// YAML and a .env file with the contents given (none when empty).
+func layers(t *testing.T, environ []string, yaml, dotEnv string) configs.LoadOptions {
+	t.Helper()
+	opts := configs.LoadOptions{Environ: environ}
+	if yaml != "" {
+		opts.ConfigFile = write(t, "c.yaml", yaml)
+	}
+	if dotEnv != "" {
+		opts.DotEnvFile = write(t, ".env", dotEnv)
+	}
+	return opts
+}
+
 func load(t *testing.T, opts configs.LoadOptions) configs.Config {
 	t.Helper()
 	cfg, err := configs.Load(opts)
@@ -161,14 +175,7 @@ func TestReplyTimeout_EveryNameSetsIt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts := configs.LoadOptions{Environ: tt.environ}
-			if tt.yaml != "" {
-				opts.ConfigFile = write(t, "c.yaml", tt.yaml)
-			}
-			if tt.dotEnv != "" {
-				opts.DotEnvFile = write(t, ".env", tt.dotEnv)
-			}
-			assert.Equal(t, tt.want, load(t, opts).Task.ReplyTimeout)
+			assert.Equal(t, tt.want, load(t, layers(t, tt.environ, tt.yaml, tt.dotEnv)).Task.ReplyTimeout)
 		})
 	}
 }
@@ -290,14 +297,7 @@ func TestInvalidSettings_OneLineNamingTheKeyAndItsSource(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts := configs.LoadOptions{Environ: tt.environ}
-			if tt.yaml != "" {
-				opts.ConfigFile = write(t, "c.yaml", tt.yaml)
-			}
-			if tt.dotEnv != "" {
-				opts.DotEnvFile = write(t, ".env", tt.dotEnv)
-			}
-			_, err := configs.Load(opts)
+			_, err := configs.Load(layers(t, tt.environ, tt.yaml, tt.dotEnv))
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
 			assert.NotContains(t, err.Error(), "\n", "one line")
