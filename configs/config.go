@@ -5,9 +5,10 @@
 // file, a .env file, the environment. Every key has a variable of the
 // project's own, RPS_ + the key's path in upper case with __ between levels
 // (gate.capacity is RPS_GATE__CAPACITY), and the Python original's names
-// (REDIS_URL, RATE_LIMIT_CAPACITY, …) keep working. Within one layer an RPS_
-// variable beats the original's name for the same key; across layers the
-// higher layer wins whichever name it uses. Adapters never read the
+// (REDIS_URL, RATE_LIMIT_CAPACITY, …) keep working, as do a key's aliases
+// (schema.go) in YAML and RPS_ form. Within one layer an RPS_ variable beats
+// the original's name for the same key, and a key's own name its alias;
+// across layers the higher layer wins whichever name it uses. Adapters never read the
 // environment: cmd loads this once and hands each adapter its settings.
 package configs
 
@@ -22,6 +23,7 @@ import (
 // koanf tags: gate.capacity is RPS_GATE__CAPACITY.
 type Config struct {
 	HTTP    HTTPConfig    `koanf:"http"`
+	Task    TaskConfig    `koanf:"task"`
 	Gate    GateConfig    `koanf:"gate"`
 	Redis   RedisConfig   `koanf:"redis"`
 	Kafka   KafkaConfig   `koanf:"kafka"`
@@ -41,8 +43,9 @@ type HTTPConfig struct {
 	ReadTimeout       time.Duration `koanf:"read_timeout"`
 	WriteTimeout      time.Duration `koanf:"write_timeout"`
 	IdleTimeout       time.Duration `koanf:"idle_timeout"`
-	// RequestTimeout is each request's deadline; it must exceed the reply
-	// timeout so a slow reply becomes a 504, not a dropped connection.
+	// RequestTimeout is each request's deadline; it must exceed
+	// task.reply_timeout so a slow reply becomes a 504, not a dropped
+	// connection.
 	RequestTimeout time.Duration `koanf:"request_timeout"`
 	BodyLimit      int64         `koanf:"body_limit"` // bytes of a POST /queue body
 	// MaxHeaderBytes bounds a request's line and headers; more is a 431. Go's
@@ -63,6 +66,17 @@ type HTTPConfig struct {
 // Addr is the listen address, host:port.
 func (c HTTPConfig) Addr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
 
+// TaskConfig is how a task is waited for, whichever broker carries it (Kafka
+// or the in-process one).
+type TaskConfig struct {
+	// ReplyTimeout is how long a request waits for its task's reply (then
+	// 504). It also makes the gate's lease (GateLease) and, with Kafka, the
+	// clients' delivery and session timeouts; the Kafka adapter's rules
+	// (kafkabroker.Validate, run by start-up) bound it. Also read as
+	// kafka.reply_timeout (an alias) and KAFKA_GIFT_CODE_TIMEOUT.
+	ReplyTimeout time.Duration `koanf:"reply_timeout"`
+}
+
 // GateConfig is the concurrency gate.
 type GateConfig struct {
 	Capacity int `koanf:"capacity"` // max requests in flight, cluster-wide
@@ -72,7 +86,7 @@ type GateConfig struct {
 	// Key is the Redis key of the gate; the {hash tag} keeps it on one Redis
 	// Cluster slot. Instances that share a gate must share the key.
 	Key string `koanf:"key"`
-	// LeaseMargin is added to the reply timeout to make a slot's lease: a
+	// LeaseMargin is added to task.reply_timeout to make a slot's lease: a
 	// crashed holder's slot is freed after that long.
 	LeaseMargin    time.Duration `koanf:"lease_margin"`
 	ReleaseTimeout time.Duration `koanf:"release_timeout"` // bound on giving a slot back
@@ -106,10 +120,6 @@ type KafkaConfig struct {
 	Bootstrap    string `koanf:"bootstrap"` // comma-separated host:port list
 	TasksTopic   string `koanf:"tasks_topic"`
 	ResultsTopic string `koanf:"results_topic"` // prefix of each server's reply topic
-	// ReplyTimeout is how long a request waits for its code. The Kafka
-	// adapter derives its delivery and session timeouts from it; coupled.go
-	// checks overrides of those against it.
-	ReplyTimeout time.Duration `koanf:"reply_timeout"`
 	// TasksPartitions is used when the tasks topic must be created; run no
 	// more workers than this.
 	TasksPartitions int `koanf:"tasks_partitions"`
@@ -118,7 +128,8 @@ type KafkaConfig struct {
 	// Python original's workers reply; for mixed fleets during a migration).
 	ReplyMode string `koanf:"reply_mode"`
 	// Settings are raw librdkafka properties (e.g. "linger.ms"), applied over
-	// the adapter's tuned defaults. Never nil after Load.
+	// the adapter's tuned defaults; the adapter's rules bound those it
+	// derives from task.reply_timeout. Never nil after Load.
 	Settings map[string]string `koanf:"settings"`
 }
 
@@ -189,6 +200,11 @@ type TracingConfig struct {
 	ServiceName string `koanf:"service_name"`
 }
 
+// GateLease is how long a gate slot is leased: the reply timeout plus
+// gate.lease_margin, so a crashed holder's slot is freed only after its
+// request has ended.
+func (c Config) GateLease() time.Duration { return c.Task.ReplyTimeout + c.Gate.LeaseMargin }
+
 // UsesRedis reports whether the gate is shared through Redis.
 func (c Config) UsesRedis() bool { return c.Redis.URL != "" }
 
@@ -216,6 +232,7 @@ func Default() Config {
 			ShutdownGrace:     20 * time.Second,
 			RetryAfter:        time.Second,
 		},
+		Task: TaskConfig{ReplyTimeout: 10 * time.Second},
 		Gate: GateConfig{
 			Capacity:       100,
 			Key:            "{rps}:gate",
@@ -232,7 +249,6 @@ func Default() Config {
 		Kafka: KafkaConfig{
 			TasksTopic:      "tasks",
 			ResultsTopic:    "results",
-			ReplyTimeout:    10 * time.Second,
 			TasksPartitions: 6,
 			ReplyMode:       ReplyModeOwn,
 			Settings:        map[string]string{},

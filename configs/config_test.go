@@ -22,6 +22,20 @@ func write(t *testing.T, name, content string) string {
 	return path
 }
 
+// layers makes the load options of a test case: the environment, and a
+// YAML and a .env file with the contents given (none when empty).
+func layers(t *testing.T, environ []string, yaml, dotEnv string) configs.LoadOptions {
+	t.Helper()
+	opts := configs.LoadOptions{Environ: environ}
+	if yaml != "" {
+		opts.ConfigFile = write(t, "c.yaml", yaml)
+	}
+	if dotEnv != "" {
+		opts.DotEnvFile = write(t, ".env", dotEnv)
+	}
+	return opts
+}
+
 func load(t *testing.T, opts configs.LoadOptions) configs.Config {
 	t.Helper()
 	cfg, err := configs.Load(opts)
@@ -42,7 +56,7 @@ func TestDefaults_AreTheEmbeddedMode(t *testing.T) {
 	assert.Equal(t, 100, cfg.Gate.Capacity)
 	assert.False(t, cfg.Gate.FailOpen)
 	assert.Equal(t, "{rps}:gate", cfg.Gate.Key)
-	assert.Equal(t, 10*time.Second, cfg.Kafka.ReplyTimeout)
+	assert.Equal(t, 10*time.Second, cfg.Task.ReplyTimeout)
 	assert.Equal(t, "tasks", cfg.Kafka.TasksTopic)
 	assert.Equal(t, "results", cfg.Kafka.ResultsTopic)
 	assert.NotNil(t, cfg.Kafka.Settings)
@@ -106,10 +120,10 @@ func TestOriginalNames_MapOntoTheirKeys(t *testing.T) {
 		want any
 	}{
 		{"KAFKA_BOOTSTRAP_SERVERS=k1:9092,k2:9092", func(c configs.Config) any { return c.Kafka.Bootstrap }, "k1:9092,k2:9092"},
-		{"KAFKA_GIFT_CODE_TIMEOUT=10.0", func(c configs.Config) any { return c.Kafka.ReplyTimeout }, 10 * time.Second},
-		{"KAFKA_GIFT_CODE_TIMEOUT=2.5", func(c configs.Config) any { return c.Kafka.ReplyTimeout }, 2500 * time.Millisecond},
-		{"KAFKA_GIFT_CODE_TIMEOUT=3", func(c configs.Config) any { return c.Kafka.ReplyTimeout }, 3 * time.Second},
-		{"KAFKA_GIFT_CODE_TIMEOUT=750ms", func(c configs.Config) any { return c.Kafka.ReplyTimeout }, 750 * time.Millisecond},
+		{"KAFKA_GIFT_CODE_TIMEOUT=10.0", func(c configs.Config) any { return c.Task.ReplyTimeout }, 10 * time.Second},
+		{"KAFKA_GIFT_CODE_TIMEOUT=2.5", func(c configs.Config) any { return c.Task.ReplyTimeout }, 2500 * time.Millisecond},
+		{"KAFKA_GIFT_CODE_TIMEOUT=3", func(c configs.Config) any { return c.Task.ReplyTimeout }, 3 * time.Second},
+		{"KAFKA_GIFT_CODE_TIMEOUT=750ms", func(c configs.Config) any { return c.Task.ReplyTimeout }, 750 * time.Millisecond},
 		{"TASKS_TOPIC=t", func(c configs.Config) any { return c.Kafka.TasksTopic }, "t"},
 		{"RESULTS_TOPIC=r", func(c configs.Config) any { return c.Kafka.ResultsTopic }, "r"},
 		{"REDIS_URL=redis://:secret@cache:6379/2", func(c configs.Config) any { return c.Redis.URL }, "redis://:secret@cache:6379/2"},
@@ -129,6 +143,43 @@ func TestOriginalNames_MapOntoTheirKeys(t *testing.T) {
 	}
 }
 
+// task.reply_timeout is also read by its alias kafka.reply_timeout (YAML,
+// RPS_KAFKA__REPLY_TIMEOUT) and the original's KAFKA_GIFT_CODE_TIMEOUT. In
+// one layer the key's own name beats its alias, and an RPS_ name the
+// original's; across layers the higher layer wins whichever name it uses.
+func TestReplyTimeout_EveryNameSetsIt(t *testing.T) {
+	tests := []struct {
+		name    string
+		yaml    string
+		dotEnv  string
+		environ []string
+		want    time.Duration
+	}{
+		{name: "key_in_yaml", yaml: "task:\n  reply_timeout: 3s\n", want: 3 * time.Second},
+		{name: "alias_in_yaml", yaml: "kafka:\n  reply_timeout: 3s\n", want: 3 * time.Second},
+		{name: "key_variable", environ: []string{"RPS_TASK__REPLY_TIMEOUT=3s"}, want: 3 * time.Second},
+		{name: "alias_variable", environ: []string{"RPS_KAFKA__REPLY_TIMEOUT=3s"}, want: 3 * time.Second},
+		{name: "original_variable", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=3"}, want: 3 * time.Second},
+		{name: "alias_variable_in_dotenv", dotEnv: "RPS_KAFKA__REPLY_TIMEOUT=3s\n", want: 3 * time.Second},
+
+		{name: "yaml_key_beats_alias", yaml: "kafka:\n  reply_timeout: 4s\ntask:\n  reply_timeout: 3s\n", want: 3 * time.Second},
+		{name: "key_variable_beats_alias_variable", environ: []string{"RPS_TASK__REPLY_TIMEOUT=3s", "RPS_KAFKA__REPLY_TIMEOUT=4s"}, want: 3 * time.Second},
+		{name: "key_variable_beats_alias_variable_either_order", environ: []string{"RPS_KAFKA__REPLY_TIMEOUT=4s", "RPS_TASK__REPLY_TIMEOUT=3s"}, want: 3 * time.Second},
+		{name: "key_variable_beats_original", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=4", "RPS_TASK__REPLY_TIMEOUT=3s"}, want: 3 * time.Second},
+		{name: "alias_variable_beats_original", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=4", "RPS_KAFKA__REPLY_TIMEOUT=3s"}, want: 3 * time.Second},
+		{name: "dotenv_key_beats_alias", dotEnv: "RPS_KAFKA__REPLY_TIMEOUT=4s\nRPS_TASK__REPLY_TIMEOUT=3s\n", want: 3 * time.Second},
+
+		{name: "environment_original_beats_yaml_key", yaml: "task:\n  reply_timeout: 4s\n", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=3"}, want: 3 * time.Second},
+		{name: "environment_alias_beats_dotenv_key", dotEnv: "RPS_TASK__REPLY_TIMEOUT=4s\n", environ: []string{"RPS_KAFKA__REPLY_TIMEOUT=3s"}, want: 3 * time.Second},
+		{name: "dotenv_key_beats_yaml_alias", yaml: "kafka:\n  reply_timeout: 4s\n", dotEnv: "RPS_TASK__REPLY_TIMEOUT=3s\n", want: 3 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, load(t, layers(t, tt.environ, tt.yaml, tt.dotEnv)).Task.ReplyTimeout)
+		})
+	}
+}
+
 func TestPrefixedNames_ReachEveryKind(t *testing.T) {
 	cfg := load(t, configs.LoadOptions{Environ: []string{
 		"RPS_HTTP__PORT=9000",
@@ -139,7 +190,7 @@ func TestPrefixedNames_ReachEveryKind(t *testing.T) {
 		"RPS_LOG__FORMAT=JSON",
 	}})
 	assert.Equal(t, 9000, cfg.HTTP.Port)
-	assert.Equal(t, 3*time.Second, cfg.Kafka.ReplyTimeout)
+	assert.Equal(t, 3*time.Second, cfg.Task.ReplyTimeout)
 	assert.True(t, cfg.Gate.FailOpen)
 	assert.Equal(t, int64(100), cfg.HTTP.BodyLimit)
 	assert.Equal(t, 20*time.Microsecond, cfg.Redis.MaxFlushDelay)
@@ -196,8 +247,10 @@ func TestInvalidSettings_OneLineNamingTheKeyAndItsSource(t *testing.T) {
 			want: "config: gate.release_timeout must be positive (got -1s); set by RPS_GATE__RELEASE_TIMEOUT in the environment"},
 		{name: "negative_flush_delay", environ: []string{"RPS_REDIS__MAX_FLUSH_DELAY=-1us"}, want: "redis.max_flush_delay must be 0 or more (got -1µs)"},
 		{name: "zero_timeout_in_yaml", yaml: "redis:\n  dial_timeout: 0s\n", want: "redis.dial_timeout must be positive (got 0s)"},
-		{name: "duration_without_unit", yaml: "kafka:\n  reply_timeout: 10\n", want: `kafka.reply_timeout must be a duration such as "10s"`},
-		{name: "bad_original_timeout", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=soon"}, want: "kafka.reply_timeout must be a duration"},
+		{name: "duration_without_unit", yaml: "task:\n  reply_timeout: 10\n", want: `task.reply_timeout must be a duration such as "10s" or "250ms" (got 10); set by file `},
+		{name: "duration_without_unit_under_the_alias", yaml: "kafka:\n  reply_timeout: 10\n",
+			want: `task.reply_timeout must be a duration such as "10s" or "250ms" (got 10); set by kafka.reply_timeout in file `},
+		{name: "bad_original_timeout", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=soon"}, want: "task.reply_timeout must be a duration"},
 		{name: "infinite_original_timeout", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=Inf"}, want: "set by KAFKA_GIFT_CODE_TIMEOUT in the environment"},
 		{name: "bad_bool", environ: []string{"RPS_GATE__FAIL_OPEN=maybe"}, want: `gate.fail_open must be true or false (got "maybe")`},
 		{name: "bad_redis_scheme", environ: []string{"REDIS_URL=http://user:pw@x"}, want: `redis.url must be redis://[user:password@]host:port[/db] or rediss://… (got "http://user:xxxxx@x")`},
@@ -205,7 +258,7 @@ func TestInvalidSettings_OneLineNamingTheKeyAndItsSource(t *testing.T) {
 		{name: "bad_bootstrap", environ: []string{"KAFKA_BOOTSTRAP_SERVERS=justahost"}, want: `kafka.bootstrap must be a comma-separated list of host:port (got "justahost")`},
 		{name: "bad_bootstrap_second", environ: []string{"KAFKA_BOOTSTRAP_SERVERS=k1:9092,k2"}, want: "kafka.bootstrap must be"},
 		{name: "request_not_longer_than_reply", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=15"},
-			want: "config: http.request_timeout must be longer than kafka.reply_timeout (got 15s, reply timeout 15s); kafka.reply_timeout set by KAFKA_GIFT_CODE_TIMEOUT in the environment"},
+			want: "config: http.request_timeout must be longer than task.reply_timeout (got 15s, reply timeout 15s); task.reply_timeout set by KAFKA_GIFT_CODE_TIMEOUT in the environment"},
 		{name: "port_out_of_range", environ: []string{"PORT=70000"}, want: "http.port must be between 1 and 65535, or 0 for a free port (got 70000)"},
 		{name: "port_just_out_of_range", environ: []string{"PORT=65536"}, want: "http.port must be between 1 and 65535, or 0 for a free port (got 65536)"},
 		{name: "negative_port", environ: []string{"PORT=-1"}, want: "http.port must be between 1 and 65535, or 0 for a free port (got -1)"},
@@ -244,14 +297,7 @@ func TestInvalidSettings_OneLineNamingTheKeyAndItsSource(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts := configs.LoadOptions{Environ: tt.environ}
-			if tt.yaml != "" {
-				opts.ConfigFile = write(t, "c.yaml", tt.yaml)
-			}
-			if tt.dotEnv != "" {
-				opts.DotEnvFile = write(t, ".env", tt.dotEnv)
-			}
-			_, err := configs.Load(opts)
+			_, err := configs.Load(layers(t, tt.environ, tt.yaml, tt.dotEnv))
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
 			assert.NotContains(t, err.Error(), "\n", "one line")

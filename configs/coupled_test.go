@@ -1,6 +1,7 @@
 package configs_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -10,85 +11,69 @@ import (
 	"github.com/1000x-rps-server/rps-server/configs"
 )
 
-// The reply timeout may be set to any sane value: the Kafka adapter derives
-// its delivery and session timeouts from it, so these load as they are.
-func TestReplyTimeout_LoadsAcrossItsRange(t *testing.T) {
+// Settings valid alone that disagree stop the start with one line naming
+// them and where they were set. (The Kafka adapter's rules on the reply
+// timeout and kafka.settings are tested where start-up runs them, in
+// cmd/internal/startup, and in adapters/kafkabroker.)
+func TestCoupledSettings_DisagreementIsOneError(t *testing.T) {
 	tests := []struct {
 		name    string
 		environ []string
-		want    time.Duration
-	}{
-		{"two_seconds", []string{"KAFKA_GIFT_CODE_TIMEOUT=2"}, 2 * time.Second},
-		{"sixty_seconds_with_longer_http_timeouts",
-			[]string{"KAFKA_GIFT_CODE_TIMEOUT=60", "RPS_HTTP__REQUEST_TIMEOUT=65s", "RPS_HTTP__WRITE_TIMEOUT=70s"}, time.Minute},
-		{"smallest", []string{"KAFKA_GIFT_CODE_TIMEOUT=100ms"}, 100 * time.Millisecond},
-		{"largest", []string{"KAFKA_GIFT_CODE_TIMEOUT=30m", "RPS_HTTP__REQUEST_TIMEOUT=31m", "RPS_HTTP__WRITE_TIMEOUT=32m"}, 30 * time.Minute},
-		{"message_timeout_under_reply", []string{"RPS_KAFKA__SETTINGS__MESSAGE_TIMEOUT_MS=9999"}, 10 * time.Second},
-		{"message_timeout_at_its_lowest", []string{"RPS_KAFKA__SETTINGS__MESSAGE_TIMEOUT_MS=1"}, 10 * time.Second},
-		{"message_timeout_for_the_consumer_only", []string{"RPS_KAFKA__SETTINGS__CONSUMER_MESSAGE_TIMEOUT_MS=60000"}, 10 * time.Second},
-		{"session_at_reply", []string{"RPS_KAFKA__SETTINGS__SESSION_TIMEOUT_MS=10000"}, 10 * time.Second},
-		{"session_at_kafkas_minimum_over_short_reply", []string{"KAFKA_GIFT_CODE_TIMEOUT=2", "RPS_KAFKA__SETTINGS__SESSION_TIMEOUT_MS=6000"}, 2 * time.Second},
-		{"session_for_the_producer_only", []string{"RPS_KAFKA__SETTINGS__PRODUCER_SESSION_TIMEOUT_MS=60000"}, 10 * time.Second},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := configs.Load(configs.LoadOptions{Environ: tt.environ})
-			require.NoError(t, err)
-			assert.Equal(t, tt.want, cfg.Kafka.ReplyTimeout)
-		})
-	}
-}
-
-// A setting that disagrees with the reply timeout stops the start with one
-// line naming it and where it was set.
-func TestReplyTimeout_InconsistentSettingsAreOneError(t *testing.T) {
-	tests := []struct {
-		name    string
-		environ []string
-		yaml    string
 		want    string
 	}{
 		{name: "sixty_seconds_outlives_the_request", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=60"},
-			want: "config: http.request_timeout must be longer than kafka.reply_timeout (got 15s, reply timeout 1m0s); kafka.reply_timeout set by KAFKA_GIFT_CODE_TIMEOUT in the environment"},
+			want: "config: http.request_timeout must be longer than task.reply_timeout (got 15s, reply timeout 1m0s); task.reply_timeout set by KAFKA_GIFT_CODE_TIMEOUT in the environment"},
 		{name: "request_outlives_the_write_timeout", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=60", "RPS_HTTP__REQUEST_TIMEOUT=65s"},
 			want: "config: http.write_timeout must be longer than http.request_timeout (got 30s, request timeout 1m5s); http.request_timeout set by RPS_HTTP__REQUEST_TIMEOUT in the environment"},
 		{name: "write_timeout_equal_to_request", environ: []string{"RPS_HTTP__WRITE_TIMEOUT=15s"},
 			want: "config: http.write_timeout must be longer than http.request_timeout (got 15s, request timeout 15s); set by RPS_HTTP__WRITE_TIMEOUT in the environment"},
 		{name: "block_idle_over_a_quarter_lease", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=1", "RPS_GATE__LEASE_MARGIN=1s", "RPS_GATE__BLOCK_IDLE=600ms"},
-			want: "config: gate.block_idle must be at most a quarter of the lease, kafka.reply_timeout + gate.lease_margin (got 600ms, lease 2s); set by RPS_GATE__BLOCK_IDLE in the environment, kafka.reply_timeout set by KAFKA_GIFT_CODE_TIMEOUT in the environment, gate.lease_margin set by RPS_GATE__LEASE_MARGIN in the environment"},
-		{name: "too_small", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=0.05"},
-			want: "config: kafka.reply_timeout must be between 100ms and 30m0s (got 50ms); set by KAFKA_GIFT_CODE_TIMEOUT in the environment"},
-		{name: "too_large", environ: []string{"RPS_KAFKA__REPLY_TIMEOUT=1h", "RPS_HTTP__REQUEST_TIMEOUT=2h", "RPS_HTTP__WRITE_TIMEOUT=3h"},
-			want: "config: kafka.reply_timeout must be between 100ms and 30m0s (got 1h0m0s); set by RPS_KAFKA__REPLY_TIMEOUT in the environment"},
+			want: "config: gate.block_idle must be at most a quarter of the lease, task.reply_timeout + gate.lease_margin (got 600ms, lease 2s); set by RPS_GATE__BLOCK_IDLE in the environment, task.reply_timeout set by KAFKA_GIFT_CODE_TIMEOUT in the environment, gate.lease_margin set by RPS_GATE__LEASE_MARGIN in the environment"},
 		{name: "zero_is_not_positive", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=0"},
-			want: "config: kafka.reply_timeout must be positive (got 0s)"},
-		{name: "message_timeout_past_reply", environ: []string{"RPS_KAFKA__SETTINGS__MESSAGE_TIMEOUT_MS=15000"},
-			want: `config: kafka.settings.message.timeout.ms must be 1 to 9999 (milliseconds), under kafka.reply_timeout (10s), so an undeliverable task fails before its reply times out (got "15000"); set by RPS_KAFKA__SETTINGS__MESSAGE_TIMEOUT_MS in the environment`},
-		{name: "message_timeout_at_a_shorter_reply", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=2", "RPS_KAFKA__SETTINGS__MESSAGE_TIMEOUT_MS=5000"},
-			want: "kafka.settings.message.timeout.ms must be 1 to 1999 (milliseconds), under kafka.reply_timeout (2s), so an undeliverable task fails before its reply times out (got \"5000\"); set by RPS_KAFKA__SETTINGS__MESSAGE_TIMEOUT_MS in the environment, kafka.reply_timeout set by KAFKA_GIFT_CODE_TIMEOUT in the environment"},
-		{name: "message_timeout_infinite", yaml: "kafka:\n  settings:\n    message.timeout.ms: 0\n",
-			want: `kafka.settings.message.timeout.ms must be 1 to 9999 (milliseconds), under kafka.reply_timeout (10s), so an undeliverable task fails before its reply times out (got "0"); set by file `},
-		{name: "producer_message_timeout", yaml: "kafka:\n  settings:\n    producer:\n      message.timeout.ms: 10000\n",
-			want: `kafka.settings.producer.message.timeout.ms must be 1 to 9999 (milliseconds)`},
-		{name: "delivery_timeout_is_the_same_property", environ: []string{"RPS_KAFKA__SETTINGS__DELIVERY_TIMEOUT_MS=10000"},
-			want: `kafka.settings.delivery.timeout.ms must be 1 to 9999 (milliseconds)`},
-		{name: "message_timeout_not_a_number", environ: []string{"RPS_KAFKA__SETTINGS__MESSAGE_TIMEOUT_MS=5s"},
-			want: `kafka.settings.message.timeout.ms must be 1 to 9999 (milliseconds), under kafka.reply_timeout (10s), so an undeliverable task fails before its reply times out (got "5s")`},
-		{name: "session_far_past_reply", environ: []string{"RPS_KAFKA__SETTINGS__SESSION_TIMEOUT_MS=45000"},
-			want: `config: kafka.settings.session.timeout.ms must be 1 to 10000 (milliseconds), at most kafka.reply_timeout (10s) or Kafka's minimum session (6s), so a dead worker's tasks move on within a reply timeout (got "45000"); set by RPS_KAFKA__SETTINGS__SESSION_TIMEOUT_MS in the environment`},
-		{name: "consumer_session_past_a_short_reply", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=2", "RPS_KAFKA__SETTINGS__CONSUMER_SESSION_TIMEOUT_MS=10000"},
-			want: `kafka.settings.consumer.session.timeout.ms must be 1 to 6000 (milliseconds)`},
+			want: "config: task.reply_timeout must be positive (got 0s)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts := configs.LoadOptions{Environ: tt.environ}
-			if tt.yaml != "" {
-				opts.ConfigFile = write(t, "c.yaml", tt.yaml)
-			}
-			_, err := configs.Load(opts)
+			_, err := configs.Load(configs.LoadOptions{Environ: tt.environ})
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
 			assert.NotContains(t, err.Error(), "\n", "one line")
 		})
 	}
+}
+
+func TestGateLease_IsTheReplyTimeoutPlusTheMargin(t *testing.T) {
+	cfg, err := configs.Load(configs.LoadOptions{Environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=2", "RPS_GATE__LEASE_MARGIN=1s"}})
+	require.NoError(t, err)
+	assert.Equal(t, 3*time.Second, cfg.GateLease())
+}
+
+// Load runs the rules it is given after its own checks, and says where the
+// keys a rule names were set; an error that names no key is still one line
+// starting with "config".
+func TestLoad_RunsTheRulesItIsGiven(t *testing.T) {
+	var seen configs.Config
+	keyRule := func(c configs.Config) error {
+		seen = c
+		return &configs.KeyError{Keys: []string{"gate.capacity"}, Msg: "gate.capacity must be even (got 7)"}
+	}
+	_, err := configs.Load(configs.LoadOptions{Environ: []string{"RATE_LIMIT_CAPACITY=7"}, Rules: []configs.Rule{keyRule}})
+	require.EqualError(t, err, "config: gate.capacity must be even (got 7); set by RATE_LIMIT_CAPACITY in the environment")
+	assert.Equal(t, 7, seen.Gate.Capacity, "the rule sees the loaded config")
+
+	plain := func(configs.Config) error { return errors.New("no") }
+	_, err = configs.Load(configs.LoadOptions{Rules: []configs.Rule{plain}})
+	require.EqualError(t, err, "config: no")
+
+	ran := false
+	_, err = configs.Load(configs.LoadOptions{
+		Environ: []string{"RATE_LIMIT_CAPACITY=0"},
+		Rules:   []configs.Rule{func(configs.Config) error { ran = true; return nil }},
+	})
+	require.ErrorContains(t, err, "gate.capacity must be at least 1")
+	assert.False(t, ran, "the generic checks come first")
+
+	ok := func(configs.Config) error { return nil }
+	_, err = configs.Load(configs.LoadOptions{Rules: []configs.Rule{ok}})
+	require.NoError(t, err)
 }

@@ -10,9 +10,9 @@ import (
 )
 
 // FromArgs parses a binary's flags (-config FILE, -env FILE) and loads the
-// config. The YAML file may also be named by RPS_CONFIG in environ; the flag
+// config, checked by rules after the generic checks (see Load). The YAML file may also be named by RPS_CONFIG in environ; the flag
 // wins. The .env file defaults to ".env" in the working directory.
-func FromArgs(name string, args, environ []string) (Config, error) {
+func FromArgs(name string, args, environ []string, rules ...Rule) (Config, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	configFile := fs.String("config", envnames.ParseEnviron(environ)[envnames.ConfigFileVar], "YAML config file (or env "+envnames.ConfigFileVar+")")
@@ -26,5 +26,5 @@ func FromArgs(name string, args, environ []string) (Config, error) {
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("flags: unexpected argument %q", fs.Arg(0))
 	}
-	return Load(LoadOptions{ConfigFile: *configFile, DotEnvFile: *dotEnv, Environ: environ})
+	return Load(LoadOptions{ConfigFile: *configFile, DotEnvFile: *dotEnv, Environ: environ, Rules: rules})
 }

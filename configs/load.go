@@ -15,14 +15,18 @@ type LoadOptions struct {
 	ConfigFile string   // YAML file; empty for none, a missing file is an error
 	DotEnvFile string   // .env file; empty or missing is fine
 	Environ    []string // KEY=VALUE pairs; a later pair wins
+	// Rules are the components' own checks, run after the generic ones
+	// (start-up passes the adapters' rules).
+	Rules []Rule
 }
 
 // Load builds the config from the defaults, the YAML file, the .env file and
-// the environment, each over the one before, and validates it. Every error
-// is one line naming the key, and the variable or file that set it.
+// the environment, each over the one before, and validates it: the generic
+// checks (Validate), then opts.Rules. Every error is one line naming the
+// key, and the variable or file that set it.
 func Load(opts LoadOptions) (Config, error) {
 	def := Default()
-	l, err := keytree.NewLoader(fields(def), def.Kafka.Settings)
+	l, err := keytree.NewLoader(fields(def), def.Kafka.Settings, aliases())
 	if err != nil {
 		return Config{}, err
 	}
@@ -43,7 +47,7 @@ func Load(opts LoadOptions) (Config, error) {
 	if err := loadVars(l, envnames.ParseEnviron(opts.Environ), "the environment"); err != nil {
 		return Config{}, err
 	}
-	return config(l)
+	return config(l, opts.Rules)
 }
 
 // loadVars merges variables (from the environment or a .env file).
@@ -57,7 +61,7 @@ func loadVars(l *keytree.Loader, vars map[string]string, where string) error {
 
 // config unmarshals the merged tree, normalises it and validates it, adding
 // to a validation error where the offending values came from.
-func config(l *keytree.Loader) (Config, error) {
+func config(l *keytree.Loader, rules []Rule) (Config, error) {
 	var cfg Config
 	if err := l.Unmarshal(&cfg); err != nil {
 		return Config{}, err
@@ -65,14 +69,27 @@ func config(l *keytree.Loader) (Config, error) {
 	cfg.Kafka.Settings = l.Settings()
 	cfg.Log.Level = normalizeLevel(cfg.Log.Level)
 	cfg.Log.Format = strings.ToLower(strings.TrimSpace(cfg.Log.Format))
-	if err := cfg.Validate(); err != nil {
-		var fe *fieldError
-		if errors.As(err, &fe) {
-			return Config{}, fmt.Errorf("%w%s", err, fe.origins(l.Origins()))
+	if err := cfg.check(rules); err != nil {
+		var ke *KeyError
+		if errors.As(err, &ke) {
+			return Config{}, fmt.Errorf("%w%s", err, ke.origins(l.Origins()))
 		}
-		return Config{}, err
+		return Config{}, fmt.Errorf("config: %w", err)
 	}
 	return cfg, nil
+}
+
+// check runs the generic checks, then the rules, and returns the first error.
+func (c Config) check(rules []Rule) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	for _, rule := range rules {
+		if err := rule(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // normalizeLevel lower-cases a level and accepts Python's names, which users

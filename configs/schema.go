@@ -18,3 +18,21 @@ func fields(cfg Config) map[string]reflect.Value {
 	}
 	return out
 }
+
+// aliases are other names keys are read by (alias -> key), in YAML and as
+// RPS_ variables; the key's own name wins when one layer sets both.
+func aliases() map[string]string {
+	return map[string]string{
+		// Configs written when the setting sat with Kafka's keep working.
+		"kafka.reply_timeout": "task.reply_timeout",
+	}
+}
+
+// known maps every name a key may be set by, its own and its aliases, to the key.
+func known() map[string]string {
+	out := aliases()
+	for key := range fields(Default()) {
+		out[key] = key
+	}
+	return out
+}

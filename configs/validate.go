@@ -14,18 +14,26 @@ import (
 // browsers' and proxies' headers would be refused.
 const minHeaderBytes = 1024
 
-// fieldError is an invalid setting: the keys involved (the offending one
+// KeyError is an invalid setting: the keys involved (the offending one
 // first) and what is wrong, e.g. "gate.capacity must be at least 1 (got 0)".
-type fieldError struct {
-	keys []string
-	msg  string
+// Load adds where the keys were set; a Rule returns one for that.
+type KeyError struct {
+	Keys []string
+	Msg  string
 }
 
-func (e *fieldError) Error() string { return "config: " + e.msg }
+func (e *KeyError) Error() string { return "config: " + e.Msg }
 
 // origins says which variables or files set the keys, for Load's message:
 // "; set by RATE_LIMIT_CAPACITY in the environment".
-func (e *fieldError) origins(from map[string]string) string { return keytree.SetBy(e.keys, from) }
+func (e *KeyError) origins(from map[string]string) string { return keytree.SetBy(e.Keys, from) }
+
+// Rule is a check of the loaded config that belongs to a component using it
+// (an adapter's limits), which configs does not know: start-up hands rules
+// to Load, which runs them after its own checks. A rule returns nil, or a
+// *KeyError naming the keys at fault so that the message says where they
+// were set.
+type Rule func(Config) error
 
 // check is one rule: when bad, key must be want, and got is what it is.
 type check struct {
@@ -40,7 +48,7 @@ type check struct {
 func (c Config) Validate() error {
 	for _, ch := range c.checks() {
 		if ch.bad {
-			return &fieldError{keys: []string{ch.key}, msg: fmt.Sprintf("%s must be %s (got %s)", ch.key, ch.want, keytree.Show(ch.got))}
+			return &KeyError{Keys: []string{ch.key}, Msg: fmt.Sprintf("%s must be %s (got %s)", ch.key, ch.want, keytree.Show(ch.got))}
 		}
 	}
 	if fe := c.coupled(); fe != nil {
@@ -93,8 +101,5 @@ func (c Config) checks() []check {
 		}
 		checks = append(checks, check{d <= 0, f.Key, "positive", d})
 	}
-	return append(checks, check{
-		c.Kafka.ReplyTimeout < minReplyTimeout || c.Kafka.ReplyTimeout > maxReplyTimeout,
-		"kafka.reply_timeout", fmt.Sprintf("between %s and %s", minReplyTimeout, maxReplyTimeout), c.Kafka.ReplyTimeout,
-	})
+	return checks
 }

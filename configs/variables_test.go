@@ -17,6 +17,9 @@ func TestReadsVariable(t *testing.T) {
 		"OTEL_EXPORTER_OTLP_ENDPOINT":        true,  // OpenTelemetry's, tracing.endpoint
 		"OTEL_SERVICE_NAME":                  true,  // OpenTelemetry's, tracing.service_name
 		"RPS_TRACING__SAMPLE_RATIO":          true,  // a key's
+		"RPS_TASK__REPLY_TIMEOUT":            true,  // a key's
+		"RPS_KAFKA__REPLY_TIMEOUT":           true,  // an alias's
+		"KAFKA_GIFT_CODE_TIMEOUT":            true,  // the original's
 		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": false, // not configs'
 	} {
 		if got := ReadsVariable(name); got != want {

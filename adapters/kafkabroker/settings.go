@@ -189,11 +189,8 @@ func consumerSettings(c Clients, group string) kafka.ConfigMap {
 // every client, prefixed keys only to their kind, with the prefix removed.
 func apply(base kafka.ConfigMap, role string, overrides map[string]string) (*kafka.ConfigMap, error) {
 	for k, v := range overrides {
-		key := k
-		switch {
-		case strings.HasPrefix(k, role):
-			key = strings.TrimPrefix(k, role)
-		case strings.HasPrefix(k, producerPrefix), strings.HasPrefix(k, consumerPrefix):
+		aim, key := splitRole(k)
+		if aim != "" && aim != role {
 			continue // meant for the other kind of client
 		}
 		if err := base.SetKey(key, v); err != nil {

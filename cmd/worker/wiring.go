@@ -64,7 +64,7 @@ func (w *workerApp) open(ctx context.Context, cfg configs.Config, log *slog.Logg
 		Group:           cfg.Worker.Group,
 		Concurrency:     cfg.Worker.Concurrency,
 		DrainTimeout:    cfg.Worker.DrainTimeout,
-		ReplyTimeout:    cfg.Kafka.ReplyTimeout,
+		ReplyTimeout:    cfg.Task.ReplyTimeout,
 		Settings:        cfg.Kafka.Settings,
 		Logger:          log,
 		Registerer:      reg,

@@ -152,7 +152,7 @@ func startOurWorker(t *testing.T, env testEnv) *taskworker.Runner {
 	w, err := taskworker.New(context.Background(), taskworker.Config{
 		Bootstrap: cfg.Kafka.Bootstrap, TasksTopic: cfg.Kafka.TasksTopic, ResultsTopic: cfg.Kafka.ResultsTopic,
 		Group: cfg.Worker.Group, Concurrency: cfg.Worker.Concurrency, DrainTimeout: 30 * time.Second,
-		ReplyTimeout: cfg.Kafka.ReplyTimeout, Logger: quiet, Registerer: prometheus.NewRegistry(),
+		ReplyTimeout: cfg.Task.ReplyTimeout, Logger: quiet, Registerer: prometheus.NewRegistry(),
 	}, proc)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())

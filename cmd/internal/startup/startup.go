@@ -1,4 +1,5 @@
-// Package startup is how both binaries begin, written once: the config, the
+// Package startup is how both binaries begin, written once: the config
+// (checked by the adapters' own rules as well as its generic ones), the
 // logger, the profiler when asked for, the process's metrics registry and
 // its tracing.
 // It is internal to cmd: only the binaries start processes.
@@ -32,11 +33,11 @@ type Process struct {
 const flushTimeout = 5 * time.Second
 
 // Begin loads the config of the binary build names from args and environ,
-// logs to logOut, logs its version and the (redacted) config once, sets the
+// checked by the adapters' rules too (rules.go), logs to logOut, logs its version and the (redacted) config once, sets the
 // garbage collector's target unless GOGC does, registers
 // the rps_build_info gauge and serves the profiler if the config asks for it.
 func Begin(ctx context.Context, build observability.BuildInfo, args, environ []string, logOut io.Writer) (*Process, error) {
-	cfg, err := configs.FromArgs(build.Binary, args, environ)
+	cfg, err := configs.FromArgs(build.Binary, args, environ, rules()...)
 	if err != nil {
 		return nil, err
 	}

@@ -79,7 +79,7 @@ func buildAPI(ctx context.Context, cfg configs.Config, p *serverPorts, kinds []d
 	}
 	submit, err := app.NewSubmitTask(p.gate, p.broker, app.SubmitTaskConfig{
 		Kinds:          kinds,
-		ReplyTimeout:   cfg.Kafka.ReplyTimeout,
+		ReplyTimeout:   cfg.Task.ReplyTimeout,
 		ReleaseTimeout: cfg.Gate.ReleaseTimeout,
 		NewID:          uuid.NewString,
 		Logger:         log,

@@ -25,7 +25,7 @@ const ConfigFileVar = "RPS_CONFIG"
 // same layer, the RPS_ one wins.
 var OriginalNames = map[string]string{
 	"KAFKA_BOOTSTRAP_SERVERS": "kafka.bootstrap",
-	"KAFKA_GIFT_CODE_TIMEOUT": "kafka.reply_timeout", // float seconds ("10.0") or a duration
+	"KAFKA_GIFT_CODE_TIMEOUT": "task.reply_timeout", // float seconds ("10.0") or a duration
 	"TASKS_TOPIC":             "kafka.tasks_topic",
 	"RESULTS_TOPIC":           "kafka.results_topic",
 	"REDIS_URL":               "redis.url",
@@ -39,10 +39,15 @@ var OriginalNames = map[string]string{
 	"OTEL_SERVICE_NAME":           "tracing.service_name",
 }
 
+// secondsVar is the original's variable in float seconds ("10.0").
+const secondsVar = "KAFKA_GIFT_CODE_TIMEOUT"
+
 // FromVars maps variables (from the environment or a .env file) onto keys:
-// the original's names first, then RPS_ names over them. An RPS_ name that is
-// no key is an error, so a typo cannot pass silently; other names are ignored.
-func FromVars(vars map[string]string, where string, known map[string]bool) (keytree.Layer, error) {
+// the original's names first, then RPS_ names over them, a key's own RPS_
+// name over its aliases'. known maps every name a key may be set by to the
+// key (see keytree.Loader.Known). An RPS_ name that is no key is an error,
+// so a typo cannot pass silently; other names are ignored.
+func FromVars(vars map[string]string, where string, known map[string]string) (keytree.Layer, error) {
 	l := keytree.NewLayer()
 	for _, name := range slices.Sorted(maps.Keys(OriginalNames)) {
 		v, ok := vars[name]
@@ -50,7 +55,7 @@ func FromVars(vars map[string]string, where string, known map[string]bool) (keyt
 			continue
 		}
 		key := OriginalNames[name]
-		if key == "kafka.reply_timeout" {
+		if name == secondsVar {
 			v = SecondsToDuration(v)
 		}
 		l.Values[key], l.Origins[key] = v, name+" in "+where
@@ -66,15 +71,19 @@ func FromVars(vars map[string]string, where string, known map[string]bool) (keyt
 			l.Settings[prop], l.Origins[keytree.SettingsKey+"."+prop] = vars[name], name+" in "+where
 			continue
 		}
-		if !known[key] {
+		to, ok := known[key]
+		if !ok {
 			return keytree.Layer{}, unknownVar(name, where, known)
 		}
-		l.Values[key], l.Origins[key] = vars[name], name+" in "+where
+		if _, own := vars[VarName(to)]; own && to != key {
+			continue // the key's own name wins over an alias
+		}
+		l.Values[to], l.Origins[to] = vars[name], name+" in "+where
 	}
 	return l, nil
 }
 
-func unknownVar(name, where string, known map[string]bool) error {
+func unknownVar(name, where string, known map[string]string) error {
 	names := make([]string, 0, len(known))
 	for key := range known {
 		names = append(names, VarName(key))
@@ -114,9 +123,9 @@ func ParseEnviron(environ []string) map[string]string {
 }
 
 // Reads reports whether a variable is read: one of the original's names,
-// RPS_CONFIG, or the RPS_ variable of a known key (any
-// RPS_KAFKA__SETTINGS__ suffix, a librdkafka property).
-func Reads(name string, known map[string]bool) bool {
+// RPS_CONFIG, or the RPS_ variable of a name in known (a key or an alias;
+// any RPS_KAFKA__SETTINGS__ suffix, a librdkafka property).
+func Reads(name string, known map[string]string) bool {
 	if _, ok := OriginalNames[name]; ok || name == ConfigFileVar {
 		return true
 	}

@@ -34,16 +34,24 @@ func NewLayer() Layer {
 type Loader struct {
 	k        *koanf.Koanf
 	types    map[string]reflect.Type
+	aliases  map[string]string // a key's other name -> the key
 	origins  map[string]string
 	settings map[string]string
 }
 
 // NewLoader starts from the defaults: every settable key with its default
-// value, and the default librdkafka settings.
-func NewLoader(defaults map[string]reflect.Value, settings map[string]string) (*Loader, error) {
+// value, and the default librdkafka settings. aliases are other names of
+// keys (old name -> key), read as the key; the key's own name wins when a
+// layer sets both.
+func NewLoader(defaults map[string]reflect.Value, settings, aliases map[string]string) (*Loader, error) {
 	l := &Loader{
-		k: koanf.New("."), types: map[string]reflect.Type{},
+		k: koanf.New("."), types: map[string]reflect.Type{}, aliases: maps.Clone(aliases),
 		origins: map[string]string{}, settings: maps.Clone(settings),
+	}
+	for alias, key := range aliases {
+		if _, ok := defaults[key]; !ok {
+			return nil, fmt.Errorf("config: alias %s names no key (%s)", alias, key)
+		}
 	}
 	values := map[string]any{}
 	for key, v := range defaults {
@@ -80,6 +88,12 @@ func (l *Loader) LoadYAML(path string) error {
 	for key, v := range parsed.All() {
 		if _, ok := l.types[key]; ok {
 			ly.Values[key], ly.Origins[key] = v, where
+			continue
+		}
+		if to, ok := l.aliases[key]; ok {
+			if !parsed.Exists(to) { // else the key's own name wins
+				ly.Values[to], ly.Origins[to] = v, key+" in "+where
+			}
 			continue
 		}
 		if isEmptySection(v) { // "worker:" with every key commented out
@@ -180,12 +194,14 @@ func (l *Loader) Merge(ly Layer) error {
 	return nil
 }
 
-// Known is the set of settable keys.
-func (l *Loader) Known() map[string]bool {
-	known := make(map[string]bool, len(l.types))
+// Known maps every name a key may be set by (its own and its aliases) to
+// the key.
+func (l *Loader) Known() map[string]string {
+	known := make(map[string]string, len(l.types)+len(l.aliases))
 	for key := range l.types {
-		known[key] = true
+		known[key] = key
 	}
+	maps.Copy(known, l.aliases)
 	return known
 }
 

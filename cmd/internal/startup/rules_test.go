@@ -1,0 +1,109 @@
+package startup
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/1000x-rps-server/rps-server/configs"
+	"github.com/1000x-rps-server/rps-server/observability"
+)
+
+// load loads the config as Begin does: the generic checks and the rules.
+func load(t *testing.T, environ []string, yaml string) (configs.Config, error) {
+	t.Helper()
+	opts := configs.LoadOptions{Environ: environ, Rules: rules()}
+	if yaml != "" {
+		opts.ConfigFile = filepath.Join(t.TempDir(), "c.yaml")
+		require.NoError(t, os.WriteFile(opts.ConfigFile, []byte(yaml), 0o600))
+	}
+	return configs.Load(opts)
+}
+
+// The reply timeout may be set to any sane value: the Kafka adapter derives
+// its delivery and session timeouts from it, so these load as they are.
+func TestReplyTimeout_LoadsAcrossItsRange(t *testing.T) {
+	tests := []struct {
+		name    string
+		environ []string
+		want    time.Duration
+	}{
+		{"two_seconds", []string{"KAFKA_GIFT_CODE_TIMEOUT=2"}, 2 * time.Second},
+		{"sixty_seconds_with_longer_http_timeouts",
+			[]string{"KAFKA_GIFT_CODE_TIMEOUT=60", "RPS_HTTP__REQUEST_TIMEOUT=65s", "RPS_HTTP__WRITE_TIMEOUT=70s"}, time.Minute},
+		{"smallest", []string{"KAFKA_GIFT_CODE_TIMEOUT=100ms"}, 100 * time.Millisecond},
+		{"largest", []string{"KAFKA_GIFT_CODE_TIMEOUT=30m", "RPS_HTTP__REQUEST_TIMEOUT=31m", "RPS_HTTP__WRITE_TIMEOUT=32m"}, 30 * time.Minute},
+		{"message_timeout_under_reply", []string{"RPS_KAFKA__SETTINGS__MESSAGE_TIMEOUT_MS=9999"}, 10 * time.Second},
+		{"message_timeout_at_its_lowest", []string{"RPS_KAFKA__SETTINGS__MESSAGE_TIMEOUT_MS=1"}, 10 * time.Second},
+		{"message_timeout_for_the_consumer_only", []string{"RPS_KAFKA__SETTINGS__CONSUMER_MESSAGE_TIMEOUT_MS=60000"}, 10 * time.Second},
+		{"session_at_reply", []string{"RPS_KAFKA__SETTINGS__SESSION_TIMEOUT_MS=10000"}, 10 * time.Second},
+		{"session_at_kafkas_minimum_over_short_reply", []string{"KAFKA_GIFT_CODE_TIMEOUT=2", "RPS_KAFKA__SETTINGS__SESSION_TIMEOUT_MS=6000"}, 2 * time.Second},
+		{"session_for_the_producer_only", []string{"RPS_KAFKA__SETTINGS__PRODUCER_SESSION_TIMEOUT_MS=60000"}, 10 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := load(t, tt.environ, "")
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, cfg.Task.ReplyTimeout)
+		})
+	}
+}
+
+// A setting the Kafka adapter refuses stops the start with one line naming
+// the key and where it was set, as the loader's own checks do.
+func TestKafkaRules_InconsistentSettingsAreOneError(t *testing.T) {
+	tests := []struct {
+		name    string
+		environ []string
+		yaml    string
+		want    string
+	}{
+		{name: "too_small", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=0.05"},
+			want: "config: task.reply_timeout must be between 100ms and 30m0s (got 50ms); set by KAFKA_GIFT_CODE_TIMEOUT in the environment"},
+		{name: "too_large", environ: []string{"RPS_KAFKA__REPLY_TIMEOUT=1h", "RPS_HTTP__REQUEST_TIMEOUT=2h", "RPS_HTTP__WRITE_TIMEOUT=3h"},
+			want: "config: task.reply_timeout must be between 100ms and 30m0s (got 1h0m0s); set by RPS_KAFKA__REPLY_TIMEOUT in the environment"},
+		{name: "message_timeout_past_reply", environ: []string{"RPS_KAFKA__SETTINGS__MESSAGE_TIMEOUT_MS=15000"},
+			want: `config: kafka.settings.message.timeout.ms must be 1 to 9999 (milliseconds), under the reply timeout (10s), so an undeliverable task fails before its reply times out (got "15000"); set by RPS_KAFKA__SETTINGS__MESSAGE_TIMEOUT_MS in the environment`},
+		{name: "message_timeout_at_a_shorter_reply", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=2", "RPS_KAFKA__SETTINGS__MESSAGE_TIMEOUT_MS=5000"},
+			want: "kafka.settings.message.timeout.ms must be 1 to 1999 (milliseconds), under the reply timeout (2s), so an undeliverable task fails before its reply times out (got \"5000\"); set by RPS_KAFKA__SETTINGS__MESSAGE_TIMEOUT_MS in the environment, task.reply_timeout set by KAFKA_GIFT_CODE_TIMEOUT in the environment"},
+		{name: "message_timeout_infinite", yaml: "kafka:\n  settings:\n    message.timeout.ms: 0\n",
+			want: `kafka.settings.message.timeout.ms must be 1 to 9999 (milliseconds), under the reply timeout (10s), so an undeliverable task fails before its reply times out (got "0"); set by file `},
+		{name: "producer_message_timeout", yaml: "kafka:\n  settings:\n    producer:\n      message.timeout.ms: 10000\n",
+			want: `kafka.settings.producer.message.timeout.ms must be 1 to 9999 (milliseconds)`},
+		{name: "delivery_timeout_is_the_same_property", environ: []string{"RPS_KAFKA__SETTINGS__DELIVERY_TIMEOUT_MS=10000"},
+			want: `kafka.settings.delivery.timeout.ms must be 1 to 9999 (milliseconds)`},
+		{name: "message_timeout_not_a_number", environ: []string{"RPS_KAFKA__SETTINGS__MESSAGE_TIMEOUT_MS=5s"},
+			want: `kafka.settings.message.timeout.ms must be 1 to 9999 (milliseconds), under the reply timeout (10s), so an undeliverable task fails before its reply times out (got "5s")`},
+		{name: "session_far_past_reply", environ: []string{"RPS_KAFKA__SETTINGS__SESSION_TIMEOUT_MS=45000"},
+			want: `config: kafka.settings.session.timeout.ms must be 1 to 10000 (milliseconds), at most the reply timeout (10s) or Kafka's minimum session (6s), so a dead worker's tasks move on within a reply timeout (got "45000"); set by RPS_KAFKA__SETTINGS__SESSION_TIMEOUT_MS in the environment`},
+		{name: "consumer_session_past_a_short_reply", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=2", "RPS_KAFKA__SETTINGS__CONSUMER_SESSION_TIMEOUT_MS=10000"},
+			want: `kafka.settings.consumer.session.timeout.ms must be 1 to 6000 (milliseconds)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := load(t, tt.environ, tt.yaml)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.NotContains(t, err.Error(), "\n", "one line")
+		})
+	}
+}
+
+// Begin runs the rules: a setting the Kafka adapter refuses stops the start
+// before anything is started, even without Kafka configured.
+func TestBegin_RefusesWhatTheKafkaAdapterRefuses(t *testing.T) {
+	build := observability.BuildInfo{Binary: "server", Version: "test"}
+	_, err := Begin(context.Background(), build, []string{"-env", ""}, []string{"RPS_KAFKA__SETTINGS__SESSION_TIMEOUT_MS=45000"}, io.Discard)
+	require.ErrorContains(t, err, "config: kafka.settings.session.timeout.ms must be 1 to 10000 (milliseconds)")
+
+	// GOGC set: Begin leaves the test process's collector alone.
+	p, err := Begin(context.Background(), build, []string{"-env", ""}, []string{"RPS_KAFKA__SETTINGS__SESSION_TIMEOUT_MS=10000", "GOGC=100"}, io.Discard)
+	require.NoError(t, err, "within the rule")
+	p.Close()
+}
