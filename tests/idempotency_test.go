@@ -77,7 +77,9 @@ func newIdemServer(t *testing.T, store ports.IdempotencyStore, w *worker, replyT
 		ReleaseTimeout: time.Second, NewID: uuid.NewString, Logger: log,
 	})
 	require.NoError(t, err)
-	once, err := app.NewSubmitOnce(submit, store, app.SubmitOnceConfig{Lease: 10 * time.Second, StoreTimeout: time.Second})
+	once, err := app.NewSubmitOnce(submit, store, app.SubmitOnceConfig{
+		Lease: 10 * time.Second, StoreTimeout: time.Second, NewID: uuid.NewString, Logger: log,
+	})
 	require.NoError(t, err)
 	reg := prometheus.NewRegistry()
 	api, err := httpapi.New(once, httpapi.Config{

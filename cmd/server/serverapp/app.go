@@ -90,6 +90,7 @@ func buildAPI(ctx context.Context, cfg configs.Config, p *serverPorts, kinds []d
 	// A key's run must not outlive its lease, or a retry could run beside it.
 	once, err := app.NewSubmitOnce(submit, p.idem, app.SubmitOnceConfig{
 		Lease: cfg.HTTP.RequestTimeout + cfg.Gate.ReleaseTimeout, StoreTimeout: cfg.Redis.CommandTimeout,
+		NewID: uuid.NewString, Logger: log,
 	})
 	if err != nil {
 		return nil, err
