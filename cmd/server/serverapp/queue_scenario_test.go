@@ -1,7 +1,7 @@
-// Package tests holds tests that assemble the real pieces: the original's
-// queue scenario through the server's own assembly (cmd/server/serverapp)
-// with each gate and a broker double.
-package tests
+// Component tests: the application assembled by NewComponentTest, as
+// cmd/server assembles it, on each gate and store with a broker double,
+// driven over HTTP in-process.
+package serverapp_test
 
 import (
 	"context"
