@@ -21,7 +21,7 @@ import (
 	"github.com/1000x-rps-server/rps-server/adapters/membroker"
 	"github.com/1000x-rps-server/rps-server/adapters/memledger"
 	"github.com/1000x-rps-server/rps-server/app"
-	"github.com/1000x-rps-server/rps-server/cmd/server/serverapp"
+	"github.com/1000x-rps-server/rps-server/cmd/server/internal/serverapp"
 	"github.com/1000x-rps-server/rps-server/configs"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/ports"

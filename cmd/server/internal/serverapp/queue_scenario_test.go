@@ -22,7 +22,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/1000x-rps-server/rps-server/adapters/membroker"
-	"github.com/1000x-rps-server/rps-server/cmd/server/serverapp"
+	"github.com/1000x-rps-server/rps-server/cmd/server/internal/serverapp"
 	"github.com/1000x-rps-server/rps-server/configs"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/tests/infra"
