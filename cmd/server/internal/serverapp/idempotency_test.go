@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,14 +13,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/1000x-rps-server/rps-server/adapters/membroker"
 	"github.com/1000x-rps-server/rps-server/adapters/memledger"
 	"github.com/1000x-rps-server/rps-server/app"
-	"github.com/1000x-rps-server/rps-server/cmd/server/internal/serverapp"
 	"github.com/1000x-rps-server/rps-server/configs"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/ports"
@@ -60,21 +57,6 @@ func newWorker(t *testing.T) *worker {
 	return w
 }
 
-// newIdemServer is one server instance assembled as cmd/server does, on the
-// gate and store cfg names, with a broker of its own over the shared worker.
-func newIdemServer(t *testing.T, cfg configs.Config, w *worker) *httptest.Server {
-	t.Helper()
-	broker, err := membroker.New(w.proc, 1000)
-	require.NoError(t, err)
-	t.Cleanup(broker.Close)
-	application, err := serverapp.NewComponentTest(context.Background(), cfg, broker, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
-	require.NoError(t, err)
-	t.Cleanup(application.Close)
-	srv := httptest.NewServer(application.API)
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 // idemConfig is the default config with replyTimeout as the reply deadline
 // and ttl as how long a key's outcome is kept; no Redis: the gate and the
 // store are in memory until onRedis.
@@ -106,13 +88,13 @@ func stores() map[string]func(t *testing.T, cfg *configs.Config) {
 	}
 }
 
-// newIdemServerOn is newIdemServer on a fresh config (idemConfig) whose
+// newIdemServerOn is a server over w on a fresh config (idemConfig) whose
 // store onStore chooses.
 func newIdemServerOn(t *testing.T, onStore func(*testing.T, *configs.Config), w *worker, replyTimeout, ttl time.Duration) *httptest.Server {
 	t.Helper()
 	cfg := idemConfig(replyTimeout, ttl)
 	onStore(t, &cfg)
-	return newIdemServer(t, cfg, w)
+	return newServer(t, cfg, w.proc)
 }
 
 type answer struct {
@@ -193,8 +175,8 @@ func TestIdempotency_TwoInstancesOnOneRedis(t *testing.T) {
 	onRedis(t, &cfg)
 	w := newWorker(t) // the workers' shared ledger
 	w.delay = func(int32) time.Duration { return 50 * time.Millisecond }
-	a := newIdemServer(t, cfg, w)
-	b := newIdemServer(t, cfg, w)
+	a := newServer(t, cfg, w.proc)
+	b := newServer(t, cfg, w.proc)
 	assertOneCode(t, []string{a.URL, b.URL}, w)
 }
 

@@ -3,21 +3,18 @@ package serverapp_test
 import (
 	"context"
 	"crypto/rand"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/1000x-rps-server/rps-server/adapters/httpapi"
 	"github.com/1000x-rps-server/rps-server/adapters/membroker"
 	"github.com/1000x-rps-server/rps-server/app"
-	"github.com/1000x-rps-server/rps-server/cmd/server/internal/serverapp"
 	"github.com/1000x-rps-server/rps-server/configs"
 	"github.com/1000x-rps-server/rps-server/domain"
 )
@@ -76,16 +73,7 @@ func documentedKinds(t *testing.T) []string {
 // every task.
 func kindServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	double := membroker.ProcessorFunc(func(_ context.Context, task domain.Task) domain.Result {
+	return newServer(t, configs.Default(), membroker.ProcessorFunc(func(_ context.Context, task domain.Task) domain.Result {
 		return domain.Result{TaskID: task.ID, Value: "done-" + task.ID}
-	})
-	broker, err := membroker.New(double, 10)
-	require.NoError(t, err)
-	t.Cleanup(broker.Close)
-	application, err := serverapp.NewComponentTest(context.Background(), configs.Default(), broker, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
-	require.NoError(t, err)
-	t.Cleanup(application.Close)
-	srv := httptest.NewServer(application.API)
-	t.Cleanup(srv.Close)
-	return srv
+	}))
 }
