@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/1000x-rps-server/rps-server/domain"
@@ -18,31 +19,61 @@ type SubmitOnceConfig struct {
 	// StoreTimeout bounds storing the outcome, which runs detached from the
 	// request so a client that leaves still gets its answer on retry.
 	StoreTimeout time.Duration
+	// NewID makes the task id and the claim token a key gets on its first run.
+	NewID func() string
+	// Logger receives the failures nobody else can report (an outcome that
+	// could not be stored).
+	Logger *slog.Logger
 }
 
-// SubmitOnce decorates SubmitTask with the client's idempotency key: the
+// TaskRunner is the use case SubmitOnce decorates (SubmitTask), seen through
+// its public methods only.
+type TaskRunner interface {
+	// Submit runs one task of kind under a fresh id.
+	Submit(ctx context.Context, kind domain.Kind, requestID string) (domain.Result, error)
+	// Run runs task under the id it carries, refusing a kind no worker runs
+	// before any port is asked.
+	Run(ctx context.Context, task domain.Task) (domain.Result, error)
+	// Ready reports whether every port behind the use case can serve.
+	Ready(ctx context.Context) error
+}
+
+// SubmitOnce decorates a TaskRunner with the client's idempotency key: the
 // first request with a key runs; a retry gets the stored outcome (same code,
 // same request id) without taking a slot or sending a task. Only final
 // outcomes are stored (a result, or a refusal of the request itself); after
 // a 5xx or a 504 the key runs again, as the same task id the key was first
 // given, so the worker's issuance ledger answers the re-run with the code it
-// may already have issued, never a second one.
+// may already have issued, never a second one. Requests without a key pass
+// through to the runner unchanged.
 type SubmitOnce struct {
-	*SubmitTask
-	store ports.IdempotencyStore
-	cfg   SubmitOnceConfig
+	runner TaskRunner
+	store  ports.IdempotencyStore
+	cfg    SubmitOnceConfig
 }
 
 // NewSubmitOnce refuses missing dependencies and nonsensical settings.
-func NewSubmitOnce(submit *SubmitTask, store ports.IdempotencyStore, cfg SubmitOnceConfig) (*SubmitOnce, error) {
+func NewSubmitOnce(runner TaskRunner, store ports.IdempotencyStore, cfg SubmitOnceConfig) (*SubmitOnce, error) {
 	switch {
-	case submit == nil || store == nil:
-		return nil, errors.New("submit once: nil submit task or store")
+	case runner == nil || store == nil:
+		return nil, errors.New("submit once: nil task runner or store")
 	case cfg.Lease <= 0 || cfg.StoreTimeout <= 0:
 		return nil, errors.New("submit once: lease and store timeout must be positive")
+	case cfg.NewID == nil:
+		return nil, errors.New("submit once: nil id generator")
+	case cfg.Logger == nil:
+		return nil, errors.New("submit once: nil logger")
 	}
-	return &SubmitOnce{SubmitTask: submit, store: store, cfg: cfg}, nil
+	return &SubmitOnce{runner: runner, store: store, cfg: cfg}, nil
 }
+
+// Submit runs a task without a key: the runner's Submit.
+func (s *SubmitOnce) Submit(ctx context.Context, kind domain.Kind, requestID string) (domain.Result, error) {
+	return s.runner.Submit(ctx, kind, requestID)
+}
+
+// Ready is the runner's readiness.
+func (s *SubmitOnce) Ready(ctx context.Context) error { return s.runner.Ready(ctx) }
 
 // SubmitOnce runs the task of kind for requestID under the client's key, or
 // answers with what the key's first run stored (Outcome.Replayed set, with
@@ -54,7 +85,7 @@ func (s *SubmitOnce) SubmitOnce(ctx context.Context, key string, kind domain.Kin
 		return domain.Outcome{}, fmt.Errorf("%w: an idempotency key is 1 to 255 visible ASCII characters", domain.ErrInvalidTask)
 	}
 	entry, err := s.store.Begin(ctx, key, ports.Claim{
-		Fingerprint: string(kind), TaskID: s.SubmitTask.cfg.NewID(), Token: s.SubmitTask.cfg.NewID(), Lease: s.cfg.Lease,
+		Fingerprint: string(kind), TaskID: s.cfg.NewID(), Token: s.cfg.NewID(), Lease: s.cfg.Lease,
 	})
 	if err != nil {
 		return domain.Outcome{}, fmt.Errorf("idempotency key: %w", err)
@@ -71,13 +102,8 @@ func (s *SubmitOnce) SubmitOnce(ctx context.Context, key string, kind domain.Kin
 		return domain.Outcome{}, fmt.Errorf("idempotency key: unknown state %d", entry.State)
 	}
 
-	out := domain.Outcome{RequestID: requestID, Kind: kind}
-	err = s.validate(kind)
-	if err == nil {
-		var res domain.Result
-		res, err = s.run(ctx, domain.Task{ID: entry.TaskID, Kind: kind, RequestID: requestID})
-		out.Value = res.Value
-	}
+	res, err := s.runner.Run(ctx, domain.Task{ID: entry.TaskID, Kind: kind, RequestID: requestID})
+	out := domain.Outcome{RequestID: requestID, Kind: kind, Value: res.Value}
 	if out.Refusal = domain.RefusalOf(err); err != nil && out.Refusal == "" {
 		s.end(ctx, key, func(ctx context.Context) error { return s.store.Abandon(ctx, key, entry) })
 		return domain.Outcome{}, err
@@ -96,6 +122,6 @@ func (s *SubmitOnce) end(ctx context.Context, key string, call func(context.Cont
 	endCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.StoreTimeout)
 	defer cancel()
 	if err := call(endCtx); err != nil {
-		s.SubmitTask.cfg.Logger.WarnContext(ctx, "store idempotent outcome failed; a retry will run again", "key", key, "err", err)
+		s.cfg.Logger.WarnContext(ctx, "store idempotent outcome failed; a retry will run again", "key", key, "err", err)
 	}
 }

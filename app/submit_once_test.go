@@ -1,8 +1,14 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,17 +28,29 @@ type onceMocks struct {
 	gate   *portmocks.MockConcurrencyGate
 	broker *portmocks.MockTaskBroker
 	store  *portmocks.MockIdempotencyStore
+	logs   *bytes.Buffer // SubmitOnce's own log lines, as JSON
 }
 
 func newSubmitOnce(t *testing.T) (*app.SubmitOnce, onceMocks) {
 	t.Helper()
 	ctrl := gomock.NewController(t)
-	m := onceMocks{portmocks.NewMockConcurrencyGate(ctrl), portmocks.NewMockTaskBroker(ctrl), portmocks.NewMockIdempotencyStore(ctrl)}
+	m := onceMocks{portmocks.NewMockConcurrencyGate(ctrl), portmocks.NewMockTaskBroker(ctrl), portmocks.NewMockIdempotencyStore(ctrl), &bytes.Buffer{}}
 	// The broker's readiness is SubmitTask's concern, tested there.
 	m.broker.EXPECT().Ready(gomock.Any()).Return(nil).AnyTimes()
-	s, err := app.NewSubmitOnce(newSubmit(t, m.gate, m.broker), m.store, app.SubmitOnceConfig{Lease: time.Minute, StoreTimeout: time.Second})
+	s, err := app.NewSubmitOnce(newSubmit(t, m.gate, m.broker), m.store, onceConfig(m.logs))
 	require.NoError(t, err)
 	return s, m
+}
+
+// onceConfig is a valid SubmitOnceConfig logging to w; its ids are once-1,
+// once-2, … so a test can tell them from SubmitTask's (task-1).
+func onceConfig(w io.Writer) app.SubmitOnceConfig {
+	var n atomic.Int32
+	return app.SubmitOnceConfig{
+		Lease: time.Minute, StoreTimeout: time.Second,
+		NewID:  func() string { return fmt.Sprintf("once-%d", n.Add(1)) },
+		Logger: slog.New(slog.NewJSONHandler(w, nil)),
+	}
 }
 
 // claimed is what Begin answers for a key first seen with another task id
@@ -45,6 +63,8 @@ func TestSubmitOnce_RunsAsTheKeysTaskAndStoresTheCode(t *testing.T) {
 		func(_ context.Context, _ string, c ports.Claim) (ports.Entry, error) {
 			assert.Equal(t, string(domain.KindGiftCode), c.Fingerprint)
 			assert.Equal(t, time.Minute, c.Lease)
+			assert.ElementsMatch(t, []string{"once-1", "once-2"}, []string{c.TaskID, c.Token},
+				"a fresh key's task id and token come from SubmitOnce's own id generator")
 			return claimed, nil
 		})
 	m.gate.EXPECT().Acquire(gomock.Any(), "first-task").Return(ports.Slot{ID: "first-task"}, nil)
@@ -148,4 +168,56 @@ func TestSubmitOnce_StoreFailureAfterSuccessStillAnswers(t *testing.T) {
 	got, err := s.SubmitOnce(context.Background(), key, domain.KindGiftCode, "req")
 	require.NoError(t, err)
 	assert.Equal(t, "GIFT-1", got.Value)
+
+	var line struct {
+		Level, Msg, Key, Err string
+	}
+	require.NoError(t, json.Unmarshal(m.logs.Bytes(), &line), "one JSON line: %q", m.logs.String())
+	assert.Equal(t, "WARN", line.Level)
+	assert.Contains(t, line.Msg, "a retry will run again")
+	assert.Equal(t, key, line.Key)
+	assert.Equal(t, domain.ErrUnavailable.Error(), line.Err)
+}
+
+// Without a key, SubmitOnce is the use case it decorates: Submit and Ready
+// reach the ports as SubmitTask's do, and the store is never asked.
+func TestSubmitOnce_PassesRequestsWithoutAKeyThrough(t *testing.T) {
+	ctrl := gomock.NewController(t)
+	gate, broker := portmocks.NewMockConcurrencyGate(ctrl), portmocks.NewMockTaskBroker(ctrl)
+	s, err := app.NewSubmitOnce(newSubmit(t, gate, broker), portmocks.NewMockIdempotencyStore(ctrl), onceConfig(io.Discard))
+	require.NoError(t, err)
+
+	broker.EXPECT().Ready(gomock.Any()).Return(nil)
+	gate.EXPECT().Acquire(gomock.Any(), taskID).Return(ports.Slot{ID: taskID}, nil)
+	broker.EXPECT().Request(gomock.Any(), domain.Task{ID: taskID, Kind: domain.KindGiftCode, RequestID: "req"}).
+		Return(domain.Result{TaskID: taskID, Value: "GIFT-1"}, nil)
+	gate.EXPECT().Release(gomock.Any(), ports.Slot{ID: taskID})
+	res, err := s.Submit(context.Background(), domain.KindGiftCode, "req")
+	require.NoError(t, err)
+	assert.Equal(t, "GIFT-1", res.Value)
+
+	gate.EXPECT().Ready(gomock.Any()).Return(domain.ErrUnavailable)
+	require.ErrorIs(t, s.Ready(context.Background()), domain.ErrUnavailable)
+}
+
+func TestNewSubmitOnce_RefusesMissingDependencies(t *testing.T) {
+	ctrl := gomock.NewController(t)
+	submit := newSubmit(t, portmocks.NewMockConcurrencyGate(ctrl), portmocks.NewMockTaskBroker(ctrl))
+	store := portmocks.NewMockIdempotencyStore(ctrl)
+	valid := onceConfig(io.Discard)
+	_, err := app.NewSubmitOnce(nil, store, valid)
+	require.ErrorContains(t, err, "nil task runner")
+	_, err = app.NewSubmitOnce(submit, nil, valid)
+	require.ErrorContains(t, err, "or store")
+	for name, breakIt := range map[string]func(*app.SubmitOnceConfig){
+		"lease":         func(c *app.SubmitOnceConfig) { c.Lease = 0 },
+		"store timeout": func(c *app.SubmitOnceConfig) { c.StoreTimeout = 0 },
+		"id generator":  func(c *app.SubmitOnceConfig) { c.NewID = nil },
+		"logger":        func(c *app.SubmitOnceConfig) { c.Logger = nil },
+	} {
+		cfg := valid
+		breakIt(&cfg)
+		_, err := app.NewSubmitOnce(submit, store, cfg)
+		require.ErrorContains(t, err, name)
+	}
 }

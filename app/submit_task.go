@@ -67,6 +67,16 @@ func (s *SubmitTask) Submit(ctx context.Context, kind domain.Kind, requestID str
 	return s.run(ctx, domain.Task{ID: s.cfg.NewID(), Kind: kind, RequestID: requestID})
 }
 
+// Run is Submit for a task whose id the caller chose: SubmitOnce runs every
+// attempt of one idempotency key as the same task, so the worker's issuance
+// ledger answers a re-run with what it already issued.
+func (s *SubmitTask) Run(ctx context.Context, task domain.Task) (domain.Result, error) {
+	if err := s.validate(task.Kind); err != nil {
+		return domain.Result{}, err
+	}
+	return s.run(ctx, task)
+}
+
 // run takes a slot for task, sends it and waits for its result.
 func (s *SubmitTask) run(ctx context.Context, task domain.Task) (result domain.Result, err error) {
 	// Registered first, so it runs last: a panic in a port becomes an error

@@ -173,8 +173,26 @@ func TestSubmitTask_RefusesBeforeAcquiring(t *testing.T) {
 			s := newSubmit(t, portmocks.NewMockConcurrencyGate(ctrl), portmocks.NewMockTaskBroker(ctrl))
 			_, err := s.Submit(context.Background(), tt.kind, "req-1")
 			require.ErrorIs(t, err, tt.wantErr)
+			_, err = s.Run(context.Background(), domain.Task{ID: "chosen", Kind: tt.kind, RequestID: "req-1"})
+			require.ErrorIs(t, err, tt.wantErr, "Run refuses as Submit does")
 		})
 	}
+}
+
+// Run sends the task under the id it carries: the slot and the task are
+// named by it, not by a fresh id.
+func TestSubmitTask_RunKeepsTheTasksID(t *testing.T) {
+	ctrl := gomock.NewController(t)
+	gate := portmocks.NewMockConcurrencyGate(ctrl)
+	broker := portmocks.NewMockTaskBroker(ctrl)
+	task := domain.Task{ID: "chosen", Kind: domain.KindGiftCode, RequestID: "req-1"}
+	broker.EXPECT().Ready(gomock.Any()).Return(nil)
+	gate.EXPECT().Acquire(gomock.Any(), "chosen").Return(ports.Slot{ID: "chosen"}, nil)
+	broker.EXPECT().Request(gomock.Any(), task).Return(domain.Result{TaskID: "chosen", Value: "GIFT-X"}, nil)
+	gate.EXPECT().Release(gomock.Any(), ports.Slot{ID: "chosen"})
+	res, err := newSubmit(t, gate, broker).Run(context.Background(), task)
+	require.NoError(t, err)
+	assert.Equal(t, "GIFT-X", res.Value)
 }
 
 // A broker that cannot serve (no worker consumes, Kafka down) is refused

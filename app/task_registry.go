@@ -7,7 +7,9 @@ import (
 )
 
 // DefaultHandlers lists every task kind this service runs. Servers accept
-// exactly these kinds and workers run them: add a new kind here.
+// exactly these kinds and workers run them: add a new kind here, and to the
+// action enum of adapters/httpapi/openapi.yaml (a test in
+// cmd/server/internal/serverapp fails while the two differ).
 func DefaultHandlers(random io.Reader) []TaskHandler {
 	return []TaskHandler{
 		NewGiftCodeHandler(random),

@@ -25,8 +25,9 @@ import (
 
 //go:generate go tool mockgen -destination=httpapimocks/mocks.go -package=httpapimocks . TaskSubmitter
 
-// TaskSubmitter is the use case behind POST /queue (app.SubmitTask). It is
-// declared here, by its consumer, so the adapter never imports the app.
+// TaskSubmitter is the use case behind POST /queue (app.SubmitOnce over
+// app.SubmitTask). It is declared here, by its consumer, so the adapter
+// never imports the app.
 type TaskSubmitter interface {
 	// Submit runs one task of kind for the request and returns its result.
 	Submit(ctx context.Context, kind domain.Kind, requestID string) (domain.Result, error)

@@ -12,7 +12,7 @@ import (
 	"syscall"
 
 	"github.com/1000x-rps-server/rps-server/cmd/internal/startup"
-	"github.com/1000x-rps-server/rps-server/cmd/server/serverapp"
+	"github.com/1000x-rps-server/rps-server/cmd/server/internal/serverapp"
 	"github.com/1000x-rps-server/rps-server/observability"
 )
 

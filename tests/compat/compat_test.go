@@ -58,7 +58,7 @@ func TestOurSharedServer_TheirWorker(t *testing.T) {
 	assert.Eventually(t, func() bool { return theirs.handled.Load() == requests }, time.Second, 5*time.Millisecond,
 		"their worker handled every task: %d", theirs.handled.Load())
 	assert.Eventually(t, func() bool {
-		return metricstest.Value(t, ours.reg, "rps_broker_shared_replies_total", "taken") == requests
+		return metricstest.Value(t, ours.metrics, "rps_broker_shared_replies_total", "taken") == requests
 	}, time.Second, 5*time.Millisecond, "every reply came through the shared topic")
 }
 
@@ -117,10 +117,10 @@ func TestOwnMode_ReadsOnlyItsOwnTopic(t *testing.T) {
 	for i, s := range []*ourServer{first, second} {
 		t.Log(sides[i].summary([]string{"own mode, first instance", "own mode, second instance"}[i], requests))
 		assert.Len(t, sides[i].codes, requests, "every request answered: %v", sides[i].failures)
-		assert.Zero(t, metricstest.Value(t, s.reg, "rps_broker_late_replies_total", ""), "no reply of another instance reached it")
-		assert.Zero(t, metricstest.Value(t, s.reg, "rps_broker_bad_replies_total", ""))
-		assert.Zero(t, metricstest.Value(t, s.reg, "rps_broker_shared_replies_total", "ignored"), "the shared topic is not read")
-		assert.Zero(t, metricstest.Value(t, s.reg, "rps_broker_shared_replies_total", "taken"))
+		assert.Zero(t, metricstest.Value(t, s.metrics, "rps_broker_late_replies_total", ""), "no reply of another instance reached it")
+		assert.Zero(t, metricstest.Value(t, s.metrics, "rps_broker_bad_replies_total", ""))
+		assert.Zero(t, metricstest.Value(t, s.metrics, "rps_broker_shared_replies_total", "ignored"), "the shared topic is not read")
+		assert.Zero(t, metricstest.Value(t, s.metrics, "rps_broker_shared_replies_total", "taken"))
 	}
 	assertDistinctCodes(t, append(sides[0].codes, sides[1].codes...))
 }

@@ -1,6 +1,6 @@
-// Package compat_test runs our server and worker beside stand-ins of the
-// Python original's server and worker on one real Kafka, as a fleet looks
-// during a migration (issue 13).
+// Package compat_test runs our server (the cmd/server binary, configured by
+// its environment) and our worker beside stand-ins of the Python original's
+// server and worker on one real Kafka, as a fleet looks during a migration.
 package compat_test
 
 import (
@@ -11,7 +11,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -26,13 +27,27 @@ import (
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/taskworker"
 	"github.com/1000x-rps-server/rps-server/app"
-	"github.com/1000x-rps-server/rps-server/cmd/server/serverapp"
 	"github.com/1000x-rps-server/rps-server/configs"
-	"github.com/1000x-rps-server/rps-server/observability"
 	"github.com/1000x-rps-server/rps-server/tests/infra"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain builds cmd/server, which the tests run as a process (our server);
+// our worker runs in-process.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "rps-compat-bin")
+	if err == nil {
+		serverBin = filepath.Join(dir, "server")
+		err = buildServer(serverBin)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "compat: build cmd/server:", err)
+		os.Exit(1)
+	}
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
+		_ = os.RemoveAll(dir)
+		os.Exit(code)
+	}))
+}
 
 var quiet = slog.New(slog.DiscardHandler)
 
@@ -87,41 +102,26 @@ func withAdmin(t *testing.T, env testEnv, f func(context.Context, *kafka.AdminCl
 	f(ctx, admin)
 }
 
-// config is our binaries' configuration on env, as a user sets it.
-func (env testEnv) config(replyMode string) configs.Config {
-	cfg := configs.Default()
-	cfg.Kafka.Bootstrap = env.bootstrap
-	cfg.Kafka.TasksTopic, cfg.Kafka.ResultsTopic = env.tasks, env.results
-	cfg.Kafka.ReplyMode = replyMode
-	cfg.Redis.URL = env.redis
-	cfg.Gate.Key = env.gateKey
-	cfg.Worker.Group = env.group
-	return cfg
+// vars are our binaries' settings on env, as a user sets them: the
+// original's variables where it had one, RPS_ ones for the rest.
+func (env testEnv) vars(replyMode string) []string {
+	return []string{
+		"KAFKA_BOOTSTRAP_SERVERS=" + env.bootstrap,
+		"TASKS_TOPIC=" + env.tasks,
+		"RESULTS_TOPIC=" + env.results,
+		"REDIS_URL=" + env.redis,
+		"RPS_KAFKA__REPLY_MODE=" + replyMode,
+		"RPS_GATE__KEY=" + env.gateKey,
+		"RPS_WORKER__GROUP=" + env.group,
+	}
 }
 
-// ourServer is cmd/server's application on env behind a test listener.
-type ourServer struct {
-	url string
-	reg *prometheus.Registry
-}
-
-func startOurServer(t *testing.T, env testEnv, replyMode string) *ourServer {
+// config is the configuration our binaries load from env.vars.
+func (env testEnv) config(t *testing.T, replyMode string) configs.Config {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	a, err := serverapp.New(context.Background(), env.config(replyMode), quiet, reg, observability.Tracing{})
+	cfg, err := configs.Load(configs.LoadOptions{Environ: env.vars(replyMode)})
 	require.NoError(t, err)
-	t.Cleanup(a.Close)
-	srv := httptest.NewServer(a.API)
-	t.Cleanup(srv.Close)
-	require.Eventually(t, func() bool {
-		resp, err := http.Get(srv.URL + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 60*time.Second, 10*time.Millisecond, "our server ready")
-	return &ourServer{url: srv.URL, reg: reg}
+	return cfg
 }
 
 // queue is one POST /queue: the status and the code.
@@ -146,7 +146,7 @@ func (s *ourServer) queue(ctx context.Context, client *http.Client) (int, string
 // startOurWorker runs cmd/worker's Kafka worker on env until the test ends.
 func startOurWorker(t *testing.T, env testEnv) *taskworker.Runner {
 	t.Helper()
-	cfg := env.config(configs.ReplyModeOwn)
+	cfg := env.config(t, configs.ReplyModeOwn)
 	proc, err := app.NewProcessTask(app.DefaultHandlers(rand.Reader)...)
 	require.NoError(t, err)
 	w, err := taskworker.New(context.Background(), taskworker.Config{

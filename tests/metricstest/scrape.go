@@ -2,12 +2,19 @@ package metricstest
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 )
 
@@ -31,6 +38,24 @@ func ScrapeQuiet(base, series string) float64 {
 	}
 	v, _ := sample(body, series)
 	return v
+}
+
+// Endpoint is the Gatherer of the /metrics page at base (http://host:port),
+// so Value reads a server in another process as strictly as a registry: a
+// series the page does not show fails the test. Each Gather is one scrape.
+func Endpoint(base string) prometheus.Gatherer {
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		body, err := get(base + "/metrics")
+		if err != nil {
+			return nil, fmt.Errorf("scrape %s: %w", base, err)
+		}
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		byName, err := parser.TextToMetricFamilies(strings.NewReader(body))
+		if err != nil {
+			return nil, fmt.Errorf("parse %s/metrics: %w", base, err)
+		}
+		return slices.Collect(maps.Values(byName)), nil
+	})
 }
 
 func get(url string) (string, error) {

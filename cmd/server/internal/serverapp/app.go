@@ -1,8 +1,8 @@
 // Package serverapp assembles the server's application from its config and
 // its ports, once: cmd/server runs it on the adapters the config names, and
-// tests run it with a broker double of their own (as wild-workouts'
-// NewApplication and NewComponentTestApplication do), so no test copies the
-// wiring. It sits outside cmd/internal because tests/ imports it.
+// the component tests beside it run it with a broker double of their own (as
+// wild-workouts' NewApplication and NewComponentTestApplication do), so no
+// test copies the wiring. Tests outside cmd/server run the built binary.
 package serverapp
 
 import (
@@ -90,6 +90,7 @@ func buildAPI(ctx context.Context, cfg configs.Config, p *serverPorts, kinds []d
 	// A key's run must not outlive its lease, or a retry could run beside it.
 	once, err := app.NewSubmitOnce(submit, p.idem, app.SubmitOnceConfig{
 		Lease: cfg.HTTP.RequestTimeout + cfg.Gate.ReleaseTimeout, StoreTimeout: cfg.Redis.CommandTimeout,
+		NewID: uuid.NewString, Logger: log,
 	})
 	if err != nil {
 		return nil, err

@@ -1,10 +1,9 @@
-package tests
+package serverapp_test
 
 import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,17 +13,13 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/1000x-rps-server/rps-server/adapters/httpapi"
 	"github.com/1000x-rps-server/rps-server/adapters/membroker"
-	"github.com/1000x-rps-server/rps-server/adapters/memgate"
-	"github.com/1000x-rps-server/rps-server/adapters/memidem"
 	"github.com/1000x-rps-server/rps-server/adapters/memledger"
-	"github.com/1000x-rps-server/rps-server/adapters/redis/redisidem"
 	"github.com/1000x-rps-server/rps-server/app"
+	"github.com/1000x-rps-server/rps-server/configs"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/ports"
 	"github.com/1000x-rps-server/rps-server/tests/infra"
@@ -62,55 +57,44 @@ func newWorker(t *testing.T) *worker {
 	return w
 }
 
-// newIdemServer is one server instance: its own gate and broker, the given
-// store and the shared worker, with replyTimeout as the reply deadline.
-func newIdemServer(t *testing.T, store ports.IdempotencyStore, w *worker, replyTimeout time.Duration) *httptest.Server {
-	t.Helper()
-	gate, err := memgate.New(capacity)
-	require.NoError(t, err)
-	broker, err := membroker.New(w.proc, 1000)
-	require.NoError(t, err)
-	t.Cleanup(broker.Close)
-	log := slog.New(slog.DiscardHandler)
-	submit, err := app.NewSubmitTask(gate, broker, app.SubmitTaskConfig{
-		Kinds: []domain.Kind{domain.KindGiftCode}, ReplyTimeout: replyTimeout,
-		ReleaseTimeout: time.Second, NewID: uuid.NewString, Logger: log,
-	})
-	require.NoError(t, err)
-	once, err := app.NewSubmitOnce(submit, store, app.SubmitOnceConfig{Lease: 10 * time.Second, StoreTimeout: time.Second})
-	require.NoError(t, err)
-	reg := prometheus.NewRegistry()
-	api, err := httpapi.New(once, httpapi.Config{
-		BodyLimit: 4096, RequestTimeout: replyTimeout + 5*time.Second, RetryAfter: time.Second,
-		Logger: log, Registerer: reg, Gatherer: reg,
-	})
-	require.NoError(t, err)
-	srv := httptest.NewServer(api)
-	t.Cleanup(srv.Close)
-	return srv
+// idemConfig is the default config with replyTimeout as the reply deadline
+// and ttl as how long a key's outcome is kept; no Redis: the gate and the
+// store are in memory until onRedis.
+func idemConfig(replyTimeout, ttl time.Duration) configs.Config {
+	cfg := configs.Default()
+	cfg.Gate.Capacity = capacity
+	cfg.Task.ReplyTimeout = replyTimeout
+	cfg.HTTP.RequestTimeout = replyTimeout + 5*time.Second
+	cfg.Idempotency.TTL = ttl
+	return cfg
 }
 
-// stores makes a fresh store of each kind; redis ones share prefix when
-// given one, as instances sharing a Redis do.
-func stores() map[string]func(t *testing.T, ttl time.Duration, prefix string) ports.IdempotencyStore {
-	return map[string]func(t *testing.T, ttl time.Duration, prefix string) ports.IdempotencyStore{
-		"memory": func(t *testing.T, ttl time.Duration, _ string) ports.IdempotencyStore {
-			s, err := memidem.New(ttl)
-			require.NoError(t, err)
-			return s
-		},
-		"redis": newRedisIdem,
+// onRedis puts cfg's gate and store on the test Redis, under a gate key and
+// a key prefix of the test's own; instances given the same cfg share them,
+// as instances sharing a Redis do.
+func onRedis(t *testing.T, cfg *configs.Config) {
+	t.Helper()
+	id := uuid.NewString()[:8]
+	cfg.Redis.URL = infra.RedisURL(t)
+	cfg.Idempotency.Prefix = "t:" + id + ":"
+	cfg.Gate.Key = "{idem-" + id + "}:gate"
+}
+
+// stores puts cfg on each kind of store: memory, and Redis.
+func stores() map[string]func(t *testing.T, cfg *configs.Config) {
+	return map[string]func(t *testing.T, cfg *configs.Config){
+		"memory": func(*testing.T, *configs.Config) {},
+		"redis":  onRedis,
 	}
 }
 
-func newRedisIdem(t *testing.T, ttl time.Duration, prefix string) ports.IdempotencyStore {
+// newIdemServerOn is a server over w on a fresh config (idemConfig) whose
+// store onStore chooses.
+func newIdemServerOn(t *testing.T, onStore func(*testing.T, *configs.Config), w *worker, replyTimeout, ttl time.Duration) *httptest.Server {
 	t.Helper()
-	s, err := redisidem.New(redisidem.Config{
-		URL: infra.RedisURL(t), Prefix: prefix, TTL: ttl, DialTimeout: 2 * time.Second, CommandTimeout: 2 * time.Second,
-	})
-	require.NoError(t, err)
-	t.Cleanup(s.Close)
-	return s
+	cfg := idemConfig(replyTimeout, ttl)
+	onStore(t, &cfg)
+	return newServer(t, cfg, w.proc)
 }
 
 type answer struct {
@@ -157,10 +141,10 @@ func postUntilAnswered(t *testing.T, url, key string) answer {
 }
 
 func TestIdempotency_SequentialRetriesGetTheFirstAnswer(t *testing.T) {
-	for name, newStore := range stores() {
+	for name, onStore := range stores() {
 		t.Run(name, func(t *testing.T) {
 			w := newWorker(t)
-			srv := newIdemServer(t, newStore(t, time.Minute, "t:"+uuid.NewString()[:8]+":"), w, 5*time.Second)
+			srv := newIdemServerOn(t, onStore, w, 5*time.Second, time.Minute)
 			key := uuid.NewString()
 			first := post(t, srv.URL, key)
 			require.Equal(t, http.StatusOK, first.status)
@@ -176,22 +160,23 @@ func TestIdempotency_SequentialRetriesGetTheFirstAnswer(t *testing.T) {
 }
 
 func TestIdempotency_ConcurrentRetriesOneCode(t *testing.T) {
-	for name, newStore := range stores() {
+	for name, onStore := range stores() {
 		t.Run(name, func(t *testing.T) {
 			w := newWorker(t)
 			w.delay = func(int32) time.Duration { return 50 * time.Millisecond }
-			srv := newIdemServer(t, newStore(t, time.Minute, "t:"+uuid.NewString()[:8]+":"), w, 5*time.Second)
+			srv := newIdemServerOn(t, onStore, w, 5*time.Second, time.Minute)
 			assertOneCode(t, []string{srv.URL}, w)
 		})
 	}
 }
 
 func TestIdempotency_TwoInstancesOnOneRedis(t *testing.T) {
-	prefix := "t:" + uuid.NewString()[:8] + ":"
+	cfg := idemConfig(5*time.Second, time.Minute)
+	onRedis(t, &cfg)
 	w := newWorker(t) // the workers' shared ledger
 	w.delay = func(int32) time.Duration { return 50 * time.Millisecond }
-	a := newIdemServer(t, newRedisIdem(t, time.Minute, prefix), w, 5*time.Second)
-	b := newIdemServer(t, newRedisIdem(t, time.Minute, prefix), w, 5*time.Second)
+	a := newServer(t, cfg, w.proc)
+	b := newServer(t, cfg, w.proc)
 	assertOneCode(t, []string{a.URL, b.URL}, w)
 }
 
@@ -224,7 +209,7 @@ func assertOneCode(t *testing.T, urls []string, w *worker) {
 // stored; its retry runs again as the same task, and the worker's ledger
 // answers it with the code the slow run issued.
 func TestIdempotency_RetryAfter504GetsTheSlowRunsCode(t *testing.T) {
-	for name, newStore := range stores() {
+	for name, onStore := range stores() {
 		t.Run(name, func(t *testing.T) {
 			w := newWorker(t)
 			w.delay = func(run int32) time.Duration {
@@ -234,7 +219,7 @@ func TestIdempotency_RetryAfter504GetsTheSlowRunsCode(t *testing.T) {
 				return 0
 			}
 			w.done = make(chan string, 2)
-			srv := newIdemServer(t, newStore(t, time.Minute, "t:"+uuid.NewString()[:8]+":"), w, 100*time.Millisecond)
+			srv := newIdemServerOn(t, onStore, w, 100*time.Millisecond, time.Minute)
 			key := uuid.NewString()
 			require.Equal(t, http.StatusGatewayTimeout, post(t, srv.URL, key).status)
 			issued := <-w.done // the slow run finished and issued its code
@@ -250,10 +235,10 @@ func TestIdempotency_RetryAfter504GetsTheSlowRunsCode(t *testing.T) {
 }
 
 func TestIdempotency_AnExpiredKeyIsANewRequest(t *testing.T) {
-	for name, newStore := range stores() {
+	for name, onStore := range stores() {
 		t.Run(name, func(t *testing.T) {
 			w := newWorker(t)
-			srv := newIdemServer(t, newStore(t, 200*time.Millisecond, "t:"+uuid.NewString()[:8]+":"), w, 5*time.Second)
+			srv := newIdemServerOn(t, onStore, w, 5*time.Second, 200*time.Millisecond)
 			key := uuid.NewString()
 			first := post(t, srv.URL, key)
 			require.Equal(t, http.StatusOK, first.status)
@@ -272,7 +257,7 @@ func TestIdempotency_AnExpiredKeyIsANewRequest(t *testing.T) {
 
 func TestIdempotency_SameKeyOtherKindIs422(t *testing.T) {
 	w := newWorker(t)
-	srv := newIdemServer(t, newRedisIdem(t, time.Minute, "t:"+uuid.NewString()[:8]+":"), w, 5*time.Second)
+	srv := newIdemServerOn(t, onRedis, w, 5*time.Second, time.Minute)
 	key := uuid.NewString()
 	require.Equal(t, http.StatusOK, post(t, srv.URL, key).status)
 	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, srv.URL+"/queue",

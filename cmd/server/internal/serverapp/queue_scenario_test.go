@@ -1,13 +1,9 @@
-// Package tests holds tests that assemble the real pieces: the original's
-// queue scenario through the server's own assembly (cmd/server/serverapp)
-// with each gate and a broker double.
-package tests
+package serverapp_test
 
 import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -16,19 +12,13 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/1000x-rps-server/rps-server/adapters/membroker"
-	"github.com/1000x-rps-server/rps-server/cmd/server/serverapp"
 	"github.com/1000x-rps-server/rps-server/configs"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/tests/infra"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const capacity = 100
 
@@ -96,16 +86,10 @@ func runScenario(t *testing.T, cfg configs.Config, users int) map[int]int {
 			return domain.Result{TaskID: task.ID, Error: ctx.Err().Error()}
 		}
 	})
-	broker, err := membroker.New(double, 1000)
-	require.NoError(t, err)
-	t.Cleanup(broker.Close)
-
-	application, err := serverapp.NewComponentTest(context.Background(), cfg, broker, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
-	require.NoError(t, err)
-	t.Cleanup(application.Close)
+	api := newAPI(t, cfg, double)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w}
-		application.API.ServeHTTP(rec, r)
+		api.ServeHTTP(rec, r)
 		if rec.status != http.StatusOK { // an admitted user settled in the broker
 			settle()
 		}

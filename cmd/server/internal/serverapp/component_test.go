@@ -1,0 +1,45 @@
+// Component tests: the application assembled by NewComponentTest, as
+// cmd/server assembles it, on each gate and store with a broker double,
+// driven over HTTP in-process.
+package serverapp_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/1000x-rps-server/rps-server/adapters/membroker"
+	"github.com/1000x-rps-server/rps-server/cmd/server/internal/serverapp"
+	"github.com/1000x-rps-server/rps-server/configs"
+	"github.com/1000x-rps-server/rps-server/ports"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// newServer is one server instance assembled as cmd/server does (newAPI),
+// behind a test listener.
+func newServer(t *testing.T, cfg configs.Config, proc ports.TaskProcessor) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(newAPI(t, cfg, proc))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// newAPI is the server's HTTP API assembled as cmd/server does, on the gate
+// and store cfg names, with an in-process broker of its own over proc.
+func newAPI(t *testing.T, cfg configs.Config, proc ports.TaskProcessor) http.Handler {
+	t.Helper()
+	broker, err := membroker.New(proc, 1000)
+	require.NoError(t, err)
+	t.Cleanup(broker.Close)
+	application, err := serverapp.NewComponentTest(context.Background(), cfg, broker, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	require.NoError(t, err)
+	t.Cleanup(application.Close)
+	return application.API
+}
