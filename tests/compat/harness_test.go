@@ -1,6 +1,6 @@
 // Package compat_test runs our server and worker beside stand-ins of the
 // Python original's server and worker on one real Kafka, as a fleet looks
-// during a migration (issue 13).
+// during a migration.
 package compat_test
 
 import (
