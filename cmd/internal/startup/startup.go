@@ -1,6 +1,7 @@
-// Package startup is how both binaries begin, written once: the config, the
-// logger, the profiler when asked for, the process's metrics registry and
-// its tracing.
+// Package startup is how both binaries begin and end, written once: main
+// (-version, signals, the exit code), the config, the logger, the profiler
+// when asked for, the process's metrics registry and its tracing, and the
+// order in which what they opened is closed (Closers).
 // It is internal to cmd: only the binaries start processes.
 package startup
 
