@@ -17,6 +17,21 @@ func NewRegistry() *prometheus.Registry {
 	return reg
 }
 
+// RegisterAll registers every collector in cs, or none: when one fails,
+// those registered before it are unregistered, so a constructor that fails
+// leaves nothing behind and can be called again on the same registry.
+func RegisterAll(reg prometheus.Registerer, cs ...prometheus.Collector) error {
+	for i, c := range cs {
+		if err := reg.Register(c); err != nil {
+			for _, done := range cs[:i] {
+				reg.Unregister(done)
+			}
+			return fmt.Errorf("register metrics: %w", err)
+		}
+	}
+	return nil
+}
+
 // readinessTimeout bounds the readiness check a scrape runs, well inside a
 // scrape timeout, so a hung dependency reads as not ready, not as a failed
 // scrape.

@@ -105,11 +105,17 @@ func EncodeReply(res domain.Result, replyTo string) (*kafka.Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode reply: %w", err)
 	}
+	return replyOn(replyTo, res.TaskID, value), nil
+}
+
+// replyOn is the message that carries value, the reply to task taskID, to
+// topic, with the correlation_id header every reply carries.
+func replyOn(topic, taskID string, value []byte) *kafka.Message {
 	return &kafka.Message{
-		TopicPartition: kafka.TopicPartition{Topic: &replyTo, Partition: kafka.PartitionAny},
+		TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny},
 		Value:          value,
-		Headers:        []kafka.Header{{Key: headerCorrelationID, Value: []byte(res.TaskID)}},
-	}, nil
+		Headers:        []kafka.Header{{Key: headerCorrelationID, Value: []byte(taskID)}},
+	}
 }
 
 // DecodeReply returns the reply in m, or an error wrapping ErrPoison.

@@ -31,9 +31,5 @@ func EncodeLegacyReply(res domain.Result, resultsTopic string) (*kafka.Message, 
 	if err != nil {
 		return nil, fmt.Errorf("encode legacy reply: %w", err)
 	}
-	return &kafka.Message{
-		TopicPartition: kafka.TopicPartition{Topic: &resultsTopic, Partition: kafka.PartitionAny},
-		Value:          value,
-		Headers:        []kafka.Header{{Key: headerCorrelationID, Value: []byte(res.TaskID)}},
-	}, nil
+	return replyOn(resultsTopic, res.TaskID, value), nil
 }

@@ -1,11 +1,9 @@
 package kafkabroker_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,28 +14,15 @@ import (
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/taskworker"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/observability"
+	"github.com/1000x-rps-server/rps-server/tests/infra"
 	"github.com/1000x-rps-server/rps-server/tests/metricstest"
 )
 
-// logBuffer is a goroutine-safe log sink.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// lines decodes the JSON lines whose msg is msg.
-func (b *logBuffer) lines(t *testing.T, msg string) []map[string]any {
+// logLines decodes the JSON lines of logs whose msg is msg.
+func logLines(t *testing.T, logs *infra.LogBuffer, msg string) []map[string]any {
 	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	var out []map[string]any
-	for line := range strings.Lines(b.buf.String()) {
+	for line := range strings.Lines(logs.String()) {
 		var rec map[string]any
 		require.NoError(t, json.Unmarshal([]byte(line), &rec), line)
 		if rec["msg"] == msg {
@@ -54,7 +39,7 @@ func TestWorker_TaskLogLinesCarryTheRequestID(t *testing.T) {
 	tp := newTopics(t)
 	onePartition := func(c *requester.Config) { c.TasksPartitions = 1 }
 	gone, _ := newRequester(t, tp, onePartition)
-	var logs logBuffer
+	var logs infra.LogBuffer
 	logger, err := observability.NewLogger(&logs, observability.LogConfig{Level: "debug", Format: observability.FormatJSON})
 	require.NoError(t, err)
 	release := make(chan struct{})
@@ -86,7 +71,7 @@ func TestWorker_TaskLogLinesCarryTheRequestID(t *testing.T) {
 		15*time.Second, 10*time.Millisecond)
 
 	for _, msg := range []string{"task done", "reply topic gone; reply dropped"} {
-		lines := logs.lines(t, msg)
+		lines := logLines(t, &logs, msg)
 		require.Len(t, lines, 1, "one %q line", msg)
 		assert.Equal(t, task.RequestID, lines[0]["request_id"], "%q carries the request id", msg)
 	}

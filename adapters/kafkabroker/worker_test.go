@@ -276,8 +276,8 @@ func TestWorker_ReplyTopicGoneDoesNotStallThePartition(t *testing.T) {
 // Once the worker's producer knows a reply topic is gone (its first orphan
 // reply told it), a later reply to it fails in Produce itself with "unknown
 // topic", before any delivery report. That reply is an orphan too: dropped,
-// counted, and its offset committed, never a frozen partition. (Defect 1 of
-// issue 12: the immediate error used to leave the task unfinished.)
+// counted, and its offset committed, never a frozen partition: an error
+// returned by Produce must finish the task as a failed delivery report does.
 func TestWorker_ImmediateUnknownTopicDoesNotStallThePartition(t *testing.T) {
 	tp := newTopics(t)
 	onePartition := func(c *requester.Config) { c.TasksPartitions = 1 }

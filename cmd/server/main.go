@@ -5,11 +5,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/1000x-rps-server/rps-server/cmd/internal/startup"
 	"github.com/1000x-rps-server/rps-server/cmd/server/internal/serverapp"
@@ -20,18 +17,9 @@ import (
 var version string
 
 func main() {
-	build := observability.ReadBuildInfo("server", version)
-	if len(os.Args) == 2 && (os.Args[1] == "-version" || os.Args[1] == "--version") {
-		fmt.Println(build)
-		return
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, build, os.Args[1:], os.Environ(), os.Stderr, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "server:", err)
-		stop()
-		os.Exit(1) //nolint:gocritic // stop() ran above; nothing else is deferred
-	}
+	startup.Main("server", version, func(ctx context.Context, build observability.BuildInfo) error {
+		return run(ctx, build, os.Args[1:], os.Environ(), os.Stderr, nil)
+	})
 }
 
 // run starts the server and blocks until ctx is cancelled (a signal) or the

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,30 +22,12 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 var testBuild = observability.ReadBuildInfo("server", "test")
 
-// syncBuffer is a log sink the server goroutine and the test can share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // startServer runs the server with environ until the test ends, and returns
 // its base URL and its log.
-func startServer(t *testing.T, environ []string) (string, *syncBuffer) {
+func startServer(t *testing.T, environ []string) (string, *infra.LogBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
+	logs := &infra.LogBuffer{}
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	environ = append([]string{"HOST=127.0.0.1", "PORT=0", "RPS_LOG__FORMAT=json", "RPS_HTTP__SHUTDOWN_DELAY=0s"}, environ...)
@@ -95,7 +75,7 @@ func TestRun_KafkaUnreachableAtStart(t *testing.T) {
 func TestRun_EmbeddedDefault(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	logs := &syncBuffer{}
+	logs := &infra.LogBuffer{}
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	environ := []string{"HOST=127.0.0.1", "PORT=0", "RPS_LOG__FORMAT=json", "RPS_HTTP__SHUTDOWN_DELAY=0s"}

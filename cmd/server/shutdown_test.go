@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/1000x-rps-server/rps-server/tests/infra"
 )
 
 // On SIGTERM the server first stays up for http.shutdown_delay answering
@@ -19,7 +21,7 @@ func TestRun_PreStopDelay(t *testing.T) {
 	const delay = 1500 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	logs := &syncBuffer{}
+	logs := &infra.LogBuffer{}
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	environ := []string{"HOST=127.0.0.1", "PORT=0", "RPS_LOG__FORMAT=json", "RPS_HTTP__SHUTDOWN_DELAY=" + delay.String()}

@@ -5,11 +5,8 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/1000x-rps-server/rps-server/cmd/internal/startup"
 	"github.com/1000x-rps-server/rps-server/observability"
@@ -19,18 +16,9 @@ import (
 var version string
 
 func main() {
-	build := observability.ReadBuildInfo("worker", version)
-	if len(os.Args) == 2 && (os.Args[1] == "-version" || os.Args[1] == "--version") {
-		fmt.Println(build)
-		return
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, build, os.Args[1:], os.Environ(), os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "worker:", err)
-		stop()
-		os.Exit(1) //nolint:gocritic // stop() ran above; nothing else is deferred
-	}
+	startup.Main("worker", version, func(ctx context.Context, build observability.BuildInfo) error {
+		return run(ctx, build, os.Args[1:], os.Environ(), os.Stderr)
+	})
 }
 
 // run consumes tasks until ctx is cancelled, then drains: in-flight tasks

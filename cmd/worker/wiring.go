@@ -15,6 +15,7 @@ import (
 	"github.com/1000x-rps-server/rps-server/adapters/redis/redisledger"
 	"github.com/1000x-rps-server/rps-server/adapters/traced"
 	"github.com/1000x-rps-server/rps-server/app"
+	"github.com/1000x-rps-server/rps-server/cmd/internal/startup"
 	"github.com/1000x-rps-server/rps-server/configs"
 	"github.com/1000x-rps-server/rps-server/observability"
 	"github.com/1000x-rps-server/rps-server/ports"
@@ -25,7 +26,8 @@ import (
 // listener, and how to close them.
 type workerApp struct {
 	consumer *taskworker.Runner
-	closers  []func() // in reverse order of opening
+	closers  startup.Closers
+	log      *slog.Logger
 	// tracing is handed to the consumer; when it is on, the handlers and
 	// the ledger are wrapped in spans (adapters/traced).
 	tracing observability.Tracing
@@ -34,7 +36,7 @@ type workerApp struct {
 // newWorker opens the ledger, the Kafka worker and the admin listener that
 // cfg names. On error it closes what it opened.
 func newWorker(ctx context.Context, cfg configs.Config, log *slog.Logger, reg *prometheus.Registry, tr observability.Tracing) (*workerApp, error) {
-	w := &workerApp{tracing: tr}
+	w := &workerApp{tracing: tr, log: log}
 	if err := w.open(ctx, cfg, log, reg); err != nil {
 		w.close()
 		return nil, err
@@ -83,7 +85,7 @@ func (w *workerApp) open(ctx context.Context, cfg configs.Config, log *slog.Logg
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
-	w.closers = append(w.closers, stopAdmin)
+	w.closers.AddFunc(stopAdmin)
 	return nil
 }
 
@@ -104,7 +106,7 @@ func (w *workerApp) exactlyOnce(cfg configs.Config, tasks ports.TaskProcessor, l
 	if err != nil {
 		return nil, err
 	}
-	w.closers = append(w.closers, ledger.Close)
+	w.closers.AddFunc(ledger.Close)
 	var record ports.IssuanceLedger = ledger
 	if w.tracing.On() {
 		record = traced.Ledger(ledger, w.tracing, "redis")
@@ -121,11 +123,7 @@ func (w *workerApp) exactlyOnce(cfg configs.Config, tasks ports.TaskProcessor, l
 func (w *workerApp) run(ctx context.Context) error { return w.consumer.Run(ctx) }
 
 // close closes what open opened, last first.
-func (w *workerApp) close() {
-	for i := len(w.closers) - 1; i >= 0; i-- {
-		w.closers[i]()
-	}
-}
+func (w *workerApp) close() { w.closers.Close(w.log) }
 
 // adminHandler serves the worker's /metrics and /readyz (it has no API port).
 func adminHandler(reg *prometheus.Registry, consumer *taskworker.Runner) http.Handler {

@@ -74,7 +74,8 @@ external() {
 }
 
 # our_pid: the pid of the redis-server this script started on PORT, if alive.
-# (Also honours redis.pid, the name an earlier version of this script used.)
+# redis.pid, the pid file without a port in its name, counts too: a Redis
+# started under that name is still this script's to stop.
 our_pid() {
 	local f pid
 	for f in "$PIDFILE" "$STATE/redis.pid"; do

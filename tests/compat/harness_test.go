@@ -6,9 +6,7 @@ package compat_test
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -124,25 +122,6 @@ func (env testEnv) config(t *testing.T, replyMode string) configs.Config {
 	return cfg
 }
 
-// queue is one POST /queue: the status and the code.
-func (s *ourServer) queue(ctx context.Context, client *http.Client) (int, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url+"/queue", nil)
-	if err != nil {
-		return 0, "", err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	var body struct {
-		GiftCode string `json:"gift_code"`
-	}
-	b, _ := io.ReadAll(resp.Body)
-	_ = json.Unmarshal(b, &body)
-	return resp.StatusCode, body.GiftCode, nil
-}
-
 // startOurWorker runs cmd/worker's Kafka worker on env until the test ends.
 func startOurWorker(t *testing.T, env testEnv) *taskworker.Runner {
 	t.Helper()
@@ -230,7 +209,7 @@ func viaOurServer(t *testing.T, s *ourServer) func() (string, string) {
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 100}}
 	t.Cleanup(client.CloseIdleConnections)
 	return func() (string, string) {
-		status, code, err := s.queue(context.Background(), client)
+		status, code, err := infra.PostQueue(context.Background(), client, s.url)
 		switch {
 		case err != nil:
 			return "", err.Error()

@@ -29,21 +29,89 @@ type theirReply struct {
 	Result        *string `json:"result"`
 }
 
+// clients are what both stand-ins run on, as the original's processes do:
+// a consumer subscribed to one topic in a group with auto-commit, a
+// fire-and-forget producer, and a poll loop that hands each message to the
+// stand-in.
+type clients struct {
+	consumer *kafka.Consumer
+	producer *kafka.Producer
+	assigned atomic.Bool // the group assigned the consumer its partitions
+	stop     chan struct{}
+	polling  sync.WaitGroup // the poll loop: done before the clients close
+	done     sync.WaitGroup // the delivery reports: done once the producer closed
+}
+
+// start opens the clients on env's broker, the consumer in group from
+// offsetReset on topic, and polls until the test ends, handing each
+// message to handle.
+func (c *clients) start(t *testing.T, env testEnv, group, offsetReset, topic string, handle func(*kafka.Message)) {
+	t.Helper()
+	var err error
+	c.consumer, err = kafka.NewConsumer(&kafka.ConfigMap{
+		"bootstrap.servers": env.bootstrap, "group.id": group,
+		"enable.auto.commit": true, "auto.offset.reset": offsetReset,
+	})
+	require.NoError(t, err)
+	c.producer, err = kafka.NewProducer(&kafka.ConfigMap{"bootstrap.servers": env.bootstrap, "linger.ms": 5})
+	require.NoError(t, err)
+	c.stop = make(chan struct{})
+	require.NoError(t, c.consumer.Subscribe(topic, func(_ *kafka.Consumer, ev kafka.Event) error {
+		if _, ok := ev.(kafka.AssignedPartitions); ok {
+			c.assigned.Store(true)
+		}
+		return nil
+	}))
+	c.done.Add(1)
+	c.polling.Add(1)
+	go c.drainReports()
+	go c.poll(handle)
+	t.Cleanup(c.close)
+}
+
+func (c *clients) poll(handle func(*kafka.Message)) {
+	defer c.polling.Done()
+	for {
+		select {
+		case <-c.stop:
+			return
+		default:
+		}
+		if m, ok := c.consumer.Poll(100).(*kafka.Message); ok {
+			handle(m)
+		}
+	}
+}
+
+func (c *clients) drainReports() {
+	defer c.done.Done()
+	for range c.producer.Events() { // fire and forget, as the original
+	}
+}
+
+// close stops the poll loop and waits for it before closing the clients:
+// a client closed while another goroutine is inside Poll or Produce is
+// freed under it (seen: heap corruption, "malloc(): unaligned tcache chunk").
+func (c *clients) close() {
+	close(c.stop)
+	c.polling.Wait()
+	c.producer.Flush(5000)
+	_ = c.consumer.Close()
+	c.producer.Close()
+	c.done.Wait()
+}
+
 // theirWorker is the original's worker: group gift-service-workers (here the
 // test's group), auto-commit, a reply to the results topic for every task,
 // "GIFT-" + an upper-case UUID, or null for an unknown action. It reads
 // tasks loosely (our servers add request_id) and ignores headers.
 type theirWorker struct {
-	consumer *kafka.Consumer
-	producer *kafka.Producer
-	assigned atomic.Bool
-	handled  atomic.Int64
+	clients
+	results string
+	handled atomic.Int64
 	// knows is the action it runs; the original's is get_gift_code, any
 	// other answers every task with a null result.
-	knows   string
-	stop    chan struct{}
-	polling sync.WaitGroup // the poll loop: done before the clients close
-	done    sync.WaitGroup // the delivery reports: done once the producer closed
+	knows string
 }
 
 func startTheirWorker(t *testing.T, env testEnv) *theirWorker {
@@ -53,113 +121,41 @@ func startTheirWorker(t *testing.T, env testEnv) *theirWorker {
 
 func startTheirWorkerKnowing(t *testing.T, env testEnv, action string) *theirWorker {
 	t.Helper()
-	c, err := kafka.NewConsumer(&kafka.ConfigMap{
-		"bootstrap.servers": env.bootstrap, "group.id": env.group,
-		"enable.auto.commit": true, "auto.offset.reset": "earliest",
-	})
-	require.NoError(t, err)
-	p, err := kafka.NewProducer(&kafka.ConfigMap{"bootstrap.servers": env.bootstrap, "linger.ms": 5})
-	require.NoError(t, err)
-	w := &theirWorker{consumer: c, producer: p, knows: action, stop: make(chan struct{})}
-	require.NoError(t, c.Subscribe(env.tasks, func(_ *kafka.Consumer, ev kafka.Event) error {
-		if _, ok := ev.(kafka.AssignedPartitions); ok {
-			w.assigned.Store(true)
-		}
-		return nil
-	}))
-	w.done.Add(1)
-	w.polling.Add(1)
-	go w.drainReports()
-	go w.run(env.results)
-	t.Cleanup(w.close)
+	w := &theirWorker{results: env.results, knows: action}
+	w.start(t, env, env.group, "earliest", env.tasks, w.handle)
 	require.Eventually(t, w.assigned.Load, 60*time.Second, 10*time.Millisecond, "their worker joined the group")
 	return w
 }
 
-func (w *theirWorker) run(results string) {
-	defer w.polling.Done()
-	for {
-		select {
-		case <-w.stop:
-			return
-		default:
-		}
-		m, ok := w.consumer.Poll(100).(*kafka.Message)
-		if !ok {
-			continue
-		}
-		var task theirTask
-		if json.Unmarshal(m.Value, &task) != nil {
-			continue // the original logs and skips
-		}
-		var result *string
-		if task.Action == w.knows {
-			code := "GIFT-" + strings.ToUpper(uuid.NewString())
-			result = &code
-		}
-		value, _ := json.Marshal(theirReply{CorrelationID: task.CorrelationID, Result: result})
-		_ = w.producer.Produce(&kafka.Message{TopicPartition: kafka.TopicPartition{Topic: &results, Partition: kafka.PartitionAny}, Value: value}, nil)
-		w.handled.Add(1)
+// handle answers one task on the results topic.
+func (w *theirWorker) handle(m *kafka.Message) {
+	var task theirTask
+	if json.Unmarshal(m.Value, &task) != nil {
+		return // the original logs and skips
 	}
-}
-
-func (w *theirWorker) drainReports() {
-	defer w.done.Done()
-	for range w.producer.Events() { // fire and forget, as the original
+	var result *string
+	if task.Action == w.knows {
+		code := "GIFT-" + strings.ToUpper(uuid.NewString())
+		result = &code
 	}
-}
-
-// close stops the poll loop and waits for it before closing the clients:
-// a client closed while another goroutine is inside Poll or Produce is
-// freed under it (seen: heap corruption, "malloc(): unaligned tcache chunk").
-func (w *theirWorker) close() {
-	close(w.stop)
-	w.polling.Wait()
-	w.producer.Flush(5000)
-	_ = w.consumer.Close()
-	w.producer.Close()
-	w.done.Wait()
+	value, _ := json.Marshal(theirReply{CorrelationID: task.CorrelationID, Result: result})
+	_ = w.producer.Produce(&kafka.Message{TopicPartition: kafka.TopicPartition{Topic: &w.results, Partition: kafka.PartitionAny}, Value: value}, nil)
+	w.handled.Add(1)
 }
 
 // theirServer is the original's server side: tasks without headers, and a
 // consumer of the whole results topic in a group of its own at "latest",
 // which picks out its correlation ids and ignores everything else.
 type theirServer struct {
-	env      testEnv
-	consumer *kafka.Consumer
-	producer *kafka.Producer
-	pending  sync.Map // correlation id → chan *string
-	stop     chan struct{}
-	polling  sync.WaitGroup // the poll loop: done before the clients close
-	done     sync.WaitGroup // the delivery reports: done once the producer closed
-	assigned atomic.Bool
+	clients
+	env     testEnv
+	pending sync.Map // correlation id → chan *string
 }
 
 func startTheirServer(t *testing.T, env testEnv) *theirServer {
 	t.Helper()
-	c, err := kafka.NewConsumer(&kafka.ConfigMap{
-		"bootstrap.servers": env.bootstrap, "group.id": "their-server-" + uuid.NewString()[:8],
-		"auto.offset.reset": "latest", "enable.auto.commit": true,
-	})
-	require.NoError(t, err)
-	p, err := kafka.NewProducer(&kafka.ConfigMap{"bootstrap.servers": env.bootstrap, "linger.ms": 5})
-	require.NoError(t, err)
-	s := &theirServer{env: env, consumer: c, producer: p, stop: make(chan struct{})}
-	require.NoError(t, c.Subscribe(env.results, func(_ *kafka.Consumer, ev kafka.Event) error {
-		if _, ok := ev.(kafka.AssignedPartitions); ok {
-			s.assigned.Store(true)
-		}
-		return nil
-	}))
-	s.done.Add(1)
-	s.polling.Add(1)
-	go func() {
-		defer s.done.Done()
-		for range p.Events() { // fire and forget, as the original
-		}
-	}()
-	go s.readResults()
-	t.Cleanup(s.close)
+	s := &theirServer{env: env}
+	s.start(t, env, "their-server-"+uuid.NewString()[:8], "latest", env.results, s.takeResult)
 	s.awaitListening(t)
 	return s
 }
@@ -188,27 +184,16 @@ func (s *theirServer) awaitListening(t *testing.T) {
 	}
 }
 
-func (s *theirServer) readResults() {
-	defer s.polling.Done()
-	for {
+// takeResult hands a reply to the request waiting for it, if any.
+func (s *theirServer) takeResult(m *kafka.Message) {
+	var reply theirReply
+	if json.Unmarshal(m.Value, &reply) != nil {
+		return
+	}
+	if ch, ok := s.pending.Load(reply.CorrelationID); ok {
 		select {
-		case <-s.stop:
-			return
+		case ch.(chan *string) <- reply.Result:
 		default:
-		}
-		m, ok := s.consumer.Poll(100).(*kafka.Message)
-		if !ok {
-			continue
-		}
-		var reply theirReply
-		if json.Unmarshal(m.Value, &reply) != nil {
-			continue
-		}
-		if ch, ok := s.pending.Load(reply.CorrelationID); ok {
-			select {
-			case ch.(chan *string) <- reply.Result:
-			default:
-			}
 		}
 	}
 }
@@ -233,15 +218,4 @@ func (s *theirServer) request(ctx context.Context) (string, bool) {
 	case <-ctx.Done():
 		return "", false
 	}
-}
-
-// close stops the poll loop and waits for it before closing the clients
-// (theirWorker.close says why).
-func (s *theirServer) close() {
-	close(s.stop)
-	s.polling.Wait()
-	s.producer.Flush(5000)
-	_ = s.consumer.Close()
-	s.producer.Close()
-	s.done.Wait()
 }

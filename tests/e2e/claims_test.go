@@ -57,7 +57,7 @@ func TestClaim_ServerDrainsAnInFlightRequestAndDeletesItsReplyTopic(t *testing.T
 	}
 	answered := make(chan answer, 1)
 	go func() {
-		status, code, err := postQueue(context.Background(), http.DefaultClient, base)
+		status, code, err := testinfra.PostQueue(context.Background(), http.DefaultClient, base)
 		answered <- answer{status, code, err}
 	}()
 	require.Eventually(t, func() bool { return metricstest.ScrapeQuiet(base, "rps_broker_pending_replies") == 1 },
@@ -133,7 +133,7 @@ func TestClaim_FailOpenThroughTheWiringAndAWorkerWithoutRedis(t *testing.T) {
 	warn := waitLog(t, worker, "no REDIS_URL: issuance is at-least-once")
 	assert.Equal(t, "WARN", warn["level"])
 	for _, base := range []string{open, closed} {
-		status, code, err := postQueue(context.Background(), http.DefaultClient, base)
+		status, code, err := testinfra.PostQueue(context.Background(), http.DefaultClient, base)
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, status, "before the cut")
 		require.True(t, domain.IsGiftCode(code), "a worker without Redis still answers")
@@ -144,7 +144,7 @@ func TestClaim_FailOpenThroughTheWiringAndAWorkerWithoutRedis(t *testing.T) {
 	require.Eventually(t, func() bool { return metricstest.ScrapeQuiet(closed, "rps_gate_slots_leased") == 0 },
 		2*time.Second, 5*time.Millisecond, "the fail-closed server gives its idle leases back")
 	redis.cut()
-	status, code, err := postQueue(context.Background(), http.DefaultClient, open)
+	status, code, err := testinfra.PostQueue(context.Background(), http.DefaultClient, open)
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusOK, status, "fail-open admits without Redis")
 	assert.True(t, domain.IsGiftCode(code), "code %q", code)
@@ -152,7 +152,7 @@ func TestClaim_FailOpenThroughTheWiringAndAWorkerWithoutRedis(t *testing.T) {
 	assert.Equal(t, "WARN", outage["level"])
 	assert.Equal(t, "fail open", outage["on_redis_error"], "the outage line says requests are admitted")
 
-	status, _, err = postQueue(context.Background(), http.DefaultClient, closed)
+	status, _, err = testinfra.PostQueue(context.Background(), http.DefaultClient, closed)
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusServiceUnavailable, status, "fail-closed refuses without Redis")
 }

@@ -3,7 +3,6 @@ package e2e_test
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -260,7 +259,7 @@ func runUsers(ctx context.Context, bases []string, total, concurrency int) *outc
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			o.add(postQueue(ctx, client, bases[i%len(bases)]))
+			o.add(testinfra.PostQueue(ctx, client, bases[i%len(bases)]))
 		})
 	}
 	wg.Wait()
@@ -289,34 +288,12 @@ func runUsersUntil(ctx context.Context, bases []string, stop <-chan struct{}, co
 	for u := range concurrency {
 		wg.Go(func() {
 			for i := 0; !stopped(); i++ {
-				o.add(postQueue(ctx, client, bases[(u+i)%len(bases)]))
+				o.add(testinfra.PostQueue(ctx, client, bases[(u+i)%len(bases)]))
 			}
 		})
 	}
 	wg.Wait()
 	return o
-}
-
-func postQueue(ctx context.Context, client *http.Client, base string) (int, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/queue", nil)
-	if err != nil {
-		return 0, "", err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	var body struct {
-		GiftCode string `json:"gift_code"`
-	}
-	if resp.StatusCode == http.StatusOK {
-		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-			return resp.StatusCode, "", fmt.Errorf("decode 200 body: %w", err)
-		}
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode, body.GiftCode, nil
 }
 
 // kill ends the process at once (SIGKILL), as a crash would.

@@ -56,7 +56,7 @@ func loadUntil(ctx context.Context, base string, rate, maxInFlight int) (*timeli
 			wg.Go(func() {
 				defer func() { <-sem }()
 				c := call{start: time.Now()}
-				if status, _, err := postQueue(context.WithoutCancel(ctx), client, base); err == nil {
+				if status, _, err := testinfra.PostQueue(context.WithoutCancel(ctx), client, base); err == nil {
 					c.status = status
 				}
 				c.end = time.Now()

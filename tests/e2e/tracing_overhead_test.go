@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	testinfra "github.com/1000x-rps-server/rps-server/tests/infra"
 )
 
 // TestTracing_Overhead measures what tracing costs: unpaced POST /queue
@@ -137,7 +139,7 @@ func runLoad(t *testing.T, base string, users int, d time.Duration) *loadResult 
 			ok, failed := 0, 0
 			for ctx.Err() == nil {
 				t0 := time.Now()
-				status, _, err := postQueue(context.Background(), client, base)
+				status, _, err := testinfra.PostQueue(context.Background(), client, base)
 				if err != nil || status != http.StatusOK {
 					failed++
 					continue

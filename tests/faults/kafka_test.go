@@ -74,7 +74,8 @@ func TestKafka_WorkerKilledMidBatch(t *testing.T) {
 // The broker stops under load and comes back. While it is down requests get
 // 503 with Retry-After or 504 at their deadline, never a hang; once it is
 // back they get 200 again, committed offsets reach the end, and no code is
-// handed out twice. (How fast it recovers is issue 18's; here: correctness.)
+// handed out twice. (How fast it recovers is tests/e2e's recovery tests';
+// here: correctness.)
 func TestKafka_BrokerStoppedAndRestarted(t *testing.T) {
 	broker := infra.StartKafka(t)
 	redisURL := infra.RedisURL(t)
@@ -212,9 +213,9 @@ func TestKafka_UnreachableThenBack(t *testing.T) {
 // A worker told to stop (SIGTERM) while its broker is gone, with answers
 // whose offsets may not be committed yet, exits on its own within its drain
 // and 10 s (Compose's stop grace period covers both), and says why its
-// close was cut short. (It used to wait forever in a final Commit; without
-// that, librdkafka's close still waited out a 45 s session.) The server
-// then stops as cleanly as with a broker.
+// close was cut short, never waiting forever in a final Commit nor out a
+// 45 s session in librdkafka's close. The server then stops as cleanly as
+// with a broker.
 func TestKafka_WorkerAndServerStopWhileBrokerIsDown(t *testing.T) {
 	broker := infra.StartKafka(t)
 	redisURL := infra.RedisURL(t)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester/replies"
+	"github.com/1000x-rps-server/rps-server/observability"
 )
 
 type metrics struct {
@@ -28,5 +29,5 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "rps_kafka_workers_available", Help: "1 while a worker consumes the tasks topic (its consumer group, polled every second), else 0: POST /queue then answers 503 at once.",
 		}),
 	}
-	return m, kafkabroker.Register(reg, m.roundTrip, m.replies.Pending, m.replies.Late, m.replies.Bad, m.produceErrors, m.replies.Shared, m.workersAvailable)
+	return m, observability.RegisterAll(reg, m.roundTrip, m.replies.Pending, m.replies.Late, m.replies.Bad, m.produceErrors, m.replies.Shared, m.workersAvailable)
 }

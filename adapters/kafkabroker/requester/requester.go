@@ -12,8 +12,6 @@ package requester
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -299,11 +297,5 @@ func instanceID() string {
 	if err != nil || host == "" {
 		host = "instance"
 	}
-	return topics.SanitizePart(host) + "-" + strconv.Itoa(os.Getpid()) + "-" + randomHex(3)
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
-	return hex.EncodeToString(b)
+	return topics.SanitizePart(host) + "-" + strconv.Itoa(os.Getpid()) + "-" + kafkabroker.RandomHex(3)
 }

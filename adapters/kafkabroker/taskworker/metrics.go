@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
+	"github.com/1000x-rps-server/rps-server/observability"
 )
 
 // Outcomes of a processed task.
@@ -24,7 +25,9 @@ type metrics struct {
 	legacy      prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+// newMetrics makes the worker's metrics and registers them in reg with lag,
+// the consumer lag collector, all or none.
+func newMetrics(reg prometheus.Registerer, lag prometheus.Collector) (*metrics, error) {
 	m := &metrics{
 		processed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rps_worker_tasks_total", Help: "Tasks processed, by outcome (ok, error, poison).",
@@ -54,5 +57,5 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	for _, o := range []string{outcomeOK, outcomeError, outcomePoison} {
 		m.processed.WithLabelValues(o)
 	}
-	return m, kafkabroker.Register(reg, m.processed, m.processing, m.queueWait, m.inFlight, m.committed, m.replyErrors, m.orphans, m.legacy)
+	return m, observability.RegisterAll(reg, m.processed, m.processing, m.queueWait, m.inFlight, m.committed, m.replyErrors, m.orphans, m.legacy, lag)
 }

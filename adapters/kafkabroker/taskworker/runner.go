@@ -149,17 +149,12 @@ func New(ctx context.Context, cfg Config, proc ports.TaskProcessor) (*Runner, er
 	w.abandon, w.abandonNow = context.WithCancel(context.Background())
 	err := w.open(ctx)
 	if err == nil {
-		w.metrics, err = newMetrics(cfg.Registerer)
-	}
-	if err == nil {
-		w.route = replyroute.New(cfg.ResultsTopic, w.metrics.legacy, cfg.Logger)
-	}
-	if err == nil {
-		err = kafkabroker.Register(cfg.Registerer, offsets.LagCollector{Topic: cfg.TasksTopic, Lag: w.lag})
+		w.metrics, err = newMetrics(cfg.Registerer, offsets.LagCollector{Topic: cfg.TasksTopic, Lag: w.lag})
 	}
 	if err != nil {
 		return nil, errors.Join(err, w.closeClients())
 	}
+	w.route = replyroute.New(cfg.ResultsTopic, w.metrics.legacy, cfg.Logger)
 	return w, nil
 }
 

@@ -10,7 +10,7 @@ import (
 // service's live heap is small (tens of MB), so at Go's default of 100 it
 // collects hundreds of times a second under load; 400 collects a quarter as
 // often for a heap that peaks at a few times the live one (measured in
-// benchmarks/README.md, "Issue 17").
+// benchmarks/README.md, "CPU per request, lever by lever").
 const gcPercent = 400
 
 // tuneGC sets gcPercent unless the environment sets GOGC, which wins as it

@@ -1,7 +1,8 @@
-// Package startup is how both binaries begin, written once: the config
-// (checked by the adapters' own rules as well as its generic ones), the
-// logger, the profiler when asked for, the process's metrics registry and
-// its tracing.
+// Package startup is how both binaries begin and end, written once: main
+// (-version, signals, the exit code), the config (checked by the adapters'
+// own rules as well as its generic ones), the logger, the profiler when asked
+// for, the process's metrics registry and its tracing, and the order in which
+// what they opened is closed (Closers).
 // It is internal to cmd: only the binaries start processes.
 package startup
 
@@ -26,7 +27,7 @@ type Process struct {
 	Log      *slog.Logger
 	Registry *prometheus.Registry
 	Tracing  observability.Tracing
-	close    func()
+	closers  Closers
 }
 
 // flushTimeout bounds exporting the last spans at exit.
@@ -49,20 +50,21 @@ func Begin(ctx context.Context, build observability.BuildInfo, args, environ []s
 	}
 	log.Info("starting "+build.Binary, "version", build.Version, "config", cfg)
 	tuneGC(environ, log)
-	p := &Process{Config: cfg, Log: log, Registry: observability.NewRegistry(), close: func() {}}
+	p := &Process{Config: cfg, Log: log, Registry: observability.NewRegistry()}
 	if err := observability.RegisterBuildInfo(p.Registry, build); err != nil {
 		return nil, err
 	}
 	if p.Tracing, err = startTracing(ctx, cfg.Tracing, build, log); err != nil {
 		return nil, err
 	}
+	p.closers.Add(p.flushSpans)
 	if cfg.Debug.PProfAddr != "" {
 		_, stopPProf, err := observability.ServePProf(ctx, cfg.Debug.PProfAddr, log)
 		if err != nil {
 			p.Close()
 			return nil, err
 		}
-		p.close = stopPProf
+		p.closers.AddFunc(stopPProf)
 	}
 	return p, nil
 }
@@ -88,11 +90,14 @@ func startTracing(ctx context.Context, cfg configs.TracingConfig, build observab
 
 // Close stops the profiler, if it runs, and flushes the spans not yet
 // exported.
-func (p *Process) Close() {
-	p.close()
-	ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
+func (p *Process) Close() { p.closers.Close(p.Log) }
+
+// flushSpans exports the spans not yet exported, within flushTimeout.
+func (p *Process) flushSpans(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, flushTimeout)
 	defer cancel()
 	if err := p.Tracing.Shutdown(ctx); err != nil {
 		p.Log.Warn("spans lost at exit", "err", err)
 	}
+	return nil
 }

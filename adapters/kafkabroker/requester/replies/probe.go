@@ -33,7 +33,7 @@ func (r *Router) Prove(lifetime context.Context, timeout time.Duration, send fun
 // probeOwn proves the instance's own reply topic: it sends a reply to
 // itself with send and waits for it.
 func (r *Router) probeOwn(ctx context.Context, timeout time.Duration, send func(*kafka.Message) error) error {
-	id := ProbePrefix + randomHex(8)
+	id := ProbePrefix + kafkabroker.RandomHex(8)
 	ch, err := r.Register(id)
 	if err != nil {
 		return err

@@ -71,7 +71,7 @@ func (r *Router) probeShared(ctx context.Context, send func(*kafka.Message) erro
 		}
 	}()
 	for p := range r.sharedPartitions {
-		id := ProbePrefix + randomHex(8)
+		id := ProbePrefix + kafkabroker.RandomHex(8)
 		ch, err := r.Register(id)
 		if err != nil {
 			return err
