@@ -146,6 +146,7 @@ fetch_jars() {
   compgen -G "$tmp/kafka_2.13-*.jar" >/dev/null || { rm -rf "$tmp"; die "no kafka_2.13 jar after mvn"; }
   echo "$stamp" >"$tmp/.stamp"
   rm -rf "$JARS"
+  mkdir -p "$(dirname "$JARS")"
   mv "$tmp" "$JARS"
   log "jars fetched in $((SECONDS - t0)) s ($(du -sh "$JARS" | cut -f1))"
 }
