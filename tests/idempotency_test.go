@@ -105,11 +105,9 @@ func stores() map[string]func(t *testing.T, ttl time.Duration, prefix string) po
 
 func newRedisIdem(t *testing.T, ttl time.Duration, prefix string) ports.IdempotencyStore {
 	t.Helper()
-	s, err := redisidem.New(redisidem.Config{
-		URL: infra.RedisURL(t), Prefix: prefix, TTL: ttl, DialTimeout: 2 * time.Second, CommandTimeout: 2 * time.Second,
-	})
+	client := infra.AdapterClient(t, infra.RedisURL(t)) // one per store, as one per instance
+	s, err := redisidem.New(client, redisidem.Config{Prefix: prefix, TTL: ttl, CommandTimeout: 2 * time.Second})
 	require.NoError(t, err)
-	t.Cleanup(s.Close)
 	return s
 }
 
