@@ -38,12 +38,12 @@ type blocks struct {
 	done chan struct{}
 }
 
-func newBlocks(cfg Config, client rueidis.Client) *blocks {
+func newBlocks(cfg Config, client rueidis.Client, s scripts) *blocks {
 	life, stop := context.WithCancel(context.Background())
 	return &blocks{
 		pool: pool.New(pool.Config{Capacity: cfg.Capacity, BlockSize: cfg.BlockSize, Idle: cfg.BlockIdle, Lease: cfg.Lease}),
 		calls: leases.New(leases.Config{
-			Client: client, Key: cfg.Key, Undone: undoneKey(cfg.Key), Instances: siblingKey(cfg.Key, ":instances"),
+			Client: client, Take: s.take, Sync: s.sync, Key: cfg.Key, Undone: undoneKey(cfg.Key), Instances: siblingKey(cfg.Key, ":instances"),
 			ContentionFlag: siblingKey(cfg.Key, ":contended"), Capacity: cfg.Capacity, Lease: cfg.Lease,
 			Window: contentionTicks * cfg.BlockIdle,
 		}),

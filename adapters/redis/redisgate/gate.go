@@ -126,8 +126,8 @@ func New(ctx context.Context, cfg Config) (*Gate, error) {
 	if cfg.FailOpen {
 		g.outage = observability.NewOutage(cfg.Logger.With("on_redis_error", "fail open"), "redis gate", "admitted_without_slot")
 	}
-	var undoScript *rueidis.Lua
-	g.acquire, g.release, undoScript = newScripts()
+	scripts := newScripts()
+	g.acquire, g.release = scripts.acquire, scripts.release
 	if err := g.ping(ctx); err != nil {
 		client.Close()
 		return nil, err
@@ -137,11 +137,11 @@ func New(ctx context.Context, cfg Config) (*Gate, error) {
 		return nil, err
 	}
 	g.undos = undo.New(undo.Config{
-		Client: client, Script: undoScript, Keys: g.keys, Lease: cfg.Lease, LeaseMs: g.leaseArg,
+		Client: client, Script: scripts.undo, Keys: g.keys, Lease: cfg.Lease, LeaseMs: g.leaseArg,
 		Timeout: cfg.CommandTimeout, OnDrop: g.metrics.UndosDropped.Inc,
 	})
 	if cfg.BlockSize > 1 {
-		g.blocks = newBlocks(cfg, client)
+		g.blocks = newBlocks(cfg, client, scripts)
 		go g.syncLoop()
 	}
 	onError := "fail closed: a Redis error refuses requests (503)"
