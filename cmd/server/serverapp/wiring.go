@@ -40,7 +40,8 @@ type serverPorts struct {
 	tracing observability.Tracing
 }
 
-// openGate opens the gate cfg names: Redis when a URL is set, else memory.
+// openGate opens the gate cfg names: Redis (on p's client) when a URL is
+// set, else memory.
 func (p *serverPorts) openGate(ctx context.Context, cfg configs.Config, log *slog.Logger, reg prometheus.Registerer) error {
 	if !cfg.UsesRedis() {
 		g, err := memgate.New(cfg.Gate.Capacity)
@@ -54,20 +55,27 @@ func (p *serverPorts) openGate(ctx context.Context, cfg configs.Config, log *slo
 		p.gate = p.traceGate(g, "memory")
 		return nil
 	}
-	g, err := redisgate.New(ctx, redisgate.Config{
-		URL:            cfg.Redis.URL,
+	gc := redisgate.Config{
 		Key:            cfg.Gate.Key,
 		Capacity:       cfg.Gate.Capacity,
 		Lease:          cfg.Kafka.ReplyTimeout + cfg.Gate.LeaseMargin,
 		FailOpen:       cfg.Gate.FailOpen,
-		MaxFlushDelay:  cfg.Redis.MaxFlushDelay,
-		DialTimeout:    cfg.Redis.DialTimeout,
 		CommandTimeout: cfg.Redis.CommandTimeout,
-		BlockSize:      cfg.Gate.BlockSize,
-		BlockIdle:      cfg.Gate.BlockIdle,
 		Logger:         log,
 		Registerer:     reg,
-	})
+	}
+	// The mode is chosen here, once: blocks of gate.block_size, or one Redis
+	// call per acquire and per release when it is 1.
+	var g interface {
+		ports.ConcurrencyGate
+		Close()
+	}
+	var err error
+	if cfg.Gate.BlockSize > 1 {
+		g, err = redisgate.NewBlockGate(ctx, p.redis, redisgate.BlockConfig{Config: gc, Size: cfg.Gate.BlockSize, Idle: cfg.Gate.BlockIdle})
+	} else {
+		g, err = redisgate.NewPerRequestGate(ctx, p.redis, gc)
+	}
 	if err != nil {
 		return fmt.Errorf("redis gate: %w", err)
 	}
