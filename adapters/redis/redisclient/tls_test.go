@@ -2,16 +2,23 @@ package redisclient_test
 
 import (
 	"context"
+	"log/slog"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/rueidis"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/1000x-rps-server/rps-server/adapters/redis/redisclient"
+	"github.com/1000x-rps-server/rps-server/adapters/redis/redisgate"
+	"github.com/1000x-rps-server/rps-server/adapters/redis/redisidem"
+	"github.com/1000x-rps-server/rps-server/adapters/redis/redisledger"
 	"github.com/1000x-rps-server/rps-server/domain"
+	"github.com/1000x-rps-server/rps-server/ports"
 	"github.com/1000x-rps-server/rps-server/tests/infra"
 )
 
@@ -40,8 +47,40 @@ func roundTrip(t *testing.T, c rueidis.Client) {
 
 func TestTLSAndACL(t *testing.T) {
 	r, good := secured(t)
-	t.Run("the_right_ca_certificate_and_password_connect", func(t *testing.T) {
-		roundTrip(t, open(t, good))
+	t.Run("the_right_ca_certificate_and_password_serve_every_adapter", func(t *testing.T) {
+		client := open(t, good)
+		roundTrip(t, client)
+		// One client, handed to each Redis adapter, as the binaries do.
+		ctx := context.Background()
+		g, err := redisgate.NewPerRequestGate(ctx, client, redisgate.Config{
+			Key: "{tls}:gate", Capacity: 1, Lease: 10 * time.Second, CommandTimeout: time.Second,
+			Logger: slog.New(slog.DiscardHandler), Registerer: prometheus.NewRegistry(),
+		})
+		require.NoError(t, err)
+		defer g.Close()
+		slot, err := g.Acquire(ctx, "request-1")
+		require.NoError(t, err)
+		_, err = g.Acquire(ctx, "request-2")
+		require.ErrorIs(t, err, domain.ErrAtCapacity, "the slot is held in the TLS Redis")
+		require.NoError(t, g.Release(ctx, slot))
+		_, err = g.Acquire(ctx, "request-2")
+		require.NoError(t, err, "released")
+
+		idem, err := redisidem.New(client, redisidem.Config{Prefix: "idem:", TTL: time.Minute, CommandTimeout: time.Second})
+		require.NoError(t, err)
+		entry, err := idem.Begin(ctx, "key-1", ports.Claim{Fingerprint: "f", TaskID: "task-1", Token: "t", Lease: time.Second})
+		require.NoError(t, err)
+		assert.Equal(t, ports.Claimed, entry.State)
+
+		ledger, err := redisledger.New(client, redisledger.Config{Prefix: "issued:", TTL: time.Minute, CommandTimeout: time.Second,
+			Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler)})
+		require.NoError(t, err)
+		defer ledger.Close()
+		first, err := ledger.Record(ctx, "task-1", "GIFT-A")
+		require.NoError(t, err)
+		again, err := ledger.Record(ctx, "task-1", "GIFT-B")
+		require.NoError(t, err)
+		assert.Equal(t, first, again)
 	})
 	t.Run("a_wrong_password_fails_naming_the_authentication", func(t *testing.T) {
 		cfg := good
