@@ -27,6 +27,10 @@ type ThrowawayRedis struct {
 	cmd  *exec.Cmd
 	pki  *PKI     // WithTLS; nil: plain TCP
 	user []string // WithACLUser's user directive; nil: the default user, no password
+	// WithSentinel: the master this server watches as a sentinel, and its name.
+	sentinelOf *ThrowawayRedis
+	masterSet  string
+	cluster    bool // WithCluster: a one-node cluster owning every slot
 }
 
 // RedisOption sets up a throwaway redis-server.
@@ -75,8 +79,8 @@ func (r *ThrowawayRedis) Addr() string { return "127.0.0.1:" + r.port }
 // answers PING.
 func (r *ThrowawayRedis) Start() {
 	r.t.Helper()
-	args := []string{"--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", r.dir, "--logfile", filepath.Join(r.dir, "redis.log")}
+	args := []string{"--bind", "127.0.0.1", "--dir", r.dir, "--logfile", filepath.Join(r.dir, "redis.log")}
+	args = append(r.topologyArgs(), args...)
 	var probe *tls.Config
 	if r.pki == nil {
 		args = append(args, "--port", r.port)
@@ -97,6 +101,9 @@ func (r *ThrowawayRedis) Start() {
 			r.t.Fatalf("throwaway redis-server on port %s did not answer within 10s; log:\n%s", r.port, log)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	if r.cluster {
+		r.ownEverySlot()
 	}
 }
 
