@@ -59,7 +59,7 @@ func (g *PerRequestGate) Acquire(ctx context.Context, id string) (ports.Slot, er
 	if err != nil && undo.MayHaveRun(err) {
 		// Whatever the reason, the script may have run, or may still run when
 		// a stalled Redis resumes: give back what it took, in the background.
-		g.undo(id, start)
+		g.undoAcquire(id, start)
 	}
 	if err == nil {
 		g.outage.Up()
@@ -102,9 +102,9 @@ func (g *PerRequestGate) Release(ctx context.Context, slot ports.Slot) error {
 // with their leases. The client is the caller's to close, after this.
 func (g *PerRequestGate) Close() { g.undos.Close() }
 
-// undo queues the undo of an acquire of id that started at start and
+// undoAcquire queues the undo of an acquire of id that started at start and
 // failed, unless the id is held here already (then its caller owns it).
-func (g *PerRequestGate) undo(id string, start time.Time) {
+func (g *PerRequestGate) undoAcquire(id string, start time.Time) {
 	if h, ok := g.held.Load(id); ok && h == inRedis {
 		return
 	}
