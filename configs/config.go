@@ -101,17 +101,68 @@ type GateConfig struct {
 	BlockIdle time.Duration `koanf:"block_idle"`
 }
 
-// RedisConfig is the Redis connection. An empty URL means no Redis: the gate
-// runs in memory (the embedded mode). The original defaulted to
+// RedisConfig is the Redis connection, one client per process shared by the
+// gate, the idempotency store and the ledger. An empty URL means no Redis:
+// the gate runs in memory (the embedded mode). The original defaulted to
 // redis://localhost:6379/0; we default to embedded on purpose, so a first run
 // needs nothing installed.
 type RedisConfig struct {
-	URL string `koanf:"url" redact:"url"` // redis://[user:password@]host:port[/db] or rediss://…
+	// URL is redis://[user:password@]host:port[/db], or rediss://… for TLS;
+	// rueidis's query parameters (addr=, master_set=, skip_verify, …) work too.
+	URL string `koanf:"url" redact:"url"`
+	// Username and Password are the ACL credentials; set, they replace the
+	// URL's, so the password need not sit in the URL. Password alone
+	// authenticates as the default user.
+	Username string `koanf:"username"`
+	Password string `koanf:"password" redact:"value"`
+	// ClientName names this process's connections in CLIENT LIST; empty:
+	// rps-server or rps-worker. A client_name= in the URL wins.
+	ClientName string `koanf:"client_name"`
 	// MaxFlushDelay lets rueidis gather concurrent commands into one write
 	// (0 writes at once); the default's measurements: benchmarks/README.md.
 	MaxFlushDelay  time.Duration `koanf:"max_flush_delay" min:"0"`
 	DialTimeout    time.Duration `koanf:"dial_timeout"`
 	CommandTimeout time.Duration `koanf:"command_timeout"`
+
+	TLS      RedisTLSConfig      `koanf:"tls"`
+	Sentinel RedisSentinelConfig `koanf:"sentinel"`
+	Cluster  RedisClusterConfig  `koanf:"cluster"`
+}
+
+// RedisTLSConfig is how a rediss:// connection checks the server and proves
+// the client; the settings need a rediss:// URL.
+type RedisTLSConfig struct {
+	// CAFile is a PEM file of the CAs that sign the server's certificate;
+	// empty: the system's roots.
+	CAFile string `koanf:"ca_file"`
+	// CertFile and KeyFile are the client's certificate and key (PEM), for
+	// a server that asks for one (tls-auth-clients); both or neither.
+	CertFile string `koanf:"cert_file"`
+	KeyFile  string `koanf:"key_file"`
+	// ServerName is the name the server's certificate must carry; empty: the
+	// URL's host.
+	ServerName string `koanf:"server_name"`
+	// InsecureSkipVerify accepts any server certificate. Off by default;
+	// for tests only.
+	InsecureSkipVerify bool `koanf:"insecure_skip_verify"`
+}
+
+// RedisSentinelConfig points the client at Redis Sentinel: with MasterSet
+// set, the URL's host (and any addr= in it) are the sentinels, which name
+// the master. The data nodes get redis.username/password and redis.tls; the
+// sentinels get redis.tls and the credentials below.
+type RedisSentinelConfig struct {
+	MasterSet string `koanf:"master_set"`
+	Username  string `koanf:"username"`
+	Password  string `koanf:"password" redact:"value"`
+}
+
+// RedisClusterConfig points the client at Redis Cluster.
+type RedisClusterConfig struct {
+	// Addrs are more seed nodes (comma-separated host:port) beside the URL's
+	// host; the client learns the rest of the cluster from them. Keep the
+	// gate key's {hash tag}: its keys must share a slot.
+	Addrs string `koanf:"addrs"`
 }
 
 // KafkaConfig is the Kafka connection and topics. An empty Bootstrap means no

@@ -270,6 +270,10 @@ func TestInvalidSettings_OneLineNamingTheKeyAndItsSource(t *testing.T) {
 		{name: "redis_port_zero", environ: []string{"REDIS_URL=redis://cache:0"}, want: "redis.url must be"},
 		{name: "redis_port_too_large", environ: []string{"REDIS_URL=redis://cache:65536"}, want: "redis.url must be"},
 		{name: "redis_without_host", environ: []string{"REDIS_URL=redis://:6379"}, want: "redis.url must be"},
+		{name: "bad_cluster_addrs", environ: []string{"RPS_REDIS__CLUSTER__ADDRS=node1:7000,node2"},
+			want: `config: redis.cluster.addrs must be a comma-separated list of host:port, or empty (got "node1:7000,node2"); set by RPS_REDIS__CLUSTER__ADDRS in the environment`},
+		{name: "bad_insecure_skip_verify", yaml: "redis:\n  tls:\n    insecure_skip_verify: sometimes\n",
+			want: `redis.tls.insecure_skip_verify must be true or false (got "sometimes")`},
 		{name: "bootstrap_port_zero", environ: []string{"KAFKA_BOOTSTRAP_SERVERS=k1:0"}, want: "kafka.bootstrap must be"},
 		{name: "bootstrap_without_host", environ: []string{"KAFKA_BOOTSTRAP_SERVERS=:9092"}, want: "kafka.bootstrap must be"},
 		{name: "metrics_addr_port_too_large", yaml: "worker:\n  metrics_addr: 127.0.0.1:65536\n", want: "worker.metrics_addr must be host:port"},
@@ -326,6 +330,24 @@ func TestValidSettings_AtTheirLimits(t *testing.T) {
 			check: func(t *testing.T, c configs.Config) { assert.Equal(t, "redis://cache:65535/0", c.Redis.URL) }},
 		{name: "bootstrap_list_with_spaces", environ: []string{"KAFKA_BOOTSTRAP_SERVERS=k1:9092, k2:1"},
 			check: func(t *testing.T, c configs.Config) { assert.True(t, c.UsesKafka()) }},
+		{name: "redis_tls_acl_and_sentinel_by_variables", environ: []string{
+			"REDIS_URL=rediss://sentinel-1:26379?addr=sentinel-2:26379",
+			"RPS_REDIS__USERNAME=app", "RPS_REDIS__PASSWORD=pw", "RPS_REDIS__CLIENT_NAME=edge-1",
+			"RPS_REDIS__TLS__CA_FILE=/etc/rps/ca.pem", "RPS_REDIS__TLS__CERT_FILE=/etc/rps/client.pem",
+			"RPS_REDIS__TLS__KEY_FILE=/etc/rps/client-key.pem", "RPS_REDIS__TLS__SERVER_NAME=redis.internal",
+			"RPS_REDIS__SENTINEL__MASTER_SET=rps", "RPS_REDIS__SENTINEL__PASSWORD=spw",
+		}, check: func(t *testing.T, c configs.Config) {
+			assert.Equal(t, "app", c.Redis.Username)
+			assert.Equal(t, "pw", c.Redis.Password)
+			assert.Equal(t, "edge-1", c.Redis.ClientName)
+			assert.Equal(t, configs.RedisTLSConfig{CAFile: "/etc/rps/ca.pem", CertFile: "/etc/rps/client.pem",
+				KeyFile: "/etc/rps/client-key.pem", ServerName: "redis.internal"}, c.Redis.TLS)
+			assert.Equal(t, configs.RedisSentinelConfig{MasterSet: "rps", Password: "spw"}, c.Redis.Sentinel)
+		}},
+		{name: "redis_cluster_seeds_in_yaml", yaml: "redis:\n  url: redis://node-1:7000\n  cluster:\n    addrs: node-2:7000, node-3:7000\n",
+			check: func(t *testing.T, c configs.Config) {
+				assert.Equal(t, "node-2:7000, node-3:7000", c.Redis.Cluster.Addrs)
+			}},
 		{name: "ledger_ttl_one_second", environ: []string{"RPS_WORKER__LEDGER_TTL=1s"},
 			check: func(t *testing.T, c configs.Config) { assert.Equal(t, time.Second, c.Worker.LedgerTTL) }},
 		{name: "no_flush_delay", environ: []string{"RPS_REDIS__MAX_FLUSH_DELAY=0s"},
@@ -360,6 +382,7 @@ func TestUnrelatedEnvironmentIsIgnored(t *testing.T) {
 func TestLogValue_ShowsEveryKeyAndMasksSecrets(t *testing.T) {
 	cfg := load(t, configs.LoadOptions{Environ: []string{
 		"REDIS_URL=redis://user:hunter2@cache:6379/0",
+		"RPS_REDIS__PASSWORD=correct-horse", "RPS_REDIS__SENTINEL__PASSWORD=battery-staple",
 		"RPS_KAFKA__SETTINGS__SASL_PASSWORD=swordfish",
 		"RPS_KAFKA__SETTINGS__LINGER_MS=1",
 	}})
@@ -369,6 +392,8 @@ func TestLogValue_ShowsEveryKeyAndMasksSecrets(t *testing.T) {
 
 	assert.NotContains(t, logged, "hunter2")
 	assert.NotContains(t, logged, "swordfish")
+	assert.NotContains(t, logged, "correct-horse")
+	assert.NotContains(t, logged, "battery-staple")
 	assert.Contains(t, logged, `"url":"redis://user:xxxxx@cache:6379/0"`)
 	assert.Contains(t, logged, `"sasl.password":"xxxxx"`)
 	assert.Contains(t, logged, `"linger.ms":"1"`)

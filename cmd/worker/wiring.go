@@ -54,7 +54,7 @@ func (w *workerApp) open(ctx context.Context, cfg configs.Config, log *slog.Logg
 	if w.tracing.On() {
 		handlers = traced.Processor(tasks, w.tracing)
 	}
-	proc, err := w.exactlyOnce(cfg, handlers, log, reg)
+	proc, err := w.exactlyOnce(ctx, cfg, handlers, log, reg)
 	if err != nil {
 		return err
 	}
@@ -91,15 +91,20 @@ func (w *workerApp) open(ctx context.Context, cfg configs.Config, log *slog.Logg
 
 // exactlyOnce wraps the tasks in the Redis issuance ledger, so a task Kafka
 // redelivers answers with the code it issued first. Without Redis the worker
-// still runs, at-least-once, and says so.
-func (w *workerApp) exactlyOnce(cfg configs.Config, tasks ports.TaskProcessor, log *slog.Logger, reg prometheus.Registerer) (ports.TaskProcessor, error) {
+// still runs, at-least-once, and says so. The ledger runs on the worker's
+// one Redis client, closed after it.
+func (w *workerApp) exactlyOnce(ctx context.Context, cfg configs.Config, tasks ports.TaskProcessor, log *slog.Logger, reg prometheus.Registerer) (ports.TaskProcessor, error) {
 	if !cfg.UsesRedis() {
 		log.Warn("no REDIS_URL: issuance is at-least-once; a task redelivered after a crash or rebalance issues a second code")
 		return tasks, nil
 	}
-	ledger, err := redisledger.New(redisledger.Config{
-		URL: cfg.Redis.URL, Prefix: cfg.Worker.LedgerPrefix, TTL: cfg.Worker.LedgerTTL,
-		DialTimeout: cfg.Redis.DialTimeout, CommandTimeout: cfg.Redis.CommandTimeout, MaxFlushDelay: cfg.Redis.MaxFlushDelay,
+	client, err := startup.OpenRedis(ctx, cfg.Redis, "worker", log)
+	if err != nil {
+		return nil, err
+	}
+	w.closers.AddFunc(client.Close)
+	ledger, err := redisledger.New(client, redisledger.Config{
+		Prefix: cfg.Worker.LedgerPrefix, TTL: cfg.Worker.LedgerTTL, CommandTimeout: cfg.Redis.CommandTimeout,
 		Registerer: reg,
 		Logger:     log,
 	})

@@ -9,7 +9,25 @@ import (
 
 	"github.com/redis/rueidis"
 	"github.com/stretchr/testify/require"
+
+	"github.com/1000x-rps-server/rps-server/adapters/redis/redisclient"
 )
+
+// AdapterClient is a client of the Redis at url built as the binaries build
+// theirs (redisclient.New), for the adapters a test opens on it: 1 s to
+// dial, 1 s per command, unless change says otherwise. It is closed when
+// the test ends, after those adapters (t.Cleanup runs the last added first).
+func AdapterClient(t testing.TB, url string, change ...func(*redisclient.Config)) rueidis.Client {
+	t.Helper()
+	cfg := redisclient.Config{URL: url, ClientName: "rps-test", DialTimeout: time.Second, CommandTimeout: time.Second}
+	for _, c := range change {
+		c(&cfg)
+	}
+	c, err := redisclient.New(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	return c
+}
 
 // RedisClient is a raw client of the Redis at url, to look at a gate or a
 // ledger from outside; client-side caching is off, so every read asks Redis.

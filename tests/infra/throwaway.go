@@ -3,6 +3,7 @@ package infra
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"net"
 	"os"
 	"os/exec"
@@ -24,24 +25,52 @@ type ThrowawayRedis struct {
 	port string
 	dir  string
 	cmd  *exec.Cmd
+	pki  *PKI     // WithTLS; nil: plain TCP
+	user []string // WithACLUser's user directive; nil: the default user, no password
+	// WithSentinel: the master this server watches as a sentinel, and its name.
+	sentinelOf *ThrowawayRedis
+	masterSet  string
+	cluster    bool // WithCluster: a one-node cluster owning every slot
+}
+
+// RedisOption sets up a throwaway redis-server.
+type RedisOption func(*ThrowawayRedis)
+
+// WithTLS makes the server speak TLS only, with pki's server certificate,
+// and require a client certificate signed by pki's CA.
+func WithTLS(pki *PKI) RedisOption { return func(r *ThrowawayRedis) { r.pki = pki } }
+
+// WithACLUser adds the ACL user name with password, allowed every command,
+// key and channel, and turns the default (passwordless) user off.
+func WithACLUser(name, password string) RedisOption {
+	return func(r *ThrowawayRedis) { r.user = []string{name, "on", ">" + password, "~*", "&*", "+@all"} }
 }
 
 // StartRedis starts a throwaway redis-server (following RedisURL's
 // skip-or-fail rule) and kills it when the test ends.
-func StartRedis(t testing.TB) *ThrowawayRedis {
+func StartRedis(t testing.TB, opts ...RedisOption) *ThrowawayRedis {
 	t.Helper()
 	RedisURL(t) // the same skip-or-fail rule as every integration test
 	bin := RedisServerBin(t)
 	_, port, err := net.SplitHostPort(FreeAddr(t))
 	require.NoError(t, err)
 	r := &ThrowawayRedis{t: t, bin: bin, port: port, dir: t.TempDir()}
+	for _, o := range opts {
+		o(r)
+	}
 	r.Start()
 	t.Cleanup(r.Stop)
 	return r
 }
 
-// URL is the redis:// URL of the throwaway server.
-func (r *ThrowawayRedis) URL() string { return "redis://" + r.Addr() + "/0" }
+// URL is the URL of the throwaway server, without credentials: redis://,
+// or rediss:// when it speaks TLS.
+func (r *ThrowawayRedis) URL() string {
+	if r.pki != nil {
+		return "rediss://" + r.Addr() + "/0"
+	}
+	return "redis://" + r.Addr() + "/0"
+}
 
 // Addr is its host:port.
 func (r *ThrowawayRedis) Addr() string { return "127.0.0.1:" + r.port }
@@ -50,16 +79,31 @@ func (r *ThrowawayRedis) Addr() string { return "127.0.0.1:" + r.port }
 // answers PING.
 func (r *ThrowawayRedis) Start() {
 	r.t.Helper()
-	r.cmd = exec.CommandContext(context.Background(), r.bin, "--bind", "127.0.0.1", "--port", r.port, "--save", "", "--appendonly", "no",
-		"--dir", r.dir, "--logfile", filepath.Join(r.dir, "redis.log"))
+	args := []string{"--bind", "127.0.0.1", "--dir", r.dir, "--logfile", filepath.Join(r.dir, "redis.log")}
+	args = append(r.topologyArgs(), args...)
+	var probe *tls.Config
+	if r.pki == nil {
+		args = append(args, "--port", r.port)
+	} else {
+		args = append(args, "--port", "0", "--tls-port", r.port, "--tls-cert-file", r.pki.ServerCertFile,
+			"--tls-key-file", r.pki.ServerKeyFile, "--tls-ca-cert-file", r.pki.CAFile, "--tls-auth-clients", "yes")
+		probe = r.pki.ClientTLS(r.t)
+	}
+	if r.user != nil {
+		args = append(append(args, "--user", "default", "off", "--user"), r.user...)
+	}
+	r.cmd = exec.CommandContext(context.Background(), r.bin, args...)
 	require.NoError(r.t, r.cmd.Start())
 	deadline := time.Now().Add(10 * time.Second)
-	for !pong(r.Addr()) {
+	for !pong(r.Addr(), probe) {
 		if time.Now().After(deadline) {
 			log, _ := os.ReadFile(filepath.Join(r.dir, "redis.log"))
 			r.t.Fatalf("throwaway redis-server on port %s did not answer within 10s; log:\n%s", r.port, log)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	if r.cluster {
+		r.ownEverySlot()
 	}
 }
 
@@ -90,8 +134,17 @@ func (r *ThrowawayRedis) Resume() {
 	}
 }
 
-func pong(addr string) bool {
-	c, err := (&net.Dialer{Timeout: 200 * time.Millisecond}).DialContext(context.Background(), "tcp", addr)
+// pong reports whether the server at addr answers a PING, over TLS when
+// config is not nil. A refusal for want of a password is an answer too.
+func pong(addr string, config *tls.Config) bool {
+	d := &net.Dialer{Timeout: 200 * time.Millisecond}
+	var c net.Conn
+	var err error
+	if config != nil {
+		c, err = (&tls.Dialer{NetDialer: d, Config: config}).DialContext(context.Background(), "tcp", addr)
+	} else {
+		c, err = d.DialContext(context.Background(), "tcp", addr)
+	}
 	if err != nil {
 		return false
 	}
@@ -101,5 +154,5 @@ func pong(addr string) bool {
 		return false
 	}
 	line, err := bufio.NewReader(c).ReadString('\n')
-	return err == nil && strings.TrimSpace(line) == "+PONG"
+	return err == nil && (strings.TrimSpace(line) == "+PONG" || strings.HasPrefix(line, "-NOAUTH"))
 }

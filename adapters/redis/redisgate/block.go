@@ -20,13 +20,41 @@ import (
 // long enough that a holder syncing every interval never misses either.
 const contentionTicks = 5
 
-// blocks is the block-leased mode: this instance leases slots from Redis a
-// block at a time (leases.Take), hands them to requests from a local pool
-// without a round trip, and syncs with Redis once per interval (leases.Sync)
+// BlockConfig sets up a BlockGate: the gate's settings and the block's.
+type BlockConfig struct {
+	Config
+	// Size is how many slots this instance leases from Redis in one call
+	// and hands out locally: at least 2 (one slot per call is the
+	// PerRequestGate).
+	Size int
+	// Idle is how long a leased slot may sit unused here before it goes
+	// back to Redis, and the interval of the sync with Redis (give back,
+	// renew, learn the contention): 1ms to a quarter of the lease.
+	Idle time.Duration
+}
+
+func (cfg BlockConfig) validate() error {
+	if err := cfg.Config.validate(); err != nil {
+		return err
+	}
+	switch {
+	case cfg.Size < 2:
+		return fmt.Errorf("redis gate: block size must be at least 2; 1 is the per-request gate (got %d)", cfg.Size)
+	case cfg.Idle < time.Millisecond || cfg.Idle > cfg.Lease/4:
+		return fmt.Errorf("redis gate: block idle must be between 1ms and a quarter of the lease (got %s)", cfg.Idle)
+	}
+	return nil
+}
+
+// BlockGate is the block-leased gate: this instance leases slots from Redis
+// a block at a time (take.lua), hands them to requests from a local pool
+// without a round trip, and syncs with Redis once per interval (sync.lua)
 // to give back what it does not need and renew the rest. A request that
 // finds the pool empty makes one take, and is refused at once when Redis
-// grants nothing: no request waits for another's slot.
-type blocks struct {
+// grants nothing: no request waits for another's slot. It is safe for
+// concurrent use.
+type BlockGate struct {
+	*core
 	pool       *pool.Pool
 	calls      *leases.Calls
 	interval   time.Duration
@@ -38,23 +66,43 @@ type blocks struct {
 	done chan struct{}
 }
 
-func newBlocks(cfg Config, client rueidis.Client) *blocks {
-	life, stop := context.WithCancel(context.Background())
-	return &blocks{
-		pool: pool.New(pool.Config{Capacity: cfg.Capacity, BlockSize: cfg.BlockSize, Idle: cfg.BlockIdle, Lease: cfg.Lease}),
-		calls: leases.New(leases.Config{
-			Client: client, Key: cfg.Key, Undone: undoneKey(cfg.Key), Instances: siblingKey(cfg.Key, ":instances"),
-			ContentionFlag: siblingKey(cfg.Key, ":contended"), Capacity: cfg.Capacity, Lease: cfg.Lease,
-			Window: contentionTicks * cfg.BlockIdle,
-		}),
-		interval: cfg.BlockIdle, life: life, stop: stop, done: make(chan struct{}),
+// NewBlockGate returns the block-leased gate on client, which the caller
+// closes after the gate, once it checked that Redis answers, and starts its
+// sync loop (Close stops it). It fails when Redis cannot be reached,
+// whatever FailOpen says.
+func NewBlockGate(ctx context.Context, client rueidis.Client, cfg BlockConfig) (*BlockGate, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
+	c, err := newCore(ctx, client, cfg.Config)
+	if err != nil {
+		return nil, err
+	}
+	life, stop := context.WithCancel(context.Background())
+	g := &BlockGate{
+		core: c,
+		pool: pool.New(pool.Config{Capacity: cfg.Capacity, BlockSize: cfg.Size, Idle: cfg.Idle, Lease: cfg.Lease}),
+		calls: leases.New(leases.Config{
+			Client: client, Take: c.scripts.take, Sync: c.scripts.sync,
+			Key: cfg.Key, Undone: undoneKey(cfg.Key), Instances: siblingKey(cfg.Key, ":instances"),
+			ContentionFlag: siblingKey(cfg.Key, ":contended"), Capacity: cfg.Capacity, Lease: cfg.Lease,
+			Window: contentionTicks * cfg.Idle,
+		}),
+		interval: cfg.Idle, life: life, stop: stop, done: make(chan struct{}),
+	}
+	go g.syncLoop()
+	c.logReady(cfg.Config, "blocks", "block_size", cfg.Size, "block_idle", cfg.Idle)
+	return g, nil
 }
 
-// acquireBlock is Acquire in block mode.
-func (g *Gate) acquireBlock(ctx context.Context, id string, start time.Time) (ports.Slot, error) {
-	b := g.blocks
-	if dup, ok := b.pool.Get(id, start); ok {
+// Acquire implements ports.ConcurrencyGate: from the pool when it has a
+// slot, else with one take from Redis.
+func (g *BlockGate) Acquire(ctx context.Context, id string) (ports.Slot, error) {
+	if err := ctx.Err(); err != nil {
+		return ports.Slot{}, fmt.Errorf("redis gate: %w", err)
+	}
+	start := time.Now()
+	if dup, ok := g.pool.Get(id, start); ok {
 		if !dup {
 			g.metrics.InUse.Inc()
 		}
@@ -62,22 +110,27 @@ func (g *Gate) acquireBlock(ctx context.Context, id string, start time.Time) (po
 		g.metrics.AcquireSeconds.Observe(time.Since(start).Seconds())
 		return ports.Slot{ID: id}, nil
 	}
-	want, ticket := b.pool.Want()
+	want, ticket := g.pool.Want()
 	callCtx, cancel := context.WithTimeout(ctx, g.timeout)
-	call, members, st, err := b.calls.Take(callCtx, want)
+	call, members, st, err := g.calls.Take(callCtx, want)
 	cancel()
 	g.metrics.AcquireSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
-		b.pool.Failed(ticket)
+		g.pool.Failed(ticket)
 		if undo.MayHaveRun(err) { // it may still run when a stalled Redis resumes
 			g.undos.Add(call, want, start)
 		}
-		return g.acquireFailed(ctx, id, start, err)
+		admit, err := g.acquireFailed(ctx, start, err)
+		if !admit {
+			return ports.Slot{}, err
+		}
+		g.pool.HoldWithout(id)
+		return ports.Slot{ID: id}, nil
 	}
 	g.outage.Up()
-	held, dup := b.pool.Took(ticket, id, members, start, time.Now(), st.Contended, st.Instances)
+	held, dup := g.pool.Took(ticket, id, members, start, time.Now(), st.Contended, st.Instances)
 	if !held && g.awaitEarlier(ctx, ticket) {
-		dup, held = b.pool.Get(id, time.Now())
+		dup, held = g.pool.Get(id, time.Now())
 	}
 	if !held {
 		g.metrics.Acquires[gatemetrics.AtCapacity].Inc()
@@ -94,8 +147,8 @@ func (g *Gate) acquireBlock(ctx context.Context, id string, start time.Time) (po
 // (pool.Earlier says why), and reports whether they all were: then the
 // pool holds whatever they were granted beyond their own requests. It gives
 // up with ctx or after the command timeout.
-func (g *Gate) awaitEarlier(ctx context.Context, ticket uint64) bool {
-	waits := g.blocks.pool.Earlier(ticket)
+func (g *BlockGate) awaitEarlier(ctx context.Context, ticket uint64) bool {
+	waits := g.pool.Earlier(ticket)
 	if len(waits) == 0 {
 		return true
 	}
@@ -113,10 +166,11 @@ func (g *Gate) awaitEarlier(ctx context.Context, ticket uint64) bool {
 	return true
 }
 
-// releaseBlock is Release in block mode: the slot goes back to the pool,
-// or to Redis at once when the pool says so.
-func (g *Gate) releaseBlock(ctx context.Context, slot ports.Slot) error {
-	member, held := g.blocks.pool.Put(slot.ID, time.Now())
+// Release implements ports.ConcurrencyGate: the slot goes back to the pool,
+// or to Redis at once when the pool says so. A slot admitted by failing
+// open goes nowhere: it holds nothing in Redis.
+func (g *BlockGate) Release(ctx context.Context, slot ports.Slot) error {
+	member, held := g.pool.Put(slot.ID, time.Now())
 	if held {
 		g.metrics.InUse.Dec()
 	}
@@ -129,15 +183,9 @@ func (g *Gate) releaseBlock(ctx context.Context, slot ports.Slot) error {
 // giveBack frees members in Redis in one call. When that fails they are
 // handed to the undoer, which retries until Redis answers or their leases
 // end, so an outage does not keep them from other instances any longer.
-func (g *Gate) giveBack(ctx context.Context, members []string) error {
-	start := time.Now()
-	callCtx, cancel := context.WithTimeout(ctx, g.timeout)
-	err := g.release.Exec(callCtx, g.client, g.keys[:1], members).Error()
-	cancel()
-	g.metrics.ReleaseSeconds.Observe(time.Since(start).Seconds())
+func (g *BlockGate) giveBack(ctx context.Context, members []string) error {
+	start, err := g.free(ctx, members)
 	if err != nil {
-		g.metrics.ReleaseErrors.Inc()
-		g.outage.Down(start, err, false)
 		for _, m := range members {
 			g.undos.Add(m, 0, start)
 		}
@@ -147,35 +195,33 @@ func (g *Gate) giveBack(ctx context.Context, members []string) error {
 }
 
 // syncLoop syncs with Redis once per interval until Close.
-func (g *Gate) syncLoop() {
-	b := g.blocks
-	defer close(b.done)
-	tick := time.NewTicker(b.interval)
+func (g *BlockGate) syncLoop() {
+	defer close(g.done)
+	tick := time.NewTicker(g.interval)
 	defer tick.Stop()
 	for {
 		select {
-		case <-b.life.Done():
+		case <-g.life.Done():
 			return
 		case <-tick.C:
-			g.syncBlocks()
+			g.sync()
 		}
 	}
 }
 
-// syncBlocks gives back the leases the pool does not need, renews the
-// others when due (else probes one), and learns the contention, in one
-// call. An instance that holds nothing and said so already makes no call.
-func (g *Gate) syncBlocks() {
-	b := g.blocks
+// sync gives back the leases the pool does not need, renews the others
+// when due (else probes one), and learns the contention, in one call. An
+// instance that holds nothing and said so already makes no call.
+func (g *BlockGate) sync() {
 	start := time.Now()
-	give, renew, full := b.pool.Sweep(start)
-	_, leased := b.pool.Counts()
+	give, renew, full := g.pool.Sweep(start)
+	_, leased := g.pool.Counts()
 	g.metrics.Leased.Set(float64(leased))
-	if len(give) == 0 && len(renew) == 0 && leased == 0 && !b.registered {
+	if len(give) == 0 && len(renew) == 0 && leased == 0 && !g.registered {
 		return
 	}
-	ctx, cancel := context.WithTimeout(b.life, g.timeout)
-	lost, st, err := b.calls.Sync(ctx, leased, give, renew)
+	ctx, cancel := context.WithTimeout(g.life, g.timeout)
+	lost, st, err := g.calls.Sync(ctx, leased, give, renew)
 	cancel()
 	if err != nil {
 		g.outage.Down(start, err, false)
@@ -185,18 +231,19 @@ func (g *Gate) syncBlocks() {
 		return
 	}
 	g.outage.Up()
-	b.registered = leased > 0
-	b.pool.Synced(renew, lost, full, start, st.Contended, st.Instances)
+	g.registered = leased > 0
+	g.pool.Synced(renew, lost, full, start, st.Contended, st.Instances)
 }
 
-// closeBlocks stops the sync loop and gives back every lease this instance
-// holds, in one call.
-func (g *Gate) closeBlocks() {
-	b := g.blocks
-	b.stop()
-	<-b.done
-	if members := b.pool.Drain(); len(members) > 0 {
+// Close stops the sync loop, gives back every lease this instance holds in
+// one call, and stops the undos (those not yet done expire with their
+// leases). The client is the caller's to close, after this.
+func (g *BlockGate) Close() {
+	g.stop()
+	<-g.done
+	if members := g.pool.Drain(); len(members) > 0 {
 		_ = g.giveBack(context.Background(), members) // on failure the leases expire
 	}
 	g.metrics.Leased.Set(0)
+	g.undos.Close()
 }

@@ -65,13 +65,12 @@ const (
 
 // runDemand runs 3 gates made by cfg on one key, each with 60 callers that
 // hold a slot 1–5 ms and try again 1 ms after a 429, for d.
-func runDemand(t *testing.T, cfg redisgate.Config, d time.Duration) demand {
+func runDemand(t *testing.T, cfg gateConfig, d time.Duration) demand {
 	t.Helper()
-	var gates [demandInstances]*redisgate.Gate
+	var gates [demandInstances]gate
 	for i := range gates {
 		cfg.Registerer = prometheus.NewRegistry()
-		g, err := redisgate.New(context.Background(), cfg)
-		require.NoError(t, err)
+		g := openUnclosed(t, cfg)
 		defer g.Close()
 		gates[i] = g
 	}
@@ -184,8 +183,7 @@ func TestBlocks_CrashedInstanceSlotsBackWithinOneLease(t *testing.T) {
 	const capacity = 2 * testBlockSize
 	cfg := blockConfig(t, url, capacity)
 	cfg.Lease = 800 * time.Millisecond
-	crashed, err := redisgate.New(context.Background(), cfg)
-	require.NoError(t, err)
+	crashed := openUnclosed(t, cfg).(*redisgate.BlockGate)
 	for range capacity {
 		_, err := crashed.Acquire(context.Background(), uuid.NewString())
 		require.NoError(t, err)
@@ -195,7 +193,7 @@ func TestBlocks_CrashedInstanceSlotsBackWithinOneLease(t *testing.T) {
 
 	cfg.Registerer = prometheus.NewRegistry()
 	survivor := open(t, cfg)
-	_, err = survivor.Acquire(context.Background(), uuid.NewString())
+	_, err := survivor.Acquire(context.Background(), uuid.NewString())
 	require.ErrorIs(t, err, domain.ErrAtCapacity, "still held inside the lease")
 	got := 0
 	require.Eventually(t, func() bool {
@@ -239,8 +237,7 @@ func TestBlocks_CloseGivesEverythingBack(t *testing.T) {
 	cfg := blockConfig(t, url, 20)
 	reg := prometheus.NewRegistry()
 	cfg.Registerer = reg
-	g, err := redisgate.New(context.Background(), cfg)
-	require.NoError(t, err)
+	g := openUnclosed(t, cfg)
 	for range 3 {
 		_, err := g.Acquire(context.Background(), uuid.NewString())
 		require.NoError(t, err)

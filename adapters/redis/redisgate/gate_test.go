@@ -33,44 +33,70 @@ func TestContract(t *testing.T) {
 }
 
 func TestNewRefusesBadConfig(t *testing.T) {
-	ok := redisgate.Config{
-		URL: "redis://127.0.0.1:1/0", Key: "{rps}:gate", Capacity: 1, Lease: time.Second,
-		DialTimeout: 200 * time.Millisecond, CommandTimeout: time.Second, BlockSize: 1,
-		Logger: discard, Registerer: prometheus.NewRegistry(),
+	client := infra.AdapterClient(t, redisURL(t))
+	ok := redisgate.BlockConfig{
+		Config: redisgate.Config{
+			Key: "{rps}:gate", Capacity: 1, Lease: time.Second, CommandTimeout: time.Second,
+			Logger: discard, Registerer: prometheus.NewRegistry(),
+		},
+		Size: 8, Idle: 20 * time.Millisecond,
 	}
 	// No setting has a fallback here (the defaults live in configs): a
-	// missing one is refused, named, before anything is dialled.
+	// missing one is refused, named, before anything is asked of Redis. The
+	// client's settings (URL, dial timeout, flush delay) are redisclient's.
 	for name, tt := range map[string]struct {
-		mutate func(*redisgate.Config)
+		mutate func(*redisgate.BlockConfig)
 		want   string
 	}{
-		"zero_capacity":      {func(c *redisgate.Config) { c.Capacity = 0 }, "redis gate: capacity must be at least 1 (got 0)"},
-		"sub_ms_lease":       {func(c *redisgate.Config) { c.Lease = time.Microsecond }, "redis gate: lease must be at least 1ms (got 1µs)"},
-		"no_lease":           {func(c *redisgate.Config) { c.Lease = 0 }, "redis gate: lease must be at least 1ms (got 0s)"},
-		"no_command_timeout": {func(c *redisgate.Config) { c.CommandTimeout = 0 }, "redis gate: command timeout must be positive (got 0s)"},
-		"no_dial_timeout":    {func(c *redisgate.Config) { c.DialTimeout = 0 }, "redis gate: dial timeout must be positive (got 0s)"},
-		"negative_flush":     {func(c *redisgate.Config) { c.MaxFlushDelay = -1 }, "redis gate: max flush delay must not be negative"},
-		"no_key":             {func(c *redisgate.Config) { c.Key = "" }, "redis gate: key must be set"},
-		"no_block_size":      {func(c *redisgate.Config) { c.BlockSize = 0 }, "redis gate: block size must be at least 1 (got 0)"},
-		"no_block_idle":      {func(c *redisgate.Config) { c.BlockSize = 8 }, "redis gate: block idle must be between 1ms and a quarter of the lease (got 0s)"},
-		"long_block_idle": {func(c *redisgate.Config) { c.BlockSize, c.BlockIdle = 8, time.Second },
-			"redis gate: block idle must be between 1ms and a quarter of the lease (got 1s)"},
-		"no_url":        {func(c *redisgate.Config) { c.URL = "" }, "redis gate: url must be set"},
-		"no_logger":     {func(c *redisgate.Config) { c.Logger = nil }, "redis gate: logger and registerer are required"},
-		"no_registerer": {func(c *redisgate.Config) { c.Registerer = nil }, "redis gate: logger and registerer are required"},
-		"bad_url":       {func(c *redisgate.Config) { c.URL = "http://x" }, "redis gate: parse url"},
+		"zero_capacity":      {func(c *redisgate.BlockConfig) { c.Capacity = 0 }, "redis gate: capacity must be at least 1 (got 0)"},
+		"sub_ms_lease":       {func(c *redisgate.BlockConfig) { c.Lease = time.Microsecond }, "redis gate: lease must be at least 1ms (got 1µs)"},
+		"no_lease":           {func(c *redisgate.BlockConfig) { c.Lease = 0 }, "redis gate: lease must be at least 1ms (got 0s)"},
+		"no_command_timeout": {func(c *redisgate.BlockConfig) { c.CommandTimeout = 0 }, "redis gate: command timeout must be positive (got 0s)"},
+		"no_key":             {func(c *redisgate.BlockConfig) { c.Key = "" }, "redis gate: key must be set"},
+		"no_logger":          {func(c *redisgate.BlockConfig) { c.Logger = nil }, "redis gate: logger and registerer are required"},
+		"no_registerer":      {func(c *redisgate.BlockConfig) { c.Registerer = nil }, "redis gate: logger and registerer are required"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := ok
 			tt.mutate(&cfg)
-			_, err := redisgate.New(context.Background(), cfg)
+			_, err := redisgate.NewPerRequestGate(context.Background(), client, cfg.Config)
+			require.ErrorContains(t, err, tt.want)
+			require.NotErrorIs(t, err, domain.ErrUnavailable)
+			_, err = redisgate.NewBlockGate(context.Background(), client, cfg)
+			require.ErrorContains(t, err, tt.want, "the block gate checks the same")
+		})
+	}
+	for name, tt := range map[string]struct {
+		mutate func(*redisgate.BlockConfig)
+		want   string
+	}{
+		"no_block_size":  {func(c *redisgate.BlockConfig) { c.Size = 0 }, "redis gate: block size must be at least 2; 1 is the per-request gate (got 0)"},
+		"block_size_one": {func(c *redisgate.BlockConfig) { c.Size = 1 }, "redis gate: block size must be at least 2; 1 is the per-request gate (got 1)"},
+		"no_block_idle":  {func(c *redisgate.BlockConfig) { c.Idle = 0 }, "redis gate: block idle must be between 1ms and a quarter of the lease (got 0s)"},
+		"long_block_idle": {func(c *redisgate.BlockConfig) { c.Idle = time.Second },
+			"redis gate: block idle must be between 1ms and a quarter of the lease (got 1s)"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := ok
+			tt.mutate(&cfg)
+			_, err := redisgate.NewBlockGate(context.Background(), client, cfg)
 			require.ErrorContains(t, err, tt.want)
 			require.NotErrorIs(t, err, domain.ErrUnavailable)
 		})
 	}
+	t.Run("no_client", func(t *testing.T) {
+		_, err := redisgate.NewPerRequestGate(context.Background(), nil, ok.Config)
+		require.EqualError(t, err, "redis gate: client must be set")
+		_, err = redisgate.NewBlockGate(context.Background(), nil, ok)
+		require.EqualError(t, err, "redis gate: client must be set")
+	})
 	t.Run("unreachable", func(t *testing.T) {
-		cfg := ok
-		_, err := redisgate.New(context.Background(), cfg)
+		r := infra.StartRedis(t)
+		gone := infra.AdapterClient(t, r.URL())
+		r.Stop()
+		_, err := redisgate.NewPerRequestGate(context.Background(), gone, ok.Config)
+		require.ErrorIs(t, err, domain.ErrUnavailable)
+		_, err = redisgate.NewBlockGate(context.Background(), gone, ok)
 		require.ErrorIs(t, err, domain.ErrUnavailable)
 	})
 }
@@ -84,7 +110,7 @@ func TestNeverMoreThanCapacity(t *testing.T) {
 	}
 }
 
-func neverMoreThanCapacity(t *testing.T, config func(testing.TB, string, int) redisgate.Config) {
+func neverMoreThanCapacity(t *testing.T, config func(testing.TB, string, int) gateConfig) {
 	url := redisURL(t)
 	const capacity, workers, instances = 100, 1000, 3
 	cfg := config(t, url, capacity)
@@ -92,7 +118,7 @@ func neverMoreThanCapacity(t *testing.T, config func(testing.TB, string, int) re
 	// the usual 1 s; a timed-out call is counted apart, not taken for a
 	// broken cap, and the generous timeout keeps such calls rare.
 	cfg.CommandTimeout = 10 * time.Second
-	var gates []*redisgate.Gate
+	var gates []gate
 	var regs []*prometheus.Registry
 	for range instances {
 		reg := prometheus.NewRegistry()
@@ -181,8 +207,7 @@ func TestCrashedHolderSlotsExpireAfterLease(t *testing.T) {
 	url := redisURL(t)
 	cfg := config(t, url, 2)
 	cfg.Lease = 500 * time.Millisecond
-	crashed, err := redisgate.New(context.Background(), cfg)
-	require.NoError(t, err)
+	crashed := openUnclosed(t, cfg)
 	for range 2 {
 		_, err := crashed.Acquire(context.Background(), uuid.NewString())
 		require.NoError(t, err)

@@ -12,7 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/1000x-rps-server/rps-server/adapters/redis/redisclient"
 	"github.com/1000x-rps-server/rps-server/adapters/redis/redisgate"
+	"github.com/1000x-rps-server/rps-server/ports"
 	"github.com/1000x-rps-server/rps-server/tests/infra"
 )
 
@@ -34,13 +36,32 @@ func redisURL(t testing.TB) string {
 
 var discard = slog.New(slog.DiscardHandler)
 
-// config is a gate config for tests: a key of its own, short timeouts.
-func config(t testing.TB, url string, capacity int) redisgate.Config {
+// gateConfig is what a test sets up: the gate's settings, the mode's (a
+// BlockSize of 1 is the per-request gate, as gate.block_size is), and the
+// client's, which open builds for the gate as an instance builds its own.
+type gateConfig struct {
+	redisgate.Config
+	URL           string
+	MaxFlushDelay time.Duration
+	BlockSize     int
+	BlockIdle     time.Duration
+}
+
+// gate is a gate of either mode, as the tests use it.
+type gate interface {
+	ports.ConcurrencyGate
+	Close()
+}
+
+// config is a per-request gate config for tests: a key of its own, short timeouts.
+func config(t testing.TB, url string, capacity int) gateConfig {
 	t.Helper()
-	return redisgate.Config{
-		URL: url, Key: uniqueKey(t, url), Capacity: capacity, Lease: 30 * time.Second,
-		DialTimeout: time.Second, CommandTimeout: time.Second, BlockSize: 1,
-		Logger: discard, Registerer: prometheus.NewRegistry(),
+	return gateConfig{
+		Config: redisgate.Config{
+			Key: uniqueKey(t, url), Capacity: capacity, Lease: 30 * time.Second, CommandTimeout: time.Second,
+			Logger: discard, Registerer: prometheus.NewRegistry(),
+		},
+		URL: url, BlockSize: 1,
 	}
 }
 
@@ -51,7 +72,7 @@ const (
 )
 
 // blockConfig is config in block mode.
-func blockConfig(t testing.TB, url string, capacity int) redisgate.Config {
+func blockConfig(t testing.TB, url string, capacity int) gateConfig {
 	t.Helper()
 	cfg := config(t, url, capacity)
 	cfg.BlockSize, cfg.BlockIdle = testBlockSize, testBlockIdle
@@ -61,15 +82,34 @@ func blockConfig(t testing.TB, url string, capacity int) redisgate.Config {
 // modes are the gate's two modes, for tests that run in both.
 var modes = []struct {
 	name   string
-	config func(t testing.TB, url string, capacity int) redisgate.Config
+	config func(t testing.TB, url string, capacity int) gateConfig
 }{{"per_request", config}, {"blocks", blockConfig}}
 
 // open makes a gate from cfg and closes it when the test ends.
-func open(t testing.TB, cfg redisgate.Config) *redisgate.Gate {
+func open(t testing.TB, cfg gateConfig) gate {
 	t.Helper()
-	g, err := redisgate.New(context.Background(), cfg)
-	require.NoError(t, err)
+	g := openUnclosed(t, cfg)
 	t.Cleanup(g.Close)
+	return g
+}
+
+// openUnclosed makes a gate from cfg for a test that ends it itself (a
+// crash): the per-request gate, or the block gate when cfg.BlockSize is
+// over 1, as the server's wiring chooses. It runs on a client of its own, as
+// an instance does, closed when the test ends.
+func openUnclosed(t testing.TB, cfg gateConfig) gate {
+	t.Helper()
+	client := infra.AdapterClient(t, cfg.URL, func(c *redisclient.Config) {
+		c.CommandTimeout, c.MaxFlushDelay = cfg.CommandTimeout, cfg.MaxFlushDelay
+	})
+	var g gate
+	var err error
+	if cfg.BlockSize > 1 {
+		g, err = redisgate.NewBlockGate(context.Background(), client, redisgate.BlockConfig{Config: cfg.Config, Size: cfg.BlockSize, Idle: cfg.BlockIdle})
+	} else {
+		g, err = redisgate.NewPerRequestGate(context.Background(), client, cfg.Config)
+	}
+	require.NoError(t, err)
 	return g
 }
 

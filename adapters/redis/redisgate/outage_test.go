@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/1000x-rps-server/rps-server/adapters/redis/redisgate"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/tests/infra"
 	"github.com/1000x-rps-server/rps-server/tests/infra/proxy"
@@ -29,7 +28,7 @@ func TestRedisRestartedBetweenCalls(t *testing.T) {
 	}
 }
 
-func redisRestartedBetweenCalls(t *testing.T, config func(testing.TB, string, int) redisgate.Config) {
+func redisRestartedBetweenCalls(t *testing.T, config func(testing.TB, string, int) gateConfig) {
 	r := infra.StartRedis(t)
 	cfg := config(t, r.URL(), 1) // one slot: block mode keeps no spare in its pool
 	reg := prometheus.NewRegistry()
@@ -57,7 +56,7 @@ func TestRedisStopped_FailClosedInBoundedTime(t *testing.T) {
 	}
 }
 
-func redisStoppedFailClosedInBoundedTime(t *testing.T, config func(testing.TB, string, int) redisgate.Config) {
+func redisStoppedFailClosedInBoundedTime(t *testing.T, config func(testing.TB, string, int) gateConfig) {
 	r := infra.StartRedis(t)
 	cfg := config(t, r.URL(), 1) // one slot: block mode keeps no spare in its pool
 	reg := prometheus.NewRegistry()
@@ -91,7 +90,7 @@ func TestRedisStopped_FailOpenAdmits(t *testing.T) {
 	}
 }
 
-func redisStoppedFailOpenAdmits(t *testing.T, config func(testing.TB, string, int) redisgate.Config) {
+func redisStoppedFailOpenAdmits(t *testing.T, config func(testing.TB, string, int) gateConfig) {
 	r := infra.StartRedis(t)
 	cfg := config(t, r.URL(), 2)
 	reg := prometheus.NewRegistry()
@@ -127,7 +126,7 @@ func TestCallerDeadlineWhileRedisPaused(t *testing.T) {
 	}
 }
 
-func callerDeadlineWhileRedisPaused(t *testing.T, config func(testing.TB, string, int) redisgate.Config) {
+func callerDeadlineWhileRedisPaused(t *testing.T, config func(testing.TB, string, int) gateConfig) {
 	r := infra.StartRedis(t)
 	cfg := config(t, r.URL(), 1)
 	cfg.Lease = 2 * time.Second
@@ -176,7 +175,7 @@ func TestRedisOutage_LoggedOnceAtEachEnd(t *testing.T) {
 	}
 }
 
-func redisOutageLoggedOnceAtEachEnd(t *testing.T, config func(testing.TB, string, int) redisgate.Config) {
+func redisOutageLoggedOnceAtEachEnd(t *testing.T, config func(testing.TB, string, int) gateConfig) {
 	for _, failOpen := range []bool{false, true} {
 		t.Run(map[bool]string{false: "fail_closed", true: "fail_open"}[failOpen], func(t *testing.T) {
 			r := infra.StartRedis(t)

@@ -42,18 +42,52 @@ var releaseScript string
 // marks the id undone for one lease in a second sorted set, so an acquire of
 // that id still queued in Redis (behind a stall, on another connection)
 // takes nothing when it finally runs. Order between the two never matters.
+// Both modes use it: a block take's call id undoes the whole take.
 //
 //go:embed undo.lua
 var undoScript string
 
-// newScripts returns the three scripts. Exec sends EVALSHA and falls back to EVAL
-// on NOSCRIPT (which also reloads the script), so a Redis restart, failover
-// or SCRIPT FLUSH never turns into errors. All are idempotent per slot id,
-// so all three are marked retryable: rueidis may resend them after a broken
-// connection, within the caller's deadline.
-func newScripts() (acquire, release, undo *rueidis.Lua) {
-	return rueidis.NewLuaScriptRetryable(acquireScript), rueidis.NewLuaScriptRetryable(releaseScript),
-		rueidis.NewLuaScriptRetryable(undoScript)
+// takeScript takes up to a block of slots for one instance (block mode):
+// the same sorted set and leases as the per-request acquire, one member per
+// slot (call id:1 … call id:n), never past the capacity. A take that gets
+// nothing sets a short-lived contention flag, and every take registers its
+// instance as active for a short window: from the two, the instances
+// holding slots learn that another one is refused and how many share the
+// capacity, and give back what is above their share. A call id marked
+// undone (undoScript, after a stall) takes nothing.
+//
+//go:embed take.lua
+var takeScript string
+
+// syncScript is a block-mode instance's one call per interval: it gives
+// back the leases the instance does not need, renews the rest (reporting
+// those Redis no longer has), keeps the instance registered as active while
+// it holds leases, and reads the contention flag. Renewing only members
+// still present never resurrects a lease whose room another instance may
+// have been granted.
+//
+//go:embed sync.lua
+var syncScript string
+
+// scripts are the gate's Lua scripts. Exec sends EVALSHA and falls back to
+// EVAL on NOSCRIPT (which also reloads the script), so a Redis restart,
+// failover or SCRIPT FLUSH never turns into errors. All are marked
+// retryable: rueidis may resend them after a broken connection, within the
+// caller's deadline. Acquire, release and undo are idempotent per slot id;
+// a resent take re-adds the same call id's members (counted once; one that
+// finds less room than the first run granted leaves the rest to their
+// lease), and a sync is idempotent.
+type scripts struct {
+	acquire, release, undo *rueidis.Lua // both modes (release gives back a block's leases too)
+	take, sync             *rueidis.Lua // block mode
+}
+
+func newScripts() scripts {
+	return scripts{
+		acquire: rueidis.NewLuaScriptRetryable(acquireScript), release: rueidis.NewLuaScriptRetryable(releaseScript),
+		undo: rueidis.NewLuaScriptRetryable(undoScript),
+		take: rueidis.NewLuaScriptRetryable(takeScript), sync: rueidis.NewLuaScriptRetryable(syncScript),
+	}
 }
 
 // undoneKey names the set of undone ids beside the gate key.

@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/1000x-rps-server/rps-server/adapters/redis/redisgate"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/tests/infra"
 )
@@ -30,7 +29,7 @@ func TestRedisStall_NoPhantomSlots(t *testing.T) {
 	}
 }
 
-func stallNoPhantomSlots(t *testing.T, config func(testing.TB, string, int) redisgate.Config, failOpen bool) {
+func stallNoPhantomSlots(t *testing.T, config func(testing.TB, string, int) gateConfig, failOpen bool) {
 	const capacity = 20
 	r := infra.StartRedis(t)
 	cfg := config(t, r.URL(), capacity)

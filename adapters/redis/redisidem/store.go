@@ -8,12 +8,13 @@
 //
 // where h is a hash of the client's key, so a key's bytes never reach a Redis
 // key name (no hash-tag or length games). Each step is one atomic command;
-// only "delete the lock if it is still mine" needs a three-line script.
+// only "delete the lock if it is still mine" needs a script (unlock.lua).
 package redisidem
 
 import (
 	"context"
 	"crypto/sha256"
+	_ "embed" // the Lua script lives in a .lua file beside this one
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -28,15 +29,12 @@ import (
 
 // Config sets up the store.
 type Config struct {
-	URL string
 	// Prefix starts every key; instances that share keys share the prefix.
 	Prefix string
 	// TTL is how long a key and its outcome are kept.
-	TTL            time.Duration
-	DialTimeout    time.Duration
+	TTL time.Duration
+	// CommandTimeout bounds each step's calls.
 	CommandTimeout time.Duration
-	// MaxFlushDelay lets rueidis gather concurrent commands into one write.
-	MaxFlushDelay time.Duration
 }
 
 // Store keeps idempotency keys in Redis.
@@ -48,24 +46,19 @@ type Store struct {
 }
 
 // unlockScript deletes the lock only while it holds the caller's token, so a
-// run whose lease lapsed cannot free the next run's lock.
-const unlockScript = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
+// run whose lease lapsed cannot free the next run's lock. Sending it twice
+// is harmless, so rueidis may retry it.
+//
+//go:embed unlock.lua
+var unlockScript string
 
-// New connects to Redis.
-func New(cfg Config) (*Store, error) {
-	if cfg.TTL < time.Millisecond || cfg.CommandTimeout <= 0 {
+// New returns the store on client, which the caller closes after it.
+func New(client rueidis.Client, cfg Config) (*Store, error) {
+	switch {
+	case client == nil:
+		return nil, errors.New("redisidem: client must be set")
+	case cfg.TTL < time.Millisecond || cfg.CommandTimeout <= 0:
 		return nil, errors.New("redisidem: ttl and command timeout must be positive")
-	}
-	opt, err := rueidis.ParseURL(cfg.URL)
-	if err != nil {
-		return nil, fmt.Errorf("redisidem: parse url: %w", err)
-	}
-	opt.DisableCache = true
-	opt.Dialer.Timeout = cfg.DialTimeout
-	opt.MaxFlushDelay = cfg.MaxFlushDelay
-	client, err := rueidis.NewClient(opt)
-	if err != nil {
-		return nil, fmt.Errorf("redisidem: connect: %w: %w", domain.ErrUnavailable, err)
 	}
 	return &Store{client: client, cfg: cfg, unlock: rueidis.NewLuaScriptRetryable(unlockScript), now: time.Now}, nil
 }
@@ -200,9 +193,6 @@ func (s *Store) Ready(ctx context.Context) error {
 	}
 	return nil
 }
-
-// Close closes the connections.
-func (s *Store) Close() { s.client.Close() }
 
 func unavailable(op string, err error) error {
 	return fmt.Errorf("redisidem: %s: %w: %w", op, domain.ErrUnavailable, err)

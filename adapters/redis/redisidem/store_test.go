@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/redis/rueidis"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -18,28 +19,37 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func newStore(t *testing.T, url string, ttl time.Duration) *redisidem.Store {
+func newStore(t *testing.T, client rueidis.Client, ttl time.Duration) *redisidem.Store {
 	t.Helper()
-	s, err := redisidem.New(redisidem.Config{
-		URL: url, Prefix: "test:" + uuid.NewString()[:8] + ":", TTL: ttl,
-		DialTimeout: time.Second, CommandTimeout: time.Second,
+	s, err := redisidem.New(client, redisidem.Config{
+		Prefix: "test:" + uuid.NewString()[:8] + ":", TTL: ttl, CommandTimeout: time.Second,
 	})
 	require.NoError(t, err)
-	t.Cleanup(s.Close)
 	return s
 }
 
 func TestContract(t *testing.T) {
-	url := infra.RedisURL(t)
+	client := infra.AdapterClient(t, infra.RedisURL(t))
 	contract.TestIdempotencyStore(t, func(t *testing.T, ttl time.Duration) ports.IdempotencyStore {
-		return newStore(t, url, ttl)
+		return newStore(t, client, ttl)
 	})
 }
 
+func TestNewRefusesBadConfig(t *testing.T) {
+	_, err := redisidem.New(nil, redisidem.Config{TTL: time.Minute, CommandTimeout: time.Second})
+	require.EqualError(t, err, "redisidem: client must be set")
+	client := infra.AdapterClient(t, infra.RedisURL(t))
+	_, err = redisidem.New(client, redisidem.Config{TTL: time.Minute})
+	require.EqualError(t, err, "redisidem: ttl and command timeout must be positive")
+	_, err = redisidem.New(client, redisidem.Config{CommandTimeout: time.Second})
+	require.EqualError(t, err, "redisidem: ttl and command timeout must be positive")
+}
+
 func TestRedisGone_Unavailable(t *testing.T) {
-	s := newStore(t, infra.RedisURL(t), time.Minute)
+	client := infra.AdapterClient(t, infra.RedisURL(t))
+	s := newStore(t, client, time.Minute)
 	require.NoError(t, s.Ready(context.Background()))
-	s.Close() // as good as a dead Redis for this client
+	client.Close() // as good as a dead Redis for this store
 	_, err := s.Begin(context.Background(), "k", ports.Claim{Fingerprint: "f", TaskID: "t", Token: "x", Lease: time.Second})
 	require.ErrorIs(t, err, domain.ErrUnavailable)
 }

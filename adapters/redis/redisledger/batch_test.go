@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/1000x-rps-server/rps-server/adapters/redis/redisclient"
 	"github.com/1000x-rps-server/rps-server/adapters/redis/redisledger"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/tests/infra"
@@ -24,8 +25,9 @@ func pausable(t *testing.T) (*redisledger.Ledger, *infra.ThrowawayRedis, *promet
 	t.Helper()
 	r := infra.StartRedis(t)
 	reg := prometheus.NewRegistry()
-	l, err := redisledger.New(redisledger.Config{
-		URL: r.URL(), Prefix: "test:", TTL: time.Minute, DialTimeout: time.Second, CommandTimeout: 30 * time.Second,
+	client := infra.AdapterClient(t, r.URL(), func(c *redisclient.Config) { c.CommandTimeout = 30 * time.Second })
+	l, err := redisledger.New(client, redisledger.Config{
+		Prefix: "test:", TTL: time.Minute, CommandTimeout: 30 * time.Second,
 		Registerer: reg, Logger: slog.New(slog.DiscardHandler),
 	})
 	require.NoError(t, err)
@@ -120,8 +122,9 @@ func TestCallerGivesUp_BatchGoesOn(t *testing.T) {
 // none hangs.
 func TestRedisGone_EveryCallFails(t *testing.T) {
 	r := infra.StartRedis(t)
-	l, err := redisledger.New(redisledger.Config{
-		URL: r.URL(), Prefix: "test:", TTL: time.Minute, DialTimeout: 200 * time.Millisecond, CommandTimeout: time.Second,
+	client := infra.AdapterClient(t, r.URL(), func(c *redisclient.Config) { c.DialTimeout = 200 * time.Millisecond })
+	l, err := redisledger.New(client, redisledger.Config{
+		Prefix: "test:", TTL: time.Minute, CommandTimeout: time.Second,
 		Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler),
 	})
 	require.NoError(t, err)

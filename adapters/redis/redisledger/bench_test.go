@@ -16,6 +16,7 @@ import (
 	"github.com/redis/rueidis"
 	"github.com/stretchr/testify/require"
 
+	"github.com/1000x-rps-server/rps-server/adapters/redis/redisclient"
 	"github.com/1000x-rps-server/rps-server/adapters/redis/redisledger"
 	"github.com/1000x-rps-server/rps-server/ports"
 	"github.com/1000x-rps-server/rps-server/tests/infra"
@@ -42,26 +43,21 @@ func (p perCall) Record(ctx context.Context, taskID, value string) (string, erro
 
 // BenchmarkRecord records distinct tasks from many concurrent callers, as a
 // worker's running tasks do, with the per-call ledger and the batched one
-// on the same Redis (REDIS_URL) and the same client settings as production
-// (20µs max flush delay). Besides ns/op and allocs/op it reports records/s,
+// on the same Redis (REDIS_URL) and one client built as production builds
+// it (redisclient, 20µs max flush delay). Besides ns/op and allocs/op it reports records/s,
 // the Redis server's CPU per record (INFO cpu: its user+sys time, as in
 // /proc/<pid>/stat) and this process's CPU per record (getrusage), the part
 // a worker pays. Run it a few times, interleaved:
 //
-//	go test -run '^$' -bench Record -benchmem -benchtime 2s -count 1 ./adapters/redisledger/
+//	go test -run '^$' -bench Record -benchmem -benchtime 2s -count 1 ./adapters/redis/redisledger/
 func BenchmarkRecord(b *testing.B) {
 	url := infra.RedisURL(b)
 	raw := infra.RedisClient(b, url)
 	const ttl = 10 * time.Second // keeps the keys of a long run few
-	opt, err := rueidis.ParseURL(url)
-	require.NoError(b, err)
-	opt.DisableCache, opt.MaxFlushDelay = true, 20*time.Microsecond
-	client, err := rueidis.NewClient(opt)
-	require.NoError(b, err)
-	b.Cleanup(client.Close)
+	client := infra.AdapterClient(b, url, func(c *redisclient.Config) { c.MaxFlushDelay = 20 * time.Microsecond })
 	reg := prometheus.NewRegistry()
-	batched, err := redisledger.New(redisledger.Config{
-		URL: url, Prefix: "bench:", TTL: ttl, DialTimeout: time.Second, CommandTimeout: time.Second, MaxFlushDelay: 20 * time.Microsecond,
+	batched, err := redisledger.New(client, redisledger.Config{
+		Prefix: "bench:", TTL: ttl, CommandTimeout: time.Second,
 		Registerer: reg, Logger: slog.New(slog.DiscardHandler),
 	})
 	require.NoError(b, err)

@@ -21,24 +21,18 @@ import (
 	"github.com/1000x-rps-server/rps-server/observability"
 )
 
-// Config sets up the ledger. Every field but MaxFlushDelay is required: the
-// defaults live in configs, and New refuses a missing setting. Metrics go to
-// Registerer, never to a global registry.
+// Config sets up the ledger. Every field is required: the defaults live in
+// configs, and New refuses a missing setting. Metrics go to Registerer,
+// never to a global registry.
 type Config struct {
-	URL string
 	// Prefix starts every key: <prefix><task id>.
 	Prefix string
 	// TTL is how long a record lives. It must outlast any redelivery: a task
 	// redelivered after its record expired would issue a second value.
-	TTL            time.Duration
-	DialTimeout    time.Duration
+	TTL time.Duration
+	// CommandTimeout bounds each batch's pipeline.
 	CommandTimeout time.Duration
-	// MaxFlushDelay lets rueidis gather concurrent commands into one write
-	// (see configs.RedisConfig); 0 writes each at once. The group commit
-	// already sends concurrent records as one pipeline, from one goroutine,
-	// which rueidis writes at once: it matters little here.
-	MaxFlushDelay time.Duration
-	Registerer    prometheus.Registerer
+	Registerer     prometheus.Registerer
 	// Logger receives one line at the start and one at the end of each outage.
 	Logger *slog.Logger
 }
@@ -53,26 +47,19 @@ type Ledger struct {
 	closing sync.Once
 }
 
-// New connects to Redis.
-func New(cfg Config) (*Ledger, error) {
+// New returns the ledger on client, which the caller closes after the
+// ledger. The group commit sends concurrent records as one pipeline from
+// one goroutine, which the client writes at once: its max flush delay
+// matters little here.
+func New(client rueidis.Client, cfg Config) (*Ledger, error) {
+	if client == nil {
+		return nil, errors.New("redisledger: client must be set")
+	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	opt, err := rueidis.ParseURL(cfg.URL)
-	if err != nil {
-		return nil, fmt.Errorf("redisledger: parse url: %w", err)
-	}
-
-	opt.DisableCache = true
-	opt.Dialer.Timeout = cfg.DialTimeout
-	opt.MaxFlushDelay = cfg.MaxFlushDelay
-	client, err := rueidis.NewClient(opt)
-	if err != nil {
-		return nil, fmt.Errorf("redisledger: connect: %w: %w", domain.ErrUnavailable, err)
-	}
 	m, err := newMetrics(cfg.Registerer)
 	if err != nil {
-		client.Close()
 		return nil, err
 	}
 	// A task whose record fails is answered with an error (the client gets 502).
@@ -86,18 +73,12 @@ func New(cfg Config) (*Ledger, error) {
 // validate refuses a missing or impossible setting with one line naming it.
 func (cfg Config) validate() error {
 	switch {
-	case cfg.URL == "":
-		return errors.New("redisledger: url must be set")
 	case cfg.Prefix == "":
 		return errors.New("redisledger: prefix must be set")
 	case cfg.TTL < time.Millisecond:
 		return fmt.Errorf("redisledger: ttl must be at least 1ms (got %s)", cfg.TTL)
-	case cfg.DialTimeout <= 0:
-		return fmt.Errorf("redisledger: dial timeout must be positive (got %s)", cfg.DialTimeout)
 	case cfg.CommandTimeout <= 0:
 		return fmt.Errorf("redisledger: command timeout must be positive (got %s)", cfg.CommandTimeout)
-	case cfg.MaxFlushDelay < 0:
-		return fmt.Errorf("redisledger: max flush delay must not be negative (got %s)", cfg.MaxFlushDelay)
 	case cfg.Registerer == nil:
 		return errors.New("redisledger: registerer must be set")
 	case cfg.Logger == nil:
@@ -157,11 +138,7 @@ func (l *Ledger) Ready(ctx context.Context) error {
 	return nil
 }
 
-// Close fails the records still queued, waits for a batch under way (at most
-// the command timeout) and closes the connections. Record fails afterwards.
-func (l *Ledger) Close() {
-	l.closing.Do(func() {
-		l.commits.close()
-		l.client.Close()
-	})
-}
+// Close fails the records still queued and waits for a batch under way (at
+// most the command timeout). Record fails afterwards. The client is the
+// caller's to close, after this.
+func (l *Ledger) Close() { l.closing.Do(l.commits.close) }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/rueidis"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -24,16 +25,16 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func newLedger(t *testing.T, url string, ttl time.Duration) *redisledger.Ledger {
+func newLedger(t *testing.T, client rueidis.Client, ttl time.Duration) *redisledger.Ledger {
 	t.Helper()
-	return newLedgerOn(t, url, ttl, prometheus.NewRegistry())
+	return newLedgerOn(t, client, ttl, prometheus.NewRegistry())
 }
 
-func newLedgerOn(t *testing.T, url string, ttl time.Duration, reg prometheus.Registerer) *redisledger.Ledger {
+func newLedgerOn(t *testing.T, client rueidis.Client, ttl time.Duration, reg prometheus.Registerer) *redisledger.Ledger {
 	t.Helper()
-	l, err := redisledger.New(redisledger.Config{
-		URL: url, Prefix: "test:" + uuid.NewString()[:8] + ":", TTL: ttl,
-		DialTimeout: time.Second, CommandTimeout: time.Second, Registerer: reg, Logger: slog.New(slog.DiscardHandler),
+	l, err := redisledger.New(client, redisledger.Config{
+		Prefix: "test:" + uuid.NewString()[:8] + ":", TTL: ttl,
+		CommandTimeout: time.Second, Registerer: reg, Logger: slog.New(slog.DiscardHandler),
 	})
 	require.NoError(t, err)
 	t.Cleanup(l.Close)
@@ -41,9 +42,9 @@ func newLedgerOn(t *testing.T, url string, ttl time.Duration, reg prometheus.Reg
 }
 
 func TestContract(t *testing.T) {
-	url := infra.RedisURL(t)
+	client := infra.AdapterClient(t, infra.RedisURL(t))
 	contract.TestLedger(t, func(t *testing.T, ttl time.Duration) ports.IssuanceLedger {
-		return newLedger(t, url, ttl)
+		return newLedger(t, client, ttl)
 	})
 }
 
@@ -51,7 +52,7 @@ func TestContract(t *testing.T) {
 // redeliveries: a task recorded twice is one new record and one hit.
 func TestMetrics_CountHits(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	l := newLedgerOn(t, infra.RedisURL(t), time.Minute, reg)
+	l := newLedgerOn(t, infra.AdapterClient(t, infra.RedisURL(t)), time.Minute, reg)
 	ctx := context.Background()
 	first, err := l.Record(ctx, "task-1", "GIFT-A")
 	require.NoError(t, err)
@@ -67,36 +68,38 @@ func TestMetrics_CountHits(t *testing.T) {
 }
 
 func TestRedisGone_Unavailable(t *testing.T) {
-	l := newLedger(t, infra.RedisURL(t), time.Minute)
+	client := infra.AdapterClient(t, infra.RedisURL(t))
+	l := newLedger(t, client, time.Minute)
 	require.NoError(t, l.Ready(context.Background()))
-	l.Close() // as good as a dead Redis for this client
+	client.Close() // as good as a dead Redis for this ledger
 	_, err := l.Record(context.Background(), "t", "v")
 	require.ErrorIs(t, err, domain.ErrUnavailable)
 }
 
+// The client's settings (URL, timeouts, flush delay) are refused by
+// redisclient, which builds it.
 func TestNewRefusesBadConfig(t *testing.T) {
 	ok := redisledger.Config{
-		URL: "redis://127.0.0.1:1/0", Prefix: "p:", TTL: time.Minute,
-		DialTimeout: time.Second, CommandTimeout: time.Second, Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler),
+		Prefix: "p:", TTL: time.Minute, CommandTimeout: time.Second,
+		Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler),
 	}
+	client := infra.AdapterClient(t, infra.RedisURL(t))
+	_, err := redisledger.New(nil, ok)
+	require.EqualError(t, err, "redisledger: client must be set")
 	for name, tt := range map[string]struct {
 		mutate func(*redisledger.Config)
 		want   string
 	}{
-		"no_url":             {func(c *redisledger.Config) { c.URL = "" }, "redisledger: url must be set"},
 		"no_prefix":          {func(c *redisledger.Config) { c.Prefix = "" }, "redisledger: prefix must be set"},
 		"no_ttl":             {func(c *redisledger.Config) { c.TTL = 0 }, "redisledger: ttl must be at least 1ms (got 0s)"},
-		"no_dial_timeout":    {func(c *redisledger.Config) { c.DialTimeout = 0 }, "redisledger: dial timeout must be positive (got 0s)"},
 		"no_command_timeout": {func(c *redisledger.Config) { c.CommandTimeout = 0 }, "redisledger: command timeout must be positive (got 0s)"},
-		"negative_flush":     {func(c *redisledger.Config) { c.MaxFlushDelay = -1 }, "redisledger: max flush delay must not be negative"},
-		"bad_url":            {func(c *redisledger.Config) { c.URL = "http://x" }, "redisledger: parse url"},
 		"no_registerer":      {func(c *redisledger.Config) { c.Registerer = nil }, "redisledger: registerer must be set"},
 		"no_logger":          {func(c *redisledger.Config) { c.Logger = nil }, "redisledger: logger is required"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := ok
 			tt.mutate(&cfg)
-			_, err := redisledger.New(cfg)
+			_, err := redisledger.New(client, cfg)
 			require.ErrorContains(t, err, tt.want)
 		})
 	}
@@ -107,8 +110,8 @@ func TestNewRefusesBadConfig(t *testing.T) {
 func TestRedisOutage_LoggedOnceAtEachEnd(t *testing.T) {
 	r := infra.StartRedis(t)
 	var logs infra.LogBuffer
-	l, err := redisledger.New(redisledger.Config{
-		URL: r.URL(), Prefix: "test:", TTL: time.Minute, DialTimeout: time.Second, CommandTimeout: time.Second,
+	l, err := redisledger.New(infra.AdapterClient(t, r.URL()), redisledger.Config{
+		Prefix: "test:", TTL: time.Minute, CommandTimeout: time.Second,
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Registerer: prometheus.NewRegistry(),
 	})
 	require.NoError(t, err)

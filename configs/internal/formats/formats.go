@@ -18,8 +18,9 @@ func RedisURL(raw string) bool {
 	return err == nil && (u.Scheme == "redis" || u.Scheme == "rediss") && u.Hostname() != "" && validPort(u.Port(), true)
 }
 
-// Bootstrap accepts "" (off) and a comma-separated list of host:port.
-func Bootstrap(raw string) bool {
+// HostPorts accepts "" (off) and a comma-separated list of host:port (Kafka
+// bootstrap servers, Redis Cluster seeds).
+func HostPorts(raw string) bool {
 	if raw == "" {
 		return true
 	}

@@ -68,9 +68,13 @@ func newApplication(ctx context.Context, cfg configs.Config, p *serverPorts, kin
 	return &App{API: api, ports: p, log: log}, nil
 }
 
-// buildAPI opens the gate and the idempotency store into p, then the submit
-// use cases over them and p's broker, then the HTTP API over the use cases.
+// buildAPI opens the Redis client (when cfg names a Redis), the gate and
+// the idempotency store into p, then the submit use cases over them and p's
+// broker, then the HTTP API over the use cases.
 func buildAPI(ctx context.Context, cfg configs.Config, p *serverPorts, kinds []domain.Kind, log *slog.Logger, reg *prometheus.Registry) (*httpapi.API, error) {
+	if err := p.openRedis(ctx, cfg, log); err != nil {
+		return nil, err
+	}
 	if err := p.openGate(ctx, cfg, log, reg); err != nil {
 		return nil, err
 	}

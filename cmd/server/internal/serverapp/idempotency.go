@@ -1,7 +1,6 @@
 package serverapp
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 
@@ -10,8 +9,9 @@ import (
 	"github.com/1000x-rps-server/rps-server/configs"
 )
 
-// openIdempotency opens the store of Idempotency-Key outcomes: in Redis,
-// shared by every instance, when the gate is; in memory otherwise.
+// openIdempotency opens the store of Idempotency-Key outcomes: in Redis
+// (on p's client), shared by every instance, when the gate is; in memory
+// otherwise.
 func (p *serverPorts) openIdempotency(cfg configs.Config, log *slog.Logger) error {
 	if !cfg.UsesRedis() {
 		s, err := memidem.New(cfg.Idempotency.TTL)
@@ -21,19 +21,15 @@ func (p *serverPorts) openIdempotency(cfg configs.Config, log *slog.Logger) erro
 		p.idem = s
 		return nil
 	}
-	s, err := redisidem.New(redisidem.Config{
-		URL:            cfg.Redis.URL,
+	s, err := redisidem.New(p.redis, redisidem.Config{
 		Prefix:         cfg.Idempotency.Prefix,
 		TTL:            cfg.Idempotency.TTL,
-		DialTimeout:    cfg.Redis.DialTimeout,
 		CommandTimeout: cfg.Redis.CommandTimeout,
-		MaxFlushDelay:  cfg.Redis.MaxFlushDelay,
 	})
 	if err != nil {
 		return fmt.Errorf("redis idempotency store: %w", err)
 	}
 	log.Info("idempotency keys: redis", "ttl", cfg.Idempotency.TTL.String(), "prefix", cfg.Idempotency.Prefix)
 	p.idem = s
-	p.closers = append(p.closers, func(context.Context) error { s.Close(); return nil })
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/rueidis"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester"
 	"github.com/1000x-rps-server/rps-server/adapters/membroker"
@@ -14,6 +15,7 @@ import (
 	"github.com/1000x-rps-server/rps-server/adapters/redis/redisgate"
 	"github.com/1000x-rps-server/rps-server/adapters/traced"
 	"github.com/1000x-rps-server/rps-server/app"
+	"github.com/1000x-rps-server/rps-server/cmd/internal/startup"
 	"github.com/1000x-rps-server/rps-server/configs"
 	"github.com/1000x-rps-server/rps-server/observability"
 	"github.com/1000x-rps-server/rps-server/ports"
@@ -24,18 +26,22 @@ const closeTimeout = 10 * time.Second
 
 // serverPorts are the adapters behind the use case, chosen by config, and how
 // to close the ones opened here, in order (broker first: it may still deliver
-// replies).
+// replies), then the Redis client they share.
 type serverPorts struct {
 	gate    ports.ConcurrencyGate
 	broker  ports.TaskBroker
 	idem    ports.IdempotencyStore
 	closers []func(context.Context) error
+	// redis is the process's one Redis client, shared by the Redis
+	// adapters; nil without Redis. It is closed after them.
+	redis rueidis.Client
 	// tracing is handed to the broker and the API; when it is on, the gate
 	// is wrapped in spans (adapters/traced).
 	tracing observability.Tracing
 }
 
-// openGate opens the gate cfg names: Redis when a URL is set, else memory.
+// openGate opens the gate cfg names: Redis (on p's client) when a URL is
+// set, else memory.
 func (p *serverPorts) openGate(ctx context.Context, cfg configs.Config, log *slog.Logger, reg prometheus.Registerer) error {
 	if !cfg.UsesRedis() {
 		g, err := memgate.New(cfg.Gate.Capacity)
@@ -49,20 +55,27 @@ func (p *serverPorts) openGate(ctx context.Context, cfg configs.Config, log *slo
 		p.gate = p.traceGate(g, "memory")
 		return nil
 	}
-	g, err := redisgate.New(ctx, redisgate.Config{
-		URL:            cfg.Redis.URL,
+	gc := redisgate.Config{
 		Key:            cfg.Gate.Key,
 		Capacity:       cfg.Gate.Capacity,
 		Lease:          cfg.GateLease(),
 		FailOpen:       cfg.Gate.FailOpen,
-		MaxFlushDelay:  cfg.Redis.MaxFlushDelay,
-		DialTimeout:    cfg.Redis.DialTimeout,
 		CommandTimeout: cfg.Redis.CommandTimeout,
-		BlockSize:      cfg.Gate.BlockSize,
-		BlockIdle:      cfg.Gate.BlockIdle,
 		Logger:         log,
 		Registerer:     reg,
-	})
+	}
+	// The mode is chosen here, once: blocks of gate.block_size, or one Redis
+	// call per acquire and per release when it is 1.
+	var g interface {
+		ports.ConcurrencyGate
+		Close()
+	}
+	var err error
+	if cfg.Gate.BlockSize > 1 {
+		g, err = redisgate.NewBlockGate(ctx, p.redis, redisgate.BlockConfig{Config: gc, Size: cfg.Gate.BlockSize, Idle: cfg.Gate.BlockIdle})
+	} else {
+		g, err = redisgate.NewPerRequestGate(ctx, p.redis, gc)
+	}
 	if err != nil {
 		return fmt.Errorf("redis gate: %w", err)
 	}
@@ -127,7 +140,22 @@ func (p *serverPorts) openBroker(cfg configs.Config, handlers []app.TaskHandler,
 	return nil
 }
 
-// close closes the ports in the order they were opened: broker, then gate.
+// openRedis builds the Redis client the Redis adapters share, when cfg
+// names a Redis.
+func (p *serverPorts) openRedis(ctx context.Context, cfg configs.Config, log *slog.Logger) error {
+	if !cfg.UsesRedis() {
+		return nil
+	}
+	client, err := startup.OpenRedis(ctx, cfg.Redis, "server", log)
+	if err != nil {
+		return err
+	}
+	p.redis = client
+	return nil
+}
+
+// close closes the ports in the order they were opened (broker, then gate),
+// then the Redis client they used.
 func (p *serverPorts) close(log *slog.Logger) {
 	for _, c := range p.closers {
 		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
@@ -135,5 +163,8 @@ func (p *serverPorts) close(log *slog.Logger) {
 			log.Warn("close port", "err", err)
 		}
 		cancel()
+	}
+	if p.redis != nil {
+		p.redis.Close()
 	}
 }

@@ -1,12 +1,11 @@
 // Package leases makes the block mode's two calls to Redis: a take of up to
-// a block of leases, and an instance's periodic sync. It holds the scripts,
-// their keys and arguments; what to ask for, and what the answers mean for
-// the local pool, is the caller's.
+// a block of leases, and an instance's periodic sync. It holds their keys
+// and arguments; the scripts are the gate's (take.lua, sync.lua), and what to
+// ask for, and what the answers mean for the local pool, is the caller's.
 package leases
 
 import (
 	"context"
-	_ "embed" // the Lua scripts live in .lua files beside this one
 	"errors"
 	"fmt"
 	"strconv"
@@ -17,31 +16,11 @@ import (
 	"github.com/redis/rueidis"
 )
 
-// takeScript takes up to a block of slots for one instance: the same
-// sorted set and leases as the per-request acquire, one member per slot
-// (call id:1 … call id:n), never past the capacity. A take that gets
-// nothing sets a short-lived contention flag, and every take registers its
-// instance as active for a short window: from the two, the instances
-// holding slots learn that another one is refused and how many share the
-// capacity, and give back what is above their share. A call id marked
-// undone (undo.lua, after a stall) takes nothing.
-//
-//go:embed take.lua
-var takeScript string
-
-// syncScript is an instance's one call per interval: it gives back the
-// leases the instance does not need, renews the rest (reporting those Redis
-// no longer has), keeps the instance registered as active while it holds
-// leases, and reads the contention flag. Renewing only members still
-// present never resurrects a lease whose room another instance may have
-// been granted.
-//
-//go:embed sync.lua
-var syncScript string
-
 // Config sets up Calls. The keys must share the gate key's {hash tag}.
 type Config struct {
-	Client                                 rueidis.Client
+	Client rueidis.Client
+	// Take and Sync are the gate's take.lua and sync.lua.
+	Take, Sync                             *rueidis.Lua
 	Key, Undone, Instances, ContentionFlag string
 	Capacity                               int
 	Lease                                  time.Duration
@@ -68,14 +47,10 @@ type Calls struct {
 	lease, window      string
 }
 
-// New returns the calls of one instance. Both scripts may be resent by
-// rueidis after a broken connection: a resent take re-adds the same call
-// id's members (counted once; one that finds less room than the first run
-// granted leaves the rest to their lease), and a sync is idempotent.
+// New returns the calls of one instance.
 func New(cfg Config) *Calls {
 	return &Calls{
-		client: cfg.Client,
-		take:   rueidis.NewLuaScriptRetryable(takeScript), sync: rueidis.NewLuaScriptRetryable(syncScript),
+		client: cfg.Client, take: cfg.Take, sync: cfg.Sync,
 		takeKeys: []string{cfg.Key, cfg.Undone, cfg.Instances, cfg.ContentionFlag},
 		syncKeys: []string{cfg.Key, cfg.Instances, cfg.ContentionFlag},
 		instance: uuid.NewString(), capacity: strconv.Itoa(cfg.Capacity),

@@ -1,5 +1,5 @@
 // Package undo gives back, in the background, what gate calls abandoned
-// during a Redis stall may have taken (issue 12): one goroutine retries each
+// during a Redis stall may have taken: one goroutine retries each
 // undo until Redis answers or the lease it undoes has ended.
 package undo
 

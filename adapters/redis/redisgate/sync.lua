@@ -1,5 +1,5 @@
 -- One instance's periodic sync (block mode): gives back leases it does not
--- need, renews the others, and reads the contention. See leases.go.
+-- need, renews the others, and reads the contention. See scripts.go.
 -- KEYS[1] gate key, KEYS[2] active instances, KEYS[3] contention flag;
 -- ARGV[1] lease in ms, ARGV[2] instance id, ARGV[3] contention window in
 -- ms, ARGV[4] leases still held after this call, ARGV[5] how many members

@@ -1,4 +1,4 @@
--- Takes up to a block of slots for one instance (block mode). See leases.go.
+-- Takes up to a block of slots for one instance (block mode). See scripts.go.
 -- KEYS[1] gate key, KEYS[2] its undone ids, KEYS[3] active instances,
 -- KEYS[4] contention flag; ARGV[1] call id, ARGV[2] slots wanted,
 -- ARGV[3] capacity, ARGV[4] lease in ms, ARGV[5] instance id,

@@ -1,0 +1,52 @@
+package startup
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+
+	"github.com/redis/rueidis"
+
+	"github.com/1000x-rps-server/rps-server/adapters/redis/redisclient"
+	"github.com/1000x-rps-server/rps-server/configs"
+)
+
+// OpenRedis builds the process's one Redis client from cfg, which every
+// Redis adapter of the process shares; its connections are named
+// rps-<binary> unless cfg names them. The caller closes it, after the
+// adapters that use it.
+func OpenRedis(ctx context.Context, cfg configs.RedisConfig, binary string, log *slog.Logger) (rueidis.Client, error) {
+	name := cfg.ClientName
+	if name == "" {
+		name = "rps-" + binary
+	}
+	var seeds []string
+	for a := range strings.SplitSeq(cfg.Cluster.Addrs, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			seeds = append(seeds, a)
+		}
+	}
+	client, err := redisclient.New(ctx, redisclient.Config{
+		URL:        cfg.URL,
+		Username:   cfg.Username,
+		Password:   cfg.Password,
+		ClientName: name,
+		TLS: redisclient.TLS{
+			CAFile: cfg.TLS.CAFile, CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile,
+			ServerName: cfg.TLS.ServerName, InsecureSkipVerify: cfg.TLS.InsecureSkipVerify,
+		},
+		Sentinel: redisclient.Sentinel{
+			MasterSet: cfg.Sentinel.MasterSet, Username: cfg.Sentinel.Username, Password: cfg.Sentinel.Password,
+		},
+		ClusterAddrs:   seeds,
+		DialTimeout:    cfg.DialTimeout,
+		CommandTimeout: cfg.CommandTimeout,
+		MaxFlushDelay:  cfg.MaxFlushDelay,
+	})
+	if err != nil {
+		return nil, err // "redis client: …" says what failed
+	}
+	log.Info("redis client ready", "tls", strings.HasPrefix(cfg.URL, "rediss://"), "sentinel_master_set", cfg.Sentinel.MasterSet,
+		"cluster_seeds", len(seeds), "max_flush_delay", cfg.MaxFlushDelay, "command_timeout", cfg.CommandTimeout)
+	return client, nil
+}
