@@ -7,9 +7,22 @@ import "github.com/1000x-rps-server/rps-server/configs/internal/envnames"
 // RPS_KAFKA__SETTINGS__ suffix, a librdkafka property). Deployment files are
 // checked against it, so a misspelt variable cannot be ignored in silence.
 func ReadsVariable(name string) bool {
+	return envnames.Reads(name, knownKeys())
+}
+
+// ServiceLinkVariables lists, sorted, the variables of environ that Load
+// skips because Kubernetes set them for a Service of the pod's namespace
+// (RPS_SERVER_PORT=tcp://10.96.12.34:8000 for a Service named rps-server),
+// so that start-up can say so in its log.
+func ServiceLinkVariables(environ []string) []string {
+	return envnames.ServiceLinks(envnames.ParseEnviron(environ), knownKeys())
+}
+
+// knownKeys are the config's keys (gate.capacity, …).
+func knownKeys() map[string]bool {
 	known := map[string]bool{}
 	for key := range fields(Default()) {
 		known[key] = true
 	}
-	return envnames.Reads(name, known)
+	return known
 }

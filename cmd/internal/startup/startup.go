@@ -32,7 +32,8 @@ type Process struct {
 const flushTimeout = 5 * time.Second
 
 // Begin loads the config of the binary build names from args and environ,
-// logs to logOut, logs its version and the (redacted) config once, sets the
+// logs to logOut, logs its version and the (redacted) config once (and, at
+// debug, the Kubernetes service-link variables it skipped), sets the
 // garbage collector's target unless GOGC does, registers
 // the rps_build_info gauge and serves the profiler if the config asks for it.
 func Begin(ctx context.Context, build observability.BuildInfo, args, environ []string, logOut io.Writer) (*Process, error) {
@@ -47,6 +48,9 @@ func Begin(ctx context.Context, build observability.BuildInfo, args, environ []s
 		return nil, fmt.Errorf("logger: %w", err)
 	}
 	log.Info("starting "+build.Binary, "version", build.Version, "config", cfg)
+	if links := configs.ServiceLinkVariables(environ); len(links) > 0 {
+		log.Debug("Kubernetes service-link variables ignored, not settings (enableServiceLinks: false leaves them out)", "names", links)
+	}
 	tuneGC(environ, log)
 	p := &Process{Config: cfg, Log: log, Registry: observability.NewRegistry(), close: func() {}}
 	if err := observability.RegisterBuildInfo(p.Registry, build); err != nil {

@@ -101,7 +101,6 @@ func TestFromVars_RefusesWhatIsNoServiceLink(t *testing.T) {
 		"RPS_SERVER_PORT_8000_TCP_ADDR_X": "10.0.0.1",
 		"RPS_SERVICE_HOST_EXTRA":          "10.0.0.1",
 		"RPS__SERVICE_HOST":               "10.0.0.1",
-		"RPS_1SERVER_SERVICE_HOST":        "10.0.0.1", // a Service name starts with a letter
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := FromVars(map[string]string{name: value}, "the environment", knownKeys)
@@ -109,4 +108,17 @@ func TestFromVars_RefusesWhatIsNoServiceLink(t *testing.T) {
 			assert.Contains(t, err.Error(), "config: unknown setting "+name)
 		})
 	}
+}
+
+// ServiceLinks names exactly what FromVars skips: not the settings, not the
+// variables of other programs.
+func TestServiceLinks_ListsWhatFromVarsSkips(t *testing.T) {
+	vars := kubeletVars("rps-server", "10.96.12.34", servicePort{"http", 8000, "TCP"})
+	vars["RPS_HTTP__PORT"] = "8000"
+	vars["REDIS_MASTER_SERVICE_HOST"] = "10.96.0.11"
+	assert.Equal(t, []string{
+		"RPS_SERVER_PORT", "RPS_SERVER_PORT_8000_TCP", "RPS_SERVER_PORT_8000_TCP_ADDR", "RPS_SERVER_PORT_8000_TCP_PORT",
+		"RPS_SERVER_PORT_8000_TCP_PROTO", "RPS_SERVER_SERVICE_HOST", "RPS_SERVER_SERVICE_PORT", "RPS_SERVER_SERVICE_PORT_HTTP",
+	}, ServiceLinks(vars, knownKeys))
+	assert.Empty(t, ServiceLinks(map[string]string{"RPS_HTTP__PORT": "8000"}, knownKeys))
 }

@@ -41,7 +41,8 @@ var OriginalNames = map[string]string{
 
 // FromVars maps variables (from the environment or a .env file) onto keys:
 // the original's names first, then RPS_ names over them. An RPS_ name that is
-// no key is an error, so a typo cannot pass silently; other names are ignored.
+// no key is an error, so a typo cannot pass silently, unless it is a
+// Kubernetes service link (IsServiceLink); other names are ignored.
 func FromVars(vars map[string]string, where string, known map[string]bool) (keytree.Layer, error) {
 	l := keytree.NewLayer()
 	for _, name := range slices.Sorted(maps.Keys(OriginalNames)) {
@@ -67,6 +68,9 @@ func FromVars(vars map[string]string, where string, known map[string]bool) (keyt
 			continue
 		}
 		if !known[key] {
+			if IsServiceLink(name, vars[name]) {
+				continue // Kubernetes' variable for a Service, not a setting
+			}
 			return keytree.Layer{}, unknownVar(name, where, known)
 		}
 		l.Values[key], l.Origins[key] = vars[name], name+" in "+where
