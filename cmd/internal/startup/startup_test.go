@@ -21,7 +21,7 @@ func TestBegin_LogsSkippedServiceLinksAtDebug(t *testing.T) {
 	for level, logged := range map[string]bool{"debug": true, "info": false} {
 		t.Run(level, func(t *testing.T) {
 			var out bytes.Buffer
-			environ := append([]string{"RPS_LOG__LEVEL=" + level, "RPS_LOG__FORMAT=json", "GOGC=100"}, links...)
+			environ := append([]string{"RPS_LOG__LEVEL=" + level, "RPS_LOG__FORMAT=json", "GOGC=100", "GOMEMLIMIT=off"}, links...)
 			p, err := Begin(context.Background(), observability.BuildInfo{Binary: "server"}, nil, environ, &out)
 			require.NoError(t, err)
 			p.Close()
