@@ -9,3 +9,11 @@ import "github.com/1000x-rps-server/rps-server/configs/internal/envnames"
 func ReadsVariable(name string) bool {
 	return envnames.Reads(name, known())
 }
+
+// ServiceLinkVariables lists, sorted, the variables of environ that Load
+// skips because Kubernetes set them for a Service of the pod's namespace
+// (RPS_SERVER_PORT=tcp://10.96.12.34:8000 for a Service named rps-server),
+// so that start-up can say so in its log.
+func ServiceLinkVariables(environ []string) []string {
+	return envnames.ServiceLinks(envnames.ParseEnviron(environ), known())
+}

@@ -1,6 +1,9 @@
 package configs
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestReadsVariable(t *testing.T) {
 	for name, want := range map[string]bool{
@@ -25,5 +28,30 @@ func TestReadsVariable(t *testing.T) {
 		if got := ReadsVariable(name); got != want {
 			t.Errorf("ReadsVariable(%q) = %v, want %v", name, got, want)
 		}
+	}
+}
+
+// A pod next to a Service named rps-server loads, and the variables skipped
+// are the ones start-up names in its log.
+func TestLoad_SkipsServiceLinksAndNamesThem(t *testing.T) {
+	environ := []string{
+		"RPS_SERVER_SERVICE_HOST=10.96.12.34", "RPS_SERVER_SERVICE_PORT=8000", "RPS_SERVER_SERVICE_PORT_HTTP=8000",
+		"RPS_SERVER_PORT=tcp://10.96.12.34:8000", "RPS_SERVER_PORT_8000_TCP=tcp://10.96.12.34:8000",
+		"RPS_SERVER_PORT_8000_TCP_PROTO=tcp", "RPS_SERVER_PORT_8000_TCP_PORT=8000", "RPS_SERVER_PORT_8000_TCP_ADDR=10.96.12.34",
+		"RPS_HTTP__PORT=9000",
+	}
+	cfg, err := Load(LoadOptions{Environ: environ})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if cfg.HTTP.Port != 9000 {
+		t.Errorf("http.port = %d, want 9000 from RPS_HTTP__PORT", cfg.HTTP.Port)
+	}
+	got := ServiceLinkVariables(environ)
+	if len(got) != 8 || got[0] != "RPS_SERVER_PORT" || slices.Contains(got, "RPS_HTTP__PORT") {
+		t.Errorf("ServiceLinkVariables = %q, want the 8 RPS_SERVER_ variables", got)
+	}
+	if _, err := Load(LoadOptions{Environ: []string{"RPS_SERVER_PORT=9000"}}); err == nil {
+		t.Error("RPS_SERVER_PORT=9000 (a setting's value, not a link's) loaded; want unknown setting")
 	}
 }

@@ -16,12 +16,20 @@ const gcPercent = 400
 // tuneGC sets gcPercent unless the environment sets GOGC, which wins as it
 // always does, and says which is in effect.
 func tuneGC(environ []string, log *slog.Logger) {
-	for _, kv := range environ {
-		if v, ok := strings.CutPrefix(kv, "GOGC="); ok {
-			log.Info("garbage collector target from the environment", "GOGC", v)
-			return
-		}
+	if v, ok := lookupEnv(environ, "GOGC"); ok {
+		log.Info("garbage collector target from the environment", "GOGC", v)
+		return
 	}
 	debug.SetGCPercent(gcPercent)
 	log.Info("garbage collector target set (GOGC unset)", "GOGC", gcPercent)
+}
+
+// lookupEnv finds name in KEY=VALUE pairs; the last one wins, as in os/exec.
+func lookupEnv(environ []string, name string) (string, bool) {
+	for i := len(environ) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(environ[i], name+"="); ok {
+			return v, true
+		}
+	}
+	return "", false
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/1000x-rps-server/rps-server/configs"
@@ -34,8 +35,10 @@ type Process struct {
 const flushTimeout = 5 * time.Second
 
 // Begin loads the config of the binary build names from args and environ,
-// checked by the adapters' rules too (rules.go), logs to logOut, logs its version and the (redacted) config once, sets the
-// garbage collector's target unless GOGC does, registers
+// checked by the adapters' rules too (rules.go), logs to logOut, logs its version and the (redacted) config once (and, at
+// debug, the Kubernetes service-link variables it skipped), sets the
+// garbage collector's target unless GOGC does and the soft memory limit from
+// the container's unless GOMEMLIMIT does, registers
 // the rps_build_info gauge and serves the profiler if the config asks for it.
 func Begin(ctx context.Context, build observability.BuildInfo, args, environ []string, logOut io.Writer) (*Process, error) {
 	cfg, err := configs.FromArgs(build.Binary, args, environ, rules()...)
@@ -49,7 +52,11 @@ func Begin(ctx context.Context, build observability.BuildInfo, args, environ []s
 		return nil, fmt.Errorf("logger: %w", err)
 	}
 	log.Info("starting "+build.Binary, "version", build.Version, "config", cfg)
+	if links := configs.ServiceLinkVariables(environ); len(links) > 0 {
+		log.Debug("Kubernetes service-link variables ignored, not settings (enableServiceLinks: false leaves them out)", "names", links)
+	}
 	tuneGC(environ, log)
+	tuneMemoryLimit(environ, memlimit.FromCgroup, log)
 	p := &Process{Config: cfg, Log: log, Registry: observability.NewRegistry()}
 	if err := observability.RegisterBuildInfo(p.Registry, build); err != nil {
 		return nil, err

@@ -46,7 +46,8 @@ const secondsVar = "KAFKA_GIFT_CODE_TIMEOUT"
 // the original's names first, then RPS_ names over them, a key's own RPS_
 // name over its aliases'. known maps every name a key may be set by to the
 // key (see keytree.Loader.Known). An RPS_ name that is no key is an error,
-// so a typo cannot pass silently; other names are ignored.
+// so a typo cannot pass silently, unless it is a Kubernetes service link
+// (IsServiceLink); other names are ignored.
 func FromVars(vars map[string]string, where string, known map[string]string) (keytree.Layer, error) {
 	l := keytree.NewLayer()
 	for _, name := range slices.Sorted(maps.Keys(OriginalNames)) {
@@ -73,6 +74,9 @@ func FromVars(vars map[string]string, where string, known map[string]string) (ke
 		}
 		to, ok := known[key]
 		if !ok {
+			if IsServiceLink(name, vars[name]) {
+				continue // Kubernetes' variable for a Service, not a setting
+			}
 			return keytree.Layer{}, unknownVar(name, where, known)
 		}
 		if _, own := vars[VarName(to)]; own && to != key {
