@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/1000x-rps-server/rps-server/observability"
 )
 
 // Outcomes of a Record call, the values of rps_ledger_records_total's label.
@@ -33,10 +35,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		Help:    "Issuance ledger records sent to Redis in one pipeline (the records of tasks that arrived during the previous one).",
 		Buckets: prometheus.ExponentialBuckets(1, 2, 9), // 1 … 256 (maxBatch)
 	})
-	for _, c := range []prometheus.Collector{records, batch} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("redisledger: register metrics: %w", err)
-		}
+	if err := observability.RegisterAll(reg, records, batch); err != nil {
+		return nil, fmt.Errorf("redisledger: %w", err)
 	}
 	return &metrics{
 		batch:  batch,

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/1000x-rps-server/rps-server/observability"
 )
 
 // Outcome of an acquire, an index into Metrics.Acquires.
@@ -74,14 +76,8 @@ func New(reg prometheus.Registerer, capacity int) (*Metrics, error) {
 		m.Acquires[o] = acquires.WithLabelValues(label)
 	}
 	m.capacity.Set(float64(capacity))
-	collectors := []prometheus.Collector{m.capacity, m.InUse, m.Leased, acquires, m.ReleaseErrors, m.UndosDropped, m.AcquireSeconds, m.ReleaseSeconds}
-	for i, c := range collectors {
-		if err := reg.Register(c); err != nil {
-			for _, done := range collectors[:i] { // all or nothing, so New can be retried
-				reg.Unregister(done)
-			}
-			return nil, fmt.Errorf("redis gate: register metrics: %w", err)
-		}
+	if err := observability.RegisterAll(reg, m.capacity, m.InUse, m.Leased, acquires, m.ReleaseErrors, m.UndosDropped, m.AcquireSeconds, m.ReleaseSeconds); err != nil {
+		return nil, fmt.Errorf("redis gate: %w", err)
 	}
 	return m, nil
 }
