@@ -117,11 +117,12 @@ func WorkerClients(c Clients, group string) (producer, consumer *kafka.ConfigMap
 	cbase["auto.offset.reset"] = "earliest" // a new group loses no task sent before it joined
 	// The KIP-848 group protocol: a worker keeps its member id through a
 	// Kafka outage (it is made by the client), so after a broker restart
-	// it resumes its partitions at once; the classic protocol rejoined as a
-	// new member and waited a session timeout for its own ghost (~10 s,
-	// README "Reply routing, and how it fails"). Session and heartbeat are
-	// then the broker's (group.consumer.*). "classic" as an override brings
-	// the old protocol back, with the session timeout derived here.
+	// it resumes its partitions at once; under the classic protocol it
+	// rejoins as a new member and waits a session timeout for its own ghost
+	// (~10 s, README "Reply routing, and how it fails"). Session and
+	// heartbeat are the broker's (group.consumer.*). "classic" as an
+	// override selects the classic protocol, with the session timeout
+	// derived here.
 	cbase["group.protocol"] = "consumer"
 	if classicProtocol(c.Overrides) {
 		cbase["group.protocol"] = "classic"

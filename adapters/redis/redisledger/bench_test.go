@@ -22,7 +22,7 @@ import (
 	"github.com/1000x-rps-server/rps-server/tests/infra"
 )
 
-// perCall is the ledger as it was before the group commit: one SET NX GET
+// perCall is the ledger without the group commit: one SET NX GET
 // per Record through rueidis (which pipelines concurrent commands on its
 // own), kept here as the baseline of BenchmarkRecord.
 type perCall struct {
