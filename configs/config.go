@@ -137,6 +137,10 @@ type WorkerConfig struct {
 	// time a crashed worker's tasks may wait for another worker.
 	LedgerTTL    time.Duration `koanf:"ledger_ttl"`
 	LedgerPrefix string        `koanf:"ledger_prefix"`
+	// DeadLetterTopic receives a copy of each task a worker can never
+	// process (undecodable, unknown kind), with the reason in a header;
+	// empty (the default) only counts and logs them.
+	DeadLetterTopic string `koanf:"dead_letter_topic"`
 }
 
 // LogConfig selects the log level (debug, info, warn, error) and format
