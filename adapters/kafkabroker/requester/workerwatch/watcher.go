@@ -4,6 +4,7 @@ package workerwatch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -125,7 +126,7 @@ func (w *Watcher) Run(lifetime context.Context, reachable func() bool) {
 // pollWorkers describes the watched groups once and stores the verdict,
 // looking for an unlisted group that consumes when none listed does.
 func (w *Watcher) pollWorkers(lifetime context.Context) {
-	groups := append(slices.Clone(w.settings.Groups), w.found...)
+	groups := w.watched()
 	descs, err := w.describe(lifetime, groups)
 	now := time.Now()
 	if err != nil {
@@ -148,8 +149,9 @@ func (w *Watcher) pollWorkers(lifetime context.Context) {
 	w.setWorkers(v)
 }
 
-// describe describes groups in one call; a group the coordinator does not
-// know is an empty one, any other error of a group fails the call.
+// describe describes groups in one call. A group the coordinator does not
+// know is an empty one; a group that cannot be described is left out, and
+// the call fails only when none can be.
 func (w *Watcher) describe(lifetime context.Context, groups []string) ([]kafka.ConsumerGroupDescription, error) {
 	ctx, cancel := context.WithTimeout(lifetime, workersPollTimeout+500*time.Millisecond)
 	defer cancel()
@@ -158,6 +160,7 @@ func (w *Watcher) describe(lifetime context.Context, groups []string) ([]kafka.C
 		return nil, fmt.Errorf("describe consumer groups: %w", err)
 	}
 	out := make([]kafka.ConsumerGroupDescription, 0, len(res.ConsumerGroupDescriptions))
+	var errs []error
 	for _, g := range res.ConsumerGroupDescriptions {
 		switch g.Error.Code() {
 		case kafka.ErrNoError:
@@ -165,8 +168,14 @@ func (w *Watcher) describe(lifetime context.Context, groups []string) ([]kafka.C
 		case kafka.ErrGroupIDNotFound:
 			out = append(out, kafka.ConsumerGroupDescription{GroupID: g.GroupID, State: kafka.ConsumerGroupStateDead})
 		default:
-			return nil, fmt.Errorf("group %q: %w", g.GroupID, g.Error)
+			errs = append(errs, fmt.Errorf("group %q: %w", g.GroupID, g.Error))
 		}
+	}
+	if len(out) == 0 {
+		return nil, errors.Join(append(errs, errors.New("no group described"))...)
+	}
+	if len(errs) > 0 {
+		w.log.Debug("some worker groups cannot be described", "err", errors.Join(errs...))
 	}
 	return out, nil
 }
