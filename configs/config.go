@@ -199,6 +199,41 @@ type WorkerConfig struct {
 	// time a crashed worker's tasks may wait for another worker.
 	LedgerTTL    time.Duration `koanf:"ledger_ttl"`
 	LedgerPrefix string        `koanf:"ledger_prefix"`
+	// DeadLetterTopic receives a copy of each task a worker can never
+	// process (undecodable, unknown kind), with the reason in a header;
+	// empty (the default) only counts and logs them.
+	DeadLetterTopic string `koanf:"dead_letter_topic"`
+	// Watch makes servers answer 503 at once while no worker consumes the
+	// tasks topic (a task sent would only wait out its deadline); false
+	// never refuses for that.
+	Watch bool `koanf:"watch"`
+	// WatchGroups are the comma-separated consumer groups whose members
+	// count as workers for that check; empty: Group. While none consumes,
+	// servers also look for any other group that does.
+	WatchGroups string `koanf:"watch_groups"`
+	// RebalanceGrace is how long a watched group in a rebalance still
+	// counts as consuming (its tasks are served once it completes); a
+	// longer rebalance counts as no worker.
+	RebalanceGrace time.Duration `koanf:"rebalance_grace"`
+}
+
+// WatchedWorkerGroups are the consumer groups whose members count as
+// workers for the servers' check (worker.watch_groups, else worker.group),
+// none when worker.watch is off.
+func (c Config) WatchedWorkerGroups() []string {
+	if !c.Worker.Watch {
+		return nil
+	}
+	var groups []string
+	for g := range strings.SplitSeq(c.Worker.WatchGroups, ",") {
+		if g = strings.TrimSpace(g); g != "" {
+			groups = append(groups, g)
+		}
+	}
+	if len(groups) == 0 {
+		return []string{c.Worker.Group}
+	}
+	return groups
 }
 
 // LogConfig selects the log level (debug, info, warn, error) and format
@@ -305,11 +340,13 @@ func Default() Config {
 			Settings:        map[string]string{},
 		},
 		Worker: WorkerConfig{
-			Concurrency:  1000,
-			Group:        "gift-service-workers",
-			DrainTimeout: 30 * time.Second,
-			LedgerTTL:    24 * time.Hour,
-			LedgerPrefix: "rps:issued:",
+			Concurrency:    1000,
+			Group:          "gift-service-workers",
+			DrainTimeout:   30 * time.Second,
+			LedgerTTL:      24 * time.Hour,
+			LedgerPrefix:   "rps:issued:",
+			Watch:          true,
+			RebalanceGrace: 30 * time.Second,
 		},
 		Log:         LogConfig{Level: "info", Format: "auto"},
 		Tracing:     TracingConfig{SampleRatio: 1},

@@ -52,6 +52,8 @@ func TestPoisonMessage_IsSkippedAndTheNextTaskAnswered(t *testing.T) {
 	assert.True(t, domain.IsGiftCode(res.Value))
 	require.Eventually(t, func() bool { return metricstest.Value(t, rw.reg, "rps_worker_tasks_total", "poison") == 4 },
 		10*time.Second, 10*time.Millisecond)
+	assert.Equal(t, 3.0, metricstest.Value(t, rw.reg, "rps_worker_poison_tasks_total", "undecodable"))
+	assert.Equal(t, 1.0, metricstest.Value(t, rw.reg, "rps_worker_poison_tasks_total", "unroutable"))
 	require.Eventually(t, func() bool { return committedOffsets(t, tp.group, tp.tasks)[0] >= int64(len(poison)) },
 		10*time.Second, 50*time.Millisecond, "a poison message counts as done: it never holds its partition back")
 }

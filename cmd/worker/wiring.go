@@ -71,6 +71,8 @@ func (w *workerApp) open(ctx context.Context, cfg configs.Config, log *slog.Logg
 		Logger:          log,
 		Registerer:      reg,
 		Tracing:         w.tracing,
+		DeadLetterTopic: cfg.Worker.DeadLetterTopic,
+		Kinds:           tasks.Kinds(),
 	}, proc)
 	if err != nil {
 		return fmt.Errorf("kafka worker: %w", err)

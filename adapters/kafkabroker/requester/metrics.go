@@ -26,7 +26,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "rps_broker_produce_errors_total", Help: "Tasks (and probes) that could not be sent or delivered.",
 		}),
 		workersAvailable: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "rps_kafka_workers_available", Help: "1 while a worker consumes the tasks topic (its consumer group, polled every second), else 0: POST /queue then answers 503 at once.",
+			Name: "rps_kafka_workers_available", Help: "1 while a worker consumes the tasks topic (a watched consumer group, polled every second; one in a rebalance counts for worker.rebalance_grace), else 0: POST /queue then answers 503 at once.",
 		}),
 	}
 	return m, observability.RegisterAll(reg, m.roundTrip, m.replies.Pending, m.replies.Late, m.replies.Bad, m.produceErrors, m.replies.Shared, m.workersAvailable)

@@ -58,11 +58,11 @@ type Config struct {
 	// hostname-pid-random one, so a restarted instance never reads its
 	// predecessor's topic.
 	InstanceID string
-	// WorkerGroup is the workers' consumer group. While no member of it
+	// Workers names the workers' consumer groups. While no member of any
 	// consumes the tasks topic, Ready and Request fail at once with
-	// domain.ErrNoWorkers (package workerwatch). Optional: empty turns the
-	// check off.
-	WorkerGroup string
+	// domain.ErrNoWorkers (package workerwatch). Optional: no group turns
+	// the check off.
+	Workers workerwatch.Settings
 	// Settings are raw librdkafka properties set over the tuned ones; see
 	// kafkabroker.Clients.Overrides. Optional.
 	Settings   map[string]string
@@ -217,7 +217,7 @@ func New(cfg Config) (*Broker, error) {
 	r.lifetime, r.cancel = context.WithCancel(context.Background())
 	go r.deliveryLoop()
 	go r.supervise()
-	r.workers = workerwatch.New(r.admin, cfg.WorkerGroup, cfg.TasksTopic, cfg.Logger, r.metrics.workersAvailable)
+	r.workers = workerwatch.New(r.admin, cfg.Workers, cfg.TasksTopic, cfg.Logger, r.metrics.workersAvailable)
 	go func() {
 		defer close(r.watchDone)
 		// Never while the cluster is out of reach: see workerwatch.

@@ -14,8 +14,28 @@ const (
 	outcomePoison = "poison"
 )
 
+// Reasons a task is poison (rps_worker_poison_tasks_total).
+const (
+	poisonUndecodable = "undecodable"  // not a task: bad JSON, no correlation id, a bad reply_to
+	poisonUnroutable  = "unroutable"   // no reply_to, and no results topic to answer the original's task on
+	poisonUnknownKind = "unknown_kind" // a kind no handler of this worker runs
+)
+
+// reasonExpired is a reply given up after failing transiently for the
+// whole reply timeout: no request waits for it any more.
+const reasonExpired = "expired"
+
+// Outcomes of a dead letter (rps_worker_dead_letters_total).
+const (
+	deadLetterSent   = "sent"
+	deadLetterFailed = "failed"
+)
+
 type metrics struct {
 	processed   *prometheus.CounterVec
+	poison      *prometheus.CounterVec
+	deadLetters *prometheus.CounterVec
+	undelivered *prometheus.CounterVec
 	processing  prometheus.Histogram
 	queueWait   prometheus.Histogram
 	inFlight    prometheus.Gauge
@@ -32,6 +52,15 @@ func newMetrics(reg prometheus.Registerer, lag prometheus.Collector) (*metrics, 
 		processed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rps_worker_tasks_total", Help: "Tasks processed, by outcome (ok, error, poison).",
 		}, []string{"outcome"}),
+		poison: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rps_worker_poison_tasks_total", Help: "Tasks that can never be processed, by reason (undecodable, unroutable, unknown_kind); each is settled, and copied to the dead-letter topic when one is set.",
+		}, []string{"reason"}),
+		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rps_worker_dead_letters_total", Help: "Poison tasks copied to the dead-letter topic, by outcome (sent, failed).",
+		}, []string{"outcome"}),
+		undelivered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rps_worker_undeliverable_replies_total", Help: "Replies given up, their tasks settled unanswered, by reason: the broker refused them for good (too_large, not_authorized, invalid_topic, invalid_record, refused) or they failed for the whole reply timeout (expired).",
+		}, []string{"reason"}),
 		processing: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "rps_worker_processing_seconds", Help: "Time a handler took to run a task.", Buckets: kafkabroker.RoundTripBuckets,
 		}),
@@ -45,7 +74,7 @@ func newMetrics(reg prometheus.Registerer, lag prometheus.Collector) (*metrics, 
 			Name: "rps_worker_stored_offset", Help: "Next offset to commit per assigned partition: every task before it was answered (committed within auto.commit.interval.ms).",
 		}, []string{"partition"}),
 		replyErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "rps_worker_reply_errors_total", Help: "Reply deliveries that failed and were retried.",
+			Name: "rps_worker_reply_errors_total", Help: "Reply deliveries that failed transiently and were retried.",
 		}),
 		orphans: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rps_worker_orphan_replies_total", Help: "Replies dropped because their reply topic is gone (the server instance that asked shut down).",
@@ -57,5 +86,11 @@ func newMetrics(reg prometheus.Registerer, lag prometheus.Collector) (*metrics, 
 	for _, o := range []string{outcomeOK, outcomeError, outcomePoison} {
 		m.processed.WithLabelValues(o)
 	}
-	return m, observability.RegisterAll(reg, m.processed, m.processing, m.queueWait, m.inFlight, m.committed, m.replyErrors, m.orphans, m.legacy, lag)
+	for _, r := range []string{poisonUndecodable, poisonUnroutable, poisonUnknownKind} {
+		m.poison.WithLabelValues(r)
+	}
+	for _, o := range []string{deadLetterSent, deadLetterFailed} {
+		m.deadLetters.WithLabelValues(o)
+	}
+	return m, observability.RegisterAll(reg, m.processed, m.poison, m.deadLetters, m.undelivered, m.processing, m.queueWait, m.inFlight, m.committed, m.replyErrors, m.orphans, m.legacy, lag)
 }

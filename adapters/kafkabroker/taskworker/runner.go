@@ -7,9 +7,16 @@
 // Delivery is at-least-once: a task's offset is stored only once its reply
 // was delivered, and only for the contiguous prefix of answered tasks per
 // partition (package offsets); auto-commit sends stored offsets every 200 ms, on
-// revoke and on close. A reply that fails is produced again (the task is not
-// rerun) until delivered or the drain deadline; a reply whose topic is gone
-// is dropped. Poison tasks are logged, counted and count as answered.
+// revoke and on close. A reply that fails transiently is produced again (the
+// task is not rerun) for up to the reply timeout, after which no request
+// waits for it; a reply whose topic is gone, or that the broker refuses for
+// good (too large, not authorised, an invalid topic), is given up at once.
+// A task given up is settled: counted by reason, logged once per reason,
+// and its offset may be committed, so one bad reply never stalls its
+// partition. At most twice Concurrency tasks are held unsettled. Poison
+// tasks (undecodable, unroutable, of an unknown kind) are counted, copied to
+// the dead-letter topic when one is set, and count as answered. A fatal
+// producer error ends Run with an error: what is unanswered is redelivered.
 package taskworker
 
 import (
@@ -68,6 +75,14 @@ type Config struct {
 	// send, in the trace its headers carry. Optional: the zero value records
 	// nothing but still passes the traceparent on to the reply.
 	Tracing observability.Tracing
+	// DeadLetterTopic receives a copy of each poison task, with why and
+	// where from in headers (deadletter.go); it is created at start if
+	// missing. Optional: empty only counts and logs poison tasks.
+	DeadLetterTopic string
+	// Kinds lists the task kinds the processor runs: a task of another kind
+	// is poison (answered with an error without running it, and
+	// dead-lettered). Optional: empty hands every kind to the processor.
+	Kinds []domain.Kind
 }
 
 func (c *Config) check() error {
@@ -91,6 +106,14 @@ func (c *Config) check() error {
 			return fmt.Errorf("worker: results topic: %w", err)
 		}
 	}
+	if c.DeadLetterTopic != "" {
+		if err := topics.Valid(c.DeadLetterTopic); err != nil {
+			return fmt.Errorf("worker: dead-letter topic: %w", err)
+		}
+		if c.DeadLetterTopic == c.TasksTopic {
+			return errors.New("worker: the dead-letter topic must not be the tasks topic")
+		}
+	}
 	return nil
 }
 
@@ -108,7 +131,10 @@ type Runner struct {
 	metrics  *metrics
 	route    replyroute.Route
 	tracer   kafkatrace.Tracer
-	sem      chan struct{}
+	failures *onceLog
+	kinds    map[domain.Kind]bool // nil: every kind goes to the processor
+	sem      chan struct{}        // tasks being processed
+	slots    chan struct{}        // tasks taken and not settled: processed or awaiting their reply's delivery
 	joined   atomic.Bool
 
 	// unsettled counts the tasks taken whose reply is not yet delivered,
@@ -128,6 +154,10 @@ type Runner struct {
 	// their ctx cancelled and reply retries stop.
 	abandon    context.Context
 	abandonNow context.CancelFunc
+	// broken is cancelled, with the error as its cause, when the producer
+	// reports a fatal error: Run stops consuming and returns it.
+	broken   context.Context
+	breakNow context.CancelCauseFunc
 }
 
 // New creates the tasks topic if needed (bounded by ctx and 15 s) and
@@ -141,12 +171,20 @@ func New(ctx context.Context, cfg Config, proc ports.TaskProcessor) (*Runner, er
 		return nil, err
 	}
 	w := &Runner{
-		cfg: cfg, proc: proc, offsets: offsets.NewTracker(), sem: make(chan struct{}, cfg.Concurrency), idle: make(chan struct{}, 1),
+		cfg: cfg, proc: proc, offsets: offsets.NewTracker(), idle: make(chan struct{}, 1),
+		sem: make(chan struct{}, cfg.Concurrency), slots: make(chan struct{}, 2*cfg.Concurrency),
 		logs: kafkabroker.NewClientLogs(cfg.Logger), errs: kafkabroker.NewErrorLog(cfg.Logger),
-		tracer: kafkatrace.New(cfg.Tracing),
+		tracer: kafkatrace.New(cfg.Tracing), failures: &onceLog{log: cfg.Logger},
 		outage: observability.NewOutage(cfg.Logger, "kafka (worker)", "replies_retried"),
 	}
+	if len(cfg.Kinds) > 0 {
+		w.kinds = make(map[domain.Kind]bool, len(cfg.Kinds))
+		for _, k := range cfg.Kinds {
+			w.kinds[k] = true
+		}
+	}
 	w.abandon, w.abandonNow = context.WithCancel(context.Background())
+	w.broken, w.breakNow = context.WithCancelCause(context.Background())
 	err := w.open(ctx)
 	if err == nil {
 		w.metrics, err = newMetrics(cfg.Registerer, offsets.LagCollector{Topic: cfg.TasksTopic, Lag: w.lag})
@@ -177,6 +215,9 @@ func (w *Runner) open(ctx context.Context) error {
 		return fmt.Errorf("worker: admin: %w", err)
 	}
 	err = topics.Ensure(ctx, admin, w.cfg.TasksTopic, w.cfg.TasksPartitions, nil)
+	if err == nil && w.cfg.DeadLetterTopic != "" {
+		err = topics.Ensure(ctx, admin, w.cfg.DeadLetterTopic, w.cfg.TasksPartitions, nil)
+	}
 	admin.Close()
 	if err != nil {
 		return fmt.Errorf("worker: %w", err)
@@ -237,7 +278,11 @@ func (w *Runner) Run(ctx context.Context) error {
 		defer close(deliveries)
 		w.deliveryLoop()
 	}()
-	w.cfg.Logger.Info("worker consuming", "topic", w.cfg.TasksTopic, "group", w.cfg.Group, "concurrency", w.cfg.Concurrency)
+	w.cfg.Logger.Info("worker consuming", "topic", w.cfg.TasksTopic, "group", w.cfg.Group, "concurrency", w.cfg.Concurrency,
+		"dead_letter_topic", w.cfg.DeadLetterTopic)
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	defer context.AfterFunc(w.broken, stop)()
 	for ctx.Err() == nil {
 		switch e := w.consumer.Poll(100).(type) {
 		case *kafka.Message:
@@ -259,6 +304,10 @@ func (w *Runner) Run(ctx context.Context) error {
 	// the partitions it gives up (auto-commit), within its own bounds.
 	err := w.closeClients()
 	<-deliveries
+	if w.broken.Err() != nil {
+		w.cfg.Logger.Error("worker stopped: its producer failed for good; unanswered tasks are redelivered", "err", context.Cause(w.broken))
+		return errors.Join(fmt.Errorf("worker: producer failed: %w", context.Cause(w.broken)), err)
+	}
 	w.cfg.Logger.Info("worker stopped")
 	return err
 }

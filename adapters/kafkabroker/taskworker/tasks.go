@@ -3,6 +3,7 @@ package taskworker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -10,50 +11,66 @@ import (
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/taskworker/offsets"
+	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/observability"
 )
 
-// Pacing of reply retries: a reply whose delivery failed is produced again
-// (the task is not run again), so a broker outage delays commits rather than
-// stalling a partition until the next restart.
+// Pacing of reply retries: a reply whose delivery failed transiently is
+// produced again (the task is not run again), so a short broker outage
+// delays commits rather than losing replies; retries end at the reply
+// timeout (reply.giveUpAt).
 const (
 	firstReplyRetry = 100 * time.Millisecond
 	maxReplyRetry   = 2 * time.Second
 	queueFullPause  = 5 * time.Millisecond
 )
 
-// reply is one task's answer on its way; its delivery report finishes the
-// task's offset.
+// reply is one message a task owes, on its way: its reply, or its copy to
+// the dead-letter topic. The delivery report of its task's last message
+// finishes the task's offset.
 type reply struct {
-	msg      *kafka.Message
-	ticket   offsets.Ticket
+	msg    *kafka.Message
+	ticket offsets.Ticket
+	// deadLetter marks msg as a poison task's copy to the dead-letter topic.
+	deadLetter bool
+	// then is the task's next message, sent once this one is delivered or
+	// given up; the task is settled after its last.
+	then *reply
+	// giveUpAt ends the retries of a transient failure: the reply timeout
+	// after the first try, when no request waits for the reply any more.
+	giveUpAt time.Time
 	attempts int
 	// ctx carries the task's request id into the reply's log lines
 	// (observability.WithRequestID); it is not used for cancellation.
 	ctx context.Context
 }
 
-// dispatch runs one task in its own goroutine, at most Concurrency at once.
+// errClosed is Produce refused because the clients are closing.
+var errClosed = errors.New("worker closed")
+
+// dispatch runs one task in its own goroutine, at most Concurrency at once,
+// with at most twice Concurrency tasks taken and not yet settled.
 func (w *Runner) dispatch(ctx context.Context, m *kafka.Message) {
 	tp := m.TopicPartition
 	tk := w.offsets.Start(tp.Partition, int64(tp.Offset))
-	task, replyTo, err := kafkabroker.DecodeTask(m)
-	if err == nil {
-		err = w.route.Check(replyTo)
-	}
-	if err != nil {
-		w.metrics.processed.WithLabelValues(outcomePoison).Inc()
-		w.cfg.Logger.Warn("poison task skipped", "partition", tp.Partition, "offset", int64(tp.Offset), "err", err)
-		w.finish(tk)
-		return
-	}
 	select {
-	case w.sem <- struct{}{}:
+	case w.slots <- struct{}{}:
 	case <-ctx.Done():
 		return // not started, so not done: redelivered
 	}
 	w.unsettled.Add(1)
 	w.metrics.inFlight.Inc()
+	task, replyTo, reason, err := w.decode(m)
+	if reason != "" {
+		w.poison(m, tk, task, replyTo, reason, err)
+		return
+	}
+	select {
+	case w.sem <- struct{}{}:
+	case <-ctx.Done():
+		w.settle(&reply{ticket: tk}, false) // not started, so not done: redelivered
+		return
+	}
 	go func() {
 		started := time.Now()
 		if !m.Timestamp.IsZero() { // clocks of other hosts may run ahead
@@ -76,35 +93,88 @@ func (w *Runner) dispatch(ctx context.Context, m *kafka.Message) {
 		}
 		w.metrics.processed.WithLabelValues(outcome).Inc()
 		w.cfg.Logger.DebugContext(ctx, "task done", "kind", string(task.Kind), "correlation_id", task.ID, "outcome", outcome)
-		msg, err := w.route.Encode(res, replyTo)
-		if err != nil { // cannot happen with string fields; never stall on it
-			w.cfg.Logger.ErrorContext(ctx, "reply not encodable; task skipped", "correlation_id", task.ID, "err", err)
-			w.settle(&reply{ticket: tk, ctx: ctx}, true)
-			return
-		}
-		w.sendTraced(ctx, &reply{msg: msg, ticket: tk, ctx: ctx}, task.ID)
+		w.answer(ctx, res, replyTo, tk, nil)
 	}()
 }
 
-// send produces r, waiting out a full local queue; it gives up only when
-// the drain deadline passed or the producer is closed. A reply topic the
-// producer already knows is gone fails here at once, not in a delivery
-// report: an orphan all the same, so its task is finished (left unfinished,
-// it froze its partition's commits until the next rebalance).
+// decode reads m's task, or says why it is poison.
+func (w *Runner) decode(m *kafka.Message) (task domain.Task, replyTo, poison string, err error) {
+	if task, replyTo, err = kafkabroker.DecodeTask(m); err != nil {
+		return task, "", poisonUndecodable, err
+	}
+	if err = w.route.Check(replyTo); err != nil {
+		return task, "", poisonUnroutable, err
+	}
+	if w.kinds != nil && !w.kinds[task.Kind] {
+		return task, replyTo, poisonUnknownKind, fmt.Errorf("%w: %q", domain.ErrUnknownKind, task.Kind)
+	}
+	return task, replyTo, "", nil
+}
+
+// poison settles a task that can never be processed: counted, logged once
+// per reason, copied to the dead-letter topic when one is set. A task of an
+// unknown kind is answered with the error first, so its request fails at
+// once rather than at its deadline.
+func (w *Runner) poison(m *kafka.Message, tk offsets.Ticket, task domain.Task, replyTo, reason string, cause error) {
+	w.metrics.processed.WithLabelValues(outcomePoison).Inc()
+	w.metrics.poison.WithLabelValues(reason).Inc()
+	ctx := observability.WithRequestID(context.Background(), task.RequestID)
+	w.failures.warn(ctx, "poison/"+reason, "poison task skipped", "reason", reason,
+		"partition", tk.Partition, "offset", tk.Offset, "dead_letter_topic", w.cfg.DeadLetterTopic, "err", cause)
+	var dead *reply
+	if w.cfg.DeadLetterTopic != "" {
+		dead = &reply{msg: deadLetter(m, w.cfg.DeadLetterTopic, w.cfg.Group, reason, cause), ticket: tk, deadLetter: true, ctx: ctx}
+	}
+	if reason == poisonUnknownKind {
+		w.answer(ctx, domain.Result{TaskID: task.ID, Error: cause.Error()}, replyTo, tk, dead)
+		return
+	}
+	if dead == nil {
+		w.settle(&reply{ticket: tk}, true)
+		return
+	}
+	w.send(dead)
+}
+
+// answer sends res as the reply to its task, then the task's next message.
+func (w *Runner) answer(ctx context.Context, res domain.Result, replyTo string, tk offsets.Ticket, then *reply) {
+	msg, err := w.route.Encode(res, replyTo)
+	if err != nil { // cannot happen with string fields; never stall on it
+		w.cfg.Logger.ErrorContext(ctx, "reply not encodable; task skipped", "correlation_id", res.TaskID, "err", err)
+		w.end(&reply{ticket: tk, ctx: ctx, then: then})
+		return
+	}
+	w.sendTraced(ctx, &reply{msg: msg, ticket: tk, ctx: ctx, then: then}, res.TaskID)
+}
+
+// send produces r, waiting out a full local queue for as long as r may be
+// retried. A failure Produce reports at once (a topic the producer already
+// knows is gone, a message larger than the client allows) is handled as
+// the same failure in a delivery report would be.
 func (w *Runner) send(r *reply) {
 	r.msg.Opaque = r
+	if r.giveUpAt.IsZero() {
+		r.giveUpAt = time.Now().Add(w.cfg.ReplyTimeout)
+	}
 	for {
 		err := w.produce(r.msg)
-		if err == nil {
+		switch {
+		case err == nil:
+			return
+		case errors.Is(err, errClosed):
+			w.settle(r, false) // redelivered
 			return
 		}
-		if kafkabroker.IsUnknownTopic(err) {
-			w.orphan(r)
+		if verdict, _ := kafkabroker.ClassifyDelivery(err); verdict != kafkabroker.DeliveryQueueFull {
+			w.failed(r, err)
 			return
 		}
-		if !kafkabroker.IsQueueFull(err) || !kafkabroker.Sleep(w.abandon, queueFullPause) {
-			w.cfg.Logger.WarnContext(r.ctx, "reply not sent; the task will be redelivered", "partition", r.ticket.Partition, "offset", r.ticket.Offset, "err", err)
-			w.settle(r, false)
+		if time.Now().After(r.giveUpAt) {
+			w.giveUp(r, reasonExpired, err)
+			return
+		}
+		if !kafkabroker.Sleep(w.abandon, queueFullPause) {
+			w.settle(r, false) // the drain deadline passed: redelivered
 			return
 		}
 	}
@@ -114,13 +184,12 @@ func (w *Runner) produce(msg *kafka.Message) error {
 	w.closeMu.RLock()
 	defer w.closeMu.RUnlock()
 	if w.closed {
-		return errors.New("worker closed")
+		return errClosed
 	}
 	return w.producer.Produce(msg, nil) //nolint:wrapcheck // classified by the caller
 }
 
-// deliveryLoop settles each reply by its delivery report: delivered, or its
-// reply topic gone, finishes the task; any other failure produces it again.
+// deliveryLoop settles each message by its delivery report.
 func (w *Runner) deliveryLoop() {
 	for ev := range w.producer.Events() {
 		switch e := ev.(type) {
@@ -129,19 +198,39 @@ func (w *Runner) deliveryLoop() {
 			if !ok {
 				continue
 			}
-			switch err := e.TopicPartition.Error; {
-			case err == nil:
-				w.outage.Up()
-				w.settle(r, true)
-			case kafkabroker.IsUnknownTopic(err):
-				w.orphan(r)
-			default:
-				w.metrics.replyErrors.Inc()
-				w.retry(r, err)
+			if err := e.TopicPartition.Error; err != nil {
+				w.failed(r, err)
+				continue
 			}
+			w.outage.Up()
+			if r.deadLetter {
+				w.metrics.deadLetters.WithLabelValues(deadLetterSent).Inc()
+			}
+			w.end(r)
 		case kafka.Error:
 			w.noteError("producer", e)
 		}
+	}
+}
+
+// failed handles a message whose delivery failed with err: produced again
+// while that may help, else given up.
+func (w *Runner) failed(r *reply, err error) {
+	switch verdict, reason := kafkabroker.ClassifyDelivery(err); verdict {
+	case kafkabroker.DeliveryRetry, kafkabroker.DeliveryQueueFull:
+		w.metrics.replyErrors.Inc()
+		w.retry(r, err)
+	case kafkabroker.DeliveryTopicGone:
+		if r.deadLetter {
+			w.giveUp(r, reason, err)
+			return
+		}
+		w.orphan(r)
+	case kafkabroker.DeliveryFatal:
+		w.breakNow(err)
+		w.settle(r, false) // redelivered to a worker that can answer it
+	default:
+		w.giveUp(r, reason, err)
 	}
 }
 
@@ -150,13 +239,34 @@ func (w *Runner) deliveryLoop() {
 func (w *Runner) orphan(r *reply) {
 	w.metrics.orphans.Inc()
 	w.cfg.Logger.DebugContext(r.ctx, "reply topic gone; reply dropped", "topic", *r.msg.TopicPartition.Topic, "offset", r.ticket.Offset)
-	w.settle(r, true)
+	w.end(r)
 }
 
-// retry produces r again after a pause that grows with its attempts.
+// giveUp drops r, which can never be delivered (or no longer matters), and
+// settles its task as done: retrying it would only hold back every later
+// task of its partition. Each reason is logged once.
+func (w *Runner) giveUp(r *reply, reason string, cause error) {
+	what := "reply"
+	if r.deadLetter {
+		what = "dead letter"
+		w.metrics.deadLetters.WithLabelValues(deadLetterFailed).Inc()
+	} else {
+		w.metrics.undelivered.WithLabelValues(reason).Inc()
+	}
+	w.failures.warn(r.ctx, what+"/"+reason, what+" given up; its task is settled", "reason", reason,
+		"topic", *r.msg.TopicPartition.Topic, "partition", r.ticket.Partition, "offset", r.ticket.Offset, "attempts", r.attempts+1, "err", cause)
+	w.end(r)
+}
+
+// retry produces r again after a pause that grows with its attempts, until
+// r.giveUpAt.
 func (w *Runner) retry(r *reply, cause error) {
 	if w.abandon.Err() != nil {
 		w.settle(r, false)
+		return
+	}
+	if !time.Now().Before(r.giveUpAt) {
+		w.giveUp(r, reasonExpired, cause)
 		return
 	}
 	r.attempts++
@@ -167,13 +277,29 @@ func (w *Runner) retry(r *reply, cause error) {
 	time.AfterFunc(pause, func() { w.send(r) })
 }
 
-// noteError logs a client error (rate-limited) and marks the start of an
-// outage when librdkafka reports every broker down.
+// noteError logs a client error (rate-limited), marks the start of an
+// outage when librdkafka reports every broker down, and stops the worker
+// on a fatal error.
 func (w *Runner) noteError(client string, e kafka.Error) {
 	if e.Code() == kafka.ErrAllBrokersDown {
 		w.outage.Down(time.Now(), e, false)
 	}
+	if e.IsFatal() {
+		w.breakNow(fmt.Errorf("%s: %w", client, e))
+	}
 	w.errs.Note(client, e)
+}
+
+// end closes r's message, delivered or given up: its task is settled as
+// answered, or its next message sent. The next goes out on a goroutine of
+// its own, never on the delivery loop's: send may wait out a full queue,
+// which only the delivery loop drains.
+func (w *Runner) end(r *reply) {
+	if r.then != nil {
+		go w.send(r.then)
+		return
+	}
+	w.settle(r, true)
 }
 
 // settle ends a reply's life; done says whether its task counts as answered.
@@ -181,6 +307,7 @@ func (w *Runner) settle(r *reply, done bool) {
 	if done {
 		w.finish(r.ticket)
 	}
+	<-w.slots
 	w.metrics.inFlight.Dec()
 	if w.unsettled.Add(-1) == 0 {
 		select {

@@ -1,37 +1,83 @@
 package workerwatch
 
 import (
+	"io"
+	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 )
+
+var tasks, other = "tasks", "other"
+
+func member(topic *string) kafka.MemberDescription {
+	return kafka.MemberDescription{Assignment: kafka.MemberAssignment{TopicPartitions: []kafka.TopicPartition{{Topic: topic}}}}
+}
 
 // A group consumes the tasks topic when a member is assigned one of its
 // partitions; a classic group only while Stable (in a rebalance its members
 // gave their partitions up), a consumer-protocol group whatever its state.
-func TestGroupConsumes(t *testing.T) {
-	tasks, other := "tasks", "other"
-	member := func(topic *string) kafka.MemberDescription {
-		return kafka.MemberDescription{Assignment: kafka.MemberAssignment{TopicPartitions: []kafka.TopicPartition{{Topic: topic}}}}
-	}
+// Members in a rebalance, or still to take up a target assignment of the
+// tasks topic, are rebalancing: not an outage, for a while.
+func TestGroupState(t *testing.T) {
+	reconciling := kafka.MemberDescription{TargetAssignment: &kafka.MemberAssignment{TopicPartitions: []kafka.TopicPartition{{Topic: &tasks}}}}
 	tests := []struct {
 		name string
 		g    kafka.ConsumerGroupDescription
-		want bool
+		want consumption
 	}{
-		{"classic_stable", kafka.ConsumerGroupDescription{Type: kafka.ConsumerGroupTypeClassic, State: kafka.ConsumerGroupStateStable, Members: []kafka.MemberDescription{member(&tasks)}}, true},
-		{"classic_rebalancing", kafka.ConsumerGroupDescription{Type: kafka.ConsumerGroupTypeClassic, State: kafka.ConsumerGroupStatePreparingRebalance, Members: []kafka.MemberDescription{member(&tasks)}}, false},
-		{"consumer_reconciling", kafka.ConsumerGroupDescription{Type: kafka.ConsumerGroupTypeConsumer, State: kafka.ConsumerGroupStateUnknown, Members: []kafka.MemberDescription{member(&tasks)}}, true},
-		{"empty", kafka.ConsumerGroupDescription{Type: kafka.ConsumerGroupTypeConsumer, State: kafka.ConsumerGroupStateEmpty}, false},
-		{"dead", kafka.ConsumerGroupDescription{Type: kafka.ConsumerGroupTypeUnknown, State: kafka.ConsumerGroupStateDead}, false},
-		{"members_of_another_topic", kafka.ConsumerGroupDescription{Type: kafka.ConsumerGroupTypeConsumer, State: kafka.ConsumerGroupStateStable, Members: []kafka.MemberDescription{member(&other), {}}}, false},
+		{"classic_stable", kafka.ConsumerGroupDescription{Type: kafka.ConsumerGroupTypeClassic, State: kafka.ConsumerGroupStateStable, Members: []kafka.MemberDescription{member(&tasks)}}, assigned},
+		{"classic_preparing_rebalance", kafka.ConsumerGroupDescription{Type: kafka.ConsumerGroupTypeClassic, State: kafka.ConsumerGroupStatePreparingRebalance, Members: []kafka.MemberDescription{member(&tasks)}}, rebalancing},
+		{"classic_completing_rebalance_unassigned", kafka.ConsumerGroupDescription{Type: kafka.ConsumerGroupTypeClassic, State: kafka.ConsumerGroupStateCompletingRebalance, Members: []kafka.MemberDescription{{}, {}}}, rebalancing},
+		{"classic_rebalance_without_members", kafka.ConsumerGroupDescription{Type: kafka.ConsumerGroupTypeClassic, State: kafka.ConsumerGroupStatePreparingRebalance}, idle},
+		{"consumer_reconciling_assigned", kafka.ConsumerGroupDescription{Type: kafka.ConsumerGroupTypeConsumer, State: kafka.ConsumerGroupStateUnknown, Members: []kafka.MemberDescription{member(&tasks)}}, assigned},
+		{"consumer_target_not_yet_taken", kafka.ConsumerGroupDescription{Type: kafka.ConsumerGroupTypeConsumer, State: kafka.ConsumerGroupStateUnknown, Members: []kafka.MemberDescription{reconciling}}, rebalancing},
+		{"empty", kafka.ConsumerGroupDescription{Type: kafka.ConsumerGroupTypeConsumer, State: kafka.ConsumerGroupStateEmpty}, idle},
+		{"dead", kafka.ConsumerGroupDescription{Type: kafka.ConsumerGroupTypeUnknown, State: kafka.ConsumerGroupStateDead}, idle},
+		{"members_of_another_topic", kafka.ConsumerGroupDescription{Type: kafka.ConsumerGroupTypeConsumer, State: kafka.ConsumerGroupStateStable, Members: []kafka.MemberDescription{member(&other), {}}}, idle},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, why := groupConsumes(tt.g, tasks)
+			got, why := groupState(tt.g, tasks)
 			assert.Equal(t, tt.want, got)
-			assert.Equal(t, tt.want, why == "", "a reason exactly when not consuming: %q", why)
+			assert.Equal(t, tt.want == assigned, why == "", "a reason exactly when not assigned: %q", why)
 		})
 	}
+}
+
+// A group in a rebalance counts as consuming for RebalanceGrace from when
+// it was first seen rebalancing, then as no worker; any group consuming is
+// enough, and a rebalance that completes resets the clock.
+func TestJudge_TrustsARebalanceForTheGrace(t *testing.T) {
+	w := New(nil, Settings{Groups: []string{"a", "b"}, RebalanceGrace: 10 * time.Second}, tasks,
+		slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewGauge(prometheus.GaugeOpts{Name: "x"}))
+	rebalancingA := kafka.ConsumerGroupDescription{GroupID: "a", Type: kafka.ConsumerGroupTypeClassic, State: kafka.ConsumerGroupStatePreparingRebalance, Members: []kafka.MemberDescription{{}}}
+	stableA := kafka.ConsumerGroupDescription{GroupID: "a", Type: kafka.ConsumerGroupTypeClassic, State: kafka.ConsumerGroupStateStable, Members: []kafka.MemberDescription{member(&tasks)}}
+	emptyB := kafka.ConsumerGroupDescription{GroupID: "b", State: kafka.ConsumerGroupStateEmpty}
+	stableB := kafka.ConsumerGroupDescription{GroupID: "b", Type: kafka.ConsumerGroupTypeConsumer, Members: []kafka.MemberDescription{member(&tasks)}}
+	t0 := time.Now()
+
+	ok, _ := w.judge([]kafka.ConsumerGroupDescription{rebalancingA, emptyB}, t0)
+	assert.True(t, ok, "a rebalance begun now is trusted")
+	ok, _ = w.judge([]kafka.ConsumerGroupDescription{rebalancingA, emptyB}, t0.Add(9*time.Second))
+	assert.True(t, ok, "still within the grace")
+	ok, why := w.judge([]kafka.ConsumerGroupDescription{rebalancingA, emptyB}, t0.Add(10*time.Second))
+	assert.False(t, ok, "a rebalance longer than the grace counts as no worker")
+	assert.Contains(t, why, "for more than 10s")
+	ok, _ = w.judge([]kafka.ConsumerGroupDescription{rebalancingA, stableB}, t0.Add(11*time.Second))
+	assert.True(t, ok, "another watched group consuming is enough")
+
+	ok, _ = w.judge([]kafka.ConsumerGroupDescription{stableA, emptyB}, t0.Add(12*time.Second))
+	assert.True(t, ok)
+	ok, _ = w.judge([]kafka.ConsumerGroupDescription{rebalancingA, emptyB}, t0.Add(30*time.Second))
+	assert.True(t, ok, "a new rebalance gets a new grace")
+}
+
+// With no group to watch the check is off: workers are assumed.
+func TestReady_NoGroupsIsOff(t *testing.T) {
+	w := New(nil, Settings{}, tasks, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewGauge(prometheus.GaugeOpts{Name: "x"}))
+	assert.NoError(t, w.Ready())
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester/workerwatch"
 	"github.com/1000x-rps-server/rps-server/adapters/membroker"
 	"github.com/1000x-rps-server/rps-server/adapters/memgate"
 	"github.com/1000x-rps-server/rps-server/adapters/redis/redisgate"
@@ -120,7 +121,7 @@ func (p *serverPorts) openBroker(cfg configs.Config, handlers []app.TaskHandler,
 		SharedReplies:   cfg.SharedReplies(),
 		TasksPartitions: cfg.Kafka.TasksPartitions,
 		ReplyTimeout:    cfg.Task.ReplyTimeout,
-		WorkerGroup:     cfg.Worker.Group,
+		Workers:         workerwatch.Settings{Groups: cfg.WatchedWorkerGroups(), RebalanceGrace: cfg.Worker.RebalanceGrace},
 		Settings:        cfg.Kafka.Settings,
 		Logger:          log,
 		Registerer:      reg,
