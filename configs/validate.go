@@ -46,6 +46,9 @@ func (c Config) Validate() error {
 	if fe := c.coupled(); fe != nil {
 		return fe
 	}
+	if fe := c.replyTopicTiming(); fe != nil {
+		return fe
+	}
 	return nil
 }
 
