@@ -2,6 +2,7 @@ package requester
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -66,11 +67,18 @@ func (r *Broker) prove(timeout time.Duration, shared bool) error {
 		if r.topicLost.Swap(false) {
 			r.cfg.Logger.Info("reply topic made again: reply path proven", "reply_topic", r.replyTopic)
 		}
-	case kafkabroker.IsUnknownTopic(err) && !r.topicLost.Swap(true):
+	case kafkabroker.IsUnknownTopic(err):
+		r.noteTopicLost(err)
+	}
+	return err
+}
+
+// noteTopicLost fails Ready until a probe comes back, saying why once.
+func (r *Broker) noteTopicLost(err error) {
+	if !r.topicLost.Swap(true) {
 		r.cfg.Logger.Warn("reply topic deleted; making it again (this instance was silent longer than its grace, so a janitor took it for gone)",
 			"reply_topic", r.replyTopic, "last_proof", r.lastProof.Format(time.RFC3339), "err", err)
 	}
-	return err
 }
 
 // topicMayBeGone reports whether the reply topic must be made sure of
@@ -95,7 +103,7 @@ func (r *Broker) ensureReplyTopic(ctx context.Context) error {
 	if !created || !r.assigned {
 		return nil
 	}
-	r.topicLost.Store(true)
+	r.noteTopicLost(errors.New("made again: it did not exist"))
 	if err := r.consumer.Seek(kafka.TopicPartition{Topic: &r.replyTopic, Partition: 0, Offset: 0}, 0); err != nil {
 		return fmt.Errorf("requester: rewind the reply topic made again: %w", err)
 	}
