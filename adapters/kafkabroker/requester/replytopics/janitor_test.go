@@ -146,6 +146,17 @@ func (h *harness) run(t *testing.T, n int, every time.Duration, between func(i i
 	}
 }
 
+// keptThenDeleted makes n passes after which topic must still be there,
+// then one more that must delete it.
+func (h *harness) keptThenDeleted(t *testing.T, topic string, n int, why string) {
+	t.Helper()
+	h.run(t, n, pass, nil)
+	require.Contains(t, h.c.topics, topic, why)
+	h.expectDelete(topic)
+	h.run(t, 1, pass, nil)
+	assert.NotContains(t, h.c.topics, topic)
+}
+
 func (h *harness) deleted(t *testing.T) float64 { return metricstest.Value(t, h.reg, "deleted", "") }
 
 func TestJanitor_DeletesATopicNoRecordReachedForTheGrace(t *testing.T) {
@@ -195,12 +206,7 @@ func TestJanitor_GivesANewEmptyTopicTheGraceFromFirstSight(t *testing.T) {
 	h := newHarness(t, own)
 	h.run(t, 10, pass, nil)
 	h.c.topics[dead] = replytopics.Look{ID: "new", End: 0}
-	h.run(t, 5, pass, nil)
-	assert.Contains(t, h.c.topics, dead, "empty, but seen for less than the grace")
-
-	h.expectDelete(dead)
-	h.run(t, 1, pass, nil)
-	assert.NotContains(t, h.c.topics, dead)
+	h.keptThenDeleted(t, dead, 5, "empty, but seen for less than the grace")
 }
 
 // A topic deleted and made again under its name (its instance resumed
@@ -223,12 +229,7 @@ func TestJanitor_StartsItsWatchesAgainAfterAFailedRead(t *testing.T) {
 	h.c.lookErr = errors.New("broker unreachable")
 	require.Error(t, h.janitor.Pass(context.Background()))
 	h.c.advance(pass)
-	h.run(t, 5, pass, nil)
-	assert.Contains(t, h.c.topics, dead, "the grace is counted again from the first read after the failure")
-
-	h.expectDelete(dead)
-	h.run(t, 1, pass, nil)
-	assert.NotContains(t, h.c.topics, dead)
+	h.keptThenDeleted(t, dead, 5, "the grace is counted again from the first read after the failure")
 }
 
 // A topic missing from one read (its partition had no leader) loses its
@@ -237,8 +238,7 @@ func TestJanitor_StartsAWatchAgainWhenItsTopicWasNotRead(t *testing.T) {
 	h := newHarness(t, own, dead)
 	h.run(t, 4, pass, nil)
 	h.c.hidden[dead] = true
-	h.run(t, 5, pass, nil)
-	assert.Contains(t, h.c.topics, dead)
+	h.keptThenDeleted(t, dead, 6, "the grace is counted again from the read after the one that missed it")
 }
 
 // Only this deployment's reply topics are ever read or deleted, and never
