@@ -331,7 +331,7 @@ func TestJanitor_RunPassesUntilItsContextEnds(t *testing.T) {
 	from := time.Now()
 	select {
 	case <-gone:
-		assert.LessOrEqual(t, time.Since(from), replytopics.RemovalBound(short)+100*time.Millisecond)
+		assert.LessOrEqual(t, time.Since(from), replytopics.RemovalBound(short)+2*time.Second, "the bound, give or take a loaded machine")
 	case <-time.After(10 * replytopics.RemovalBound(short)):
 		t.Fatal("the silent topic was never deleted")
 	}
