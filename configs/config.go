@@ -182,6 +182,13 @@ type KafkaConfig struct {
 	// the adapter's tuned defaults; the adapter's rules bound those it
 	// derives from task.reply_timeout. Never nil after Load.
 	Settings map[string]string `koanf:"settings"`
+	// ReplyTopicHeartbeat is how often a server sends a probe through its
+	// reply topic, the sign of life the janitors look for.
+	ReplyTopicHeartbeat time.Duration `koanf:"reply_topic_heartbeat"`
+	// ReplyTopicGrace is how long a reply topic may go without a record
+	// before the janitor of a live server deletes it (its instance is
+	// gone); at least three heartbeats. Same on every server.
+	ReplyTopicGrace time.Duration `koanf:"reply_topic_grace"`
 }
 
 // WorkerConfig is the worker process.
@@ -338,6 +345,9 @@ func Default() Config {
 			TasksPartitions: 6,
 			ReplyMode:       ReplyModeOwn,
 			Settings:        map[string]string{},
+
+			ReplyTopicHeartbeat: 10 * time.Second,
+			ReplyTopicGrace:     time.Minute,
 		},
 		Worker: WorkerConfig{
 			Concurrency:    1000,

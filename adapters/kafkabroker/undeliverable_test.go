@@ -24,19 +24,12 @@ import (
 // so every task of a test sits behind the one before it.
 func onePartitionWorker(c *taskworker.Config) { c.TasksPartitions = 1 }
 
-// createTopic makes a one-partition topic with the given topic configs,
+// newTopic makes a one-partition topic of a fresh name with the given topic configs,
 // deleted after the test.
-func createTopic(t *testing.T, configs map[string]string) string {
+func newTopic(t *testing.T, configs map[string]string) string {
 	t.Helper()
 	name := "test-topic-" + uuid.NewString()[:8]
-	withAdmin(t, func(ctx context.Context, admin *kafka.AdminClient) {
-		res, err := admin.CreateTopics(ctx, []kafka.TopicSpecification{{Topic: name, NumPartitions: 1, ReplicationFactor: 1, Config: configs}})
-		require.NoError(t, err)
-		require.Equal(t, kafka.ErrNoError, res[0].Error.Code(), "create %s: %v", name, res[0].Error)
-	})
-	t.Cleanup(func() {
-		withAdmin(t, func(ctx context.Context, admin *kafka.AdminClient) { _, _ = admin.DeleteTopics(ctx, []string{name}) })
-	})
+	createTopic(t, name, configs)
 	return name
 }
 
@@ -76,8 +69,8 @@ func waitCommitted(t *testing.T, tp topics, want int64, within time.Duration) in
 // tasks behind it are committed.
 func TestWorker_ReplyTooLargeForTheBrokerIsSettled(t *testing.T) {
 	tp := newTopics(t)
-	tiny := createTopic(t, map[string]string{"max.message.bytes": "16"})
-	fine := createTopic(t, nil)
+	tiny := newTopic(t, map[string]string{"max.message.bytes": "16"})
+	fine := newTopic(t, nil)
 	var logs infra.LogBuffer
 	rw := startWorker(t, tp, processorFunc(func(_ context.Context, task domain.Task) domain.Result {
 		return domain.Result{TaskID: task.ID, Value: "done"}

@@ -14,6 +14,9 @@ type metrics struct {
 	produceErrors prometheus.Counter
 	// workersAvailable is 1 while a worker consumes the tasks topic.
 	workersAvailable prometheus.Gauge
+	// The janitor's figures (package replytopics).
+	replyTopicsDeleted prometheus.Counter
+	replyTopics        prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -28,6 +31,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		workersAvailable: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "rps_kafka_workers_available", Help: "1 while a worker consumes the tasks topic (a watched consumer group, polled every second; one in a rebalance counts for worker.rebalance_grace), else 0: POST /queue then answers 503 at once.",
 		}),
+		replyTopicsDeleted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rps_kafka_reply_topics_deleted_total", Help: "Reply topics of gone server instances (silent for kafka.reply_topic_grace) deleted by this instance's janitor.",
+		}),
+		replyTopics: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "rps_kafka_reply_topics", Help: "Reply topics of this deployment (kafka.results_topic) left after the janitor's last pass, this instance's own included; 0 while no janitor runs.",
+		}),
 	}
-	return m, observability.RegisterAll(reg, m.roundTrip, m.replies.Pending, m.replies.Late, m.replies.Bad, m.produceErrors, m.replies.Shared, m.workersAvailable)
+	return m, observability.RegisterAll(reg, m.roundTrip, m.replies.Pending, m.replies.Late, m.replies.Bad, m.produceErrors, m.replies.Shared, m.workersAvailable,
+		m.replyTopicsDeleted, m.replyTopics)
 }

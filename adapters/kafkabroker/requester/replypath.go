@@ -14,7 +14,9 @@ import (
 
 // supervise connects (retrying with growing pauses until it works or Close),
 // then re-proves the reply path whenever all brokers were reported down, so
-// readiness comes back on its own once Kafka does, with or without traffic.
+// readiness comes back on its own once Kafka does, with or without traffic,
+// and sends a heartbeat through the reply topic every cfg.Heartbeat
+// (keepalive.go).
 func (r *Broker) supervise() {
 	defer close(r.superviseDone)
 	wait := firstRetry
@@ -36,34 +38,50 @@ func (r *Broker) supervise() {
 	r.outage.Up()
 	r.cfg.Logger.Info("kafka requester ready", "reply_topic", r.replyTopic, "tasks_topic", r.cfg.TasksTopic)
 
+	var beat <-chan time.Time
+	if r.cfg.Heartbeat > 0 {
+		t := time.NewTicker(r.cfg.Heartbeat)
+		defer t.Stop()
+		beat = t.C
+	}
 	for {
 		select {
 		case <-r.lifetime.Done():
 			return
+		case <-beat:
+			r.heartbeat()
 		case <-r.wentDown:
-		}
-		for r.brokersDown.Load() {
-			if err := r.replies.Prove(r.lifetime, reprobeTimeout, r.send); err == nil {
-				r.brokersDown.Store(false)
-				r.outage.Up()
-				r.cfg.Logger.Info("kafka reachable again: reply path proven")
-				break
-			}
-			if !kafkabroker.Sleep(r.lifetime, reprobeEvery) {
+			if !r.reprove() {
 				return
 			}
 		}
 	}
 }
 
+// reprove re-proves the reply path every reprobeEvery until it works, after
+// all brokers were reported down; it reports false when Close came first.
+func (r *Broker) reprove() bool {
+	for r.brokersDown.Load() {
+		if err := r.prove(reprobeTimeout, true); err == nil {
+			r.brokersDown.Store(false)
+			r.outage.Up()
+			r.cfg.Logger.Info("kafka reachable again: reply path proven")
+			break
+		}
+		if !kafkabroker.Sleep(r.lifetime, reprobeEvery) {
+			return false
+		}
+	}
+	return true
+}
+
 func (r *Broker) connect() error {
 	if err := topics.Ensure(r.lifetime, r.admin, r.cfg.TasksTopic, r.cfg.TasksPartitions, nil); err != nil {
 		return fmt.Errorf("requester: %w", err)
 	}
-	if err := topics.Ensure(r.lifetime, r.admin, r.replyTopic, 1, map[string]string{"retention.ms": replyRetention}); err != nil {
-		return fmt.Errorf("requester: %w", err)
+	if err := r.ensureReplyTopic(r.lifetime); err != nil {
+		return err
 	}
-	r.replyTopicMade = true
 	if !r.assigned {
 		// From the beginning of a topic made for us: no reply can slip past.
 		assignment := []kafka.TopicPartition{{Topic: &r.replyTopic, Partition: 0, Offset: 0}}
@@ -80,7 +98,7 @@ func (r *Broker) connect() error {
 		r.assigned = true
 		go r.replyLoop()
 	}
-	return r.replies.Prove(r.lifetime, probeTimeout, r.send)
+	return r.prove(probeTimeout, true)
 }
 
 // deliveryLoop drains delivery reports, so the producer never blocks, and

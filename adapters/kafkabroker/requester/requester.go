@@ -1,13 +1,16 @@
 // Package requester is the server side of the Kafka task broker: Broker
 // (a ports.TaskBroker) sends each task to the tasks topic and waits for its
 // reply on a reply topic of this instance's own, "<ResultsTopic>.<InstanceID>",
-// created at start, read by Assign from offset 0 and deleted on Close.
+// created at start, read by Assign from offset 0, marked alive by a probe
+// every heartbeat and deleted on Close; the janitor of package replytopics
+// deletes those of instances that never reached Close.
 //
 // The files follow a request's path: requester.go builds and closes the
 // Broker, request.go sends a task and waits for its reply, replypath.go
-// connects and re-proves the reply path after an outage; package replies
-// reads the replies, hands each to its request and sends the probes, package
-// workerwatch tells whether any worker consumes the tasks.
+// connects and re-proves the reply path after an outage, keepalive.go sends
+// the heartbeats and makes the reply topic again if it was deleted; package
+// replies reads the replies, hands each to its request and sends the probes,
+// package workerwatch tells whether any worker consumes the tasks.
 package requester
 
 import (
@@ -15,8 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,7 @@ import (
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/kafkatrace"
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester/replies"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester/replytopics"
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester/workerwatch"
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/topics"
 	"github.com/1000x-rps-server/rps-server/domain"
@@ -55,9 +57,21 @@ type Config struct {
 	// timeouts are derived from it (kafkabroker.MessageTimeout).
 	ReplyTimeout time.Duration
 	// InstanceID names the reply topic. Optional: empty makes a fresh
-	// hostname-pid-random one, so a restarted instance never reads its
-	// predecessor's topic.
+	// hostname-pid-random one (replytopics.NewInstanceID), so a restarted
+	// instance never reads its predecessor's topic; only such names are
+	// ever deleted by a janitor.
 	InstanceID string
+	// Heartbeat is how often a probe goes through the reply topic: the
+	// record the janitors of the other instances take for a sign of life,
+	// and a check that the topic is still there. Optional: zero sends none
+	// (then run no janitor anywhere in the deployment).
+	Heartbeat time.Duration
+	// Grace is how long this instance's janitor lets another instance's
+	// reply topic stand still before deleting it, and how long this
+	// instance may go without a probe through its own topic before it makes
+	// sure that topic still exists. At least three heartbeats
+	// (replytopics.CheckTiming). Optional: zero runs no janitor.
+	Grace time.Duration
 	// Workers names the workers' consumer groups. While no member of any
 	// consumes the tasks topic, Ready and Request fail at once with
 	// domain.ErrNoWorkers (package workerwatch). Optional: no group turns
@@ -84,18 +98,33 @@ func (c *Config) check() error {
 		return errors.New("requester: logger and registerer are required")
 	}
 	if c.InstanceID == "" {
-		c.InstanceID = instanceID()
+		c.InstanceID = replytopics.NewInstanceID()
+	}
+	if err := c.checkTiming(); err != nil {
+		return fmt.Errorf("requester: %w", err)
 	}
 	if err := topics.Valid(c.TasksTopic); err != nil {
 		return fmt.Errorf("requester: tasks topic: %w", err)
 	}
-	if err := topics.Valid(c.ResultsTopic + "." + c.InstanceID); err != nil {
+	if err := topics.Valid(replytopics.Name(c.ResultsTopic, c.InstanceID)); err != nil {
 		return fmt.Errorf("requester: reply topic: %w", err)
 	}
 	if c.SharedReplies {
 		if err := topics.Valid(c.ResultsTopic); err != nil {
 			return fmt.Errorf("requester: results topic: %w", err)
 		}
+	}
+	return nil
+}
+
+// checkTiming checks the heartbeat against the grace, or, with no janitor,
+// the heartbeat alone.
+func (c *Config) checkTiming() error {
+	switch {
+	case c.Grace > 0:
+		return replytopics.CheckTiming(c.Heartbeat, c.Grace)
+	case c.Heartbeat > 0:
+		return replytopics.CheckTiming(c.Heartbeat, 3*c.Heartbeat)
 	}
 	return nil
 }
@@ -113,10 +142,6 @@ const (
 	firstRetry = 500 * time.Millisecond
 	maxRetry   = 10 * time.Second
 )
-
-// replyRetention is how long replies live in a reply topic; only replies to
-// a crashed instance are ever left unread, and nobody needs those.
-const replyRetention = "3600000"
 
 // Broker is the server side of request-reply (ports.TaskBroker). It is
 // safe for concurrent use. Create it with New and end it with Close.
@@ -136,6 +161,12 @@ type Broker struct {
 	// Close after supervise ended.
 	assigned       bool
 	replyTopicMade bool
+	// lastProof is when a probe last came back through the reply topic;
+	// written and read by supervise only (keepalive.go).
+	lastProof time.Time
+	// topicLost is set while the reply topic is known gone or just made
+	// again, until a probe comes back through it: Ready fails meanwhile.
+	topicLost atomic.Bool
 	// replies hands each reply to the request waiting for it.
 	replies *replies.Router
 
@@ -153,6 +184,7 @@ type Broker struct {
 	superviseDone chan struct{}
 	workers       *workerwatch.Watcher
 	watchDone     chan struct{} // closed when workers.Run ends
+	janitorDone   chan struct{} // closed when the janitor's Run ends
 	replyDone     chan struct{} // closed when replyLoop ends
 	deliveryDone  chan struct{} // closed when the producer's events end
 	closeOnce     sync.Once
@@ -168,7 +200,7 @@ func New(cfg Config) (*Broker, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	replyTopic := cfg.ResultsTopic + "." + cfg.InstanceID
+	replyTopic := replytopics.Name(cfg.ResultsTopic, cfg.InstanceID)
 	logs := kafkabroker.NewClientLogs(cfg.Logger)
 	pconf, cconf, err := kafkabroker.RequesterClients(kafkabroker.Clients{
 		Bootstrap: cfg.Bootstrap, ReplyTimeout: cfg.ReplyTimeout, Overrides: cfg.Settings, Logs: logs,
@@ -181,7 +213,8 @@ func New(cfg Config) (*Broker, error) {
 		cfg: cfg, replyTopic: replyTopic, tracer: kafkatrace.New(cfg.Tracing),
 		logs: logs, errs: kafkabroker.NewErrorLog(cfg.Logger), wentDown: make(chan struct{}, 1),
 		outage:        observability.NewOutage(cfg.Logger, "kafka", "refused"),
-		superviseDone: make(chan struct{}), watchDone: make(chan struct{}), replyDone: make(chan struct{}), deliveryDone: make(chan struct{}),
+		superviseDone: make(chan struct{}), watchDone: make(chan struct{}), janitorDone: make(chan struct{}),
+		replyDone: make(chan struct{}), deliveryDone: make(chan struct{}),
 	}
 	if r.producer, err = kafka.NewProducer(pconf); err != nil {
 		r.logs.Close()
@@ -217,28 +250,45 @@ func New(cfg Config) (*Broker, error) {
 	r.lifetime, r.cancel = context.WithCancel(context.Background())
 	go r.deliveryLoop()
 	go r.supervise()
+	reachable := func() bool { return r.ready.Load() && !r.brokersDown.Load() }
 	r.workers = workerwatch.New(r.admin, cfg.Workers, cfg.TasksTopic, cfg.Logger, r.metrics.workersAvailable)
 	go func() {
 		defer close(r.watchDone)
 		// Never while the cluster is out of reach: see workerwatch.
-		r.workers.Run(r.lifetime, func() bool { return r.ready.Load() && !r.brokersDown.Load() })
+		r.workers.Run(r.lifetime, reachable)
 	}()
+	go r.runJanitor(reachable)
 	return r, nil
+}
+
+// runJanitor deletes the reply topics of gone instances until Close, unless
+// no grace is set (package replytopics).
+func (r *Broker) runJanitor(reachable func() bool) {
+	defer close(r.janitorDone)
+	if r.cfg.Grace <= 0 {
+		return
+	}
+	replytopics.NewJanitor(replytopics.NewAdmin(r.admin), replytopics.Config{
+		Scheme: replytopics.NewScheme(r.cfg.ResultsTopic), Own: r.replyTopic, Grace: r.cfg.Grace,
+		Logger: r.cfg.Logger, Deleted: r.metrics.replyTopicsDeleted, Topics: r.metrics.replyTopics,
+	}).Run(r.lifetime, reachable)
 }
 
 // ReplyTopic names the topic this instance reads its replies from.
 func (r *Broker) ReplyTopic() string { return r.replyTopic }
 
 // Ready implements ports.TaskBroker: nil once a probe has come back through
-// the reply topic, while no "all brokers down" is outstanding and while a
-// worker consumes the tasks topic. It only reads flags: it is asked before
-// every request.
+// the reply topic, while no "all brokers down" is outstanding, while the
+// reply topic is not known lost and while a worker consumes the tasks
+// topic. It only reads flags: it is asked before every request.
 func (r *Broker) Ready(context.Context) error {
 	switch {
 	case !r.ready.Load():
 		return fmt.Errorf("requester: reply path not proven yet: %w", domain.ErrUnavailable)
 	case r.brokersDown.Load():
 		return fmt.Errorf("requester: all brokers down: %w", domain.ErrUnavailable)
+	case r.topicLost.Load():
+		return fmt.Errorf("requester: reply topic deleted, being made again: %w", domain.ErrUnavailable)
 	}
 	return r.workers.Ready()
 }
@@ -265,6 +315,7 @@ func (r *Broker) Close(ctx context.Context) error {
 		r.cancel()
 		<-r.superviseDone
 		<-r.watchDone
+		<-r.janitorDone
 		if r.assigned {
 			<-r.replyDone // the consumer must not be polled while it closes
 		}
@@ -290,12 +341,4 @@ func flushMillis(ctx context.Context) int {
 		return max(0, int(time.Until(deadline).Milliseconds()))
 	}
 	return 10_000
-}
-
-func instanceID() string {
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "instance"
-	}
-	return topics.SanitizePart(host) + "-" + strconv.Itoa(os.Getpid()) + "-" + kafkabroker.RandomHex(3)
 }

@@ -54,6 +54,13 @@ const AdminTimeout = 15 * time.Second
 // partitions < 1 and the replication factor take the cluster's defaults.
 // Failures wrap domain.ErrUnavailable.
 func Ensure(ctx context.Context, admin *kafka.AdminClient, topic string, partitions int, config map[string]string) error {
+	_, err := Create(ctx, admin, topic, partitions, config)
+	return err
+}
+
+// Create is Ensure that also reports whether it made the topic (false: it
+// existed already).
+func Create(ctx context.Context, admin *kafka.AdminClient, topic string, partitions int, config map[string]string) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, AdminTimeout)
 	defer cancel()
 	if partitions < 1 {
@@ -63,14 +70,19 @@ func Ensure(ctx context.Context, admin *kafka.AdminClient, topic string, partiti
 		Topic: topic, NumPartitions: partitions, ReplicationFactor: -1, Config: config,
 	}}, kafka.SetAdminOperationTimeout(AdminTimeout))
 	if err != nil {
-		return fmt.Errorf("create topic %s: %w: %w", topic, domain.ErrUnavailable, err)
+		return false, fmt.Errorf("create topic %s: %w: %w", topic, domain.ErrUnavailable, err)
 	}
+	created := false
 	for _, r := range results {
-		if code := r.Error.Code(); code != kafka.ErrNoError && code != kafka.ErrTopicAlreadyExists {
-			return fmt.Errorf("create topic %s: %w: %w", topic, domain.ErrUnavailable, r.Error)
+		switch code := r.Error.Code(); code {
+		case kafka.ErrNoError:
+			created = true
+		case kafka.ErrTopicAlreadyExists:
+		default:
+			return false, fmt.Errorf("create topic %s: %w: %w", topic, domain.ErrUnavailable, r.Error)
 		}
 	}
-	return nil
+	return created, nil
 }
 
 // Delete deletes topic; a topic already gone is not an error.

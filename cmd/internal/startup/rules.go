@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester/replytopics"
 	"github.com/1000x-rps-server/rps-server/configs"
 )
 
@@ -16,7 +17,7 @@ const (
 // rules are the adapters' own checks of the config, which Begin has the
 // loader run after its generic ones, so that their errors too are one line
 // naming the keys and where they were set.
-func rules() []configs.Rule { return []configs.Rule{kafkaRules} }
+func rules() []configs.Rule { return []configs.Rule{kafkaRules, replyTopicRules} }
 
 // kafkaRules runs the Kafka adapter's rules on the reply timeout and the raw
 // librdkafka settings. They run in every mode, as both settings are read in
@@ -33,4 +34,20 @@ func kafkaRules(cfg configs.Config) error {
 	}
 	key := kafkaSettingsKey + "." + se.Override
 	return &configs.KeyError{Keys: []string{key, replyTimeoutKey}, Msg: key + " " + se.Problem}
+}
+
+// replyTopicRules asks the reply topics' janitor whether the heartbeat and
+// the grace agree (the rule is the janitor's own), and names the key at
+// fault.
+func replyTopicRules(cfg configs.Config) error {
+	err := replytopics.CheckTiming(cfg.Kafka.ReplyTopicHeartbeat, cfg.Kafka.ReplyTopicGrace)
+	var te *replytopics.TimingError
+	if !errors.As(err, &te) {
+		return err
+	}
+	keys := []string{"kafka.reply_topic_grace", "kafka.reply_topic_heartbeat"}
+	if te.Setting == "heartbeat" {
+		keys = []string{"kafka.reply_topic_heartbeat"}
+	}
+	return &configs.KeyError{Keys: keys, Msg: keys[0] + " " + te.Problem}
 }

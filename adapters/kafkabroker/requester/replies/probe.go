@@ -30,15 +30,24 @@ func (r *Router) Prove(lifetime context.Context, timeout time.Duration, send fun
 	return nil
 }
 
+// ProveOwn is Prove through the instance's own reply topic only: the
+// heartbeat, a record in that topic that also proves it is still there.
+func (r *Router) ProveOwn(lifetime context.Context, timeout time.Duration, send func(*kafka.Message) error) error {
+	ctx, cancel := context.WithTimeout(lifetime, timeout)
+	defer cancel()
+	return r.probeOwn(ctx, timeout, send)
+}
+
 // probeOwn proves the instance's own reply topic: it sends a reply to
-// itself with send and waits for it.
+// itself with send and waits for it. A delivery that failed comes back as
+// the probe's error (a topic gone: kafkabroker.IsUnknownTopic).
 func (r *Router) probeOwn(ctx context.Context, timeout time.Duration, send func(*kafka.Message) error) error {
 	id := ProbePrefix + kafkabroker.RandomHex(8)
-	ch, err := r.Register(id)
+	ch, err := r.slot(id)
 	if err != nil {
 		return err
 	}
-	defer r.Unregister(id)
+	defer r.pending.Delete(id)
 	msg, err := kafkabroker.EncodeReply(domain.Result{TaskID: id, Value: "probe"}, r.cfg.OwnTopic)
 	if err != nil {
 		return err

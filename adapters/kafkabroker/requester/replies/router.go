@@ -83,18 +83,26 @@ func New(cfg Config) *Router { return &Router{cfg: cfg} }
 // Register makes the slot a reply for id is handed to; an id already
 // waiting is refused, since its reply could not tell the two apart.
 func (r *Router) Register(id string) (chan Outcome, error) {
-	ch := make(chan Outcome, 1) // one answer, never blocks the loops
-	if _, dup := r.pending.LoadOrStore(id, ch); dup {
-		return nil, fmt.Errorf("%w: task id %q is already waiting for a reply", domain.ErrInvalidTask, id)
+	ch, err := r.slot(id)
+	if err == nil {
+		r.cfg.Metrics.Pending.Inc()
 	}
-	r.cfg.Metrics.Pending.Inc()
-	return ch, nil
+	return ch, err
 }
 
 // Unregister frees id's slot.
 func (r *Router) Unregister(id string) {
 	r.pending.Delete(id)
 	r.cfg.Metrics.Pending.Dec()
+}
+
+// slot makes the slot of id without counting it: probes are not requests.
+func (r *Router) slot(id string) (chan Outcome, error) {
+	ch := make(chan Outcome, 1) // one answer, never blocks the loops
+	if _, dup := r.pending.LoadOrStore(id, ch); dup {
+		return nil, fmt.Errorf("%w: task id %q is already waiting for a reply", domain.ErrInvalidTask, id)
+	}
+	return ch, nil
 }
 
 // Complete hands o to the request waiting for id, if any.

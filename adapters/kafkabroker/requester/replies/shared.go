@@ -67,12 +67,12 @@ func (r *Router) probeShared(ctx context.Context, send func(*kafka.Message) erro
 	chans := make([]chan Outcome, 0, r.sharedPartitions)
 	defer func() {
 		for _, id := range ids {
-			r.Unregister(id)
+			r.pending.Delete(id)
 		}
 	}()
 	for p := range r.sharedPartitions {
 		id := ProbePrefix + kafkabroker.RandomHex(8)
-		ch, err := r.Register(id)
+		ch, err := r.slot(id)
 		if err != nil {
 			return err
 		}
