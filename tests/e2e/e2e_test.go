@@ -81,7 +81,10 @@ func TestQueue_TwoInstancesGetOnlyTheirOwnReplies(t *testing.T) {
 	in := needInfra(t)
 	s := newStack(t, in)
 	s.startWorker(t)
-	a, b := s.startServer(t), s.startServer(t)
+	// The reply routing is under test, not the gate: capacity well above the
+	// 80 users, so no instance's idle leased block can refuse the other's
+	// request on a loaded machine (the gate's own tests bound that).
+	a, b := s.startServer(t, "RPS_GATE__CAPACITY=400"), s.startServer(t, "RPS_GATE__CAPACITY=400")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
