@@ -33,9 +33,10 @@ func (e *EvictionError) Error() string {
 // silently. Under noeviction a full Redis refuses writes instead, which the
 // adapters report as unavailable (503).
 //
-// It returns an *EvictionError for the first node with another policy,
-// ErrConfigHidden (wrapped, naming the node) when a node refuses CONFIG GET,
-// and any other error when a node could not be asked.
+// Every node is asked, whatever the others answer. It returns an
+// *EvictionError when a node has another policy; else an error when a node
+// could not be asked; else ErrConfigHidden (wrapped, naming the node) when
+// a node refuses CONFIG GET; else nil.
 func CheckEviction(ctx context.Context, client rueidis.Client) error {
 	nodes := client.Nodes()
 	addrs := make([]string, 0, len(nodes))
@@ -43,7 +44,7 @@ func CheckEviction(ctx context.Context, client rueidis.Client) error {
 		addrs = append(addrs, addr)
 	}
 	sort.Strings(addrs)
-	var hidden error
+	var unasked, hidden error
 	for _, addr := range addrs {
 		node := nodes[addr]
 		got, err := node.Do(ctx, node.B().ConfigGet().Parameter("maxmemory-policy").Build()).AsStrMap()
@@ -51,17 +52,16 @@ func CheckEviction(ctx context.Context, client rueidis.Client) error {
 		switch {
 		case errors.As(err, &redisErr):
 			hidden = fmt.Errorf("%w (%s answered: %s)", ErrConfigHidden, addr, redisErr.Error())
-			continue
 		case err != nil:
-			return fmt.Errorf("redis client: check maxmemory-policy on %s: %w", addr, err)
-		}
-		policy, ok := got["maxmemory-policy"]
-		switch {
-		case !ok:
+			unasked = fmt.Errorf("redis client: check maxmemory-policy on %s: %w", addr, err)
+		case got["maxmemory-policy"] == "":
 			hidden = fmt.Errorf("%w (%s answered without it)", ErrConfigHidden, addr)
-		case policy != "noeviction":
-			return &EvictionError{Node: addr, Policy: policy}
+		case got["maxmemory-policy"] != "noeviction":
+			return &EvictionError{Node: addr, Policy: got["maxmemory-policy"]}
 		}
+	}
+	if unasked != nil {
+		return unasked
 	}
 	return hidden
 }

@@ -27,6 +27,14 @@ func TestCheckEviction(t *testing.T) {
 			assert.Contains(t, err.Error(), "set maxmemory-policy to noeviction")
 		})
 	}
+	t.Run("a_cluster_node_that_may_evict_is_found_whatever_else_answers", func(t *testing.T) {
+		node := infra.StartRedis(t, infra.WithCluster(), infra.WithArgs("--maxmemory-policy", "allkeys-lru"))
+		cfg := config("redis://" + infra.FreeAddr(t)) // a seed that is down
+		cfg.ClusterAddrs = []string{node.Addr()}
+		var evicting *redisclient.EvictionError
+		require.ErrorAs(t, redisclient.CheckEviction(context.Background(), open(t, cfg)), &evicting)
+		assert.Equal(t, "allkeys-lru", evicting.Policy)
+	})
 	t.Run("config_renamed_away_is_hidden", func(t *testing.T) {
 		r := infra.StartRedis(t, infra.WithArgs("--rename-command", "CONFIG", ""))
 		err := redisclient.CheckEviction(context.Background(), open(t, config(r.URL())))
