@@ -34,6 +34,17 @@ func TestIdempotencyStore(t *testing.T, newStore NewIdempotencyStore) {
 		require.NoError(t, err)
 		return e
 	}
+	// claimAfterLapse begins key with c until a run claims it (once the
+	// holder's lease or the key's TTL passed), and returns that run's entry.
+	claimAfterLapse := func(t *testing.T, s ports.IdempotencyStore, key string, c ports.Claim) ports.Entry {
+		t.Helper()
+		var e ports.Entry
+		require.Eventually(t, func() bool {
+			e = begin(t, s, key, c)
+			return e.State == ports.Claimed
+		}, 2*time.Second, 10*time.Millisecond)
+		return e
+	}
 	gift := domain.Outcome{RequestID: "req-1", Kind: domain.KindGiftCode, Value: "GIFT-1"}
 
 	t.Run("a_new_key_is_claimed_as_the_claims_task", func(t *testing.T) {
@@ -91,11 +102,7 @@ func TestIdempotencyStore(t *testing.T, newStore NewIdempotencyStore) {
 	t.Run("forget_keeps_the_task_of_a_dead_holder", func(t *testing.T) {
 		s, key := newStore(t, time.Minute), uuid.NewString()
 		first := begin(t, s, key, claim("fp", 50*time.Millisecond))
-		var second ports.Entry
-		require.Eventually(t, func() bool {
-			second = begin(t, s, key, claim("fp", time.Minute))
-			return second.State == ports.Claimed
-		}, 2*time.Second, 10*time.Millisecond)
+		second := claimAfterLapse(t, s, key, claim("fp", time.Minute))
 		require.NoError(t, s.Forget(ctx, key, first), "the lapsed holder no longer holds it")
 		assert.Equal(t, ports.InFlight, begin(t, s, key, claim("fp", time.Minute)).State)
 		require.NoError(t, s.Forget(ctx, key, second))
@@ -134,11 +141,7 @@ func TestIdempotencyStore(t *testing.T, newStore NewIdempotencyStore) {
 	t.Run("a_dead_holders_key_is_claimed_after_its_lease", func(t *testing.T) {
 		s, key := newStore(t, time.Minute), uuid.NewString()
 		first := begin(t, s, key, claim("fp", 50*time.Millisecond))
-		var e ports.Entry
-		require.Eventually(t, func() bool {
-			e = begin(t, s, key, claim("fp", time.Minute))
-			return e.State == ports.Claimed
-		}, 2*time.Second, 10*time.Millisecond)
+		e := claimAfterLapse(t, s, key, claim("fp", time.Minute))
 		assert.Equal(t, first.TaskID, e.TaskID)
 		// The lapsed holder can no longer free the new run's claim.
 		require.NoError(t, s.Abandon(ctx, key, first))
@@ -147,11 +150,7 @@ func TestIdempotencyStore(t *testing.T, newStore NewIdempotencyStore) {
 	t.Run("the_first_outcome_wins", func(t *testing.T) {
 		s, key := newStore(t, time.Minute), uuid.NewString()
 		first := begin(t, s, key, claim("fp", 50*time.Millisecond))
-		var second ports.Entry
-		require.Eventually(t, func() bool {
-			second = begin(t, s, key, claim("fp", time.Minute))
-			return second.State == ports.Claimed
-		}, 2*time.Second, 10*time.Millisecond)
+		second := claimAfterLapse(t, s, key, claim("fp", time.Minute))
 		require.NoError(t, s.Complete(ctx, key, second, gift))
 		late := gift
 		late.Value, late.RequestID = "GIFT-2", "req-2"
@@ -164,12 +163,8 @@ func TestIdempotencyStore(t *testing.T, newStore NewIdempotencyStore) {
 		s, key := newStore(t, 100*time.Millisecond), uuid.NewString()
 		first := begin(t, s, key, claim("fp", time.Minute))
 		require.NoError(t, s.Complete(ctx, key, first, gift))
-		var e ports.Entry
 		c := claim("other", time.Minute) // even another request may use it now
-		require.Eventually(t, func() bool {
-			e = begin(t, s, key, c)
-			return e.State == ports.Claimed
-		}, 2*time.Second, 20*time.Millisecond)
+		e := claimAfterLapse(t, s, key, c)
 		assert.Equal(t, c.TaskID, e.TaskID, "an expired key's task is forgotten with it")
 	})
 	t.Run("concurrent_begins_claim_once", func(t *testing.T) {

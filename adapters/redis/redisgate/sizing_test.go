@@ -19,13 +19,9 @@ func TestSizing_BytesPerLease(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
 			r := infra.StartRedis(t)
-			cfg := mode.config(t, r.URL(), n+100)
+			cfg := mode.config(t, r.URL(), n+100) // and BytesPer's warm-up
 			g := open(t, cfg)
 			ctx := context.Background()
-			for range 100 { // warm up: the gate's key, the scripts, the buffers
-				_, err := g.Acquire(ctx, uuid.NewString())
-				require.NoError(t, err)
-			}
 			perLease := infra.BytesPer(t, infra.RedisClient(t, r.URL()), n, func(int) {
 				_, err := g.Acquire(ctx, uuid.NewString())
 				require.NoError(t, err)

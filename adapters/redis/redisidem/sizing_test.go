@@ -34,9 +34,6 @@ func TestSizing_BytesPerKey(t *testing.T) {
 	claim := func() ports.Claim {
 		return ports.Claim{Fingerprint: "0123456789abcdef", TaskID: uuid.NewString(), Token: uuid.NewString(), Lease: 20 * time.Second}
 	}
-	for range 100 { // warm up: the script cache, the connection's buffers
-		store(uuid.NewString(), claim(), domain.Outcome{RequestID: uuid.NewString(), Kind: domain.KindGiftCode, Value: "GIFT-X"})
-	}
 	code := "GIFT-" + strings.Repeat("A", 16)
 	typical := infra.BytesPer(t, client, n, func(int) {
 		store(uuid.NewString(), claim(), domain.Outcome{RequestID: uuid.NewString(), Kind: domain.KindGiftCode, Value: code})
