@@ -61,7 +61,7 @@ func NewSubmitTask(gate ports.ConcurrencyGate, broker ports.TaskBroker, cfg Subm
 // Errors wrap the sentinels of package domain, or ctx's error when the caller
 // went away.
 func (s *SubmitTask) Submit(ctx context.Context, kind domain.Kind, requestID string) (domain.Result, error) {
-	if err := s.validate(kind); err != nil {
+	if err := s.Validate(kind); err != nil {
 		return domain.Result{}, err
 	}
 	return s.run(ctx, domain.Task{ID: s.cfg.NewID(), Kind: kind, RequestID: requestID})
@@ -71,7 +71,7 @@ func (s *SubmitTask) Submit(ctx context.Context, kind domain.Kind, requestID str
 // attempt of one idempotency key as the same task, so the worker's issuance
 // ledger answers a re-run with what it already issued.
 func (s *SubmitTask) Run(ctx context.Context, task domain.Task) (domain.Result, error) {
-	if err := s.validate(task.Kind); err != nil {
+	if err := s.Validate(task.Kind); err != nil {
 		return domain.Result{}, err
 	}
 	return s.run(ctx, task)
@@ -114,8 +114,9 @@ func (s *SubmitTask) run(ctx context.Context, task domain.Task) (result domain.R
 	}
 }
 
-// validate refuses a kind no worker can run, before any port is asked.
-func (s *SubmitTask) validate(kind domain.Kind) error {
+// Validate refuses a kind no worker can run (domain.ErrInvalidTask or
+// domain.ErrUnknownKind), before any port is asked.
+func (s *SubmitTask) Validate(kind domain.Kind) error {
 	if err := kind.Validate(); err != nil {
 		return err
 	}

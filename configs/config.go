@@ -265,6 +265,10 @@ type IdempotencyConfig struct {
 	// than worker.ledger_ttl: a retry after a 5xx relies on the ledger.
 	TTL    time.Duration `koanf:"ttl"`
 	Prefix string        `koanf:"prefix"` // Redis key prefix
+	// Capacity bounds the keys the in-memory store (no Redis) keeps; a new
+	// key beyond it pushes out the oldest. Redis is bounded by its own
+	// maxmemory (README, "Redis sizing").
+	Capacity int `koanf:"capacity"`
 }
 
 // Reply modes of kafka.reply_mode.
@@ -360,6 +364,6 @@ func Default() Config {
 		},
 		Log:         LogConfig{Level: "info", Format: "auto"},
 		Tracing:     TracingConfig{SampleRatio: 1},
-		Idempotency: IdempotencyConfig{TTL: 24 * time.Hour, Prefix: "rps:idem:"},
+		Idempotency: IdempotencyConfig{TTL: 24 * time.Hour, Prefix: "rps:idem:", Capacity: 100_000},
 	}
 }

@@ -86,6 +86,7 @@ func (c Config) checks() []check {
 		{!formats.CIDRs(c.HTTP.TrustedProxies), "http.trusted_proxies", "a comma-separated list of CIDRs or IPs, or empty", c.HTTP.TrustedProxies},
 		{c.Idempotency.TTL < time.Second, "idempotency.ttl", "at least 1s", c.Idempotency.TTL},
 		{c.Idempotency.Prefix == "", "idempotency.prefix", "set", c.Idempotency.Prefix},
+		{c.Idempotency.Capacity < 1, "idempotency.capacity", "at least 1", c.Idempotency.Capacity},
 		{!formats.Endpoint(c.Tracing.Endpoint), "tracing.endpoint", "an http:// or https:// URL, or empty for off", keytree.RedactURL(c.Tracing.Endpoint)},
 		{c.Tracing.SampleRatio < 0 || c.Tracing.SampleRatio > 1, "tracing.sample_ratio", "between 0 and 1", c.Tracing.SampleRatio},
 	}

@@ -1,8 +1,9 @@
 package domain
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
-	"fmt"
 )
 
 // Errors of idempotent submissions (a request carrying a client's key).
@@ -18,7 +19,7 @@ var (
 const maxKeyLen = 255
 
 // ValidIdempotencyKey accepts 1 to 255 visible ASCII characters (0x21–0x7E):
-// safe to log, to hash and to compare byte by byte.
+// safe to hash and to compare byte by byte.
 func ValidIdempotencyKey(key string) bool {
 	if key == "" || len(key) > maxKeyLen {
 		return false
@@ -31,64 +32,25 @@ func ValidIdempotencyKey(key string) bool {
 	return true
 }
 
+// KeyDigest names a client's idempotency key without revealing it: 32 hex
+// digits of its SHA-256. The key redeems the outcome stored under it, so
+// logs and store key names carry this instead; it is the same everywhere,
+// so a log line leads to the stored record.
+func KeyDigest(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:16])
+}
+
 // Outcome is the final answer to a submission, kept under its idempotency key
-// so that a retry gets it again.
+// so that a retry gets it again. Only a result is final: a request refused
+// (a bad or unknown kind, a full gate) is refused before its key is kept.
 type Outcome struct {
 	// RequestID is the id of the request that ran, not of the retry.
 	RequestID string
 	// Kind is the task kind that was asked for.
 	Kind Kind
-	// Value is the task's result (a gift code) when it succeeded.
+	// Value is the task's result (a gift code).
 	Value string
-	// Refusal is set instead of Value when the request was refused for good
-	// (RefusalInvalid or RefusalUnknownKind); Detail is the refusal's text.
-	Refusal Refusal
-	Detail  string
 	// Replayed is true when this outcome was stored by an earlier request.
 	Replayed bool
 }
-
-// Refusal names a final refusal that is kept and replayed.
-type Refusal string
-
-// The refusals that are final: the same request would be refused again.
-const (
-	RefusalInvalid     Refusal = "invalid_task"
-	RefusalUnknownKind Refusal = "unknown_kind"
-)
-
-// Err returns the refusal as an error wrapping its sentinel, nil when the
-// outcome is a success.
-func (o Outcome) Err() error {
-	switch o.Refusal {
-	case "":
-		return nil
-	case RefusalInvalid:
-		return &refusedError{sentinel: ErrInvalidTask, detail: o.Detail}
-	case RefusalUnknownKind:
-		return &refusedError{sentinel: ErrUnknownKind, detail: o.Detail}
-	default:
-		return fmt.Errorf("%w: unknown refusal %q", ErrInvalidTask, o.Refusal)
-	}
-}
-
-// RefusalOf returns the refusal err stands for, or "" when err is not final.
-func RefusalOf(err error) Refusal {
-	switch {
-	case errors.Is(err, ErrInvalidTask):
-		return RefusalInvalid
-	case errors.Is(err, ErrUnknownKind):
-		return RefusalUnknownKind
-	default:
-		return ""
-	}
-}
-
-// refusedError replays a stored refusal with its original text.
-type refusedError struct {
-	sentinel error
-	detail   string
-}
-
-func (e *refusedError) Error() string { return e.detail }
-func (e *refusedError) Unwrap() error { return e.sentinel }

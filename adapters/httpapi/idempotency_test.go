@@ -46,22 +46,6 @@ func TestIdempotencyKey_ReplayIsTheFirstAnswer(t *testing.T) {
 	assert.Equal(t, "first-req", rec.Header().Get("X-Request-ID"))
 }
 
-func TestIdempotencyKey_ReplayedRefusalKeepsItsRequestID(t *testing.T) {
-	api, sub := newAPI(t)
-	out := domain.Outcome{RequestID: "first-req", Kind: "nope", Refusal: domain.RefusalUnknownKind, Detail: `unknown task kind: "nope"`, Replayed: true}
-	sub.EXPECT().SubmitOnce(gomock.Any(), "k1", domain.Kind("nope"), gomock.Any()).Return(out, out.Err())
-	hr := httptest.NewRequest(http.MethodPost, "/queue", strings.NewReader(`{"action":"nope"}`))
-	hr.Header.Set("Content-Type", "application/json")
-	hr.Header.Set("Idempotency-Key", "k1")
-	rec := httptest.NewRecorder()
-	api.ServeHTTP(rec, hr)
-	assert.Equal(t, http.StatusUnprocessableEntity, rec.Code)
-	p := decodeProblem(t, rec, "/queue")
-	assert.Equal(t, "first-req", p.RequestID)
-	assert.Equal(t, out.Detail, p.Detail)
-	assert.Equal(t, "true", rec.Header().Get("Idempotent-Replayed"))
-}
-
 func TestIdempotencyKey_Refusals(t *testing.T) {
 	for _, tc := range []struct {
 		name       string

@@ -66,7 +66,6 @@ func TestContract_EveryRouteAnswersAsDocumented(t *testing.T) {
 			s.EXPECT().SubmitOnce(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(out, err)
 		}
 	}
-	refused := domain.Outcome{RequestID: "first", Refusal: domain.RefusalUnknownKind, Detail: "unknown task kind", Replayed: true}
 	cases := []contractCase{
 		{name: "root", method: http.MethodGet, path: "/", status: 200},
 		{name: "queue_no_body", method: http.MethodPost, path: "/queue", status: 200, expect: func(s *httpapimocks.MockTaskSubmitter) {
@@ -91,8 +90,6 @@ func TestContract_EveryRouteAnswersAsDocumented(t *testing.T) {
 			expect: submitErr(domain.ErrUnknownKind)},
 		{name: "queue_key_reused", method: http.MethodPost, path: "/queue", headers: map[string]string{"Idempotency-Key": "k"}, status: 422,
 			expect: onceOut(domain.Outcome{}, domain.ErrKeyReused)},
-		{name: "queue_refusal_replayed", method: http.MethodPost, path: "/queue", headers: map[string]string{"Idempotency-Key": "k"}, status: 422,
-			expect: onceOut(refused, refused.Err()), wantedHeaders: []string{"Idempotent-Replayed"}},
 		{name: "queue_busy", method: http.MethodPost, path: "/queue", status: 429, expect: submitErr(domain.ErrAtCapacity), wantedHeaders: []string{"Retry-After"}},
 		{name: "queue_client_left", method: http.MethodPost, path: "/queue", status: 499, expect: submitErr(context.Canceled)},
 		{name: "queue_bug", method: http.MethodPost, path: "/queue", status: 500, expect: func(s *httpapimocks.MockTaskSubmitter) {

@@ -98,3 +98,30 @@ func TestRun_RedisUntrustedCertificateFailsAtStart(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "the server's certificate is not trusted")
 }
+
+// A Redis whose policy may evict keys stops the start: evicted leases and
+// records would break the cap and exactly-once issuance silently, later.
+func TestRun_RedisThatMayEvictFailsAtStart(t *testing.T) {
+	r := infra.StartRedis(t, infra.WithArgs("--maxmemory", "100mb", "--maxmemory-policy", "volatile-lru"))
+	environ := []string{"HOST=127.0.0.1", "PORT=0", "REDIS_URL=" + r.URL()}
+	err := run(context.Background(), testBuild, []string{"-env", "testdata/none.env"}, environ, io.Discard, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "maxmemory-policy is volatile-lru")
+	assert.Contains(t, err.Error(), "set maxmemory-policy to noeviction")
+	assert.NotContains(t, err.Error(), "\n", "one line")
+}
+
+// A Redis that will not show its config (as managed ones often do) is used,
+// and the log says once what to check by hand.
+func TestRun_RedisHidingItsConfigWarnsOnce(t *testing.T) {
+	r := infra.StartRedis(t, infra.WithArgs("--rename-command", "CONFIG", ""))
+	base, logs := startServer(t, []string{"REDIS_URL=" + r.URL()})
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, base+"/queue", http.NoBody)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, 1, strings.Count(logs.String(), "cannot check Redis's maxmemory-policy"), logs.String())
+	assert.Contains(t, logs.String(), `"level":"WARN","msg":"cannot check Redis's maxmemory-policy`)
+}

@@ -281,3 +281,17 @@ func (mr *MockIdempotencyStoreMockRecorder) Complete(ctx, key, entry, outcome an
 	mr.mock.ctrl.T.Helper()
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Complete", reflect.TypeOf((*MockIdempotencyStore)(nil).Complete), ctx, key, entry, outcome)
 }
+
+// Forget mocks base method.
+func (m *MockIdempotencyStore) Forget(ctx context.Context, key string, entry ports.Entry) error {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Forget", ctx, key, entry)
+	ret0, _ := ret[0].(error)
+	return ret0
+}
+
+// Forget indicates an expected call of Forget.
+func (mr *MockIdempotencyStoreMockRecorder) Forget(ctx, key, entry any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Forget", reflect.TypeOf((*MockIdempotencyStore)(nil).Forget), ctx, key, entry)
+}

@@ -2,6 +2,7 @@ package contract
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -33,6 +34,17 @@ func TestIdempotencyStore(t *testing.T, newStore NewIdempotencyStore) {
 		require.NoError(t, err)
 		return e
 	}
+	// claimAfterLapse begins key with c until a run claims it (once the
+	// holder's lease or the key's TTL passed), and returns that run's entry.
+	claimAfterLapse := func(t *testing.T, s ports.IdempotencyStore, key string, c ports.Claim) ports.Entry {
+		t.Helper()
+		var e ports.Entry
+		require.Eventually(t, func() bool {
+			e = begin(t, s, key, c)
+			return e.State == ports.Claimed
+		}, 2*time.Second, 10*time.Millisecond)
+		return e
+	}
 	gift := domain.Outcome{RequestID: "req-1", Kind: domain.KindGiftCode, Value: "GIFT-1"}
 
 	t.Run("a_new_key_is_claimed_as_the_claims_task", func(t *testing.T) {
@@ -53,16 +65,6 @@ func TestIdempotencyStore(t *testing.T, newStore NewIdempotencyStore) {
 		want.Replayed = true
 		assert.Equal(t, want, again.Outcome)
 	})
-	t.Run("a_refusal_is_replayed_with_its_text", func(t *testing.T) {
-		s, key := newStore(t, time.Minute), uuid.NewString()
-		e := begin(t, s, key, claim("nope", time.Minute))
-		refused := domain.Outcome{RequestID: "r", Kind: "nope", Refusal: domain.RefusalUnknownKind, Detail: `unknown task kind: "nope"`}
-		require.NoError(t, s.Complete(ctx, key, e, refused))
-		again := begin(t, s, key, claim("nope", time.Minute))
-		require.Equal(t, ports.Done, again.State)
-		require.ErrorIs(t, again.Outcome.Err(), domain.ErrUnknownKind)
-		assert.EqualError(t, again.Outcome.Err(), refused.Detail)
-	})
 	t.Run("a_held_key_is_in_flight_for_others", func(t *testing.T) {
 		s, key := newStore(t, time.Minute), uuid.NewString()
 		first := begin(t, s, key, claim("fp", time.Minute))
@@ -78,6 +80,56 @@ func TestIdempotencyStore(t *testing.T, newStore NewIdempotencyStore) {
 		assert.Equal(t, ports.Claimed, e.State)
 		assert.Equal(t, first.TaskID, e.TaskID, "a re-run must ask for the same task")
 	})
+	t.Run("a_forgotten_new_key_leaves_nothing", func(t *testing.T) {
+		s, key := newStore(t, time.Minute), uuid.NewString()
+		first := begin(t, s, key, claim("fp", time.Minute))
+		require.NoError(t, s.Forget(ctx, key, first))
+		c := claim("other", time.Minute) // even another request may use it now
+		e := begin(t, s, key, c)
+		assert.Equal(t, ports.Claimed, e.State)
+		assert.Equal(t, c.TaskID, e.TaskID, "a forgotten key is new again")
+	})
+	t.Run("forget_keeps_the_task_an_earlier_run_may_have_sent", func(t *testing.T) {
+		s, key := newStore(t, time.Minute), uuid.NewString()
+		first := begin(t, s, key, claim("fp", time.Minute))
+		require.NoError(t, s.Abandon(ctx, key, first))
+		second := begin(t, s, key, claim("fp", time.Minute))
+		require.NoError(t, s.Forget(ctx, key, second))
+		e := begin(t, s, key, claim("fp", time.Minute))
+		assert.Equal(t, ports.Claimed, e.State)
+		assert.Equal(t, first.TaskID, e.TaskID, "a re-run must ask for the same task")
+	})
+	t.Run("forget_keeps_the_task_of_a_dead_holder", func(t *testing.T) {
+		s, key := newStore(t, time.Minute), uuid.NewString()
+		first := begin(t, s, key, claim("fp", 50*time.Millisecond))
+		second := claimAfterLapse(t, s, key, claim("fp", time.Minute))
+		require.NoError(t, s.Forget(ctx, key, first), "the lapsed holder no longer holds it")
+		assert.Equal(t, ports.InFlight, begin(t, s, key, claim("fp", time.Minute)).State)
+		require.NoError(t, s.Forget(ctx, key, second))
+		e := begin(t, s, key, claim("fp", time.Minute))
+		assert.Equal(t, first.TaskID, e.TaskID, "the dead holder may have sent its task")
+	})
+	t.Run("a_lapsed_new_holder_forgets_only_its_own", func(t *testing.T) {
+		s, key := newStore(t, time.Minute), uuid.NewString()
+		first := begin(t, s, key, claim("fp", 10*time.Millisecond))
+		time.Sleep(30 * time.Millisecond) // its lease passed; nobody claimed the key since
+		require.NoError(t, s.Forget(ctx, key, first))
+		c := claim("fp", time.Minute)
+		assert.Equal(t, c.TaskID, begin(t, s, key, c).TaskID, "no other run could have sent a task")
+	})
+	t.Run("what_a_key_may_cost_is_bounded", func(t *testing.T) {
+		s, key := newStore(t, time.Minute), uuid.NewString()
+		big := claim(strings.Repeat("f", ports.MaxClaimField+1), time.Minute)
+		_, err := s.Begin(ctx, key, big)
+		require.Error(t, err, "a claim over the bounds is refused")
+		first := begin(t, s, key, claim("fp", time.Minute))
+		huge := gift
+		huge.Value = strings.Repeat("G", ports.MaxOutcomeBytes)
+		require.Error(t, s.Complete(ctx, key, first, huge), "an outcome over the bounds is not stored")
+		e := begin(t, s, key, claim("fp", time.Minute))
+		assert.Equal(t, ports.Claimed, e.State, "the key is left as Abandon leaves it")
+		assert.Equal(t, first.TaskID, e.TaskID)
+	})
 	t.Run("another_fingerprint_is_refused_and_changes_nothing", func(t *testing.T) {
 		s, key := newStore(t, time.Minute), uuid.NewString()
 		first := begin(t, s, key, claim("fp", time.Minute))
@@ -89,11 +141,7 @@ func TestIdempotencyStore(t *testing.T, newStore NewIdempotencyStore) {
 	t.Run("a_dead_holders_key_is_claimed_after_its_lease", func(t *testing.T) {
 		s, key := newStore(t, time.Minute), uuid.NewString()
 		first := begin(t, s, key, claim("fp", 50*time.Millisecond))
-		var e ports.Entry
-		require.Eventually(t, func() bool {
-			e = begin(t, s, key, claim("fp", time.Minute))
-			return e.State == ports.Claimed
-		}, 2*time.Second, 10*time.Millisecond)
+		e := claimAfterLapse(t, s, key, claim("fp", time.Minute))
 		assert.Equal(t, first.TaskID, e.TaskID)
 		// The lapsed holder can no longer free the new run's claim.
 		require.NoError(t, s.Abandon(ctx, key, first))
@@ -102,11 +150,7 @@ func TestIdempotencyStore(t *testing.T, newStore NewIdempotencyStore) {
 	t.Run("the_first_outcome_wins", func(t *testing.T) {
 		s, key := newStore(t, time.Minute), uuid.NewString()
 		first := begin(t, s, key, claim("fp", 50*time.Millisecond))
-		var second ports.Entry
-		require.Eventually(t, func() bool {
-			second = begin(t, s, key, claim("fp", time.Minute))
-			return second.State == ports.Claimed
-		}, 2*time.Second, 10*time.Millisecond)
+		second := claimAfterLapse(t, s, key, claim("fp", time.Minute))
 		require.NoError(t, s.Complete(ctx, key, second, gift))
 		late := gift
 		late.Value, late.RequestID = "GIFT-2", "req-2"
@@ -119,12 +163,8 @@ func TestIdempotencyStore(t *testing.T, newStore NewIdempotencyStore) {
 		s, key := newStore(t, 100*time.Millisecond), uuid.NewString()
 		first := begin(t, s, key, claim("fp", time.Minute))
 		require.NoError(t, s.Complete(ctx, key, first, gift))
-		var e ports.Entry
 		c := claim("other", time.Minute) // even another request may use it now
-		require.Eventually(t, func() bool {
-			e = begin(t, s, key, c)
-			return e.State == ports.Claimed
-		}, 2*time.Second, 20*time.Millisecond)
+		e := claimAfterLapse(t, s, key, c)
 		assert.Equal(t, c.TaskID, e.TaskID, "an expired key's task is forgotten with it")
 	})
 	t.Run("concurrent_begins_claim_once", func(t *testing.T) {

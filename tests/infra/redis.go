@@ -69,3 +69,64 @@ func RedisCPU(t testing.TB, c rueidis.Client) time.Duration {
 	}
 	return time.Duration(total * float64(time.Second))
 }
+
+// PrefixMemory is what the Redis behind c holds under prefix: how many keys,
+// and the sum of their MEMORY USAGE (key, value and Redis's own overhead
+// per key, as Redis counts it). It scans, so other tests' keys beside the
+// prefix do not count.
+func PrefixMemory(t testing.TB, c rueidis.Client, prefix string) (keys, bytes int64) {
+	t.Helper()
+	ctx := context.Background()
+	var cursor uint64
+	for {
+		e, err := c.Do(ctx, c.B().Scan().Cursor(cursor).Match(prefix+"*").Count(1000).Build()).AsScanEntry()
+		require.NoError(t, err)
+		for _, k := range e.Elements {
+			n, err := c.Do(ctx, c.B().MemoryUsage().Key(k).Samples(0).Build()).AsInt64()
+			if rueidis.IsRedisNil(err) { // expired since the scan
+				continue
+			}
+			require.NoError(t, err)
+			keys++
+			bytes += n
+		}
+		if cursor = e.Cursor; cursor == 0 {
+			return keys, bytes
+		}
+	}
+}
+
+// BytesPer is what each of n writes adds to the memory of the Redis behind
+// c, by INFO's used_memory before and after: the records, their keys and
+// Redis's own structures for them (dict entries, expiry entries), as a
+// deployment pays for them. Measure on a Redis nothing else writes to
+// (StartRedis). The first warmUp writes are not counted: they load scripts
+// and grow connection buffers, which later writes reuse.
+func BytesPer(t testing.TB, c rueidis.Client, n int, write func(i int)) float64 {
+	t.Helper()
+	const warmUp = 100
+	for i := range warmUp {
+		write(i)
+	}
+	before := usedMemory(t, c)
+	for i := range n {
+		write(warmUp + i)
+	}
+	time.Sleep(300 * time.Millisecond) // let Redis finish growing its tables (activerehashing)
+	return float64(usedMemory(t, c)-before) / float64(n)
+}
+
+func usedMemory(t testing.TB, c rueidis.Client) int64 {
+	t.Helper()
+	info, err := c.Do(context.Background(), c.B().Info().Section("memory").Build()).ToString()
+	require.NoError(t, err)
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			require.NoError(t, err)
+			return n
+		}
+	}
+	t.Fatal("INFO memory has no used_memory")
+	return 0
+}

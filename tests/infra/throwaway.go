@@ -30,7 +30,8 @@ type ThrowawayRedis struct {
 	// WithSentinel: the master this server watches as a sentinel, and its name.
 	sentinelOf *ThrowawayRedis
 	masterSet  string
-	cluster    bool // WithCluster: a one-node cluster owning every slot
+	cluster    bool     // WithCluster: a one-node cluster owning every slot
+	extra      []string // WithArgs
 }
 
 // RedisOption sets up a throwaway redis-server.
@@ -44,6 +45,12 @@ func WithTLS(pki *PKI) RedisOption { return func(r *ThrowawayRedis) { r.pki = pk
 // key and channel, and turns the default (passwordless) user off.
 func WithACLUser(name, password string) RedisOption {
 	return func(r *ThrowawayRedis) { r.user = []string{name, "on", ">" + password, "~*", "&*", "+@all"} }
+}
+
+// WithArgs passes more redis-server arguments, e.g. "--maxmemory-policy",
+// "volatile-lru"; they come last, so they win.
+func WithArgs(args ...string) RedisOption {
+	return func(r *ThrowawayRedis) { r.extra = append(r.extra, args...) }
 }
 
 // StartRedis starts a throwaway redis-server (following RedisURL's
@@ -92,6 +99,7 @@ func (r *ThrowawayRedis) Start() {
 	if r.user != nil {
 		args = append(append(args, "--user", "default", "off", "--user"), r.user...)
 	}
+	args = append(args, r.extra...)
 	r.cmd = exec.CommandContext(context.Background(), r.bin, args...)
 	require.NoError(r.t, r.cmd.Start())
 	deadline := time.Now().Add(10 * time.Second)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/redis/rueidis"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -52,4 +53,21 @@ func TestRedisGone_Unavailable(t *testing.T) {
 	client.Close() // as good as a dead Redis for this store
 	_, err := s.Begin(context.Background(), "k", ports.Claim{Fingerprint: "f", TaskID: "t", Token: "x", Lease: time.Second})
 	require.ErrorIs(t, err, domain.ErrUnavailable)
+}
+
+// A full Redis under noeviction refuses writes rather than evicting keys:
+// a new key is then unavailable (503), never silently forgotten later.
+func TestRedisFull_Unavailable(t *testing.T) {
+	r := infra.StartRedis(t, infra.WithArgs("--maxmemory-policy", "noeviction"))
+	client := infra.AdapterClient(t, r.URL())
+	ctx := context.Background()
+	s := newStore(t, client, time.Minute)
+	claim := ports.Claim{Fingerprint: "f", TaskID: "t", Token: "x", Lease: time.Second}
+	_, err := s.Begin(ctx, "k1", claim)
+	require.NoError(t, err)
+	// Full: whatever it holds is above its (new) limit.
+	require.NoError(t, client.Do(ctx, client.B().ConfigSet().ParameterValue().ParameterValue("maxmemory", "1").Build()).Error())
+	_, err = s.Begin(ctx, "k2", claim)
+	require.ErrorIs(t, err, domain.ErrUnavailable)
+	assert.ErrorContains(t, err, "OOM")
 }

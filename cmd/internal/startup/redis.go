@@ -2,8 +2,10 @@ package startup
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/redis/rueidis"
 
@@ -46,7 +48,35 @@ func OpenRedis(ctx context.Context, cfg configs.RedisConfig, binary string, log 
 	if err != nil {
 		return nil, err // "redis client: …" says what failed
 	}
+	if err := checkEviction(ctx, client, cfg.CommandTimeout, log); err != nil {
+		client.Close()
+		return nil, err
+	}
 	log.Info("redis client ready", "tls", strings.HasPrefix(cfg.URL, "rediss://"), "sentinel_master_set", cfg.Sentinel.MasterSet,
 		"cluster_seeds", len(seeds), "max_flush_delay", cfg.MaxFlushDelay, "command_timeout", cfg.CommandTimeout)
 	return client, nil
+}
+
+// checkEviction refuses a Redis that may evict the service's keys (see
+// redisclient.CheckEviction): it would break the cap and exactly-once
+// issuance silently, under load, long after start. A Redis that will not
+// say (CONFIG GET refused, as managed services often do) is trusted, and
+// the log says once what to check by hand.
+func checkEviction(ctx context.Context, client rueidis.Client, timeout time.Duration, log *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err := redisclient.CheckEviction(ctx, client)
+	var evicting *redisclient.EvictionError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &evicting):
+		return err
+	case errors.Is(err, redisclient.ErrConfigHidden):
+		log.Warn("cannot check Redis's maxmemory-policy: make sure it is noeviction (on a managed Redis, in its "+
+			"parameter settings), or Redis may evict gate leases, idempotency keys and ledger records", "err", err)
+	default:
+		log.Warn("could not check Redis's maxmemory-policy: make sure it is noeviction", "err", err)
+	}
+	return nil
 }

@@ -91,9 +91,10 @@ func buildAPI(ctx context.Context, cfg configs.Config, p *serverPorts, kinds []d
 	if err != nil {
 		return nil, err
 	}
-	// A key's run must not outlive its lease, or a retry could run beside it.
+	// A key's lease is made from these: the run's deadline, the slot release
+	// after it, the store call that ends the run (SubmitOnceConfig.Lease).
 	once, err := app.NewSubmitOnce(submit, p.idem, app.SubmitOnceConfig{
-		Lease: cfg.HTTP.RequestTimeout + cfg.Gate.ReleaseTimeout, StoreTimeout: cfg.Redis.CommandTimeout,
+		RunTimeout: cfg.HTTP.RequestTimeout, RunnerGrace: cfg.Gate.ReleaseTimeout, StoreTimeout: cfg.Redis.CommandTimeout,
 		NewID: uuid.NewString, Logger: log,
 	})
 	if err != nil {

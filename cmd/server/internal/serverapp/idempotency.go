@@ -10,14 +10,15 @@ import (
 )
 
 // openIdempotency opens the store of Idempotency-Key outcomes: in Redis
-// (on p's client), shared by every instance, when the gate is; in memory
-// otherwise.
+// (on p's client), shared by every instance, when the gate is; in memory,
+// bounded by idempotency.capacity, otherwise.
 func (p *serverPorts) openIdempotency(cfg configs.Config, log *slog.Logger) error {
 	if !cfg.UsesRedis() {
-		s, err := memidem.New(cfg.Idempotency.TTL)
+		s, err := memidem.New(memidem.Config{TTL: cfg.Idempotency.TTL, Capacity: cfg.Idempotency.Capacity})
 		if err != nil {
 			return fmt.Errorf("memory idempotency store: %w", err)
 		}
+		log.Info("idempotency keys: in memory", "ttl", cfg.Idempotency.TTL.String(), "capacity", cfg.Idempotency.Capacity)
 		p.idem = s
 		return nil
 	}

@@ -255,20 +255,89 @@ func TestIdempotency_AnExpiredKeyIsANewRequest(t *testing.T) {
 	}
 }
 
+// The same key with another kind is a 422: a kind the server does not run is
+// refused before the key is looked at (a kind it runs would be refused as a
+// reused key, also 422), and the key's stored outcome is left as it was.
 func TestIdempotency_SameKeyOtherKindIs422(t *testing.T) {
 	w := newWorker(t)
 	srv := newIdemServerOn(t, onRedis, w, 5*time.Second, time.Minute)
 	key := uuid.NewString()
-	require.Equal(t, http.StatusOK, post(t, srv.URL, key).status)
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, srv.URL+"/queue",
-		jsonBody(`{"action":"other_kind"}`))
+	first := post(t, srv.URL, key)
+	require.Equal(t, http.StatusOK, first.status)
+	assert.Equal(t, http.StatusUnprocessableEntity, postAction(t, srv.URL, key, "other_kind"))
+	assert.Equal(t, answer{status: http.StatusOK, code: first.code, requestID: first.requestID, replayed: true}, post(t, srv.URL, key))
+}
+
+// postAction posts {"action": action} under key and returns the status.
+func postAction(t *testing.T, url, key, action string) int {
+	t.Helper()
+	body, err := json.Marshal(map[string]string{"action": action})
+	require.NoError(t, err)
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, url+"/queue", strings.NewReader(string(body)))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", key)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	return resp.StatusCode
 }
 
-func jsonBody(s string) io.Reader { return strings.NewReader(s) }
+// A request refused before the gate (a bad or unknown action) is refused
+// before its key is stored: keys that are never run cost Redis nothing.
+func TestIdempotency_RefusedRequestsStoreNothing(t *testing.T) {
+	cfg := idemConfig(5*time.Second, time.Hour)
+	onRedis(t, &cfg)
+	w := newWorker(t)
+	srv := newServer(t, cfg, w.proc)
+	big := strings.Repeat("A", int(cfg.HTTP.BodyLimit)-len(`{"action":""}`)) // as large as a body may be
+	for range 200 {
+		require.Equal(t, http.StatusBadRequest, postAction(t, srv.URL, uuid.NewString(), big))
+	}
+	for range 20 {
+		require.Equal(t, http.StatusUnprocessableEntity, postAction(t, srv.URL, uuid.NewString(), "no_such_kind"))
+	}
+	keys, bytes := infra.PrefixMemory(t, infra.RedisClient(t, cfg.Redis.URL), cfg.Idempotency.Prefix)
+	t.Logf("220 refused requests left %d keys, %d bytes", keys, bytes)
+	assert.Zero(t, keys, "Redis keys left by refused requests")
+	assert.Zero(t, bytes, "bytes left by refused requests")
+	assert.Zero(t, w.runs.Load())
+}
+
+// A request refused by a full gate (429) sent no task: once it is
+// answered, its key is forgotten, as if it had never been sent.
+func TestIdempotency_AtCapacityLeavesNothing(t *testing.T) {
+	for name, onStore := range stores() {
+		t.Run(name, func(t *testing.T) {
+			cfg := idemConfig(5*time.Second, time.Hour)
+			cfg.Gate.Capacity = 2
+			onStore(t, &cfg)
+			w := newWorker(t)
+			hold := make(chan struct{})
+			w.delay = func(int32) time.Duration { <-hold; return 0 }
+			srv := newServer(t, cfg, w.proc)
+			var wg sync.WaitGroup
+			busy := []string{uuid.NewString(), uuid.NewString()}
+			for _, key := range busy { // the two slots, held by keyed requests
+				wg.Go(func() { assert.Equal(t, http.StatusOK, post(t, srv.URL, key).status) })
+			}
+			require.Eventually(t, func() bool { return w.runs.Load() == 2 }, 5*time.Second, 5*time.Millisecond)
+			refused := make([]string, 50)
+			for i := range refused {
+				refused[i] = uuid.NewString()
+				require.Equal(t, http.StatusTooManyRequests, post(t, srv.URL, refused[i]).status)
+			}
+			if name == "redis" {
+				keys, _ := infra.PrefixMemory(t, infra.RedisClient(t, cfg.Redis.URL), cfg.Idempotency.Prefix)
+				assert.Equal(t, int64(len(busy)), keys, "only the requests in flight hold a key")
+			}
+			close(hold)
+			wg.Wait()
+			// A key refused at capacity is new again: its retry runs as a new task.
+			again := post(t, srv.URL, refused[0])
+			assert.Equal(t, answer{status: http.StatusOK, code: again.code, requestID: again.requestID}, again)
+			assert.Equal(t, int32(3), w.runs.Load())
+		})
+	}
+}
