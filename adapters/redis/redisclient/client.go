@@ -107,11 +107,32 @@ func New(ctx context.Context, cfg Config) (rueidis.Client, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.CommandTimeout)
 	defer cancel()
-	if err := client.Do(ctx, client.B().Ping().Build()).Error(); err != nil {
+	if err := pingAny(ctx, client); err != nil {
 		client.Close()
 		return nil, explain(err, opt)
 	}
 	return client, nil
+}
+
+// pingAny reports whether some node the client knows answers a PING. A
+// cluster client sends a keyless command to any connection it holds, and
+// it may hold one to a seed that is down while the cluster is up: asking
+// node by node keeps one dead seed from failing the start.
+func pingAny(ctx context.Context, client rueidis.Client) error {
+	var first error
+	for _, node := range client.Nodes() {
+		err := node.Do(ctx, node.B().Ping().Build()).Error()
+		if err == nil {
+			return nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	if first == nil { // no node known: ask through the client itself
+		first = client.Do(ctx, client.B().Ping().Build()).Error()
+	}
+	return first
 }
 
 // options turns cfg into rueidis's options, refusing a missing or

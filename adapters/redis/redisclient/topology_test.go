@@ -37,7 +37,9 @@ func TestCluster_SeedsBesideTheURLsHost(t *testing.T) {
 	cfg.ClusterAddrs = []string{node.Addr()}
 	c := open(t, cfg)
 	roundTrip(t, c)
-	mode, err := c.Do(context.Background(), c.B().ClusterInfo().Build()).ToString()
+	seed, ok := c.Nodes()[node.Addr()]
+	require.True(t, ok, "the client knows the live seed")
+	mode, err := seed.Do(context.Background(), seed.B().ClusterInfo().Build()).ToString()
 	require.NoError(t, err)
 	assert.Contains(t, mode, "cluster_state:ok")
 }
