@@ -120,7 +120,7 @@ func TestComposeSettingsAreOnesTheServicesRead(t *testing.T) {
 		case "server":
 			port = strconv.Itoa(cfg.HTTP.Port)
 		case "worker":
-			_, port, _ = net.SplitHostPort(cfg.Worker.MetricsAddr)
+			_, port, _ = net.SplitHostPort(cfg.Worker.AdminAddr)
 		default:
 			t.Fatalf("%s runs %q, neither server nor worker", name, s.Command)
 		}

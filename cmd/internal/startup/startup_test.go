@@ -3,6 +3,8 @@ package startup
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
 	"runtime/debug"
 	"testing"
 
@@ -33,4 +35,42 @@ func TestBegin_LogsSkippedServiceLinksAtDebug(t *testing.T) {
 			}
 		})
 	}
+}
+
+// debug.pprof_addr naming the binary's admin listener puts the profiler
+// there (the binary opens it): Begin leaves the address free. Any other
+// address gets a listener of the profiler's own.
+func TestBegin_PProfOnTheAdminListenerWhenItNamesIt(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(before) })
+	for binary, adminVar := range map[string]string{"server": "RPS_HTTP__ADMIN_ADDR", "worker": "RPS_WORKER__ADMIN_ADDR"} {
+		t.Run(binary, func(t *testing.T) {
+			admin, other := freeAddr(t), freeAddr(t)
+			base := []string{"RPS_LOG__FORMAT=json", "GOGC=100", "GOMEMLIMIT=off", adminVar + "=" + admin}
+
+			p, err := Begin(context.Background(), observability.BuildInfo{Binary: binary}, nil, append(base, "RPS_DEBUG__PPROF_ADDR="+admin), io.Discard)
+			require.NoError(t, err)
+			assert.True(t, p.PProfOnAdmin)
+			ln, err := net.Listen("tcp", admin)
+			require.NoError(t, err, "Begin opened nothing at the admin address")
+			require.NoError(t, ln.Close())
+			p.Close()
+
+			p, err = Begin(context.Background(), observability.BuildInfo{Binary: binary}, nil, append(base, "RPS_DEBUG__PPROF_ADDR="+other), io.Discard)
+			require.NoError(t, err)
+			t.Cleanup(p.Close)
+			assert.False(t, p.PProfOnAdmin)
+			_, err = net.Listen("tcp", other)
+			require.Error(t, err, "the profiler listens on its own address")
+		})
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
 }
