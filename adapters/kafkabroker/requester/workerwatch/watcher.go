@@ -145,7 +145,9 @@ func groupConsumes(g kafka.ConsumerGroupDescription, topic string) (bool, string
 		g.GroupID, g.State, len(g.Members), topic)
 }
 
-// Ready is nil while a worker consumes, else domain.ErrNoWorkers.
+// Ready is nil while a worker consumes, else domain.ErrNoWorkers; before
+// the group's first description also domain.ErrStarting: whether a worker
+// consumes is not known yet, so the instance has not finished starting.
 func (w *Watcher) Ready() error {
 	if w.group == "" {
 		return nil
@@ -153,7 +155,7 @@ func (w *Watcher) Ready() error {
 	v := w.workers.Load()
 	switch {
 	case v == nil:
-		return fmt.Errorf("requester: worker group not described yet: %w", domain.ErrNoWorkers)
+		return fmt.Errorf("requester: worker group not described yet: %w: %w", domain.ErrStarting, domain.ErrNoWorkers)
 	case !v.consuming:
 		return fmt.Errorf("requester: %s: %w", v.reason, domain.ErrNoWorkers)
 	}

@@ -58,6 +58,7 @@ func TestReadiness_KafkaIsSharedItsStartIsNot(t *testing.T) {
 		deps   map[string]string
 	}{
 		{name: "starting", broker: fmt.Errorf("requester: reply path not proven yet: %w", domain.ErrStarting), status: 503},
+		{name: "workers_not_known_yet", broker: fmt.Errorf("requester: worker group not described yet: %w: %w", domain.ErrStarting, domain.ErrNoWorkers), status: 503},
 		{name: "ready", status: 200, deps: map[string]string{"kafka": "up", "workers": "up"}},
 		{name: "kafka_down", broker: fmt.Errorf("requester: all brokers down: %w", domain.ErrUnavailable), status: 200, deps: map[string]string{"kafka": "down", "workers": "down"}},
 		{name: "no_worker", broker: fmt.Errorf("requester: %w", domain.ErrNoWorkers), status: 200, deps: map[string]string{"kafka": "up", "workers": "down"}},
