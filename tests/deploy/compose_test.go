@@ -243,12 +243,14 @@ func TestPrometheusScrapesTheComposeServices(t *testing.T) {
 			for _, name := range sd.Names {
 				jobs[name] = true
 				s, ok := f.Services[name]
-				if !ok {
+				port := strconv.Itoa(sd.Port)
+				switch {
+				case !ok:
 					t.Errorf("job %s scrapes %s, which is no service", sc.JobName, name)
-				} else if !slices.Contains(s.Expose, strconv.Itoa(sd.Port)) {
-					t.Errorf("job %s scrapes %s:%d, a port it does not expose (%q)", sc.JobName, name, sd.Port, s.Expose)
-				} else if s.Image == ourImage && strconv.Itoa(sd.Port) != metricsPort(t, s) {
-					t.Errorf("job %s scrapes %s:%d, but it serves /metrics on %s", sc.JobName, name, sd.Port, metricsPort(t, s))
+				case !slices.Contains(s.Expose, port):
+					t.Errorf("job %s scrapes %s:%s, a port it does not expose (%q)", sc.JobName, name, port, s.Expose)
+				case s.Image == ourImage && port != metricsPort(t, s):
+					t.Errorf("job %s scrapes %s:%s, but it serves /metrics on %s", sc.JobName, name, port, metricsPort(t, s))
 				}
 			}
 		}
