@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/1000x-rps-server/rps-server/observability"
+	"github.com/1000x-rps-server/rps-server/tests/infra"
 )
 
 // A pod beside a Service named rps-server starts, and says at debug which
@@ -45,7 +46,7 @@ func TestBegin_PProfOnTheAdminListenerWhenItNamesIt(t *testing.T) {
 	t.Cleanup(func() { debug.SetGCPercent(before) })
 	for binary, adminVar := range map[string]string{"server": "RPS_HTTP__ADMIN_ADDR", "worker": "RPS_WORKER__ADMIN_ADDR"} {
 		t.Run(binary, func(t *testing.T) {
-			admin, other := freeAddr(t), freeAddr(t)
+			admin, other := infra.FreeAddr(t), infra.FreeAddr(t)
 			base := []string{"RPS_LOG__FORMAT=json", "GOGC=100", "GOMEMLIMIT=off", adminVar + "=" + admin}
 
 			p, err := Begin(context.Background(), observability.BuildInfo{Binary: binary}, nil, append(base, "RPS_DEBUG__PPROF_ADDR="+admin), io.Discard)
@@ -64,13 +65,4 @@ func TestBegin_PProfOnTheAdminListenerWhenItNamesIt(t *testing.T) {
 			require.Error(t, err, "the profiler listens on its own address")
 		})
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
 }
