@@ -36,6 +36,6 @@ USER 65532:65532
 EXPOSE 8000
 # The probe is bash over /dev/tcp (no curl in the image). It checks the
 # server's /readyz on $PORT; a worker container runs `readyz 9100` with its
-# metrics port instead (docker-compose.yml does).
+# admin port instead (docker-compose.yml does).
 HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 CMD ["readyz"]
 CMD ["server"]

@@ -61,6 +61,10 @@ type HTTPConfig struct {
 	// whose X-Forwarded-For is believed for the client's address; empty (the
 	// default) believes no forwarded header and takes the peer's address.
 	TrustedProxies string `koanf:"trusted_proxies"`
+	// AdminAddr moves GET /metrics off the API's port to a listener of its
+	// own (host:port), so the public port serves the API only; empty (the
+	// default) serves /metrics beside the API.
+	AdminAddr string `koanf:"admin_addr"`
 }
 
 // Addr is the listen address, host:port.
@@ -195,8 +199,10 @@ type KafkaConfig struct {
 type WorkerConfig struct {
 	Concurrency int    `koanf:"concurrency"` // tasks run at once per worker
 	Group       string `koanf:"group"`       // Kafka consumer group of the workers
-	// MetricsAddr serves the worker's /metrics and /readyz; empty turns it off.
-	MetricsAddr string `koanf:"metrics_addr"`
+	// AdminAddr serves the worker's /healthz, /readyz and /metrics (it has
+	// no other port); empty turns it off. Also read as worker.metrics_addr
+	// (an alias).
+	AdminAddr string `koanf:"admin_addr"`
 	// DrainTimeout bounds the drain after SIGTERM; tasks unanswered then
 	// are left uncommitted and redelivered to the group.
 	DrainTimeout time.Duration `koanf:"drain_timeout"`
@@ -254,7 +260,9 @@ type LogConfig struct {
 type DebugConfig struct {
 	// PProfAddr serves Go's profiler (/debug/pprof/) on a listener of its
 	// own, e.g. 127.0.0.1:6060; empty (the default) turns it off. Keep it
-	// on loopback: profiles reveal the process's internals.
+	// on loopback: profiles reveal the process's internals. The address of
+	// the binary's admin listener (http.admin_addr, worker.admin_addr) puts
+	// it on that listener instead.
 	PProfAddr string `koanf:"pprof_addr"`
 }
 
@@ -356,6 +364,7 @@ func Default() Config {
 		Worker: WorkerConfig{
 			Concurrency:    1000,
 			Group:          "gift-service-workers",
+			AdminAddr:      "0.0.0.0:9100",
 			DrainTimeout:   30 * time.Second,
 			LedgerTTL:      24 * time.Hour,
 			LedgerPrefix:   "rps:issued:",

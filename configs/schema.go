@@ -25,6 +25,8 @@ func aliases() map[string]string {
 	return map[string]string{
 		// Configs written when the setting sat with Kafka's keep working.
 		"kafka.reply_timeout": "task.reply_timeout",
+		// Configs that name the worker's listener after its metrics keep working.
+		"worker.metrics_addr": "worker.admin_addr",
 	}
 }
 

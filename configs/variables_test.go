@@ -10,7 +10,9 @@ func TestReadsVariable(t *testing.T) {
 		"REDIS_URL":                          true,  // the original's
 		"RATE_LIMIT_CAPACITY":                true,  // the original's
 		"RPS_GATE__CAPACITY":                 true,  // a key's
-		"RPS_WORKER__METRICS_ADDR":           true,  // a key's
+		"RPS_WORKER__ADMIN_ADDR":             true,  // a key's
+		"RPS_WORKER__METRICS_ADDR":           true,  // an alias's
+		"RPS_HTTP__ADMIN_ADDR":               true,  // a key's
 		"RPS_KAFKA__SETTINGS__LINGER_MS":     true,  // a librdkafka property
 		"RPS_CONFIG":                         true,  // the YAML file
 		"RPS_GATE__CAPACITI":                 false, // a typo

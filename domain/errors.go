@@ -18,6 +18,11 @@ var (
 	// would only wait out its deadline. It wraps ErrUnavailable (503), so
 	// callers that do not care why still see an unavailable dependency.
 	ErrNoWorkers = fmt.Errorf("no worker consumes tasks: %w", ErrUnavailable)
+	// ErrStarting means a port of this instance has not started yet (the
+	// Kafka broker has not proven its reply path): unlike a dependency every
+	// instance shares being down, it makes this instance unready. It wraps
+	// ErrUnavailable (503).
+	ErrStarting = fmt.Errorf("starting: %w", ErrUnavailable)
 	// ErrInvalidTask means the task is malformed and can never succeed.
 	ErrInvalidTask = errors.New("invalid task")
 	// ErrUnknownKind means no handler is registered for the task's kind.

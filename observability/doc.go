@@ -3,6 +3,7 @@
 // is on, through contexts, so every log line of a request can be joined),
 // its tracing (OpenTelemetry over OTLP/HTTP, off by default, tracing.go),
 // its own metrics registry (with trace-id exemplars, exemplar.go), admin listeners kept
-// apart from the service's port (profiler, metrics of the worker), and which
+// apart from the service's port (profiler, metrics), readiness (what is the
+// instance's own and what every instance shares, readiness.go), and which
 // build is running (-version, rps_build_info).
 package observability

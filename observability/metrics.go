@@ -1,12 +1,12 @@
 package observability
 
 import (
-	"context"
 	"fmt"
-	"time"
+	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // NewRegistry returns a registry of the process's own, with the Go runtime
@@ -32,28 +32,9 @@ func RegisterAll(reg prometheus.Registerer, cs ...prometheus.Collector) error {
 	return nil
 }
 
-// readinessTimeout bounds the readiness check a scrape runs, well inside a
-// scrape timeout, so a hung dependency reads as not ready, not as a failed
-// scrape.
-const readinessTimeout = 2 * time.Second
-
-// RegisterReadiness exports rps_ready: 1 when ready(ctx) returns nil at
-// scrape time, 0 otherwise. It is what /readyz answers, as a series, so an
-// alert can tell "no instance ready" from "instances up but not serving".
-func RegisterReadiness(reg prometheus.Registerer, ready func(context.Context) error) error {
-	g := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "rps_ready",
-		Help: "1 when this instance is ready to serve (what /readyz answers 200 for), 0 otherwise.",
-	}, func() float64 {
-		ctx, cancel := context.WithTimeout(context.Background(), readinessTimeout)
-		defer cancel()
-		if ready(ctx) != nil {
-			return 0
-		}
-		return 1
-	})
-	if err := reg.Register(g); err != nil {
-		return fmt.Errorf("register readiness metric: %w", err)
-	}
-	return nil
+// MetricsHandler serves what g gathers, as GET /metrics answers it: in
+// OpenMetrics when the scraper asks for it, which carries the exemplars
+// (trace ids) of the latency histograms.
+func MetricsHandler(g prometheus.Gatherer) http.Handler {
+	return promhttp.HandlerFor(g, promhttp.HandlerOpts{EnableOpenMetrics: true})
 }

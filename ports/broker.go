@@ -17,7 +17,8 @@ type TaskBroker interface {
 	// Ready returns nil when a task sent now can be served: replies can be
 	// received and a worker consumes tasks. Otherwise it says why, wrapping
 	// domain.ErrUnavailable, or domain.ErrNoWorkers (which wraps it) while
-	// no worker consumes. It answers from what the broker already knows,
+	// no worker consumes, or domain.ErrStarting (which wraps it too) until
+	// the broker has started. It answers from what the broker already knows,
 	// without a round trip: the use case asks it before every request, so
 	// no gate slot is taken for a task nobody would run.
 	Ready(ctx context.Context) error

@@ -15,7 +15,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/1000x-rps-server/rps-server/adapters/httpapi/problem"
 	"github.com/1000x-rps-server/rps-server/adapters/httpapi/requestid"
@@ -35,11 +34,10 @@ type TaskSubmitter interface {
 	// the first run's outcome (Replayed set, with its request id), also
 	// when that was a refusal, which err then is.
 	SubmitOnce(ctx context.Context, key string, kind domain.Kind, requestID string) (domain.Outcome, error)
-	// Ready reports whether every port behind the use case can serve.
-	Ready(ctx context.Context) error
 }
 
-// Config tunes the adapter. Every field is required except RetryAfter.
+// Config tunes the adapter. Every field is required except RetryAfter,
+// Gatherer, TrustedProxies, Tracing and Readiness.
 type Config struct {
 	// BodyLimit is the largest POST /queue body, in bytes; more is a 413.
 	BodyLimit int64
@@ -52,8 +50,14 @@ type Config struct {
 	Logger *slog.Logger
 	// Registerer receives the HTTP metrics.
 	Registerer prometheus.Registerer
-	// Gatherer is what GET /metrics serves.
+	// Gatherer is what GET /metrics serves; nil: the API serves no
+	// /metrics (an admin listener of the server's does, apart from the API).
 	Gatherer prometheus.Gatherer
+	// Readiness is what GET /readyz checks besides draining: the instance's
+	// own state, and the dependencies it shares with the other instances,
+	// which it reports but is never unready for. The zero value checks
+	// nothing.
+	Readiness observability.Readiness
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed for
 	// the client's address (echo's RealIP); none believes no header.
 	TrustedProxies []*net.IPNet
@@ -77,7 +81,7 @@ type API struct {
 	draining atomic.Bool
 	notReady atomic.Pointer[string] // last readiness seen: "" ready, else the reason; nil before the first probe
 	// Bodies that never change, encoded once per API instead of per request.
-	helloBody, okBody, readyBody []byte
+	helloBody, okBody []byte
 }
 
 // New builds the routes and middleware around sub.
@@ -87,8 +91,8 @@ func New(sub TaskSubmitter, cfg Config) (*API, error) {
 		return nil, errors.New("httpapi: nil submitter")
 	case cfg.Logger == nil:
 		return nil, errors.New("httpapi: nil logger")
-	case cfg.Registerer == nil || cfg.Gatherer == nil:
-		return nil, errors.New("httpapi: nil metrics registerer or gatherer")
+	case cfg.Registerer == nil:
+		return nil, errors.New("httpapi: nil metrics registerer")
 	case cfg.BodyLimit < 1:
 		return nil, errors.New("httpapi: body limit must be positive")
 	case cfg.RequestTimeout <= 0:
@@ -101,7 +105,6 @@ func New(sub TaskSubmitter, cfg Config) (*API, error) {
 		problems:  problem.New(cfg.RetryAfter, cfg.Logger),
 		helloBody: []byte(`{"Hello":"World"}`),
 		okBody:    []byte(`{"status":"ok"}`),
-		readyBody: []byte(`{"status":"ready"}`),
 	}
 	a.e.HideBanner, a.e.HidePort = true, true
 	a.e.HTTPErrorHandler = a.problems.Handle
@@ -126,9 +129,9 @@ func New(sub TaskSubmitter, cfg Config) (*API, error) {
 	a.e.Match(readOnly, "/healthz", a.healthz)
 	a.e.Match(readOnly, "/readyz", a.readyz)
 	a.e.Match(readOnly, "/openapi.yaml", a.openAPI)
-	// OpenMetrics, when the scraper asks for it, carries the exemplars
-	// (trace ids) of the latency histograms.
-	a.e.Match(readOnly, "/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{EnableOpenMetrics: true})))
+	if cfg.Gatherer != nil {
+		a.e.Match(readOnly, "/metrics", echo.WrapHandler(observability.MetricsHandler(cfg.Gatherer)))
+	}
 	a.handler = traceServer(a.e, cfg.Tracing)
 	return a, nil
 }

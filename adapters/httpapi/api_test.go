@@ -40,8 +40,7 @@ func TestStaticRoutes(t *testing.T) {
 
 // HEAD is how load balancers and `curl -I` probe; it must not be a 405.
 func TestReadOnlyRoutesAnswerHead(t *testing.T) {
-	api, sub := newAPI(t)
-	sub.EXPECT().Ready(gomock.Any()).Return(nil)
+	api, _ := newAPI(t)
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	for path, contentType := range map[string]string{
@@ -99,35 +98,45 @@ func TestRequestID(t *testing.T) {
 }
 
 func TestReadiness(t *testing.T) {
+	down := errors.New("dial tcp 10.0.0.7:6379: connection refused")
 	tests := []struct {
 		name   string
-		ready  error
+		own    error
+		redis  error
 		drain  bool
 		status int
-		detail string
+		body   string // the 200's
+		detail string // the 503's
 	}{
-		{name: "ready", status: http.StatusOK},
-		{name: "port_down", ready: errors.New("gate: dependency unavailable: dial tcp 10.0.0.7:6379: connection refused"), status: 503, detail: "not ready: gate unavailable"},
-		{name: "unnamed_port", ready: errors.New("Dial 10.0.0.7: refused"), status: 503, detail: "not ready: a dependency is unavailable"},
+		{name: "ready", status: http.StatusOK, body: `{"status":"ready","dependencies":{"redis":"up"}}`},
+		// Redis is every instance's: they all stay in the pool, and each
+		// request that needs Redis gets this instance's own 503.
+		{name: "shared_dependency_down", redis: down, status: http.StatusOK, body: `{"status":"ready","dependencies":{"redis":"down"}}`},
+		{name: "starting", own: fmt.Errorf("broker: requester: reply path not proven yet: %w", domain.ErrStarting), status: 503, detail: "not ready: starting"},
+		{name: "own_port_down", own: errors.New("gate: dependency unavailable: dial tcp 10.0.0.7:6379: connection refused"), status: 503, detail: "not ready: gate unavailable"},
+		{name: "unnamed_port", own: errors.New("Dial 10.0.0.7: refused"), status: 503, detail: "not ready: a dependency is unavailable"},
 		{name: "draining", drain: true, status: 503, detail: "not ready: shutting down"},
+		{name: "draining_in_a_shared_outage", drain: true, redis: down, status: 503, detail: "not ready: shutting down"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			api, sub := newAPI(t)
+			var deadline time.Time
+			api, _ := newAPI(t, func(c *httpapi.Config) {
+				c.Readiness = readiness(tt.own, "redis", tt.redis)
+				c.Readiness.Own = func(ctx context.Context) error {
+					deadline, _ = ctx.Deadline()
+					return tt.own
+				}
+			})
 			if tt.drain {
-				api.Drain() // Ready is not asked any more: the mock would fail the test
-			} else {
-				sub.EXPECT().Ready(gomock.Any()).DoAndReturn(func(ctx context.Context) error {
-					deadline, ok := ctx.Deadline()
-					assert.True(t, ok, "the probe is bounded")
-					assert.WithinDuration(t, time.Now().Add(2*time.Second), deadline, time.Second)
-					return tt.ready
-				})
+				api.Drain()
 			}
 			rec := get(api, "/readyz")
+			assert.WithinDuration(t, time.Now().Add(2*time.Second), deadline, time.Second, "the probe is bounded")
 			assert.Equal(t, tt.status, rec.Code)
+			assert.Equal(t, tt.status == http.StatusOK, api.Readiness(context.Background()).Err == nil, "the metric's check agrees")
 			if tt.status == http.StatusOK {
-				assert.JSONEq(t, `{"status":"ready"}`, rec.Body.String())
+				assert.JSONEq(t, tt.body, rec.Body.String())
 				return
 			}
 			assert.Equal(t, tt.detail, decodeProblem(t, rec, "/readyz").Detail, "a short reason, no addresses")
@@ -154,6 +163,15 @@ func TestMetrics(t *testing.T) {
 	assert.Contains(t, body, `method="OTHER"`)
 	assert.NotContains(t, body, "FOOBAR", "invented methods do not become labels")
 	assert.Contains(t, body, "rps_http_request_duration_seconds_bucket")
+}
+
+// With no Gatherer the API serves no /metrics: the server's admin listener
+// does, and the public port serves the API only.
+func TestMetrics_OffThePublicPort(t *testing.T) {
+	api, _ := newAPI(t, func(c *httpapi.Config) { c.Gatherer = nil })
+	rec := get(api, "/metrics")
+	assert.Equal(t, http.StatusNotFound, rec.Code)
+	assert.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))
 }
 
 // TestMetrics_InFlight reads the in-flight gauge through /metrics while a
@@ -247,7 +265,6 @@ func TestNew_RefusesMissingDependencies(t *testing.T) {
 	tests := map[string]func(*httpapi.Config){
 		"nil_logger":     func(c *httpapi.Config) { c.Logger = nil },
 		"nil_registerer": func(c *httpapi.Config) { c.Registerer = nil },
-		"nil_gatherer":   func(c *httpapi.Config) { c.Gatherer = nil },
 		"no_body_limit":  func(c *httpapi.Config) { c.BodyLimit = 0 },
 		"no_timeout":     func(c *httpapi.Config) { c.RequestTimeout = 0 },
 	}
@@ -270,12 +287,18 @@ func TestNew_RefusesMissingDependencies(t *testing.T) {
 // change, not once per probe.
 func TestReadiness_DetailInTheLogOncePerChange(t *testing.T) {
 	var logs bytes.Buffer
-	api, sub := newAPI(t, func(c *httpapi.Config) { c.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) })
 	down := errors.New("broker: dependency unavailable: 127.0.0.1:9092/bootstrap: Connect to ipv4#127.0.0.1:9092 failed")
-	gomock.InOrder(
-		sub.EXPECT().Ready(gomock.Any()).Return(down).Times(3),
-		sub.EXPECT().Ready(gomock.Any()).Return(nil).Times(2),
-	)
+	probes := 0
+	api, _ := newAPI(t, func(c *httpapi.Config) {
+		c.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+		c.Readiness.Own = func(context.Context) error {
+			probes++
+			if probes <= 3 {
+				return down
+			}
+			return nil
+		}
+	})
 	for range 5 {
 		get(api, "/readyz")
 	}

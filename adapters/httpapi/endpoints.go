@@ -28,31 +28,35 @@ func (a *API) healthz(c echo.Context) error {
 	return c.JSONBlob(http.StatusOK, a.okBody)
 }
 
-// readyz says whether this instance should get traffic: not while draining,
-// and not while a port behind the use case cannot serve. The public answer
-// names the port only ("not ready: gate unavailable"); addresses and error
-// texts go to the log, once per change of state.
+// readyz says whether this instance should get traffic: not while starting
+// or draining. A dependency every instance shares (Redis, Kafka, the
+// workers) being down leaves it ready: the answer lists each one's state,
+// and each request that needs it gets its own 503 with Retry-After. The
+// public reason of a 503 names no address; the error goes to the log, once
+// per change of state.
 func (a *API) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), readyTimeout)
 	defer cancel()
-	err := a.Ready(ctx)
-	a.logReadiness(ctx, err)
-	if err != nil {
-		return echo.NewHTTPError(http.StatusServiceUnavailable, "not ready: "+notReadyReason(err))
+	rep := a.Readiness(ctx)
+	a.logReadiness(ctx, rep.Err)
+	if rep.Err != nil {
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "not ready: "+notReadyReason(rep.Err))
 	}
-	return c.JSONBlob(http.StatusOK, a.readyBody)
+	return c.JSONBlob(http.StatusOK, rep.Body(""))
 }
 
 // errDraining is why an instance that is shutting down is not ready.
 var errDraining = errors.New("shutting down")
 
-// Ready is what /readyz answers: nil when this instance should get traffic.
-// The readiness metric asks it too, so both always agree.
-func (a *API) Ready(ctx context.Context) error {
+// Readiness is what /readyz answers: Err nil when this instance should get
+// traffic, and the state of each shared dependency. The readiness metric
+// asks it too, so both always agree.
+func (a *API) Readiness(ctx context.Context) observability.Report {
+	rep := a.cfg.Readiness.Check(ctx)
 	if a.draining.Load() {
-		return errDraining
+		rep.Err = errDraining
 	}
-	return a.sub.Ready(ctx)
+	return rep
 }
 
 // logReadiness logs a change of readiness: WARN with the full error when the
@@ -74,12 +78,14 @@ func (a *API) logReadiness(ctx context.Context, err error) {
 }
 
 // notReadyReason is the public reason of a failed readiness check: draining,
-// no worker, or the port named in front of the error ("gate: …" → "gate
+// starting, no worker, or the port named in front of the error ("gate: …" → "gate
 // unavailable"), nothing of the error's text, which may hold addresses.
 func notReadyReason(err error) string {
 	switch {
 	case errors.Is(err, errDraining):
 		return errDraining.Error()
+	case errors.Is(err, domain.ErrStarting):
+		return "starting"
 	case errors.Is(err, domain.ErrNoWorkers):
 		return "no worker consumes tasks"
 	}

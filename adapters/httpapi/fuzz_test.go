@@ -38,8 +38,6 @@ func (k kindChecker) SubmitOnce(ctx context.Context, key string, kind domain.Kin
 	return domain.Outcome{RequestID: id, Kind: kind, Value: res.Value}, err
 }
 
-func (kindChecker) Ready(context.Context) error { return nil }
-
 // FuzzQueue sends POST /queue with arbitrary bodies, content types, request
 // ids and idempotency keys. The server must answer one of the statuses the
 // contract documents for a client's input, never a 500; echo back a request

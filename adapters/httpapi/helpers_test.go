@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/1000x-rps-server/rps-server/adapters/httpapi"
 	"github.com/1000x-rps-server/rps-server/adapters/httpapi/httpapimocks"
+	"github.com/1000x-rps-server/rps-server/observability"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -105,4 +107,13 @@ func decodeProblem(t *testing.T, rec *httptest.ResponseRecorder, path string) pr
 	assert.NotEmpty(t, p.RequestID)
 	assert.Equal(t, rec.Header().Get("X-Request-ID"), p.RequestID)
 	return p
+}
+
+// readiness is an instance whose own check returns own and whose one shared
+// dependency, named dep, returns depErr.
+func readiness(own error, dep string, depErr error) observability.Readiness {
+	return observability.Readiness{
+		Own:          func(context.Context) error { return own },
+		Dependencies: []observability.Dependency{{Name: dep, Check: func(context.Context) error { return depErr }}},
+	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/1000x-rps-server/rps-server/adapters/httpapi"
 	"github.com/1000x-rps-server/rps-server/adapters/httpapi/httpapimocks"
 	"github.com/1000x-rps-server/rps-server/domain"
+	"github.com/1000x-rps-server/rps-server/observability"
 )
 
 // plumbingHeaders are set by net/http or are standard for every response;
@@ -48,6 +49,7 @@ type contractCase struct {
 	body, ctype   string
 	headers       map[string]string
 	expect        func(sub *httpapimocks.MockTaskSubmitter)
+	readiness     observability.Readiness
 	status        int
 	badRequest    bool // the request breaks the contract on purpose (the 4xx cases)
 	wantedHeaders []string
@@ -100,18 +102,17 @@ func TestContract_EveryRouteAnswersAsDocumented(t *testing.T) {
 		{name: "queue_unavailable", method: http.MethodPost, path: "/queue", status: 503, expect: submitErr(domain.ErrUnavailable), wantedHeaders: []string{"Retry-After"}},
 		{name: "queue_timed_out", method: http.MethodPost, path: "/queue", status: 504, expect: submitErr(domain.ErrTimedOut)},
 		{name: "healthz", method: http.MethodGet, path: "/healthz", status: 200},
-		{name: "readyz", method: http.MethodGet, path: "/readyz", status: 200, expect: func(s *httpapimocks.MockTaskSubmitter) {
-			s.EXPECT().Ready(gomock.Any()).Return(nil)
-		}},
+		{name: "readyz", method: http.MethodGet, path: "/readyz", status: 200, readiness: readiness(nil, "redis", nil)},
+		{name: "readyz_shared_outage", method: http.MethodGet, path: "/readyz", status: 200, readiness: readiness(nil, "redis", domain.ErrUnavailable)},
 		{name: "readyz_not_ready", method: http.MethodGet, path: "/readyz", status: 503, wantedHeaders: []string{"Retry-After"},
-			expect: func(s *httpapimocks.MockTaskSubmitter) { s.EXPECT().Ready(gomock.Any()).Return(domain.ErrUnavailable) }},
+			readiness: readiness(domain.ErrStarting, "redis", nil)},
 		{name: "metrics", method: http.MethodGet, path: "/metrics", status: 200},
 		{name: "openapi", method: http.MethodGet, path: "/openapi.yaml", status: 200},
 	}
 	covered := map[string]bool{}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			api, sub := newAPI(t)
+			api, sub := newAPI(t, func(c *httpapi.Config) { c.Readiness = tc.readiness })
 			if tc.expect != nil {
 				tc.expect(sub)
 			}

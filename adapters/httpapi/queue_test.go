@@ -174,7 +174,6 @@ func (fastSubmitter) Submit(context.Context, domain.Kind, string) (domain.Result
 func (fastSubmitter) SubmitOnce(context.Context, string, domain.Kind, string) (domain.Outcome, error) {
 	return domain.Outcome{Value: "GIFT-0123456789ABCDEFGHJKMNPQ"}, nil
 }
-func (fastSubmitter) Ready(context.Context) error { return nil }
 
 // BenchmarkQueue measures the adapter's share of the hot path: POST /queue
 // with no body, as the original's clients send it.

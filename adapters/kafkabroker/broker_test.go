@@ -88,6 +88,7 @@ func TestBrokerDown_RequesterIsNotReadyAndUnavailableAtOnce(t *testing.T) {
 	require.NoError(t, err, "a server may start before Kafka")
 
 	require.ErrorIs(t, r.Ready(context.Background()), domain.ErrUnavailable)
+	require.ErrorIs(t, r.Ready(context.Background()), domain.ErrStarting, "its own start, not a shared outage: the instance stays unready")
 	// Refused at once: a request that waited for its deadline would end
 	// in ErrTimedOut, one refused before sending in ErrUnavailable.
 	start := time.Now()

@@ -36,5 +36,12 @@ func run(ctx context.Context, build observability.BuildInfo, args, environ []str
 		return err
 	}
 	defer application.Close()
+	if addr := proc.Config.HTTP.AdminAddr; addr != "" {
+		stopAdmin, err := serveAdmin(ctx, addr, proc.Registry, proc.PProfOnAdmin, proc.Log)
+		if err != nil {
+			return err
+		}
+		defer stopAdmin()
+	}
 	return serve(ctx, proc.Config.HTTP, application.API, proc.Log, ready)
 }

@@ -155,3 +155,45 @@ func TestRun_PProfOnlyWhenAskedAndOnItsOwnAddress(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Contains(t, string(body), "goroutine profile:")
 }
+
+// With http.admin_addr set, /metrics moves to its own listener: the API's
+// port answers 404 for it, the admin listener 200 with the server's series
+// (readiness and the HTTP metrics of the API among them). The profiler
+// joins it when debug.pprof_addr names the same address.
+func TestRun_MetricsOnTheAdminListenerOnly(t *testing.T) {
+	admin := infra.FreeAddr(t)
+	base, _ := startServer(t, []string{"RPS_HTTP__ADMIN_ADDR=" + admin, "RPS_DEBUG__PPROF_ADDR=" + admin})
+	get := func(u string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(u)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode, string(body)
+	}
+	code, _ := get(base + "/")
+	require.Equal(t, http.StatusOK, code)
+
+	code, body := get(base + "/metrics")
+	assert.Equal(t, http.StatusNotFound, code, "no /metrics on the public port: %s", body)
+	code, body = get("http://" + admin + "/metrics")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, `rps_ready{dependency="self"} 1`)
+	assert.Contains(t, body, `rps_http_requests_total{code="404",host="",method="GET",url=""} 1`, "the API's own metrics, its 404 for /metrics counted")
+	code, _ = get("http://" + admin + "/debug/pprof/goroutine?debug=1")
+	assert.Equal(t, http.StatusOK, code, "the profiler on the admin listener")
+	code, _ = get(base + "/debug/pprof/")
+	assert.Equal(t, http.StatusNotFound, code, "never on the API's port")
+}
+
+// Without http.admin_addr /metrics stays beside the API, as it always was.
+func TestRun_MetricsOnThePublicPortByDefault(t *testing.T) {
+	base, _ := startServer(t, nil)
+	resp, err := http.Get(base + "/metrics")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, string(body), `rps_ready{dependency="self"} 1`)
+}

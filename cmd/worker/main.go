@@ -32,7 +32,7 @@ func run(ctx context.Context, build observability.BuildInfo, args, environ []str
 	if !proc.Config.UsesKafka() {
 		return errors.New("no Kafka configured: set KAFKA_BOOTSTRAP_SERVERS (the embedded server runs its worker in process)")
 	}
-	w, err := newWorker(ctx, proc.Config, proc.Log, proc.Registry, proc.Tracing)
+	w, err := newWorker(ctx, proc)
 	if err != nil {
 		return err
 	}

@@ -4,12 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/taskworker"
 	"github.com/1000x-rps-server/rps-server/adapters/redis/redisledger"
@@ -26,18 +23,23 @@ import (
 // listener, and how to close them.
 type workerApp struct {
 	consumer *taskworker.Runner
-	closers  startup.Closers
-	log      *slog.Logger
+	// readiness is what /readyz and rps_ready check: joining the group is
+	// the worker's own; the ledger's Redis, when there is one, is shared.
+	readiness observability.Readiness
+	closers   startup.Closers
+	log       *slog.Logger
 	// tracing is handed to the consumer; when it is on, the handlers and
 	// the ledger are wrapped in spans (adapters/traced).
 	tracing observability.Tracing
+	// pprofOnAdmin serves the profiler on the admin listener (startup.Process).
+	pprofOnAdmin bool
 }
 
 // newWorker opens the ledger, the Kafka worker and the admin listener that
-// cfg names. On error it closes what it opened.
-func newWorker(ctx context.Context, cfg configs.Config, log *slog.Logger, reg *prometheus.Registry, tr observability.Tracing) (*workerApp, error) {
-	w := &workerApp{tracing: tr, log: log}
-	if err := w.open(ctx, cfg, log, reg); err != nil {
+// proc's config names. On error it closes what it opened.
+func newWorker(ctx context.Context, proc *startup.Process) (*workerApp, error) {
+	w := &workerApp{tracing: proc.Tracing, log: proc.Log, pprofOnAdmin: proc.PProfOnAdmin}
+	if err := w.open(ctx, proc.Config, proc.Log, proc.Registry); err != nil {
 		w.close()
 		return nil, err
 	}
@@ -77,16 +79,19 @@ func (w *workerApp) open(ctx context.Context, cfg configs.Config, log *slog.Logg
 	if err != nil {
 		return fmt.Errorf("kafka worker: %w", err)
 	}
-	if err := observability.RegisterReadiness(reg, w.consumer.Ready); err != nil {
+	w.readiness.Own = w.consumer.Ready
+	if err := observability.RegisterReadiness(reg, w.readiness.Check); err != nil {
 		return err
 	}
-	if cfg.Worker.MetricsAddr == "" {
+	if cfg.Worker.AdminAddr == "" {
+		log.Warn("worker.admin_addr is empty: no /healthz, /readyz or /metrics to probe or scrape")
 		return nil
 	}
-	_, stopAdmin, err := observability.ServeAdmin(ctx, cfg.Worker.MetricsAddr, adminHandler(reg, w.consumer))
+	bound, stopAdmin, err := observability.ServeAdmin(ctx, cfg.Worker.AdminAddr, adminHandler(reg, w.readiness, w.pprofOnAdmin))
 	if err != nil {
-		return fmt.Errorf("metrics: %w", err)
+		return fmt.Errorf("worker.admin_addr: %w", err)
 	}
+	log.Info("admin listening: /healthz, /readyz, /metrics", "addr", bound)
 	w.closers.AddFunc(stopAdmin)
 	return nil
 }
@@ -114,6 +119,7 @@ func (w *workerApp) exactlyOnce(ctx context.Context, cfg configs.Config, tasks p
 		return nil, err
 	}
 	w.closers.AddFunc(ledger.Close)
+	w.readiness.Dependencies = append(w.readiness.Dependencies, observability.Dependency{Name: "redis", Check: ledger.Ready})
 	var record ports.IssuanceLedger = ledger
 	if w.tracing.On() {
 		record = traced.Ledger(ledger, w.tracing, "redis")
@@ -131,17 +137,3 @@ func (w *workerApp) run(ctx context.Context) error { return w.consumer.Run(ctx) 
 
 // close closes what open opened, last first.
 func (w *workerApp) close() { w.closers.Close(w.log) }
-
-// adminHandler serves the worker's /metrics and /readyz (it has no API port).
-func adminHandler(reg *prometheus.Registry, consumer *taskworker.Runner) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true})) // exemplars
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if err := consumer.Ready(r.Context()); err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = io.WriteString(w, "ready\n")
-	})
-	return mux
-}

@@ -31,7 +31,7 @@ stack_up() {
     RPS_WORKER__LEDGER_PREFIX="$id:issued:" RPS_WORKER__LEDGER_TTL=15m RPS_WORKER__GROUP="$id" RPS_LOG__FORMAT=json \
     LOG_LEVEL=warn HOST=127.0.0.1 PORT="$PORT" RPS_HTTP__SHUTDOWN_DELAY=0s
   mkdir -p .cache/bench
-  RPS_WORKER__METRICS_ADDR="$METRICS" RPS_DEBUG__PPROF_ADDR="${WORKER_PPROF:-}" bin/worker >.cache/bench/worker.log 2>&1 & wpid=$!
+  RPS_WORKER__ADMIN_ADDR="$METRICS" RPS_DEBUG__PPROF_ADDR="${WORKER_PPROF:-}" bin/worker >.cache/bench/worker.log 2>&1 & wpid=$!
   RPS_DEBUG__PPROF_ADDR="${SERVER_PPROF:-}" bin/server >.cache/bench/server.log 2>&1 & spid=$!
   local url
   for url in "http://$METRICS/readyz" "http://127.0.0.1:$PORT/readyz"; do

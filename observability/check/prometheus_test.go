@@ -47,14 +47,19 @@ func TestPrometheus(t *testing.T) {
 		"RPS_LOG__FORMAT=json", "HOST=127.0.0.1",
 	}
 	workerAddr := infra.FreeAddr(t)
-	startProc(t, filepath.Join(bins, "worker"), nil, append(env, "RPS_WORKER__METRICS_ADDR="+workerAddr))
-	serverAddr := infra.FreeAddr(t)
+	startProc(t, filepath.Join(bins, "worker"), nil, append(env, "RPS_WORKER__ADMIN_ADDR="+workerAddr))
+	// As in the compose stack: the server's /metrics on its admin listener.
+	serverAddr, serverAdmin := infra.FreeAddr(t), infra.FreeAddr(t)
 	_, port, _ := net.SplitHostPort(serverAddr)
-	startProc(t, filepath.Join(bins, "server"), nil, append(env, "PORT="+port))
-	server, worker := "http://"+serverAddr, "http://"+workerAddr
-	waitOK(t, server+"/readyz")
+	startProc(t, filepath.Join(bins, "server"), nil, append(env, "PORT="+port, "RPS_HTTP__ADMIN_ADDR="+serverAdmin))
+	api, server, worker := "http://"+serverAddr, "http://"+serverAdmin, "http://"+workerAddr
+	waitOK(t, api+"/readyz")
 	waitOK(t, worker+"/readyz")
-	sendTraffic(t, server)
+	sendTraffic(t, api)
+	resp, err := http.Get(api + "/metrics")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNotFound, resp.StatusCode, "no /metrics on the API's port")
 
 	// Both /metrics pages pass promtool's lint and, once traffic has gone
 	// through (some series exist only then: the lag needs the client to
@@ -77,7 +82,7 @@ func TestPrometheus(t *testing.T) {
 		require.NoError(t, err, "promtool check metrics on %s/metrics:\n%s", base, out)
 	}
 
-	prom := startPrometheus(t, promBin, map[string]string{"server": serverAddr, "worker": workerAddr})
+	prom := startPrometheus(t, promBin, map[string]string{"server": serverAdmin, "worker": workerAddr})
 
 	var targets struct {
 		ActiveTargets []struct {

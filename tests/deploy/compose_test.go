@@ -97,14 +97,12 @@ func TestComposeSettingsAreOnesTheServicesRead(t *testing.T) {
 			continue
 		}
 		checked++
-		var environ []string
-		for k, v := range s.Environment {
+		for k := range s.Environment {
 			if !configs.ReadsVariable(k) {
 				t.Errorf("%s: %s is not a variable the service reads", name, k)
 			}
-			environ = append(environ, k+"="+composeDefault(v))
 		}
-		cfg, err := configs.Load(configs.LoadOptions{Environ: environ})
+		cfg, err := loadConfig(s)
 		if err != nil {
 			t.Errorf("%s: its environment does not load: %v", name, err)
 			continue
@@ -120,7 +118,7 @@ func TestComposeSettingsAreOnesTheServicesRead(t *testing.T) {
 		case "server":
 			port = strconv.Itoa(cfg.HTTP.Port)
 		case "worker":
-			_, port, _ = net.SplitHostPort(cfg.Worker.MetricsAddr)
+			_, port, _ = net.SplitHostPort(cfg.Worker.AdminAddr)
 		default:
 			t.Fatalf("%s runs %q, neither server nor worker", name, s.Command)
 		}
@@ -182,12 +180,45 @@ func TestComposeVolumesExist(t *testing.T) {
 	}
 }
 
+// loadConfig is the config our service s loads from its environment.
+func loadConfig(s service) (configs.Config, error) {
+	var environ []string
+	for k, v := range s.Environment {
+		environ = append(environ, k+"="+composeDefault(v))
+	}
+	return configs.Load(configs.LoadOptions{Environ: environ})
+}
+
+// metricsPort is where our service s serves /metrics: the server's admin
+// port when http.admin_addr is set, else its API port; the worker's admin
+// port.
+func metricsPort(t *testing.T, s service) string {
+	t.Helper()
+	cfg, err := loadConfig(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := cfg.Worker.AdminAddr
+	if s.Command[0] == "server" {
+		if cfg.HTTP.AdminAddr == "" {
+			return strconv.Itoa(cfg.HTTP.Port)
+		}
+		addr = cfg.HTTP.AdminAddr
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return port
+}
+
 var interpolation = regexp.MustCompile(`\$\{[A-Z0-9_]+:-([^}]*)\}`)
 
 // composeDefault resolves ${NAME:-default} as Compose does when NAME is unset.
 func composeDefault(v string) string { return interpolation.ReplaceAllString(v, "$1") }
 
-// Prometheus scrapes every replica of the services it names, on ports they expose.
+// Prometheus scrapes every replica of the services it names, on ports they
+// expose; ours on the port where they serve /metrics.
 func TestPrometheusScrapesTheComposeServices(t *testing.T) {
 	f := loadCompose(t)
 	raw, err := os.ReadFile("../../observability/prometheus/prometheus.yml")
@@ -212,10 +243,14 @@ func TestPrometheusScrapesTheComposeServices(t *testing.T) {
 			for _, name := range sd.Names {
 				jobs[name] = true
 				s, ok := f.Services[name]
-				if !ok {
+				port := strconv.Itoa(sd.Port)
+				switch {
+				case !ok:
 					t.Errorf("job %s scrapes %s, which is no service", sc.JobName, name)
-				} else if !slices.Contains(s.Expose, strconv.Itoa(sd.Port)) {
-					t.Errorf("job %s scrapes %s:%d, a port it does not expose (%q)", sc.JobName, name, sd.Port, s.Expose)
+				case !slices.Contains(s.Expose, port):
+					t.Errorf("job %s scrapes %s:%s, a port it does not expose (%q)", sc.JobName, name, port, s.Expose)
+				case s.Image == ourImage && port != metricsPort(t, s):
+					t.Errorf("job %s scrapes %s:%s, but it serves /metrics on %s", sc.JobName, name, port, metricsPort(t, s))
 				}
 			}
 		}

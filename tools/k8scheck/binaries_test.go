@@ -27,30 +27,51 @@ type ours struct {
 	cfg       configs.Config
 }
 
-// listeners are the ports the binary listens on, each with the routes it
-// serves there, as the source registers them.
-func (c ours) listeners(t *testing.T) map[int32][]string {
+// listener is one address a binary listens on, with the routes it serves
+// there as the source registers them.
+type listener struct {
+	host   string
+	routes []string
+}
+
+// listeners are the ports the binary listens on, from its config: the
+// server's API (http.port) and, when http.admin_addr is set, its admin
+// listener, which then has /metrics instead of the API (serverapp's
+// buildAPI; proved by cmd/server's TestRun_MetricsOnTheAdminListenerOnly);
+// the worker's admin listener (worker.admin_addr).
+func (c ours) listeners(t *testing.T) map[int32]listener {
 	t.Helper()
-	switch c.binary {
-	case "server":
-		routes, err := k8scheck.Routes(root, k8scheck.ServerRoutes)
+	routes := func(dir string) []string {
+		r, err := k8scheck.Routes(root, dir)
 		require.NoError(t, err)
-		require.Contains(t, routes, "/queue", "the server's route table was not found where it was")
-		return map[int32][]string{int32(c.cfg.HTTP.Port): routes}
-	case "worker":
-		routes, err := k8scheck.Routes(root, k8scheck.WorkerRoutes)
-		require.NoError(t, err)
-		if c.cfg.Worker.MetricsAddr == "" {
-			return nil
+		return r
+	}
+	out := map[int32]listener{}
+	admin := func(addr, dir string) {
+		if addr == "" {
+			return
 		}
-		_, port, err := net.SplitHostPort(c.cfg.Worker.MetricsAddr)
+		host, port, err := net.SplitHostPort(addr)
 		require.NoError(t, err)
 		n, err := strconv.ParseInt(port, 10, 32)
 		require.NoError(t, err)
-		return map[int32][]string{int32(n): routes}
+		out[int32(n)] = listener{host: host, routes: routes(dir)}
 	}
-	t.Fatalf("%s: no listeners known for binary %q", c.where, c.binary)
-	return nil
+	switch c.binary {
+	case "server":
+		api := routes(k8scheck.ServerRoutes)
+		require.Contains(t, api, "/queue", "the server's route table was not found where it was")
+		if c.cfg.HTTP.AdminAddr != "" {
+			api = slices.DeleteFunc(api, func(r string) bool { return r == "/metrics" })
+		}
+		out[int32(c.cfg.HTTP.Port)] = listener{host: c.cfg.HTTP.Host, routes: api}
+		admin(c.cfg.HTTP.AdminAddr, k8scheck.ServerAdminRoutes)
+	case "worker":
+		admin(c.cfg.Worker.AdminAddr, k8scheck.WorkerRoutes)
+	default:
+		t.Fatalf("%s: no listeners known for binary %q", c.where, c.binary)
+	}
+	return out
 }
 
 // oursIn finds every container of the overlay that runs our image and
@@ -144,11 +165,10 @@ func TestOurContainers_ProbeWhatTheBinariesServe(t *testing.T) {
 				_, ok := listeners[p.ContainerPort]
 				assert.True(t, ok, "%s: container port %s (%d) is not one the binary listens on (%v)", c.where, p.Name, p.ContainerPort, slices.Collect(maps.Keys(listeners)))
 			}
-			host := c.cfg.HTTP.Host
-			if c.binary == "worker" {
-				host, _, _ = net.SplitHostPort(c.cfg.Worker.MetricsAddr)
+			for port, l := range listeners {
+				ip := net.ParseIP(l.host)
+				assert.False(t, ip != nil && ip.IsLoopback(), "%s: listens on loopback (%s) on port %d: the kubelet cannot probe it, nor Prometheus scrape it", c.where, l.host, port)
 			}
-			assert.False(t, net.ParseIP(host) != nil && net.ParseIP(host).IsLoopback(), "%s: listens on loopback (%s): the kubelet cannot probe it", c.where, host)
 			for kind, p := range map[string]*corev1.Probe{"startup": c.container.StartupProbe, "liveness": c.container.LivenessProbe, "readiness": c.container.ReadinessProbe} {
 				if p == nil {
 					continue // TestContainers_MeetThePlatformPolicy fails it
@@ -167,12 +187,12 @@ func TestOurContainers_ProbeWhatTheBinariesServe(t *testing.T) {
 				if !assert.True(t, ok, "%s: %s probe port %s is no container port", c.where, kind, port.String()) {
 					continue
 				}
-				routes, ok := listeners[n]
+				l, ok := listeners[n]
 				if !assert.True(t, ok, "%s: %s probe port %d: the binary does not listen there", c.where, kind, n) {
 					continue
 				}
 				if p.HTTPGet != nil {
-					assert.Contains(t, routes, p.HTTPGet.Path, "%s: %s probe path is no route the binary serves on port %d", c.where, kind, n)
+					assert.Contains(t, l.routes, p.HTTPGet.Path, "%s: %s probe path is no route the binary serves on port %d", c.where, kind, n)
 					if kind == "liveness" {
 						assert.NotEqual(t, "/readyz", p.HTTPGet.Path, "%s: liveness on /readyz restarts pods when Redis or Kafka is down", c.where)
 					}

@@ -31,9 +31,12 @@ func TestRoutes_ReadTheRouteTables(t *testing.T) {
 	server, err := k8scheck.Routes(root, k8scheck.ServerRoutes)
 	require.NoError(t, err)
 	assert.Subset(t, server, []string{"/", "/queue", "/healthz", "/readyz", "/metrics", "/openapi.yaml"})
+	admin, err := k8scheck.Routes(root, k8scheck.ServerAdminRoutes)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"/metrics"}, admin)
 	worker, err := k8scheck.Routes(root, k8scheck.WorkerRoutes)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"/metrics", "/readyz"}, worker)
+	assert.Equal(t, []string{"/healthz", "/metrics", "/readyz"}, worker)
 	_, err = k8scheck.Routes(root, "domain")
 	assert.Error(t, err, "a package with no route table is an error, not an empty list")
 }

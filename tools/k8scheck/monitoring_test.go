@@ -1,10 +1,12 @@
 package k8scheck_test
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -125,8 +127,47 @@ func assertScrapes(t *testing.T, who string, c ours, port intstr.IntOrString, pa
 	if !assert.True(t, ok, "%s: port %s is no port of %s", who, port.String(), c.where) {
 		return
 	}
-	routes, ok := c.listeners(t)[n]
+	l, ok := c.listeners(t)[n]
 	if assert.True(t, ok, "%s: %s does not listen on %d", who, c.where, n) {
-		assert.Contains(t, routes, path, "%s: %s serves no %s on port %d", who, c.where, path, n)
+		assert.Contains(t, l.routes, path, "%s: %s serves no %s on port %d", who, c.where, path, n)
 	}
+}
+
+// The servers' public port serves the API only: /metrics is on their admin
+// listener (http.admin_addr), whose port no policy opens beyond the
+// cluster, while the API's port is open to the ingress.
+func TestServers_KeepMetricsOffThePublicPort(t *testing.T) {
+	forEachOverlay(t, func(t *testing.T, o k8scheck.Objects) {
+		servers := 0
+		for _, c := range oursIn(t, o) {
+			if c.binary != "server" {
+				continue
+			}
+			servers++
+			if !assert.NotEmpty(t, c.cfg.HTTP.AdminAddr, "%s: no RPS_HTTP__ADMIN_ADDR: /metrics is served on the public port", c.where) {
+				continue
+			}
+			listeners := c.listeners(t)
+			public, ok := listeners[int32(c.cfg.HTTP.Port)]
+			if assert.True(t, ok, c.where) {
+				assert.NotContains(t, public.routes, "/metrics", "%s: /metrics on the public port %d", c.where, c.cfg.HTTP.Port)
+			}
+			_, adminPort, err := net.SplitHostPort(c.cfg.HTTP.AdminAddr)
+			require.NoError(t, err)
+			for _, p := range o.NetworkPolicies {
+				if !selects(p.Spec.PodSelector.MatchLabels, templateLabels(o)["rps-server"]) {
+					continue
+				}
+				for _, rule := range p.Spec.Ingress {
+					for _, rp := range rule.Ports {
+						n, ok := resolve(o, "rps-server", *rp.Port)
+						if ok && strconv.Itoa(int(n)) == adminPort {
+							assert.NotEmpty(t, rule.From, "NetworkPolicy %s lets anyone reach the servers' admin port", p.Name)
+						}
+					}
+				}
+			}
+		}
+		assert.Equal(t, 1, servers, "one server container per overlay")
+	})
 }

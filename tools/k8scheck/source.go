@@ -17,11 +17,12 @@ import (
 
 // Where the facts about the binaries are read, relative to the root.
 const (
-	ImageScript    = "deployments/scripts/image.sh"
-	Dockerfile     = "Dockerfile"
-	ServerRoutes   = "adapters/httpapi"                          // the server's routes, on http.port
-	WorkerRoutes   = "cmd/worker"                                // the worker's admin routes, on worker.metrics_addr
-	WorkerCloseSrc = "adapters/kafkabroker/taskworker/runner.go" // how long leaving the group may take
+	ImageScript       = "deployments/scripts/image.sh"
+	Dockerfile        = "Dockerfile"
+	ServerRoutes      = "adapters/httpapi"                          // the server's API, on http.port (/metrics too unless http.admin_addr is set)
+	ServerAdminRoutes = "cmd/server"                                // the server's admin routes, on http.admin_addr
+	WorkerRoutes      = "cmd/worker"                                // the worker's admin routes, on worker.admin_addr
+	WorkerCloseSrc    = "adapters/kafkabroker/taskworker/runner.go" // how long leaving the group may take
 )
 
 // ImageName is the image `go tool task image` builds: image.sh's IMAGE

@@ -41,20 +41,6 @@ func (m *MockTaskSubmitter) EXPECT() *MockTaskSubmitterMockRecorder {
 	return m.recorder
 }
 
-// Ready mocks base method.
-func (m *MockTaskSubmitter) Ready(ctx context.Context) error {
-	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "Ready", ctx)
-	ret0, _ := ret[0].(error)
-	return ret0
-}
-
-// Ready indicates an expected call of Ready.
-func (mr *MockTaskSubmitterMockRecorder) Ready(ctx any) *gomock.Call {
-	mr.mock.ctrl.T.Helper()
-	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Ready", reflect.TypeOf((*MockTaskSubmitter)(nil).Ready), ctx)
-}
-
 // Submit mocks base method.
 func (m *MockTaskSubmitter) Submit(ctx context.Context, kind domain.Kind, requestID string) (domain.Result, error) {
 	m.ctrl.T.Helper()

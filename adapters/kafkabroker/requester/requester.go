@@ -284,7 +284,7 @@ func (r *Broker) ReplyTopic() string { return r.replyTopic }
 func (r *Broker) Ready(context.Context) error {
 	switch {
 	case !r.ready.Load():
-		return fmt.Errorf("requester: reply path not proven yet: %w", domain.ErrUnavailable)
+		return fmt.Errorf("requester: reply path not proven yet: %w", domain.ErrStarting)
 	case r.brokersDown.Load():
 		return fmt.Errorf("requester: all brokers down: %w", domain.ErrUnavailable)
 	case r.topicLost.Load():

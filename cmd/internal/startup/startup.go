@@ -28,7 +28,11 @@ type Process struct {
 	Log      *slog.Logger
 	Registry *prometheus.Registry
 	Tracing  observability.Tracing
-	closers  Closers
+	// PProfOnAdmin says the profiler goes on the binary's admin listener,
+	// which the binary opens: debug.pprof_addr names that listener's
+	// address, so Begin opened no listener of the profiler's own.
+	PProfOnAdmin bool
+	closers      Closers
 }
 
 // flushTimeout bounds exporting the last spans at exit.
@@ -39,7 +43,8 @@ const flushTimeout = 5 * time.Second
 // debug, the Kubernetes service-link variables it skipped), sets the
 // garbage collector's target unless GOGC does and the soft memory limit from
 // the container's unless GOMEMLIMIT does, registers
-// the rps_build_info gauge and serves the profiler if the config asks for it.
+// the rps_build_info gauge and serves the profiler if the config asks for it
+// (on a listener of its own, unless it names the binary's admin listener).
 func Begin(ctx context.Context, build observability.BuildInfo, args, environ []string, logOut io.Writer) (*Process, error) {
 	cfg, err := configs.FromArgs(build.Binary, args, environ, rules()...)
 	if err != nil {
@@ -65,7 +70,11 @@ func Begin(ctx context.Context, build observability.BuildInfo, args, environ []s
 		return nil, err
 	}
 	p.closers.Add(p.flushSpans)
-	if cfg.Debug.PProfAddr != "" {
+	p.PProfOnAdmin = cfg.Debug.PProfAddr != "" && cfg.Debug.PProfAddr == adminAddr(build.Binary, cfg)
+	if p.PProfOnAdmin {
+		log.Warn("pprof profiler on the admin listener; keep this address private", "addr", cfg.Debug.PProfAddr)
+	}
+	if cfg.Debug.PProfAddr != "" && !p.PProfOnAdmin {
 		_, stopPProf, err := observability.ServePProf(ctx, cfg.Debug.PProfAddr, log)
 		if err != nil {
 			p.Close()
@@ -74,6 +83,18 @@ func Begin(ctx context.Context, build observability.BuildInfo, args, environ []s
 		p.closers.AddFunc(stopPProf)
 	}
 	return p, nil
+}
+
+// adminAddr is the address of binary's admin listener, empty when it has
+// none: http.admin_addr for the server, worker.admin_addr for the worker.
+func adminAddr(binary string, cfg configs.Config) string {
+	switch binary {
+	case "server":
+		return cfg.HTTP.AdminAddr
+	case "worker":
+		return cfg.Worker.AdminAddr
+	}
+	return ""
 }
 
 // startTracing exports spans when cfg names an endpoint, as the service

@@ -3,6 +3,8 @@ package startup
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
 	"runtime/debug"
 	"testing"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/1000x-rps-server/rps-server/observability"
+	"github.com/1000x-rps-server/rps-server/tests/infra"
 )
 
 // A pod beside a Service named rps-server starts, and says at debug which
@@ -31,6 +34,35 @@ func TestBegin_LogsSkippedServiceLinksAtDebug(t *testing.T) {
 			} else {
 				assert.NotContains(t, out.String(), "service-link")
 			}
+		})
+	}
+}
+
+// debug.pprof_addr naming the binary's admin listener puts the profiler
+// there (the binary opens it): Begin leaves the address free. Any other
+// address gets a listener of the profiler's own.
+func TestBegin_PProfOnTheAdminListenerWhenItNamesIt(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(before) })
+	for binary, adminVar := range map[string]string{"server": "RPS_HTTP__ADMIN_ADDR", "worker": "RPS_WORKER__ADMIN_ADDR"} {
+		t.Run(binary, func(t *testing.T) {
+			admin, other := infra.FreeAddr(t), infra.FreeAddr(t)
+			base := []string{"RPS_LOG__FORMAT=json", "GOGC=100", "GOMEMLIMIT=off", adminVar + "=" + admin}
+
+			p, err := Begin(context.Background(), observability.BuildInfo{Binary: binary}, nil, append(base, "RPS_DEBUG__PPROF_ADDR="+admin), io.Discard)
+			require.NoError(t, err)
+			assert.True(t, p.PProfOnAdmin)
+			ln, err := net.Listen("tcp", admin)
+			require.NoError(t, err, "Begin opened nothing at the admin address")
+			require.NoError(t, ln.Close())
+			p.Close()
+
+			p, err = Begin(context.Background(), observability.BuildInfo{Binary: binary}, nil, append(base, "RPS_DEBUG__PPROF_ADDR="+other), io.Discard)
+			require.NoError(t, err)
+			t.Cleanup(p.Close)
+			assert.False(t, p.PProfOnAdmin)
+			_, err = net.Listen("tcp", other)
+			require.Error(t, err, "the profiler listens on its own address")
 		})
 	}
 }

@@ -322,7 +322,9 @@ func hasTopic(tps []kafka.TopicPartition, topic string) bool {
 	return slices.ContainsFunc(tps, func(tp kafka.TopicPartition) bool { return tp.Topic != nil && *tp.Topic == topic })
 }
 
-// Ready is nil while a worker consumes, else domain.ErrNoWorkers.
+// Ready is nil while a worker consumes, else domain.ErrNoWorkers; before
+// the groups' first description also domain.ErrStarting: whether a worker
+// consumes is not known yet, so the instance has not finished starting.
 func (w *Watcher) Ready() error {
 	if len(w.settings.Groups) == 0 {
 		return nil
@@ -330,7 +332,7 @@ func (w *Watcher) Ready() error {
 	v := w.workers.Load()
 	switch {
 	case v == nil:
-		return fmt.Errorf("requester: worker groups not described yet: %w", domain.ErrNoWorkers)
+		return fmt.Errorf("requester: worker groups not described yet: %w: %w", domain.ErrStarting, domain.ErrNoWorkers)
 	case !v.consuming:
 		return fmt.Errorf("requester: %s: %w", v.reason, domain.ErrNoWorkers)
 	}

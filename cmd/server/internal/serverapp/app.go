@@ -59,7 +59,7 @@ func NewComponentTest(ctx context.Context, cfg configs.Config, broker ports.Task
 func newApplication(ctx context.Context, cfg configs.Config, p *serverPorts, kinds []domain.Kind, log *slog.Logger, reg *prometheus.Registry) (*App, error) {
 	api, err := buildAPI(ctx, cfg, p, kinds, log, reg)
 	if err == nil {
-		err = observability.RegisterReadiness(reg, api.Ready)
+		err = observability.RegisterReadiness(reg, api.Readiness)
 	}
 	if err != nil {
 		p.close(log)
@@ -104,6 +104,10 @@ func buildAPI(ctx context.Context, cfg configs.Config, p *serverPorts, kinds []d
 	if err != nil {
 		return nil, err
 	}
+	var metrics prometheus.Gatherer = reg
+	if cfg.HTTP.AdminAddr != "" {
+		metrics = nil // served on the admin listener (cmd/server), apart from the API
+	}
 	return httpapi.New(once, httpapi.Config{
 		TrustedProxies: proxies,
 		BodyLimit:      cfg.HTTP.BodyLimit,
@@ -111,8 +115,9 @@ func buildAPI(ctx context.Context, cfg configs.Config, p *serverPorts, kinds []d
 		RetryAfter:     cfg.HTTP.RetryAfter,
 		Logger:         log,
 		Registerer:     reg,
-		Gatherer:       reg,
+		Gatherer:       metrics,
 		Tracing:        p.tracing,
+		Readiness:      p.readiness(cfg),
 	})
 }
 
