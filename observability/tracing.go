@@ -70,11 +70,11 @@ func NewTracing(ctx context.Context, cfg TracingConfig) (Tracing, error) {
 	if !tracingWanted(cfg.Endpoint) {
 		return Tracing{propagator: prop}, nil
 	}
-	exp, protocol, err := newSpanExporter(ctx, cfg.Endpoint)
+	res, err := newResource(ctx, cfg)
 	if err != nil {
 		return Tracing{}, err
 	}
-	res, err := newResource(ctx, cfg)
+	exp, exporter, err := newSpanExporter(ctx, cfg.Endpoint)
 	if err != nil {
 		return Tracing{}, err
 	}
@@ -86,7 +86,7 @@ func NewTracing(ctx context.Context, cfg TracingConfig) (Tracing, error) {
 	)
 	t := Tracing{provider: tp, propagator: prop, shutdown: tp.Shutdown}
 	t.about = []slog.Attr{
-		slog.String("exporter", protocol),
+		slog.String("exporter", exporter),
 		slog.String("service", serviceName(res)),
 		slog.String("sampler", samplerDescription(sampler)),
 		slog.Any("propagates", t.Propagator().Fields()),
