@@ -185,3 +185,12 @@ func TestTracing_UnknownPropagatorIsAnError(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "b4")
 }
+
+// A malformed OTEL_RESOURCE_ATTRIBUTES stops start-up rather than naming
+// the spans wrongly.
+func TestTracing_BadResourceAttributesAreAnError(t *testing.T) {
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name")
+	_, err := observability.NewTracing(context.Background(), observability.TracingConfig{Endpoint: "http://127.0.0.1:1"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "resource")
+}
