@@ -292,11 +292,14 @@ func (c Config) SharedReplies() bool { return strings.EqualFold(c.Kafka.ReplyMod
 // TracingConfig is OpenTelemetry tracing, off by default. OpenTelemetry's
 // own variables work too: OTEL_EXPORTER_OTLP_ENDPOINT sets Endpoint and
 // OTEL_SERVICE_NAME sets ServiceName (an RPS_ variable wins, as for the
-// original's names). Off, W3C traceparent still passes from the HTTP request
-// to the worker, so a caller's trace is not cut.
+// original's names); the others (protocol, sampler, propagators, resource)
+// are read by the tracing itself (observability.NewTracing). Off, the
+// trace context still passes from the HTTP request to the worker, so a
+// caller's trace is not cut.
 type TracingConfig struct {
-	// Endpoint is the OTLP/HTTP collector's base URL, e.g.
-	// http://jaeger:4318 (spans go to /v1/traces); empty turns tracing off.
+	// Endpoint is the collector's OTLP base URL, e.g. http://jaeger:4318
+	// (over OTLP/HTTP spans go to /v1/traces; OTEL_EXPORTER_OTLP_PROTOCOL=grpc
+	// sends to it over gRPC); set, it turns tracing on.
 	Endpoint string `koanf:"endpoint" redact:"url"`
 	// SampleRatio is the share of new traces recorded, 0 to 1; a request
 	// that comes with a traceparent follows its caller's decision.
@@ -316,7 +319,9 @@ func (c Config) UsesRedis() bool { return c.Redis.URL != "" }
 // UsesKafka reports whether tasks go through Kafka to separate workers.
 func (c Config) UsesKafka() bool { return c.Kafka.Bootstrap != "" }
 
-// UsesTracing reports whether spans are recorded and exported.
+// UsesTracing reports whether the config names a collector, which turns
+// tracing on; OpenTelemetry's variables may too (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT),
+// or keep it off (OTEL_SDK_DISABLED).
 func (c Config) UsesTracing() bool { return c.Tracing.Endpoint != "" }
 
 // Default is the built-in configuration: the embedded mode (no Redis, no

@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/1000x-rps-server/rps-server/observability"
+	"github.com/1000x-rps-server/rps-server/tests/otlptest"
 )
 
 const incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -39,26 +40,20 @@ func TestTracing_OffPassesTraceparentThroughWithoutRecording(t *testing.T) {
 
 func TestTracing_OnWithAnEndpoint(t *testing.T) {
 	tr, err := observability.NewTracing(context.Background(), observability.TracingConfig{
-		Endpoint: "http://127.0.0.1:1", SampleRatio: 1, ServiceName: "rps-test",
+		Endpoint: otlptest.StartHTTP(t, &otlptest.Receiver{}), SampleRatio: 1, ServiceName: "rps-test",
 	})
 	require.NoError(t, err)
 	assert.True(t, tr.On())
 	_, span := tr.Tracer("test").Start(context.Background(), "work")
 	assert.True(t, span.IsRecording())
 	span.End()
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel() // nothing listens: do not wait for the export
-	_ = tr.Shutdown(ctx)
+	flush(t, tr)
 }
 
 func TestTracing_SampleRatioZeroStillFollowsASampledCaller(t *testing.T) {
-	tr, err := observability.NewTracing(context.Background(), observability.TracingConfig{Endpoint: "http://127.0.0.1:1", SampleRatio: 0})
+	tr, err := observability.NewTracing(context.Background(), observability.TracingConfig{Endpoint: otlptest.StartHTTP(t, &otlptest.Receiver{}), SampleRatio: 0})
 	require.NoError(t, err)
-	defer func() {
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
-		_ = tr.Shutdown(ctx)
-	}()
+	defer flush(t, tr)
 	_, root := tr.Tracer("test").Start(context.Background(), "new trace")
 	assert.False(t, root.IsRecording(), "ratio 0: new traces are not sampled")
 	ctx := tr.Propagator().Extract(context.Background(), propagation.HeaderCarrier(http.Header{"Traceparent": {incoming}}))

@@ -1,6 +1,7 @@
 package check_test
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -50,7 +51,8 @@ func requireNoBuildErrors(t *testing.T, what string, err error) {
 }
 
 // TestDashboardPanels checks the panels an operator looks for first are
-// there, and that every query parses as PromQL and names a metric.
+// there, and that every query parses as PromQL (the dashboard's variables
+// replaced), names a metric and keeps to the jobs $job selects.
 func TestDashboardPanels(t *testing.T) {
 	files, err := check.Dashboards()
 	require.NoError(t, err)
@@ -61,22 +63,89 @@ func TestDashboardPanels(t *testing.T) {
 		for _, q := range queries {
 			titles[q.Panel] = true
 			names, err := check.MetricNames(q.Expr)
-			require.NoError(t, err, "panel %q: %s", q.Panel, q.Expr)
-			assert.NotEmpty(t, names, "panel %q: %s", q.Panel, q.Expr)
+			require.NoError(t, err, "panel %q: %s", q.Panel, q.Raw)
+			assert.NotEmpty(t, names, "panel %q: %s", q.Panel, q.Raw)
+			without, err := check.SelectorsWithout(q.Expr, "job", check.StandIn("job"))
+			require.NoError(t, err)
+			assert.Empty(t, without, `panel %q: selectors without job=~"$job" in %s`, q.Panel, q.Raw)
 		}
 	}
 	for _, want := range []string{
 		"Request rate by route", "Status codes", "Latency by route (p50, p99)", "Requests in flight",
 		"Error ratio (5xx) by route", "Slots in use vs capacity", "Acquires by outcome",
 		"Round trip (p50, p99)", "Queue wait (p50, p99)", "Pending replies", "Consumer lag by partition",
-		"Tasks by outcome", "Issuance ledger", "CPU", "Memory",
+		"Reply topics", "Tasks by outcome", "Poison tasks and dead letters", "Undeliverable replies",
+		"Issuance ledger", "CPU", "Memory",
 	} {
 		assert.True(t, titles[want], "panel %q is missing", want)
 	}
 }
 
-// TestProvisioning checks the datasource uid the dashboards refer to is the
-// one provisioned, and that the dashboards provider points somewhere.
+// TestDashboardVariables checks every dashboard fits any Prometheus: a
+// $datasource variable of Prometheus data sources, which every panel,
+// target and query variable reads from (no fixed uid anywhere), and a $job
+// variable, read from it, choosing the jobs.
+func TestDashboardVariables(t *testing.T) {
+	files, err := check.Dashboards()
+	require.NoError(t, err)
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			d, err := check.ReadDashboard(f)
+			require.NoError(t, err)
+			vars := map[string]check.Variable{}
+			for _, v := range d.Variables {
+				vars[v.Name] = v
+			}
+			require.Contains(t, vars, "datasource")
+			assert.Equal(t, "datasource", vars["datasource"].Type)
+			assert.Equal(t, "prometheus", vars["datasource"].Query, "only Prometheus data sources")
+			require.Contains(t, vars, "job")
+			assert.Equal(t, "query", vars["job"].Type)
+			assert.Equal(t, "${datasource}", vars["job"].Datasource)
+
+			// Every reference to a data source, wherever it is in the JSON.
+			raw, err := os.ReadFile(f)
+			require.NoError(t, err)
+			var doc any
+			require.NoError(t, json.Unmarshal(raw, &doc))
+			refs := datasourceRefs(doc)
+			assert.NotEmpty(t, refs)
+			for _, ref := range refs {
+				assert.Equal(t, map[string]any{"type": "prometheus", "uid": "${datasource}"}, ref, "a data source other than the variable")
+			}
+			for _, p := range d.Panels {
+				if len(p.Queries) > 0 {
+					assert.Equal(t, "${datasource}", p.Datasource, "panel %q", p.Title)
+				}
+			}
+		})
+	}
+}
+
+// datasourceRefs collects the value of every "datasource" key in a decoded
+// JSON document.
+func datasourceRefs(v any) []any {
+	var out []any
+	switch v := v.(type) {
+	case map[string]any:
+		for k, inner := range v {
+			if k == "datasource" {
+				out = append(out, inner)
+				continue
+			}
+			out = append(out, datasourceRefs(inner)...)
+		}
+	case []any:
+		for _, inner := range v {
+			out = append(out, datasourceRefs(inner)...)
+		}
+	}
+	return out
+}
+
+// TestProvisioning checks the dashboards' data source variable defaults to
+// the provisioned data source, and that the dashboards provider points
+// somewhere.
 func TestProvisioning(t *testing.T) {
 	var ds struct {
 		Datasources []struct {
@@ -108,12 +177,17 @@ func TestProvisioning(t *testing.T) {
 	assert.Equal(t, "file", prov.Providers[0].Type)
 	assert.NotEmpty(t, prov.Providers[0].Options.Path)
 
+	// Provisioned, a dashboard opens on the provisioned data source: its
+	// $datasource variable's default (panels name only the variable).
 	files, err := check.Dashboards()
 	require.NoError(t, err)
 	for _, f := range files {
-		raw, err := os.ReadFile(f)
+		d, err := check.ReadDashboard(f)
 		require.NoError(t, err)
-		assert.NotContains(t, string(raw), `"uid": "${`, "%s: a datasource variable would not resolve under provisioning", f)
-		assert.Contains(t, string(raw), `"uid": "prometheus"`, f)
+		for _, v := range d.Variables {
+			if v.Type == "datasource" {
+				assert.Equal(t, ds.Datasources[0].UID, v.Current, "%s: $%s defaults to the provisioned data source", f, v.Name)
+			}
+		}
 	}
 }

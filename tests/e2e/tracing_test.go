@@ -5,82 +5,27 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
-	"google.golang.org/protobuf/proto"
+
+	"github.com/1000x-rps-server/rps-server/tests/otlptest"
 )
 
-// otlpReceiver is an OTLP/HTTP trace receiver (protobuf), as Jaeger or a
-// collector would be, keeping every span it is sent with its service name.
-type otlpReceiver struct {
-	mu    sync.Mutex
-	spans []recvSpan
-}
-
-type recvSpan struct {
-	service string
-	*tracepb.Span
-}
-
-func (o *otlpReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || r.URL.Path != "/v1/traces" {
-		http.NotFound(w, r)
-		return
-	}
-	body, err := io.ReadAll(r.Body)
-	var req collectortrace.ExportTraceServiceRequest
-	if err == nil {
-		err = proto.Unmarshal(body, &req)
-	}
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	o.mu.Lock()
-	for _, rs := range req.GetResourceSpans() {
-		service := ""
-		for _, kv := range rs.GetResource().GetAttributes() {
-			if kv.GetKey() == "service.name" {
-				service = kv.GetValue().GetStringValue()
-			}
-		}
-		for _, ss := range rs.GetScopeSpans() {
-			for _, s := range ss.GetSpans() {
-				o.spans = append(o.spans, recvSpan{service: service, Span: s})
-			}
-		}
-	}
-	o.mu.Unlock()
-	out, _ := proto.Marshal(&collectortrace.ExportTraceServiceResponse{})
-	w.Header().Set("Content-Type", "application/x-protobuf")
-	_, _ = w.Write(out)
-}
-
-func (o *otlpReceiver) received() []recvSpan {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return slices.Clone(o.spans)
-}
-
 // One POST /queue through the real binaries yields one trace, across both
-// services, with every segment in its parent's place.
+// services, with every segment in its parent's place. The server exports
+// over OTLP/HTTP, the worker over gRPC, both as OpenTelemetry's variables
+// say.
 func TestTracing_OneRequestIsOneTraceAcrossServerAndWorker(t *testing.T) {
 	in := needInfra(t)
-	recv := &otlpReceiver{}
-	collector := httptest.NewServer(recv)
-	defer collector.Close()
-	s := newStack(t, in, "OTEL_EXPORTER_OTLP_ENDPOINT="+collector.URL, "RPS_TRACING__SAMPLE_RATIO=1")
-	worker := s.startWorker(t)
-	base := s.startServer(t)
+	recv := &otlptest.Receiver{}
+	s := newStack(t, in, "RPS_TRACING__SAMPLE_RATIO=1", "OTEL_RESOURCE_ATTRIBUTES=deployment.environment.name=e2e")
+	worker := s.startWorker(t, "OTEL_EXPORTER_OTLP_PROTOCOL=grpc", "OTEL_EXPORTER_OTLP_ENDPOINT="+otlptest.StartGRPC(t, recv))
+	base := s.startServer(t, "OTEL_EXPORTER_OTLP_ENDPOINT="+otlptest.StartHTTP(t, recv))
 	server := s.servers[0]
 
 	const callerTrace, callerSpan = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
@@ -97,11 +42,12 @@ func TestTracing_OneRequestIsOneTraceAcrossServerAndWorker(t *testing.T) {
 	// Stopping both flushes their exporters: every span is in by then.
 	server.stop(t, 30*time.Second)
 	worker.stop(t, 30*time.Second)
-	spans := recv.received()
+	spans := recv.Spans()
 
-	byName := map[string]recvSpan{}
+	byName := map[string]otlptest.Span{}
 	for _, sp := range spans {
-		assert.Equal(t, callerTrace, hex.EncodeToString(sp.GetTraceId()), "%s (%s) is in another trace: probes and polls must not trace", sp.GetName(), sp.service)
+		assert.Equal(t, callerTrace, hex.EncodeToString(sp.GetTraceId()), "%s (%s) is in another trace: probes and polls must not trace", sp.GetName(), sp.Service)
+		assert.Equal(t, "e2e", sp.Resource["deployment.environment.name"], "%s: OTEL_RESOURCE_ATTRIBUTES", sp.GetName())
 		_, dup := byName[sp.GetName()]
 		assert.False(t, dup, "span %q twice", sp.GetName())
 		byName[sp.GetName()] = sp
@@ -135,7 +81,7 @@ func TestTracing_OneRequestIsOneTraceAcrossServerAndWorker(t *testing.T) {
 		if !assert.True(t, ok, "no span %q; got %v", name, names(spans)) {
 			continue
 		}
-		assert.Equal(t, w[0], sp.service, "%s runs in %s", name, w[0])
+		assert.Equal(t, w[0], sp.Service, "%s runs in %s", name, w[0])
 		parent := hex.EncodeToString(sp.GetParentSpanId())
 		if w[1] == "" {
 			assert.Equal(t, callerSpan, parent, "%s continues the caller's span", name)
@@ -162,10 +108,10 @@ func TestTracing_OneRequestIsOneTraceAcrossServerAndWorker(t *testing.T) {
 	assert.LessOrEqual(t, replied, released, "release comes last")
 }
 
-func names(spans []recvSpan) []string {
+func names(spans []otlptest.Span) []string {
 	out := make([]string, 0, len(spans))
 	for _, s := range spans {
-		out = append(out, s.service+":"+s.GetName())
+		out = append(out, s.Service+":"+s.GetName())
 	}
 	slices.Sort(out)
 	return out
@@ -173,8 +119,8 @@ func names(spans []recvSpan) []string {
 
 // traceTree prints spans as an indented tree with their offsets from the
 // trace's start and their durations, children in start order.
-func traceTree(spans []recvSpan) string {
-	children := map[string][]recvSpan{}
+func traceTree(spans []otlptest.Span) string {
+	children := map[string][]otlptest.Span{}
 	ids := map[string]bool{}
 	var start uint64
 	for _, s := range spans {
@@ -183,7 +129,7 @@ func traceTree(spans []recvSpan) string {
 			start = s.GetStartTimeUnixNano()
 		}
 	}
-	var roots []recvSpan
+	var roots []otlptest.Span
 	for _, s := range spans {
 		p := hex.EncodeToString(s.GetParentSpanId())
 		if ids[p] {
@@ -193,14 +139,16 @@ func traceTree(spans []recvSpan) string {
 		}
 	}
 	var b strings.Builder
-	var walk func(s recvSpan, depth int)
-	walk = func(s recvSpan, depth int) {
+	var walk func(s otlptest.Span, depth int)
+	walk = func(s otlptest.Span, depth int) {
 		d := time.Duration(s.GetEndTimeUnixNano() - s.GetStartTimeUnixNano())
 		off := time.Duration(s.GetStartTimeUnixNano() - start)
-		fmt.Fprintf(&b, "%-52s %-10s +%-9s %s\n", strings.Repeat("  ", depth)+s.GetName(), s.service,
+		fmt.Fprintf(&b, "%-52s %-10s +%-9s %s\n", strings.Repeat("  ", depth)+s.GetName(), s.Service,
 			off.Round(10*time.Microsecond), d.Round(10*time.Microsecond))
 		kids := children[hex.EncodeToString(s.GetSpanId())]
-		slices.SortFunc(kids, func(a, b recvSpan) int { return int(int64(a.GetStartTimeUnixNano()) - int64(b.GetStartTimeUnixNano())) })
+		slices.SortFunc(kids, func(a, b otlptest.Span) int {
+			return int(int64(a.GetStartTimeUnixNano()) - int64(b.GetStartTimeUnixNano()))
+		})
 		for _, k := range kids {
 			walk(k, depth+1)
 		}

@@ -92,5 +92,14 @@ func newMetrics(reg prometheus.Registerer, lag prometheus.Collector) (*metrics, 
 	for _, o := range []string{deadLetterSent, deadLetterFailed} {
 		m.deadLetters.WithLabelValues(o)
 	}
+	// Every reason a reply is given up for (the broker's permanent refusals,
+	// reasonExpired) is exported at 0 from the start, as the others are, so
+	// dashboards and rate() see it before the first one.
+	for _, r := range []string{
+		kafkabroker.ReasonTooLarge, kafkabroker.ReasonNotAuthorized, kafkabroker.ReasonInvalidTopic,
+		kafkabroker.ReasonInvalidRecord, kafkabroker.ReasonRefused, reasonExpired,
+	} {
+		m.undelivered.WithLabelValues(r)
+	}
 	return m, observability.RegisterAll(reg, m.processed, m.poison, m.deadLetters, m.undelivered, m.processing, m.queueWait, m.inFlight, m.committed, m.replyErrors, m.orphans, m.legacy, lag)
 }

@@ -8,6 +8,7 @@ package startup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -42,34 +43,37 @@ const flushTimeout = 5 * time.Second
 // checked by the adapters' rules too (rules.go), logs to logOut, logs its version and the (redacted) config once (and, at
 // debug, the Kubernetes service-link variables it skipped), sets the
 // garbage collector's target unless GOGC does and the soft memory limit from
-// the container's unless GOMEMLIMIT does, registers
-// the rps_build_info gauge and serves the profiler if the config asks for it
-// (on a listener of its own, unless it names the binary's admin listener).
+// the container's unless GOMEMLIMIT does, starts tracing as the config and
+// OpenTelemetry's variables say, registers the rps_build_info gauge and
+// serves the profiler if the config asks for it (on a listener of its own,
+// unless it names the binary's admin listener).
 func Begin(ctx context.Context, build observability.BuildInfo, args, environ []string, logOut io.Writer) (*Process, error) {
 	cfg, err := configs.FromArgs(build.Binary, args, environ, rules()...)
 	if err != nil {
 		return nil, err
 	}
+	tr, err := startTracing(ctx, cfg.Tracing, build)
+	if err != nil {
+		return nil, err
+	}
 	log, err := observability.NewLogger(logOut, observability.LogConfig{
-		Level: cfg.Log.Level, Format: cfg.Log.Format, TraceIDs: cfg.UsesTracing(),
+		Level: cfg.Log.Level, Format: cfg.Log.Format, TraceIDs: tr.On(),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("logger: %w", err)
+		return nil, errors.Join(fmt.Errorf("logger: %w", err), tr.Shutdown(ctx))
 	}
-	log.Info("starting "+build.Binary, "version", build.Version, "config", cfg)
+	log.Info("starting "+build.Binary, "version", build.Version, "config", cfg, "tracing", tr)
 	if links := configs.ServiceLinkVariables(environ); len(links) > 0 {
 		log.Debug("Kubernetes service-link variables ignored, not settings (enableServiceLinks: false leaves them out)", "names", links)
 	}
 	tuneGC(environ, log)
 	tuneMemoryLimit(environ, memlimit.FromCgroup, log)
-	p := &Process{Config: cfg, Log: log, Registry: observability.NewRegistry()}
-	if err := observability.RegisterBuildInfo(p.Registry, build); err != nil {
-		return nil, err
-	}
-	if p.Tracing, err = startTracing(ctx, cfg.Tracing, build, log); err != nil {
-		return nil, err
-	}
+	p := &Process{Config: cfg, Log: log, Registry: observability.NewRegistry(), Tracing: tr}
 	p.closers.Add(p.flushSpans)
+	if err := observability.RegisterBuildInfo(p.Registry, build); err != nil {
+		p.Close()
+		return nil, err
+	}
 	p.PProfOnAdmin = cfg.Debug.PProfAddr != "" && cfg.Debug.PProfAddr == adminAddr(build.Binary, cfg)
 	if p.PProfOnAdmin {
 		log.Warn("pprof profiler on the admin listener; keep this address private", "addr", cfg.Debug.PProfAddr)
@@ -97,23 +101,14 @@ func adminAddr(binary string, cfg configs.Config) string {
 	return ""
 }
 
-// startTracing exports spans when cfg names an endpoint, as the service
-// "rps-<binary>" unless cfg names it.
-func startTracing(ctx context.Context, cfg configs.TracingConfig, build observability.BuildInfo, log *slog.Logger) (observability.Tracing, error) {
-	name := cfg.ServiceName
-	if name == "" {
-		name = "rps-" + build.Binary
-	}
-	tr, err := observability.NewTracing(ctx, observability.TracingConfig{
-		Endpoint: cfg.Endpoint, SampleRatio: cfg.SampleRatio, ServiceName: name, ServiceVersion: build.Version,
+// startTracing builds the process's tracing from cfg and OpenTelemetry's
+// variables (observability.NewTracing), as the service "rps-<binary>"
+// unless cfg or OTEL_RESOURCE_ATTRIBUTES names it.
+func startTracing(ctx context.Context, cfg configs.TracingConfig, build observability.BuildInfo) (observability.Tracing, error) {
+	return observability.NewTracing(ctx, observability.TracingConfig{
+		Endpoint: cfg.Endpoint, SampleRatio: cfg.SampleRatio,
+		ServiceName: cfg.ServiceName, DefaultName: "rps-" + build.Binary, ServiceVersion: build.Version,
 	})
-	if err != nil {
-		return tr, err
-	}
-	if tr.On() {
-		log.Info("tracing on: spans exported over OTLP/HTTP", "service", name, "sample_ratio", cfg.SampleRatio)
-	}
-	return tr, nil
 }
 
 // Close stops the profiler, if it runs, and flushes the spans not yet

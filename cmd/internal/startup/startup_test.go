@@ -13,6 +13,7 @@ import (
 
 	"github.com/1000x-rps-server/rps-server/observability"
 	"github.com/1000x-rps-server/rps-server/tests/infra"
+	"github.com/1000x-rps-server/rps-server/tests/otlptest"
 )
 
 // A pod beside a Service named rps-server starts, and says at debug which
@@ -65,4 +66,29 @@ func TestBegin_PProfOnTheAdminListenerWhenItNamesIt(t *testing.T) {
 			require.Error(t, err, "the profiler listens on its own address")
 		})
 	}
+}
+
+// Tracing follows the config (here an RPS_ variable, which the exporters
+// cannot see themselves) and OpenTelemetry's variables, names the binary,
+// and its last spans are flushed by Close.
+func TestBegin_TracesAsConfigured(t *testing.T) {
+	recv := &otlptest.Receiver{}
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "service.namespace=gifts")
+	var out bytes.Buffer
+	environ := []string{"RPS_TRACING__ENDPOINT=" + otlptest.StartHTTP(t, recv), "RPS_LOG__FORMAT=json", "GOGC=100", "GOMEMLIMIT=off"}
+	p, err := Begin(context.Background(), observability.BuildInfo{Binary: "worker", Version: "v1.2.3"}, nil, environ, &out)
+	require.NoError(t, err)
+	require.True(t, p.Tracing.On())
+	assert.Contains(t, out.String(), `"tracing":{"on":true,"exporter":"otlp http/protobuf","service":"rps-worker"`)
+
+	ctx, span := p.Tracing.Tracer("test").Start(context.Background(), "work")
+	p.Log.InfoContext(ctx, "traced")
+	span.End()
+	p.Close()
+	assert.Contains(t, out.String(), `"trace_id":"`+span.SpanContext().TraceID().String()+`"`, "log lines name their trace when tracing is on")
+	spans := recv.Spans()
+	require.Len(t, spans, 1)
+	assert.Equal(t, "rps-worker", spans[0].Service)
+	assert.Equal(t, "v1.2.3", spans[0].Resource["service.version"])
+	assert.Equal(t, "gifts", spans[0].Resource["service.namespace"])
 }
