@@ -256,6 +256,12 @@ type TracingConfig struct {
 // request has ended.
 func (c Config) GateLease() time.Duration { return c.Task.ReplyTimeout + c.Gate.LeaseMargin }
 
+// GateHold is the longest a request holds its gate slot: it waits for its
+// reply for up to task.reply_timeout, then gives the slot back within
+// gate.release_timeout. The lease must cover it (the gate's rules, run at
+// start).
+func (c Config) GateHold() time.Duration { return c.Task.ReplyTimeout + c.Gate.ReleaseTimeout }
+
 // UsesRedis reports whether the gate is shared through Redis.
 func (c Config) UsesRedis() bool { return c.Redis.URL != "" }
 

@@ -31,12 +31,13 @@ func TestBlocks_CapHoldsWhileAnInstanceIsCutOff(t *testing.T) {
 	const (
 		capacity = testBlockSize
 		reply    = 2 * time.Second        // how long a request admitted after the cut holds its slot
+		release  = 100 * time.Millisecond // gate.release_timeout: the hold is reply + release
 		margin   = 300 * time.Millisecond // gate.lease_margin: the lease is reply + margin
 	)
 	r := infra.StartRedis(t)
 	link := proxy.Start(t, "redis", r.Addr())
 	cfgA := blockConfig(t, "redis://"+link.Listen+"/0", capacity)
-	cfgA.Lease = reply + margin
+	cfgA.Lease, cfgA.Hold = reply+margin, reply+release
 	a := open(t, cfgA)
 	cfgB := cfgA
 	cfgB.URL, cfgB.Registerer = r.URL(), prometheus.NewRegistry()

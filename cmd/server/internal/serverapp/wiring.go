@@ -59,6 +59,7 @@ func (p *serverPorts) openGate(ctx context.Context, cfg configs.Config, log *slo
 		Key:            cfg.Gate.Key,
 		Capacity:       cfg.Gate.Capacity,
 		Lease:          cfg.GateLease(),
+		Hold:           cfg.GateHold(),
 		FailOpen:       cfg.Gate.FailOpen,
 		CommandTimeout: cfg.Redis.CommandTimeout,
 		Logger:         log,
