@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/rueidis"
@@ -21,19 +20,17 @@ import (
 	"github.com/1000x-rps-server/rps-server/ports"
 )
 
-// closeTimeout bounds how long closing one port may take at shutdown.
-const closeTimeout = 10 * time.Second
-
 // serverPorts are the adapters behind the use case, chosen by config, and how
-// to close the ones opened here, in order (broker first: it may still deliver
-// replies), then the Redis client they share.
+// to close the ones opened here: the last opened first (startup.Closers), so
+// the broker, opened after the stores, closes first (it may still deliver
+// replies), and the Redis client last.
 type serverPorts struct {
 	gate    ports.ConcurrencyGate
 	broker  ports.TaskBroker
 	idem    ports.IdempotencyStore
-	closers []func(context.Context) error
+	closers startup.Closers
 	// redis is the process's one Redis client, shared by the Redis
-	// adapters; nil without Redis. It is closed after them.
+	// adapters; nil without Redis.
 	redis rueidis.Client
 	// tracing is handed to the broker and the API; when it is on, the gate
 	// is wrapped in spans (adapters/traced).
@@ -81,7 +78,7 @@ func (p *serverPorts) openGate(ctx context.Context, cfg configs.Config, log *slo
 		return fmt.Errorf("redis gate: %w", err)
 	}
 	p.gate = p.traceGate(g, "redis")
-	p.closers = append(p.closers, func(context.Context) error { g.Close(); return nil })
+	p.closers.AddFunc(g.Close)
 	return nil
 }
 
@@ -111,7 +108,7 @@ func (p *serverPorts) openBroker(cfg configs.Config, handlers []app.TaskHandler,
 		}
 		log.Info("broker: in process", "worker_concurrency", cfg.Worker.Concurrency)
 		p.broker = b
-		p.closers = append(p.closers, func(context.Context) error { b.Close(); return nil })
+		p.closers.AddFunc(b.Close)
 		return nil
 	}
 	b, err := requester.New(requester.Config{
@@ -137,12 +134,24 @@ func (p *serverPorts) openBroker(cfg configs.Config, handlers []app.TaskHandler,
 			"results_topic", cfg.Kafka.ResultsTopic)
 	}
 	p.broker = b
-	p.closers = append(p.closers, b.Close)
+	p.closers.Add(b.Close)
 	return nil
 }
 
+// openStores opens the Redis client (when cfg names a Redis), then the
+// gate and the idempotency store on it, or in memory.
+func (p *serverPorts) openStores(ctx context.Context, cfg configs.Config, log *slog.Logger, reg prometheus.Registerer) error {
+	if err := p.openRedis(ctx, cfg, log); err != nil {
+		return err
+	}
+	if err := p.openGate(ctx, cfg, log, reg); err != nil {
+		return err
+	}
+	return p.openIdempotency(cfg, log)
+}
+
 // openRedis builds the Redis client the Redis adapters share, when cfg
-// names a Redis.
+// names a Redis; it closes after them.
 func (p *serverPorts) openRedis(ctx context.Context, cfg configs.Config, log *slog.Logger) error {
 	if !cfg.UsesRedis() {
 		return nil
@@ -152,20 +161,9 @@ func (p *serverPorts) openRedis(ctx context.Context, cfg configs.Config, log *sl
 		return err
 	}
 	p.redis = client
+	p.closers.AddFunc(client.Close)
 	return nil
 }
 
-// close closes the ports in the order they were opened (broker, then gate),
-// then the Redis client they used.
-func (p *serverPorts) close(log *slog.Logger) {
-	for _, c := range p.closers {
-		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
-		if err := c(ctx); err != nil {
-			log.Warn("close port", "err", err)
-		}
-		cancel()
-	}
-	if p.redis != nil {
-		p.redis.Close()
-	}
-}
+// close closes what p opened, the last opened first.
+func (p *serverPorts) close(log *slog.Logger) { p.closers.Close(log) }
