@@ -1,17 +1,13 @@
 package serverapp
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/rueidis"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester"
 	"github.com/1000x-rps-server/rps-server/adapters/membroker"
-	"github.com/1000x-rps-server/rps-server/adapters/memgate"
-	"github.com/1000x-rps-server/rps-server/adapters/redis/redisgate"
 	"github.com/1000x-rps-server/rps-server/adapters/traced"
 	"github.com/1000x-rps-server/rps-server/app"
 	"github.com/1000x-rps-server/rps-server/cmd/internal/startup"
@@ -29,57 +25,9 @@ type serverPorts struct {
 	broker  ports.TaskBroker
 	idem    ports.IdempotencyStore
 	closers startup.Closers
-	// redis is the process's one Redis client, shared by the Redis
-	// adapters; nil without Redis.
-	redis rueidis.Client
 	// tracing is handed to the broker and the API; when it is on, the gate
 	// is wrapped in spans (adapters/traced).
 	tracing observability.Tracing
-}
-
-// openGate opens the gate cfg names: Redis (on p's client) when a URL is
-// set, else memory.
-func (p *serverPorts) openGate(ctx context.Context, cfg configs.Config, log *slog.Logger, reg prometheus.Registerer) error {
-	if !cfg.UsesRedis() {
-		g, err := memgate.New(cfg.Gate.Capacity)
-		if err != nil {
-			return fmt.Errorf("memory gate: %w", err)
-		}
-		if cfg.UsesKafka() {
-			log.Warn("gate is in memory: the capacity applies per instance, not cluster-wide; set REDIS_URL to share it")
-		}
-		log.Info("gate: in memory", "capacity", cfg.Gate.Capacity)
-		p.gate = p.traceGate(g, "memory")
-		return nil
-	}
-	gc := redisgate.Config{
-		Key:            cfg.Gate.Key,
-		Capacity:       cfg.Gate.Capacity,
-		Lease:          cfg.GateLease(),
-		Hold:           cfg.GateHold(),
-		FailOpen:       cfg.Gate.FailOpen,
-		CommandTimeout: cfg.Redis.CommandTimeout,
-		Logger:         log,
-		Registerer:     reg,
-	}
-	// The mode is chosen here, once: blocks of gate.block_size, or one Redis
-	// call per acquire and per release when it is 1.
-	var g interface {
-		ports.ConcurrencyGate
-		Close()
-	}
-	var err error
-	if cfg.Gate.BlockSize > 1 {
-		g, err = redisgate.NewBlockGate(ctx, p.redis, redisgate.BlockConfig{Config: gc, Size: cfg.Gate.BlockSize, Idle: cfg.Gate.BlockIdle})
-	} else {
-		g, err = redisgate.NewPerRequestGate(ctx, p.redis, gc)
-	}
-	if err != nil {
-		return fmt.Errorf("redis gate: %w", err)
-	}
-	p.gate = p.traceGate(g, "redis")
-	p.closers.AddFunc(g.Close)
-	return nil
 }
 
 // traceGate wraps g in client spans when tracing is on; off, g runs bare.
@@ -135,33 +83,6 @@ func (p *serverPorts) openBroker(cfg configs.Config, handlers []app.TaskHandler,
 	}
 	p.broker = b
 	p.closers.Add(b.Close)
-	return nil
-}
-
-// openStores opens the Redis client (when cfg names a Redis), then the
-// gate and the idempotency store on it, or in memory.
-func (p *serverPorts) openStores(ctx context.Context, cfg configs.Config, log *slog.Logger, reg prometheus.Registerer) error {
-	if err := p.openRedis(ctx, cfg, log); err != nil {
-		return err
-	}
-	if err := p.openGate(ctx, cfg, log, reg); err != nil {
-		return err
-	}
-	return p.openIdempotency(cfg, log)
-}
-
-// openRedis builds the Redis client the Redis adapters share, when cfg
-// names a Redis; it closes after them.
-func (p *serverPorts) openRedis(ctx context.Context, cfg configs.Config, log *slog.Logger) error {
-	if !cfg.UsesRedis() {
-		return nil
-	}
-	client, err := startup.OpenRedis(ctx, cfg.Redis, "server", log)
-	if err != nil {
-		return err
-	}
-	p.redis = client
-	p.closers.AddFunc(client.Close)
 	return nil
 }
 
