@@ -44,6 +44,12 @@ func newAPI(t *testing.T, cfg configs.Config, proc ports.TaskProcessor) http.Han
 	broker, err := membroker.New(proc, 1000)
 	require.NoError(t, err)
 	t.Cleanup(broker.Close)
+	return newAPIOn(t, cfg, broker)
+}
+
+// newAPIOn is newAPI on a broker of the test's own, which it closes.
+func newAPIOn(t *testing.T, cfg configs.Config, broker ports.TaskBroker) http.Handler {
+	t.Helper()
 	application, err := serverapp.NewComponentTest(context.Background(), cfg, broker, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 	require.NoError(t, err)
 	t.Cleanup(application.Close)

@@ -2,7 +2,6 @@ package serverapp_test
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -10,12 +9,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/1000x-rps-server/rps-server/adapters/membroker"
-	"github.com/1000x-rps-server/rps-server/cmd/server/internal/serverapp"
 	"github.com/1000x-rps-server/rps-server/tests/infra"
 )
 
@@ -37,10 +34,7 @@ func TestRedisUnreachableAtStart_TheStoresTakeOverOnceItAnswers(t *testing.T) {
 			broker, err := membroker.New(w.proc, 100)
 			require.NoError(t, err)
 			t.Cleanup(broker.Close)
-			application, err := serverapp.NewComponentTest(context.Background(), cfg, broker, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
-			require.NoError(t, err, "Redis unreachable at start is an outage, not a reason to exit")
-			t.Cleanup(application.Close)
-			srv := httptest.NewServer(application.API)
+			srv := httptest.NewServer(newAPIOn(t, cfg, broker)) // Redis unreachable at start is an outage, not a reason to exit
 			t.Cleanup(srv.Close)
 
 			want := map[bool]int{false: http.StatusServiceUnavailable, true: http.StatusOK}[failOpen]

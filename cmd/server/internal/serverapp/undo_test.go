@@ -2,7 +2,6 @@ package serverapp_test
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -10,12 +9,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/1000x-rps-server/rps-server/adapters/membroker"
-	"github.com/1000x-rps-server/rps-server/cmd/server/internal/serverapp"
 	"github.com/1000x-rps-server/rps-server/tests/infra"
 )
 
@@ -56,10 +53,7 @@ func TestIdempotency_RetryAfterAnUndoneAcquireSucceeds(t *testing.T) {
 	// The stall outlasts the acquire's command timeout, not the store's
 	// call after it (Abandon), which finds Redis back.
 	broker := &stallingBroker{Broker: inner, redis: r, stall: commandTimeout * 3 / 2}
-	application, err := serverapp.NewComponentTest(context.Background(), cfg, broker, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
-	require.NoError(t, err)
-	t.Cleanup(application.Close)
-	srv := httptest.NewServer(application.API)
+	srv := httptest.NewServer(newAPIOn(t, cfg, broker))
 	t.Cleanup(srv.Close)
 	raw := infra.RedisClient(t, r.URL())
 
