@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -68,10 +69,11 @@ func TestSubmitOnce_RunsAsTheKeysTaskAndStoresTheCode(t *testing.T) {
 				"a fresh key's task id and token come from SubmitOnce's own id generator")
 			return claimed, nil
 		})
-	m.gate.EXPECT().Acquire(gomock.Any(), "first-task").Return(ports.Slot{ID: "first-task"}, nil)
+	// The task is the key's; the slot is this attempt's (SubmitTask's id).
+	m.gate.EXPECT().Acquire(gomock.Any(), taskID).Return(ports.Slot{ID: taskID}, nil)
 	m.broker.EXPECT().Request(gomock.Any(), domain.Task{ID: "first-task", Kind: domain.KindGiftCode, RequestID: "req"}).
 		Return(domain.Result{TaskID: "first-task", Value: "GIFT-1"}, nil)
-	m.gate.EXPECT().Release(gomock.Any(), ports.Slot{ID: "first-task"})
+	m.gate.EXPECT().Release(gomock.Any(), ports.Slot{ID: taskID})
 	want := domain.Outcome{RequestID: "req", Kind: domain.KindGiftCode, Value: "GIFT-1"}
 	m.store.EXPECT().Complete(gomock.Any(), key, claimed, want)
 
@@ -142,9 +144,13 @@ func TestSubmitOnce_AbandonsWhatIsNotFinal(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			s, m := newSubmitOnce(t)
 			m.store.EXPECT().Begin(gomock.Any(), key, gomock.Any()).Return(claimed, nil)
-			m.gate.EXPECT().Acquire(gomock.Any(), "first-task").Return(ports.Slot{ID: "first-task"}, nil)
-			m.broker.EXPECT().Request(gomock.Any(), gomock.Any()).Return(domain.Result{}, fail)
-			m.gate.EXPECT().Release(gomock.Any(), gomock.Any())
+			if errors.Is(fail, domain.ErrAtCapacity) {
+				m.gate.EXPECT().Acquire(gomock.Any(), taskID).Return(ports.Slot{}, fail)
+			} else {
+				m.gate.EXPECT().Acquire(gomock.Any(), taskID).Return(ports.Slot{ID: taskID}, nil)
+				m.broker.EXPECT().Request(gomock.Any(), gomock.Any()).Return(domain.Result{}, fail)
+				m.gate.EXPECT().Release(gomock.Any(), gomock.Any())
+			}
 			m.store.EXPECT().Abandon(gomock.Any(), key, claimed)
 			_, err := s.SubmitOnce(context.Background(), key, domain.KindGiftCode, "req")
 			require.ErrorIs(t, err, fail)
@@ -158,7 +164,7 @@ func TestSubmitOnce_ForgetsWhatSentNothing(t *testing.T) {
 	t.Run("at_capacity", func(t *testing.T) {
 		s, m := newSubmitOnce(t)
 		m.store.EXPECT().Begin(gomock.Any(), key, gomock.Any()).Return(claimed, nil)
-		m.gate.EXPECT().Acquire(gomock.Any(), "first-task").Return(ports.Slot{}, domain.ErrAtCapacity)
+		m.gate.EXPECT().Acquire(gomock.Any(), taskID).Return(ports.Slot{}, domain.ErrAtCapacity)
 		m.store.EXPECT().Forget(gomock.Any(), key, claimed)
 		_, err := s.SubmitOnce(context.Background(), key, domain.KindGiftCode, "req")
 		require.ErrorIs(t, err, domain.ErrAtCapacity)

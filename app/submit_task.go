@@ -21,7 +21,8 @@ type SubmitTaskConfig struct {
 	// ReleaseTimeout bounds the slot release, which runs detached from the
 	// request so a cancelled request still gives its slot back.
 	ReleaseTimeout time.Duration
-	// NewID makes correlation ids; they also name the gate slot.
+	// NewID makes correlation ids, and the slot ids of attempts that run a
+	// task whose id the caller chose (Run).
 	NewID func() string
 	// Logger receives the failures nobody else can report (a failed release).
 	Logger *slog.Logger
@@ -64,21 +65,26 @@ func (s *SubmitTask) Submit(ctx context.Context, kind domain.Kind, requestID str
 	if err := s.Validate(kind); err != nil {
 		return domain.Result{}, err
 	}
-	return s.run(ctx, domain.Task{ID: s.cfg.NewID(), Kind: kind, RequestID: requestID})
+	// A fresh task is this attempt's own: its id names the slot too.
+	id := s.cfg.NewID()
+	return s.run(ctx, domain.Task{ID: id, Kind: kind, RequestID: requestID}, id)
 }
 
 // Run is Submit for a task whose id the caller chose: SubmitOnce runs every
 // attempt of one idempotency key as the same task, so the worker's issuance
-// ledger answers a re-run with what it already issued.
+// ledger answers a re-run with what it already issued. The slot is the
+// attempt's, under an id of its own: an attempt the gate undid (its acquire
+// abandoned in a stall) must not make the next attempt of the task take
+// nothing.
 func (s *SubmitTask) Run(ctx context.Context, task domain.Task) (domain.Result, error) {
 	if err := s.Validate(task.Kind); err != nil {
 		return domain.Result{}, err
 	}
-	return s.run(ctx, task)
+	return s.run(ctx, task, s.cfg.NewID())
 }
 
-// run takes a slot for task, sends it and waits for its result.
-func (s *SubmitTask) run(ctx context.Context, task domain.Task) (result domain.Result, err error) {
+// run takes a slot named slotID for task, sends it and waits for its result.
+func (s *SubmitTask) run(ctx context.Context, task domain.Task, slotID string) (result domain.Result, err error) {
 	// Registered first, so it runs last: a panic in a port becomes an error
 	// after the slot has been released, and never crosses into the caller.
 	defer func() {
@@ -93,7 +99,7 @@ func (s *SubmitTask) run(ctx context.Context, task domain.Task) (result domain.R
 	if err := s.broker.Ready(ctx); err != nil {
 		return domain.Result{}, fmt.Errorf("broker not ready: %w", err)
 	}
-	slot, err := s.gate.Acquire(ctx, task.ID)
+	slot, err := s.gate.Acquire(ctx, slotID)
 	if err != nil {
 		return domain.Result{}, fmt.Errorf("acquire slot: %w", err)
 	}

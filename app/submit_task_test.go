@@ -179,20 +179,48 @@ func TestSubmitTask_RefusesBeforeAcquiring(t *testing.T) {
 	}
 }
 
-// Run sends the task under the id it carries: the slot and the task are
-// named by it, not by a fresh id.
+// Run sends the task under the id it carries, but takes its slot under an
+// id of the attempt's own (a fresh one), never the task's.
 func TestSubmitTask_RunKeepsTheTasksID(t *testing.T) {
 	ctrl := gomock.NewController(t)
 	gate := portmocks.NewMockConcurrencyGate(ctrl)
 	broker := portmocks.NewMockTaskBroker(ctrl)
 	task := domain.Task{ID: "chosen", Kind: domain.KindGiftCode, RequestID: "req-1"}
 	broker.EXPECT().Ready(gomock.Any()).Return(nil)
-	gate.EXPECT().Acquire(gomock.Any(), "chosen").Return(ports.Slot{ID: "chosen"}, nil)
+	gate.EXPECT().Acquire(gomock.Any(), taskID).Return(ports.Slot{ID: taskID}, nil)
 	broker.EXPECT().Request(gomock.Any(), task).Return(domain.Result{TaskID: "chosen", Value: "GIFT-X"}, nil)
-	gate.EXPECT().Release(gomock.Any(), ports.Slot{ID: "chosen"})
+	gate.EXPECT().Release(gomock.Any(), ports.Slot{ID: taskID})
 	res, err := newSubmit(t, gate, broker).Run(context.Background(), task)
 	require.NoError(t, err)
 	assert.Equal(t, "GIFT-X", res.Value)
+}
+
+// Each attempt at one task acquires under an id of its own: the gate may
+// have undone an earlier attempt's id (an acquire abandoned in a stall), and
+// an undone id takes nothing.
+func TestSubmitTask_EachRunOfATaskAcquiresAsANewAttempt(t *testing.T) {
+	ctrl := gomock.NewController(t)
+	gate := portmocks.NewMockConcurrencyGate(ctrl)
+	broker := portmocks.NewMockTaskBroker(ctrl)
+	var n int
+	s, err := app.NewSubmitTask(gate, broker, app.SubmitTaskConfig{
+		Kinds: []domain.Kind{domain.KindGiftCode}, ReplyTimeout: time.Second, ReleaseTimeout: time.Second,
+		NewID:  func() string { n++; return fmt.Sprint("attempt-", n) },
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	require.NoError(t, err)
+	task := domain.Task{ID: "the-keys-task", Kind: domain.KindGiftCode, RequestID: "req-1"}
+	var ids []string
+	broker.EXPECT().Ready(gomock.Any()).Return(nil).Times(2)
+	gate.EXPECT().Acquire(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, id string) (ports.Slot, error) {
+		ids = append(ids, id)
+		return ports.Slot{}, domain.ErrUnavailable // the first stalled; the second is refused too, for brevity
+	}).Times(2)
+	for range 2 {
+		_, err := s.Run(context.Background(), task)
+		require.ErrorIs(t, err, domain.ErrUnavailable)
+	}
+	assert.Equal(t, []string{"attempt-1", "attempt-2"}, ids, "one slot id per attempt, never the task's")
 }
 
 // A broker that cannot serve (no worker consumes, Kafka down) is refused

@@ -91,7 +91,9 @@ type GateConfig struct {
 	// Cluster slot. Instances that share a gate must share the key.
 	Key string `koanf:"key"`
 	// LeaseMargin is added to task.reply_timeout to make a slot's lease: a
-	// crashed holder's slot is freed after that long.
+	// crashed holder's slot is freed after that long. It must exceed
+	// ReleaseTimeout by 0.1 % of the lease, so that the lease outlives every
+	// request holding its slot (GateHold; the gate's rules, run at start).
 	LeaseMargin    time.Duration `koanf:"lease_margin"`
 	ReleaseTimeout time.Duration `koanf:"release_timeout"` // bound on giving a slot back
 	// BlockSize is how many slots an instance leases from Redis in one call
@@ -101,7 +103,8 @@ type GateConfig struct {
 	BlockSize int `koanf:"block_size"`
 	// BlockIdle is how long a leased slot may sit unused on an instance
 	// before it goes back to Redis for the other instances, and how often
-	// an instance syncs with Redis (block mode only).
+	// an instance syncs with Redis (block mode only; bounded by the gate's
+	// rules, run at start).
 	BlockIdle time.Duration `koanf:"block_idle"`
 }
 
@@ -312,6 +315,12 @@ type TracingConfig struct {
 // gate.lease_margin, so a crashed holder's slot is freed only after its
 // request has ended.
 func (c Config) GateLease() time.Duration { return c.Task.ReplyTimeout + c.Gate.LeaseMargin }
+
+// GateHold is the longest a request holds its gate slot: it waits for its
+// reply for up to task.reply_timeout, then gives the slot back within
+// gate.release_timeout. The lease must cover it (the gate's rules, run at
+// start).
+func (c Config) GateHold() time.Duration { return c.Task.ReplyTimeout + c.Gate.ReleaseTimeout }
 
 // UsesRedis reports whether the gate is shared through Redis.
 func (c Config) UsesRedis() bool { return c.Redis.URL != "" }

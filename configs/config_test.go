@@ -266,7 +266,6 @@ func TestInvalidSettings_OneLineNamingTheKeyAndItsSource(t *testing.T) {
 		{name: "empty_worker_group", yaml: "worker:\n  group: \"\"\n", want: `worker.group must be set (got "")`},
 		{name: "empty_results_topic", environ: []string{"RESULTS_TOPIC="}, want: `kafka.results_topic must be set (got "")`},
 		{name: "ledger_ttl_under_a_second", environ: []string{"RPS_WORKER__LEDGER_TTL=999ms"}, want: "worker.ledger_ttl must be at least 1s (got 999ms)"},
-		{name: "block_idle_under_a_millisecond", environ: []string{"RPS_GATE__BLOCK_IDLE=500us"}, want: "gate.block_idle must be at least 1ms when gate.block_size is over 1 (got 500µs)"},
 		{name: "redis_port_zero", environ: []string{"REDIS_URL=redis://cache:0"}, want: "redis.url must be"},
 		{name: "redis_port_too_large", environ: []string{"REDIS_URL=redis://cache:65536"}, want: "redis.url must be"},
 		{name: "redis_without_host", environ: []string{"REDIS_URL=redis://:6379"}, want: "redis.url must be"},

@@ -3,7 +3,9 @@ package configs
 import "fmt"
 
 // coupled returns the first pair of settings that disagree: each is valid
-// alone, together they make a system that fails the wrong way.
+// alone, together they make a system that fails the wrong way. Pairs that an
+// adapter depends on (the gate's lease and hold, Kafka's timeouts) are that
+// adapter's rules, which start-up runs (Rule).
 func (c Config) coupled() *KeyError {
 	if c.HTTP.RequestTimeout <= c.Task.ReplyTimeout {
 		return &KeyError{
@@ -19,17 +21,6 @@ func (c Config) coupled() *KeyError {
 			Keys: []string{"http.write_timeout", "http.request_timeout"},
 			Msg: fmt.Sprintf("http.write_timeout must be longer than http.request_timeout (got %s, request timeout %s)",
 				c.HTTP.WriteTimeout, c.HTTP.RequestTimeout),
-		}
-	}
-	if lease := c.GateLease(); c.Gate.BlockSize > 1 && c.Gate.BlockIdle > lease/4 {
-		// The block mode syncs (and renews its leases) once per block_idle,
-		// and renews every quarter lease: a longer interval lets leases lapse.
-		// The Redis gate refuses the same when it is made; checked here, the
-		// error names the keys and where they were set.
-		return &KeyError{
-			Keys: []string{"gate.block_idle", "task.reply_timeout", "gate.lease_margin"},
-			Msg: fmt.Sprintf("gate.block_idle must be at most a quarter of the lease, task.reply_timeout + gate.lease_margin (got %s, lease %s)",
-				c.Gate.BlockIdle, lease),
 		}
 	}
 	return nil

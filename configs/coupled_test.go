@@ -12,9 +12,10 @@ import (
 )
 
 // Settings valid alone that disagree stop the start with one line naming
-// them and where they were set. (The Kafka adapter's rules on the reply
-// timeout and kafka.settings are tested where start-up runs them, in
-// cmd/internal/startup, and in adapters/kafkabroker.)
+// them and where they were set. (The adapters' own rules, the Kafka
+// adapter's on the reply timeout and kafka.settings and the Redis gate's on
+// the lease, the hold and the block settings, are tested where start-up
+// runs them, in cmd/internal/startup, and in their adapters.)
 func TestCoupledSettings_DisagreementIsOneError(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -27,8 +28,6 @@ func TestCoupledSettings_DisagreementIsOneError(t *testing.T) {
 			want: "config: http.write_timeout must be longer than http.request_timeout (got 30s, request timeout 1m5s); http.request_timeout set by RPS_HTTP__REQUEST_TIMEOUT in the environment"},
 		{name: "write_timeout_equal_to_request", environ: []string{"RPS_HTTP__WRITE_TIMEOUT=15s"},
 			want: "config: http.write_timeout must be longer than http.request_timeout (got 15s, request timeout 15s); set by RPS_HTTP__WRITE_TIMEOUT in the environment"},
-		{name: "block_idle_over_a_quarter_lease", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=1", "RPS_GATE__LEASE_MARGIN=1s", "RPS_GATE__BLOCK_IDLE=600ms"},
-			want: "config: gate.block_idle must be at most a quarter of the lease, task.reply_timeout + gate.lease_margin (got 600ms, lease 2s); set by RPS_GATE__BLOCK_IDLE in the environment, task.reply_timeout set by KAFKA_GIFT_CODE_TIMEOUT in the environment, gate.lease_margin set by RPS_GATE__LEASE_MARGIN in the environment"},
 		{name: "zero_is_not_positive", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=0"},
 			want: "config: task.reply_timeout must be positive (got 0s)"},
 	}

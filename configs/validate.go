@@ -66,7 +66,6 @@ func (c Config) checks() []check {
 		{c.Gate.Capacity < 1, "gate.capacity", "at least 1", c.Gate.Capacity},
 		{c.Gate.Key == "", "gate.key", "set", c.Gate.Key},
 		{c.Gate.BlockSize < 1, "gate.block_size", "at least 1 (1: one Redis call per acquire and per release)", c.Gate.BlockSize},
-		{c.Gate.BlockSize > 1 && c.Gate.BlockIdle < time.Millisecond, "gate.block_idle", "at least 1ms when gate.block_size is over 1", c.Gate.BlockIdle},
 		{!formats.RedisURL(c.Redis.URL), "redis.url", "redis://[user:password@]host:port[/db] or rediss://…", keytree.RedactURL(c.Redis.URL)},
 		{!formats.HostPorts(c.Redis.Cluster.Addrs), "redis.cluster.addrs", "a comma-separated list of host:port, or empty", c.Redis.Cluster.Addrs},
 		{!formats.HostPorts(c.Kafka.Bootstrap), "kafka.bootstrap", "a comma-separated list of host:port", c.Kafka.Bootstrap},

@@ -201,9 +201,10 @@ func TestScaleOut_WorkerKilledUnderLoad(t *testing.T) {
 // serving, and nothing piles up.
 func TestScaleOut_ServerKilledUnderLoad(t *testing.T) {
 	in := needInfra(t)
-	// A short lease (reply timeout 2 s + margin 1 s) keeps the test short.
+	// A short lease (reply timeout 2 s + margin 1 s) keeps the test short; it
+	// must cover the hold (reply timeout + release timeout 500 ms).
 	const lease = 3 * time.Second
-	s := newStack(t, in, "KAFKA_GIFT_CODE_TIMEOUT=2", "RPS_GATE__LEASE_MARGIN=1s", "RPS_HTTP__REQUEST_TIMEOUT=5s")
+	s := newStack(t, in, "KAFKA_GIFT_CODE_TIMEOUT=2", "RPS_GATE__LEASE_MARGIN=1s", "RPS_GATE__RELEASE_TIMEOUT=500ms", "RPS_HTTP__REQUEST_TIMEOUT=5s")
 	s.startWorker(t)
 	survivor := s.startServer(t)
 	s.startServer(t)

@@ -53,7 +53,7 @@ func TestTLSAndACL(t *testing.T) {
 		// One client, handed to each Redis adapter, as the binaries do.
 		ctx := context.Background()
 		g, err := redisgate.NewPerRequestGate(ctx, client, redisgate.Config{
-			Key: "{tls}:gate", Capacity: 1, Lease: 10 * time.Second, CommandTimeout: time.Second,
+			Key: "{tls}:gate", Capacity: 1, Lease: 10 * time.Second, Hold: 5 * time.Second, CommandTimeout: time.Second,
 			Logger: slog.New(slog.DiscardHandler), Registerer: prometheus.NewRegistry(),
 		})
 		require.NoError(t, err)

@@ -29,7 +29,8 @@ type BlockConfig struct {
 	Size int
 	// Idle is how long a leased slot may sit unused here before it goes
 	// back to Redis, and the interval of the sync with Redis (give back,
-	// renew, learn the contention): 1ms to a quarter of the lease.
+	// renew, learn the contention): 1ms to a quarter of the lease, and of
+	// what the lease leaves beyond the hold (ValidateTiming).
 	Idle time.Duration
 }
 
@@ -37,11 +38,11 @@ func (cfg BlockConfig) validate() error {
 	if err := cfg.Config.validate(); err != nil {
 		return err
 	}
-	switch {
-	case cfg.Size < 2:
+	if cfg.Size < 2 {
 		return fmt.Errorf("redis gate: block size must be at least 2; 1 is the per-request gate (got %d)", cfg.Size)
-	case cfg.Idle < time.Millisecond || cfg.Idle > cfg.Lease/4:
-		return fmt.Errorf("redis gate: block idle must be between 1ms and a quarter of the lease (got %s)", cfg.Idle)
+	}
+	if err := ValidateTiming(Timing{Lease: cfg.Lease, Hold: cfg.Hold, BlockSize: cfg.Size, BlockIdle: cfg.Idle}); err != nil {
+		return fmt.Errorf("redis gate: %w", err)
 	}
 	return nil
 }
@@ -81,7 +82,10 @@ func NewBlockGate(ctx context.Context, client rueidis.Client, cfg BlockConfig) (
 	life, stop := context.WithCancel(context.Background())
 	g := &BlockGate{
 		core: c,
-		pool: pool.New(pool.Config{Capacity: cfg.Capacity, BlockSize: cfg.Size, Idle: cfg.Idle, Lease: cfg.Lease}),
+		pool: pool.New(pool.Config{
+			Capacity: cfg.Capacity, BlockSize: cfg.Size, Idle: cfg.Idle, Lease: cfg.Lease,
+			Hold: cfg.Hold + DriftAllowance(cfg.Lease),
+		}),
 		calls: leases.New(leases.Config{
 			Client: client, Take: c.scripts.take, Sync: c.scripts.sync,
 			Key: cfg.Key, Undone: undoneKey(cfg.Key), Instances: siblingKey(cfg.Key, ":instances"),

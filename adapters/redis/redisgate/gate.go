@@ -37,6 +37,11 @@ type Config struct {
 	// Lease bounds how long a slot may be held: longer than the longest
 	// request lives (reply timeout plus a margin), so only crashes hit it.
 	Lease time.Duration
+	// Hold is the longest a request holds its slot, from the acquire's
+	// return to the end of its release (the reply timeout plus the release
+	// timeout). The lease must cover it (ValidateTiming); a block-mode
+	// instance hands a leased slot out only while the lease left covers it.
+	Hold time.Duration
 	// FailOpen admits requests when Redis cannot be asked. The default,
 	// fail closed, refuses them with domain.ErrUnavailable.
 	FailOpen bool
@@ -60,6 +65,9 @@ func (cfg Config) validate() error {
 		return fmt.Errorf("redis gate: command timeout must be positive (got %s)", cfg.CommandTimeout)
 	case cfg.Logger == nil || cfg.Registerer == nil:
 		return errors.New("redis gate: logger and registerer are required")
+	}
+	if err := ValidateTiming(Timing{Lease: cfg.Lease, Hold: cfg.Hold, BlockSize: 1}); err != nil {
+		return fmt.Errorf("redis gate: %w", err)
 	}
 	return nil
 }
@@ -120,7 +128,7 @@ func (c *core) logReady(cfg Config, mode string, attrs ...any) {
 		onError = "fail open: a Redis error admits requests without a slot, and readiness ignores Redis"
 	}
 	cfg.Logger.Info("redis gate ready", append([]any{"mode", mode, "key", cfg.Key, "capacity", cfg.Capacity,
-		"lease", cfg.Lease, "on_redis_error", onError}, attrs...)...)
+		"lease", cfg.Lease, "hold", cfg.Hold, "on_redis_error", onError}, attrs...)...)
 }
 
 // acquireFailed answers an acquire whose call to Redis, started at start,

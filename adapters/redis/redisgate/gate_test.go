@@ -36,7 +36,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	client := infra.AdapterClient(t, redisURL(t))
 	ok := redisgate.BlockConfig{
 		Config: redisgate.Config{
-			Key: "{rps}:gate", Capacity: 1, Lease: time.Second, CommandTimeout: time.Second,
+			Key: "{rps}:gate", Capacity: 1, Lease: time.Second, Hold: 500 * time.Millisecond, CommandTimeout: time.Second,
 			Logger: discard, Registerer: prometheus.NewRegistry(),
 		},
 		Size: 8, Idle: 20 * time.Millisecond,
@@ -52,9 +52,12 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		"sub_ms_lease":       {func(c *redisgate.BlockConfig) { c.Lease = time.Microsecond }, "redis gate: lease must be at least 1ms (got 1µs)"},
 		"no_lease":           {func(c *redisgate.BlockConfig) { c.Lease = 0 }, "redis gate: lease must be at least 1ms (got 0s)"},
 		"no_command_timeout": {func(c *redisgate.BlockConfig) { c.CommandTimeout = 0 }, "redis gate: command timeout must be positive (got 0s)"},
+		"no_hold":            {func(c *redisgate.BlockConfig) { c.Hold = 0 }, "redis gate: hold must be positive (got 0s)"},
 		"no_key":             {func(c *redisgate.BlockConfig) { c.Key = "" }, "redis gate: key must be set"},
 		"no_logger":          {func(c *redisgate.BlockConfig) { c.Logger = nil }, "redis gate: logger and registerer are required"},
 		"no_registerer":      {func(c *redisgate.BlockConfig) { c.Registerer = nil }, "redis gate: logger and registerer are required"},
+		"hold_past_lease": {func(c *redisgate.BlockConfig) { c.Hold = time.Second },
+			"redis gate: lease must cover the hold and 0.1% of itself for clock drift, so that no slot's lease ends while a request holds it (got 1s, hold 1s: at least 1.002s)"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := ok
@@ -72,9 +75,11 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	}{
 		"no_block_size":  {func(c *redisgate.BlockConfig) { c.Size = 0 }, "redis gate: block size must be at least 2; 1 is the per-request gate (got 0)"},
 		"block_size_one": {func(c *redisgate.BlockConfig) { c.Size = 1 }, "redis gate: block size must be at least 2; 1 is the per-request gate (got 1)"},
-		"no_block_idle":  {func(c *redisgate.BlockConfig) { c.Idle = 0 }, "redis gate: block idle must be between 1ms and a quarter of the lease (got 0s)"},
+		"no_block_idle":  {func(c *redisgate.BlockConfig) { c.Idle = 0 }, "redis gate: block idle must be at least 1ms when the block size is over 1 (got 0s)"},
 		"long_block_idle": {func(c *redisgate.BlockConfig) { c.Idle = time.Second },
-			"redis gate: block idle must be between 1ms and a quarter of the lease (got 1s)"},
+			"redis gate: block idle must be at most a quarter of the lease (got 1s, lease 1s)"},
+		"block_idle_past_what_the_hold_leaves": {func(c *redisgate.BlockConfig) { c.Hold = 950 * time.Millisecond },
+			"redis gate: block idle must be at most a quarter of what the lease leaves beyond the hold and 0.1% of itself for clock drift (got 20ms, lease 1s, hold 950ms: at most 12.25ms)"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := ok

@@ -102,6 +102,9 @@ func openUnclosed(t testing.TB, cfg gateConfig) gate {
 	client := infra.AdapterClient(t, cfg.URL, func(c *redisclient.Config) {
 		c.CommandTimeout, c.MaxFlushDelay = cfg.CommandTimeout, cfg.MaxFlushDelay
 	})
+	if cfg.Hold == 0 { // a request holds its slot for at most half the lease, unless the test says
+		cfg.Hold = cfg.Lease / 2
+	}
 	var g gate
 	var err error
 	if cfg.BlockSize > 1 {

@@ -221,7 +221,7 @@ func redisOutageLoggedOnceAtEachEnd(t *testing.T, config func(testing.TB, string
 func TestRedisStopped_BlocksAdmitOnTheLeasesHeld(t *testing.T) {
 	r := infra.StartRedis(t)
 	cfg := blockConfig(t, r.URL(), 2*testBlockSize)
-	cfg.BlockIdle = cfg.Lease / 4 // no sync gives the free slots back during the test
+	cfg.BlockIdle = 3 * time.Second // no sync gives the free slots back during the test
 	g := open(t, cfg)
 	first, err := g.Acquire(context.Background(), uuid.NewString())
 	require.NoError(t, err)
@@ -244,7 +244,7 @@ func TestBlocks_GiveBacksFailedInAnOutageReachRedisAfterIt(t *testing.T) {
 	r := infra.StartRedis(t)
 	link := proxy.Start(t, "redis", r.Addr())
 	cfg := blockConfig(t, "redis://"+link.Listen+"/0", 2*testBlockSize)
-	cfg.Lease = 4 * time.Second // a slot is stale (given back at release) with under half of it left
+	cfg.Lease = 4 * time.Second // a slot is stale (given back at release) with under the hold, half of it, left
 	reg := prometheus.NewRegistry()
 	cfg.Registerer = reg
 	g := open(t, cfg)

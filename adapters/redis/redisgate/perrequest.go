@@ -2,7 +2,6 @@ package redisgate
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -53,8 +52,11 @@ func (g *PerRequestGate) Acquire(ctx context.Context, id string) (ports.Slot, er
 	reply, err := g.scripts.acquire.Exec(callCtx, g.client, g.keys, []string{id, g.capacityArg, g.leaseArg}).AsInt64()
 	cancel()
 	g.metrics.AcquireSeconds.Observe(time.Since(start).Seconds())
-	if err == nil && reply == replyUndone { // only a reused id after its undo; never in this service
-		err = errors.New("acquire: slot id was undone")
+	if err == nil && reply == replyUndone {
+		// Nothing was taken, so there is nothing to undo: the id's acquire
+		// was abandoned and undone before, and ids are per attempt.
+		g.metrics.Acquires[gatemetrics.Error].Inc()
+		return ports.Slot{}, fmt.Errorf("redis gate: acquire: slot id %q was undone; a slot id names one attempt and is never reused", id)
 	}
 	if err != nil && undo.MayHaveRun(err) {
 		// Whatever the reason, the script may have run, or may still run when

@@ -91,3 +91,40 @@ func stallNoPhantomSlots(t *testing.T, config func(testing.TB, string, int) gate
 	}
 	assert.EqualValues(t, capacity, infra.ZCard(t, raw, cfg.Key))
 }
+
+// An acquire abandoned in a stall is undone, and its id marked undone for a
+// lease. An acquire of that id again takes nothing, and says so (an id
+// names one attempt): it is neither undone again, which would mark the id
+// for another lease, nor taken for an outage.
+func TestPerRequest_UndoneIDTakesNothingAndIsNotUndoneAgain(t *testing.T) {
+	r := infra.StartRedis(t)
+	cfg := config(t, r.URL(), 1)
+	cfg.CommandTimeout = 200 * time.Millisecond
+	g := open(t, cfg)
+	raw := infra.RedisClient(t, r.URL())
+	id := uuid.NewString()
+
+	r.Pause()
+	_, err := g.Acquire(context.Background(), id)
+	require.ErrorIs(t, err, domain.ErrUnavailable)
+	r.Resume()
+	var marked float64
+	require.Eventually(t, func() bool {
+		score, err := raw.Do(context.Background(), raw.B().Zscore().Key(cfg.Key+":undone").Member(id).Build()).AsFloat64()
+		marked = score
+		return err == nil
+	}, 3*time.Second, 10*time.Millisecond, "the abandoned acquire is undone")
+	require.Zero(t, infra.ZCard(t, raw, cfg.Key))
+
+	time.Sleep(10 * time.Millisecond) // a second undo would mark it later than the first
+	_, err = g.Acquire(context.Background(), id)
+	require.ErrorContains(t, err, "was undone")
+	require.NotErrorIs(t, err, domain.ErrUnavailable, "Redis answered")
+	time.Sleep(300 * time.Millisecond) // the undoer's retries, were one queued
+	score, err := raw.Do(context.Background(), raw.B().Zscore().Key(cfg.Key+":undone").Member(id).Build()).AsFloat64()
+	require.NoError(t, err)
+	assert.Equal(t, marked, score, "not undone again")
+	assert.Zero(t, infra.ZCard(t, raw, cfg.Key), "nothing taken")
+	_, err = g.Acquire(context.Background(), uuid.NewString())
+	require.NoError(t, err, "a new attempt's id takes the slot")
+}

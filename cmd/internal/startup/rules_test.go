@@ -107,3 +107,61 @@ func TestBegin_RefusesWhatTheKafkaAdapterRefuses(t *testing.T) {
 	require.NoError(t, err, "within the rule")
 	p.Close()
 }
+
+// A lease, hold or block setting the Redis gate refuses stops the start with
+// one line naming the keys and where they were set, in every mode (the
+// rules moved here from configs keep their cases).
+func TestGateRules_InconsistentSettingsAreOneError(t *testing.T) {
+	tests := []struct {
+		name    string
+		environ []string
+		want    string
+	}{
+		{name: "block_idle_under_a_millisecond", environ: []string{"RPS_GATE__BLOCK_IDLE=500us"},
+			want: "config: gate.block_idle must be at least 1ms when gate.block_size is over 1 (got 500µs); set by RPS_GATE__BLOCK_IDLE in the environment"},
+		{name: "block_idle_over_a_quarter_lease", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=1", "RPS_GATE__LEASE_MARGIN=1s", "RPS_GATE__BLOCK_IDLE=600ms"},
+			want: "config: gate.block_idle must be at most a quarter of the lease (task.reply_timeout + gate.lease_margin) (got 600ms, lease 2s); set by RPS_GATE__BLOCK_IDLE in the environment, task.reply_timeout set by KAFKA_GIFT_CODE_TIMEOUT in the environment, gate.lease_margin set by RPS_GATE__LEASE_MARGIN in the environment"},
+		{name: "lease_margin_of_a_millisecond", environ: []string{"RPS_GATE__LEASE_MARGIN=1ms"},
+			want: "config: the lease (task.reply_timeout + gate.lease_margin) must cover the hold (task.reply_timeout + gate.release_timeout) and 0.1% of itself for clock drift, so that no slot's lease ends while a request holds it (got 10.001s, hold 12s: at least 12.013s); gate.lease_margin set by RPS_GATE__LEASE_MARGIN in the environment"},
+		{name: "release_timeout_past_the_margin", environ: []string{"RPS_GATE__RELEASE_TIMEOUT=5s"},
+			want: "config: the lease (task.reply_timeout + gate.lease_margin) must cover the hold (task.reply_timeout + gate.release_timeout) and 0.1% of itself for clock drift, so that no slot's lease ends while a request holds it (got 15s, hold 15s: at least 15.016s); gate.release_timeout set by RPS_GATE__RELEASE_TIMEOUT in the environment"},
+		{name: "per_request_mode_too", environ: []string{"RPS_GATE__BLOCK_SIZE=1", "RPS_GATE__LEASE_MARGIN=2s"},
+			want: "config: the lease (task.reply_timeout + gate.lease_margin) must cover the hold"},
+		{name: "block_idle_past_what_the_hold_leaves", environ: []string{"RPS_GATE__LEASE_MARGIN=2090ms", "RPS_GATE__BLOCK_IDLE=20ms"},
+			want: "config: gate.block_idle must be at most a quarter of what the lease (task.reply_timeout + gate.lease_margin) leaves beyond the hold (task.reply_timeout + gate.release_timeout) and 0.1% of itself for clock drift (got 20ms, lease 12.09s, hold 12s: at most 19.4775ms); set by RPS_GATE__BLOCK_IDLE in the environment, gate.lease_margin set by RPS_GATE__LEASE_MARGIN in the environment"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := load(t, tt.environ, "")
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.NotContains(t, err.Error(), "\n", "one line")
+		})
+	}
+}
+
+// Settings the gate can keep its cap with load as they are: the defaults,
+// a short lease that still covers a short hold, and the per-request mode,
+// which has no block idle.
+func TestGateRules_AcceptWhatTheGateCanKeep(t *testing.T) {
+	for name, environ := range map[string][]string{
+		"defaults":               nil,
+		"short_lease_and_hold":   {"KAFKA_GIFT_CODE_TIMEOUT=2", "RPS_GATE__LEASE_MARGIN=1s", "RPS_GATE__RELEASE_TIMEOUT=500ms"},
+		"per_request_any_idle":   {"RPS_GATE__BLOCK_SIZE=1", "RPS_GATE__BLOCK_IDLE=1h"},
+		"margin_just_enough":     {"RPS_GATE__LEASE_MARGIN=2013ms", "RPS_GATE__BLOCK_SIZE=1"},
+		"idle_as_long_as_it_may": {"RPS_GATE__BLOCK_IDLE=746ms"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := load(t, environ, "")
+			require.NoError(t, err)
+		})
+	}
+}
+
+// Begin runs the gate's rules too: a lease that cannot cover the hold stops
+// the start before anything is started, even without Redis configured.
+func TestBegin_RefusesWhatTheGateRefuses(t *testing.T) {
+	build := observability.BuildInfo{Binary: "server", Version: "test"}
+	_, err := Begin(context.Background(), build, []string{"-env", ""}, []string{"RPS_GATE__LEASE_MARGIN=1ms"}, io.Discard)
+	require.ErrorContains(t, err, "config: the lease (task.reply_timeout + gate.lease_margin) must cover the hold")
+}

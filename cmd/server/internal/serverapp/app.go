@@ -29,13 +29,17 @@ type App struct {
 	log   *slog.Logger
 }
 
-// New opens the ports cfg names (Redis or in-memory gate, Kafka or
-// in-process broker and worker) and assembles the application on them,
-// traced by tr (the zero Tracing is off).
+// New opens the ports cfg names (Redis or in-memory gate and idempotency
+// store, then Kafka or an in-process broker and worker) and assembles the
+// application on them, traced by tr (the zero Tracing is off).
 func New(ctx context.Context, cfg configs.Config, log *slog.Logger, reg *prometheus.Registry, tr observability.Tracing) (*App, error) {
 	handlers := app.DefaultHandlers(rand.Reader)
 	p := &serverPorts{tracing: tr}
-	if err := p.openBroker(cfg, handlers, log, reg); err != nil {
+	err := p.openStores(ctx, cfg, log, reg)
+	if err == nil {
+		err = p.openBroker(cfg, handlers, log, reg)
+	}
+	if err != nil {
 		p.close(log)
 		return nil, err
 	}
@@ -43,21 +47,26 @@ func New(ctx context.Context, cfg configs.Config, log *slog.Logger, reg *prometh
 		log.Warn("embedded mode: in-memory gate and in-process worker. This is a single process " +
 			"with nothing shared: run one instance only, and set REDIS_URL and KAFKA_BOOTSTRAP_SERVERS to scale out")
 	}
-	return newApplication(ctx, cfg, p, app.KindsOf(handlers), log, reg)
+	return newApplication(cfg, p, app.KindsOf(handlers), log, reg)
 }
 
-// NewComponentTest assembles the application as New does, on the gate cfg
-// names, but on broker instead of the one cfg names: a double the test
-// controls and closes. The service's own task kinds are accepted.
+// NewComponentTest assembles the application as New does, on the gate and
+// store cfg names, but on broker instead of the one cfg names: a double the
+// test controls and closes. The service's own task kinds are accepted.
 func NewComponentTest(ctx context.Context, cfg configs.Config, broker ports.TaskBroker, log *slog.Logger, reg *prometheus.Registry) (*App, error) {
 	kinds := app.KindsOf(app.DefaultHandlers(rand.Reader))
-	return newApplication(ctx, cfg, &serverPorts{broker: broker}, kinds, log, reg)
+	p := &serverPorts{broker: broker}
+	if err := p.openStores(ctx, cfg, log, reg); err != nil {
+		p.close(log)
+		return nil, err
+	}
+	return newApplication(cfg, p, kinds, log, reg)
 }
 
-// newApplication builds the application over p, opening its gate; on error
-// it closes what p holds.
-func newApplication(ctx context.Context, cfg configs.Config, p *serverPorts, kinds []domain.Kind, log *slog.Logger, reg *prometheus.Registry) (*App, error) {
-	api, err := buildAPI(ctx, cfg, p, kinds, log, reg)
+// newApplication builds the application over p's ports; on error it closes
+// them.
+func newApplication(cfg configs.Config, p *serverPorts, kinds []domain.Kind, log *slog.Logger, reg *prometheus.Registry) (*App, error) {
+	api, err := buildAPI(cfg, p, kinds, log, reg)
 	if err == nil {
 		err = observability.RegisterReadiness(reg, api.Readiness)
 	}
@@ -68,19 +77,9 @@ func newApplication(ctx context.Context, cfg configs.Config, p *serverPorts, kin
 	return &App{API: api, ports: p, log: log}, nil
 }
 
-// buildAPI opens the Redis client (when cfg names a Redis), the gate and
-// the idempotency store into p, then the submit use cases over them and p's
-// broker, then the HTTP API over the use cases.
-func buildAPI(ctx context.Context, cfg configs.Config, p *serverPorts, kinds []domain.Kind, log *slog.Logger, reg *prometheus.Registry) (*httpapi.API, error) {
-	if err := p.openRedis(ctx, cfg, log); err != nil {
-		return nil, err
-	}
-	if err := p.openGate(ctx, cfg, log, reg); err != nil {
-		return nil, err
-	}
-	if err := p.openIdempotency(cfg, log); err != nil {
-		return nil, err
-	}
+// buildAPI builds the submit use cases over p's gate, store and broker,
+// then the HTTP API over the use cases.
+func buildAPI(cfg configs.Config, p *serverPorts, kinds []domain.Kind, log *slog.Logger, reg *prometheus.Registry) (*httpapi.API, error) {
 	submit, err := app.NewSubmitTask(p.gate, p.broker, app.SubmitTaskConfig{
 		Kinds:          kinds,
 		ReplyTimeout:   cfg.Task.ReplyTimeout,
@@ -121,6 +120,7 @@ func buildAPI(ctx context.Context, cfg configs.Config, p *serverPorts, kinds []d
 	})
 }
 
-// Close closes the ports the application opened, broker first: it may still
-// deliver replies. A broker given to NewComponentTest is the caller's.
+// Close closes the ports the application opened, the last opened first:
+// the broker (it may still deliver replies), then the gate and the store,
+// then the Redis client. A broker given to NewComponentTest is the caller's.
 func (a *App) Close() { a.ports.close(a.log) }

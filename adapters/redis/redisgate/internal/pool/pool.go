@@ -18,17 +18,25 @@ type Config struct {
 	BlockSize int
 	// Idle is how long a free slot may sit unused before it goes back.
 	Idle time.Duration
-	// Lease is how long a lease lasts from its take or renewal. A slot is
-	// handed out only while at least half of it is left, and all leases are
-	// renewed every quarter, so a request never holds an expired one while
-	// Redis answers.
+	// Lease is how long a lease lasts from its take or renewal.
 	Lease time.Duration
+	// Hold is the least lease a slot must have left to be handed out: the
+	// longest a request holds a slot, and the allowance for the drift
+	// between the local clock and Redis's. So a request always ends before
+	// its lease does, also when this instance is cut off from Redis and can
+	// renew nothing. The leases are renewed every half of what the lease
+	// leaves beyond Hold (every quarter lease at most), so while Redis
+	// answers they stay long enough to hand out.
+	Hold time.Duration
 }
 
 // slot is one lease in Redis: its member in the gate's sorted set.
 type slot struct {
-	member  string
-	expires time.Time // by the local clock, from the start of the call that set it
+	member string
+	// expires is when the lease ends by the local clock, counted from the
+	// start of the call that set it: never later than Redis ends it (but for
+	// the drift). Only an answered take or renewal sets it.
+	expires time.Time
 	freed   time.Time // when it last went back to the free list
 	lost    bool      // Redis no longer has it: dropped when released
 }
@@ -111,11 +119,14 @@ func (p *Pool) Took(ticket uint64, id string, members []string, start, now time.
 	for i, m := range members {
 		s := &slot{member: m, expires: start.Add(p.cfg.Lease), freed: now}
 		p.leased[m] = s
-		if i == 0 && !dup {
+		switch {
+		case !p.fresh(s, now): // the take was so slow that its leases are already short
+			p.stale = append(p.stale, s)
+		case i == 0 && !dup:
 			p.held[id] = s
-			continue
+		default:
+			p.free = append(p.free, s)
 		}
-		p.free = append(p.free, s)
 	}
 	_, held = p.held[id]
 	return held, dup
@@ -218,7 +229,7 @@ func (p *Pool) Sweep(now time.Time) (giveBack, renew []string, full bool) {
 	}
 	clear(p.free[len(keep):])
 	p.free = keep
-	full = now.Sub(p.renewed) >= p.cfg.Lease/4
+	full = now.Sub(p.renewed) >= p.renewEvery()
 	for m := range p.leased {
 		renew = append(renew, m)
 		if !full {
@@ -278,9 +289,17 @@ func (p *Pool) Counts() (inUse, leased int) {
 	return len(p.held), len(p.leased)
 }
 
-// fresh reports whether s has at least half a lease left.
+// fresh reports whether s has enough lease left to be handed out: at
+// least Hold.
 func (p *Pool) fresh(s *slot, now time.Time) bool {
-	return s.expires.Sub(now) >= p.cfg.Lease/2
+	return s.expires.Sub(now) >= p.cfg.Hold
+}
+
+// renewEvery is how often every lease is renewed: half of what the lease
+// leaves beyond Hold, so that a renewal that comes a sync late, or takes a
+// while, still finds the leases fresh; every quarter lease at most.
+func (p *Pool) renewEvery() time.Duration {
+	return min(p.cfg.Lease/4, (p.cfg.Lease-p.cfg.Hold)/2)
 }
 
 // drop forgets s's lease here: it was given back, or Redis lost it.

@@ -14,7 +14,7 @@ import (
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func newPool() *pool.Pool {
-	return pool.New(pool.Config{Capacity: 30, BlockSize: 8, Idle: 20 * time.Millisecond, Lease: 4 * time.Second})
+	return pool.New(pool.Config{Capacity: 30, BlockSize: 8, Idle: 20 * time.Millisecond, Lease: 4 * time.Second, Hold: 2 * time.Second})
 }
 
 func members(call string, n int) []string {
@@ -130,7 +130,7 @@ func TestRenewalEveryQuarterLease(t *testing.T) {
 	assert.Empty(t, mustPut(t, p, "b", later), "its lost slot is not kept, nor given back")
 	assert.Empty(t, mustPut(t, p, "a", later), "the renewed slot stays")
 	_, ok = p.Get("c", later.Add(2*time.Second))
-	assert.True(t, ok, "renewed: still half a lease left")
+	assert.True(t, ok, "renewed: still Hold left")
 }
 
 // Redis restarted empty: the probe of one lease finds it gone, and the next
@@ -156,10 +156,73 @@ func TestShortLeaseIsNotHandedOut(t *testing.T) {
 	p := newPool()
 	take(t, p, "a", 2, t0, false, 1)
 	_, ok := p.Get("b", t0.Add(2*time.Second+time.Millisecond))
-	assert.False(t, ok, "less than half a lease left")
+	assert.False(t, ok, "less than Hold left")
 	give, _, _ := p.Sweep(t0.Add(2*time.Second + time.Millisecond))
 	assert.Equal(t, []string{"a:2"}, give)
 	assert.Equal(t, "a:1", mustPut(t, p, "a", t0.Add(2*time.Second+time.Millisecond)), "nor kept when released")
+}
+
+// A slot is handed out only while its lease covers Hold, by the local clock
+// from the start of the call that set it; an instance that cannot reach
+// Redis renews nothing, so its slots stop being handed out in time for the
+// last request admitted to end before Redis ends its lease.
+func TestCutOffInstanceStopsHandingOutInTime(t *testing.T) {
+	const lease, hold = 4 * time.Second, 3500 * time.Millisecond
+	p := pool.New(pool.Config{Capacity: 8, BlockSize: 8, Idle: 20 * time.Millisecond, Lease: lease, Hold: hold})
+	take(t, p, "a", 8, t0, false, 1) // Redis ends these leases at t0+4s at the earliest
+	last := t0
+	for i := 1; ; i++ {
+		now := t0.Add(time.Duration(i) * 50 * time.Millisecond) // no sync answers: nothing renewed
+		if _, ok := p.Get(fmt.Sprint("r", i), now); !ok {
+			break
+		}
+		mustPut(t, p, fmt.Sprint("r", i), now)
+		last = now
+	}
+	assert.Equal(t, t0.Add(lease-hold), last, "the last hand-out leaves Hold before the lease ends")
+	assert.False(t, last.Add(hold).After(t0.Add(lease)), "a request admitted last ends before its lease")
+}
+
+// A renewal sets a lease's end from the start of the sync that renewed it,
+// never from when its answer came: Redis renewed it no earlier than that
+// start, and maybe not much later.
+func TestRenewalCountsFromTheSyncsStart(t *testing.T) {
+	p := newPool() // lease 4s, hold 2s
+	// A sync that started 3 s ago and is answered now.
+	start := time.Now().Add(-3 * time.Second)
+	take(t, p, "a", 1, start, false, 1)
+	require.Empty(t, mustPut(t, p, "a", start))
+	_, renew, full := p.Sweep(start)
+	require.Equal(t, []string{"a:1"}, renew)
+	p.Synced(renew, nil, full, start, false, 1)
+	_, ok := p.Get("b", time.Now())
+	assert.False(t, ok, "renewed until start + lease, 1 s from now: less than Hold left")
+}
+
+// Leases are renewed every half of what the lease leaves beyond Hold (at
+// most every quarter lease), so while Redis answers they stay long enough
+// to hand out.
+func TestRenewalsComeSoonerWhenHoldLeavesLittle(t *testing.T) {
+	p := pool.New(pool.Config{Capacity: 8, BlockSize: 8, Idle: 20 * time.Millisecond, Lease: 4 * time.Second, Hold: 3500 * time.Millisecond})
+	now := time.Now()
+	take(t, p, "a", 1, now, false, 1)
+	_, _, full := p.Sweep(now.Add(249 * time.Millisecond))
+	assert.False(t, full)
+	_, _, full = p.Sweep(now.Add(251 * time.Millisecond))
+	assert.True(t, full, "(4s - 3.5s) / 2")
+}
+
+// A take answered so late that its leases are already short hands none of
+// them out: they go back at the next sync.
+func TestSlowTakeHandsNothingOut(t *testing.T) {
+	p := newPool() // lease 4s, hold 2s
+	_, ticket := p.Want()
+	held, _ := p.Took(ticket, "r", members("c", 3), t0, t0.Add(2*time.Second+time.Millisecond), false, 1)
+	assert.False(t, held)
+	_, ok := p.Get("s", t0.Add(2*time.Second+time.Millisecond))
+	assert.False(t, ok)
+	give, _, _ := p.Sweep(t0.Add(2*time.Second + time.Millisecond))
+	assert.ElementsMatch(t, members("c", 3), give)
 }
 
 func TestUnderContentionGiveBackAboveTheFairShare(t *testing.T) {
