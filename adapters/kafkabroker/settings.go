@@ -3,6 +3,7 @@ package kafkabroker
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -122,12 +123,11 @@ func WorkerClients(c Clients, group string) (producer, consumer *kafka.ConfigMap
 	// (~10 s, README "Reply routing, and how it fails"). Session and
 	// heartbeat are the broker's (group.consumer.*). "classic" as an
 	// override selects the classic protocol, with the session timeout
-	// derived here.
+	// derived here; so does UseClassicProtocol, for brokers that do not
+	// offer KIP-848 (groupprotocol.go).
 	cbase["group.protocol"] = "consumer"
 	if classicProtocol(c.Overrides) {
-		cbase["group.protocol"] = "classic"
-		cbase["session.timeout.ms"] = int(SessionTimeout(c.ReplyTimeout).Milliseconds())
-		cbase["heartbeat.interval.ms"] = 1000
+		maps.Copy(cbase, classicSettings(c.ReplyTimeout))
 	}
 	if consumer, err = apply(cbase, consumerPrefix, c.Overrides); err != nil {
 		return nil, nil, err

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Local single-node Apache Kafka broker (KRaft: broker + controller in one JVM)
 # for tests, development and benchmarks, run from jars fetched from Maven Central
-# (org.apache.kafka:kafka_2.13:4.4.0, see deployments/kafka/pom.xml).
+# (org.apache.kafka:kafka_2.13:4.4.0, see deployments/kafka/pom.xml; another release
+# with KAFKA_VERSION).
 #
 # Usage: deployments/scripts/kafka.sh start|stop|status|env|class <main-class> [args...]
 #   start   reuse $KAFKA_BOOTSTRAP_SERVERS if it answers, else start our broker
@@ -25,6 +26,10 @@
 #   KAFKA_STATE_DIR              state (data, logs, pid) of this broker (default $REPO/.cache/kafka):
 #                                a test that kills and restarts a broker runs one of its own
 #                                this way; the jars stay in $REPO/.cache/kafka/jars
+#   KAFKA_VERSION                the Apache Kafka release to run (default: the pom's, 4.4.0); another
+#                                one gets jars of its own in $REPO/.cache/kafka/jars-<version>, e.g.
+#                                KAFKA_VERSION=3.9.1 (3.9 is the oldest these settings fit: KRaft with
+#                                controller.quorum.bootstrap.servers and `format --standalone`)
 #   JAVA_HOME                    JDK/JRE to use (Java 17+), else `java` on PATH
 #
 # State lives in $REPO/.cache/kafka/: jars/, data/, kafka.log (broker log),
@@ -38,7 +43,10 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$SCRIPT_DIR/../.." && pwd)"
 CONF_SRC="$REPO/deployments/kafka"
 STATE="${KAFKA_STATE_DIR:-$REPO/.cache/kafka}"
+POM_VERSION="$(sed -n 's|.*<kafka.version>\(.*\)</kafka.version>.*|\1|p' "$CONF_SRC/pom.xml")"
+VERSION="${KAFKA_VERSION:-$POM_VERSION}"
 JARS="$REPO/.cache/kafka/jars"
+[[ "$VERSION" == "$POM_VERSION" ]] || JARS="$REPO/.cache/kafka/jars-$VERSION"
 DATA="$STATE/data"
 TEMPLATE="$STATE/formatted"
 PIDFILE="$STATE/kafka.pid"
@@ -121,19 +129,24 @@ check_java() {
     die "Kafka 4.x brokers need Java 17+, found '${v:-unknown}' ($JAVA). Install: apt-get install openjdk-17-jre-headless"
 }
 
-# Fetch the jars into $JARS unless they are already there for this pom.
+# Fetch the jars into $JARS unless they are already there for this pom and version.
 fetch_jars() {
   local stamp
   stamp="$(sha256sum "$CONF_SRC/pom.xml" | cut -d' ' -f1)"
+  [[ "$VERSION" == "$POM_VERSION" ]] || stamp="$stamp $VERSION"
   if [[ -f "$JARS/.stamp" && "$(cat "$JARS/.stamp")" == "$stamp" ]]; then
     return 0
   fi
   command -v mvn >/dev/null 2>&1 ||
     die "mvn not found (needed once to fetch the Kafka jars). Install: apt-get install openjdk-17-jre-headless maven"
-  log "fetching Kafka jars from Maven Central into $JARS ..."
+  log "fetching Kafka $VERSION jars from Maven Central into $JARS ..."
   local tmp="$STATE/jars.tmp.$$" t0=$SECONDS
   rm -rf "$tmp"
-  local mvn=(mvn -B -q -Dstyle.color=never -f "$CONF_SRC/pom.xml" dependency:copy-dependencies "-DoutputDirectory=$tmp")
+  local mvn=(mvn -B -q -Dstyle.color=never -f "$CONF_SRC/pom.xml" dependency:copy-dependencies "-DoutputDirectory=$tmp"
+    "-Dkafka.version=$VERSION")
+  # Kafka 3.x brings its own slf4j binding (reload4j, configured by log4j.properties):
+  # the pom's log4j2 binding would be a second one.
+  [[ "${VERSION%%.*}" -ge 4 ]] || mvn+=("-DexcludeArtifactIds=log4j-slf4j-impl,log4j-core,log4j-api")
   # Offline first (everything may already be in ~/.m2), then online.
   if ! "${mvn[@]}" -o >"$STATE/mvn.log" 2>&1; then
     rm -rf "$tmp"
@@ -160,7 +173,8 @@ write_config() {
 run_class() { # run_class <log4j2 config> <main class> [args...]
   local l4j="$1"; shift
   "$JAVA" -Xms64m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
-    -Dlog4j2.shutdownHookEnabled=false "-Dlog4j2.configurationFile=$l4j" -cp "$JARS/*" "$@"
+    -Dlog4j2.shutdownHookEnabled=false "-Dlog4j2.configurationFile=$l4j" \
+    "-Dlog4j.configuration=file:${l4j%2.properties}.properties" -cp "$JARS/*" "$@"
 }
 
 # Formatting starts a JVM (~2-3 s), so format once per config into $TEMPLATE
@@ -236,12 +250,13 @@ cmd_start() {
       -Djava.awt.headless=true \
       "-Dkafka.logs.dir=$STATE" \
       "-Dlog4j2.configurationFile=$CONF_SRC/log4j2.properties" \
+      "-Dlog4j.configuration=file:$CONF_SRC/log4j.properties" \
       ${KAFKA_JVM_OPTS:-} \
       -cp "$JARS/*" kafka.Kafka "$CONFIG" \
       >"$OUT" 2>&1 </dev/null 9>&- &
     pid=$!
     echo "$pid" >"$PIDFILE"
-    log "started broker pid $pid (log: $LOG)"
+    log "started Kafka $VERSION broker pid $pid (log: $LOG)"
     START_NS="$t0"
   fi
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,16 +16,7 @@ import (
 // rebalances this test is about are that protocol's.
 func requireClassicGroup(t *testing.T, bootstrap, group string) {
 	t.Helper()
-	admin, err := kafka.NewAdminClient(&kafka.ConfigMap{"bootstrap.servers": bootstrap})
-	require.NoError(t, err)
-	defer admin.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	res, err := admin.DescribeConsumerGroups(ctx, []string{group})
-	require.NoError(t, err)
-	require.Len(t, res.ConsumerGroupDescriptions, 1)
-	g := res.ConsumerGroupDescriptions[0]
-	require.Equal(t, kafka.ConsumerGroupTypeClassic, g.Type, "group %s (%s, %d members)", group, g.State, len(g.Members))
+	require.Equal(t, kafka.ConsumerGroupTypeClassic, groupType(t, bootstrap, group), "group %s", group)
 }
 
 // Workers of the classic group protocol (the original's aiokafka workers,
@@ -41,7 +31,7 @@ func TestRecovery_ClassicWorkersRestartedInTurnUnderLoad(t *testing.T) {
 	s.startWorker(t)
 	s.startWorker(t)
 	base := s.startServer(t)
-	requireClassicGroup(t, in.bootstrap, strings.TrimPrefix(s.env[6], "RPS_WORKER__GROUP="))
+	requireClassicGroup(t, in.bootstrap, s.group())
 
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()

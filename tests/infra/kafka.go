@@ -27,11 +27,21 @@ type Kafka struct {
 	addr   string
 }
 
+// KafkaOption sets up a broker of the test's own.
+type KafkaOption func(*Kafka)
+
+// WithKafkaVersion runs the Apache Kafka release v (kafka.sh KAFKA_VERSION:
+// its jars come from Maven Central through mvn, once, into .cache/) instead
+// of deployments/kafka/pom.xml's.
+func WithKafkaVersion(v string) KafkaOption {
+	return func(k *Kafka) { k.env = append(k.env, "KAFKA_VERSION="+v) }
+}
+
 // StartKafka starts a broker of the test's own and stops it when the test
 // ends. It needs what kafka.sh start needs (Java 17+, the jars in .cache/);
 // like the shared broker it is skipped outside CI when no Kafka is
 // configured, so a plain go test stays fast.
-func StartKafka(t testing.TB) *Kafka {
+func StartKafka(t testing.TB, opts ...KafkaOption) *Kafka {
 	t.Helper()
 	KafkaBootstrap(t) // the test command runs Kafka: skip (or fail in CI) the same way
 	_, file, _, _ := runtime.Caller(0)
@@ -46,6 +56,9 @@ func StartKafka(t testing.TB) *Kafka {
 		"KAFKA_HEAP_OPTS=-Xms128m -Xmx384m",
 		"KAFKA_START_TIMEOUT=240",
 	)
+	for _, o := range opts {
+		o(k)
+	}
 	k.run(t, "start")
 	t.Cleanup(func() { k.run(t, "stop") })
 	return k

@@ -16,7 +16,13 @@
 // partition. At most twice Concurrency tasks are held unsettled. Poison
 // tasks (undecodable, unroutable, of an unknown kind) are counted, copied to
 // the dead-letter topic when one is set, and count as answered. A fatal
-// producer error ends Run with an error: what is unanswered is redelivered.
+// client error (the producer's idempotence lost, the brokers refusing the
+// consumer group protocol) ends Run with an error: what is unanswered is
+// redelivered.
+//
+// The consumer uses KIP-848's consumer group protocol when the brokers
+// offer it and the settings choose no protocol, else the classic one
+// (kafkabroker.ConsumerProtocolOffered, asked once at start).
 package taskworker
 
 import (
@@ -133,6 +139,7 @@ type Runner struct {
 	tracer   kafkatrace.Tracer
 	failures *onceLog
 	kinds    map[domain.Kind]bool // nil: every kind goes to the processor
+	protocol string               // the consumer's group.protocol
 	sem      chan struct{}        // tasks being processed
 	slots    chan struct{}        // tasks taken and not settled: processed or awaiting their reply's delivery
 	joined   atomic.Bool
@@ -154,7 +161,7 @@ type Runner struct {
 	// their ctx cancelled and reply retries stop.
 	abandon    context.Context
 	abandonNow context.CancelFunc
-	// broken is cancelled, with the error as its cause, when the producer
+	// broken is cancelled, with the error as its cause, when a client
 	// reports a fatal error: Run stops consuming and returns it.
 	broken   context.Context
 	breakNow context.CancelCauseFunc
@@ -218,12 +225,42 @@ func (w *Runner) open(ctx context.Context) error {
 	if err == nil && w.cfg.DeadLetterTopic != "" {
 		err = topics.Ensure(ctx, admin, w.cfg.DeadLetterTopic, w.cfg.TasksPartitions, nil)
 	}
+	if err == nil && !kafkabroker.GroupProtocolChosen(w.cfg.Settings) {
+		err = w.fitGroupProtocol(ctx, admin, cconf)
+	}
 	admin.Close()
 	if err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
+	protocol, _ := cconf.Get("group.protocol", "")
+	w.protocol = fmt.Sprint(protocol)
 	if err := w.consumer.Subscribe(w.cfg.TasksTopic, w.rebalanced); err != nil {
 		return fmt.Errorf("worker: subscribe %s: %w", w.cfg.TasksTopic, err)
+	}
+	return nil
+}
+
+// fitGroupProtocol asks the brokers whether they offer the consumer group
+// protocol the worker's consumer was made for; when they do not, it makes
+// the consumer again for the classic protocol and says so, once.
+func (w *Runner) fitGroupProtocol(ctx context.Context, admin *kafka.AdminClient, cconf *kafka.ConfigMap) error {
+	offered, why := kafkabroker.ConsumerProtocolOffered(ctx, admin, topics.AdminTimeout)
+	if offered {
+		return nil
+	}
+	w.cfg.Logger.Warn("the Kafka brokers do not offer the consumer group protocol (KIP-848; Kafka 4.0+ by default): "+
+		"the worker uses the classic protocol; set this to choose it and skip the check",
+		"why", why, "setting", kafkabroker.ClassicProtocolSetting)
+	if err := kafkabroker.UseClassicProtocol(cconf, w.cfg.ReplyTimeout); err != nil {
+		return err
+	}
+	// Never subscribed: it closes at once.
+	if err := w.consumer.Close(); err != nil {
+		return fmt.Errorf("consumer: %w", err)
+	}
+	var err error
+	if w.consumer, err = kafka.NewConsumer(cconf); err != nil {
+		return fmt.Errorf("consumer: %w", err)
 	}
 	return nil
 }
@@ -278,11 +315,12 @@ func (w *Runner) Run(ctx context.Context) error {
 		defer close(deliveries)
 		w.deliveryLoop()
 	}()
-	w.cfg.Logger.Info("worker consuming", "topic", w.cfg.TasksTopic, "group", w.cfg.Group, "concurrency", w.cfg.Concurrency,
-		"dead_letter_topic", w.cfg.DeadLetterTopic)
+	w.cfg.Logger.Info("worker consuming", "topic", w.cfg.TasksTopic, "group", w.cfg.Group, "group_protocol", w.protocol,
+		"concurrency", w.cfg.Concurrency, "dead_letter_topic", w.cfg.DeadLetterTopic)
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	defer context.AfterFunc(w.broken, stop)()
+	defer time.AfterFunc(notJoinedWarnAfter, w.warnIfNotJoined).Stop()
 	for ctx.Err() == nil {
 		switch e := w.consumer.Poll(100).(type) {
 		case *kafka.Message:
@@ -305,11 +343,29 @@ func (w *Runner) Run(ctx context.Context) error {
 	err := w.closeClients()
 	<-deliveries
 	if w.broken.Err() != nil {
-		w.cfg.Logger.Error("worker stopped: its producer failed for good; unanswered tasks are redelivered", "err", context.Cause(w.broken))
-		return errors.Join(fmt.Errorf("worker: producer failed: %w", context.Cause(w.broken)), err)
+		w.cfg.Logger.Error("worker stopped: a Kafka client failed for good; unanswered tasks are redelivered", "err", context.Cause(w.broken))
+		return errors.Join(fmt.Errorf("worker: %w", context.Cause(w.broken)), err)
 	}
 	w.cfg.Logger.Info("worker stopped")
 	return err
+}
+
+// notJoinedWarnAfter is how long a worker of the consumer group protocol
+// may take to join its group before it says what may keep it out. Such a
+// worker joins within a heartbeat while the brokers answer.
+const notJoinedWarnAfter = 15 * time.Second
+
+// warnIfNotJoined says, once, what keeps a worker of the consumer group
+// protocol out of its group when the brokers never answer that protocol:
+// librdkafka says it only at debug level. The brokers were asked at start
+// unless the settings chose the protocol.
+func (w *Runner) warnIfNotJoined() {
+	if w.joined.Load() || w.protocol != "consumer" {
+		return
+	}
+	w.cfg.Logger.Warn("the worker has not joined its consumer group yet: brokers that do not offer the consumer group "+
+		"protocol (KIP-848; Kafka 3.x by default) never let it join; set this for those",
+		"group", w.cfg.Group, "after", notJoinedWarnAfter.String(), "setting", kafkabroker.ClassicProtocolSetting)
 }
 
 // awaitSettled waits until every task taken is settled, or timeout.

@@ -227,7 +227,7 @@ func (w *Runner) failed(r *reply, err error) {
 		}
 		w.orphan(r)
 	case kafkabroker.DeliveryFatal:
-		w.breakNow(err)
+		w.breakNow(fmt.Errorf("producer failed: %w", err))
 		w.settle(r, false) // redelivered to a worker that can answer it
 	default:
 		w.giveUp(r, reason, err)
@@ -285,7 +285,11 @@ func (w *Runner) noteError(client string, e kafka.Error) {
 		w.outage.Down(time.Now(), e, false)
 	}
 	if e.IsFatal() {
-		w.breakNow(fmt.Errorf("%s: %w", client, e))
+		cause := fmt.Errorf("%s failed: %w", client, e)
+		if refused := kafkabroker.RefusedProtocol(e); client == "consumer" && refused != nil {
+			cause = fmt.Errorf("%s failed: %w", client, refused)
+		}
+		w.breakNow(cause)
 	}
 	w.errs.Note(client, e)
 }
