@@ -304,6 +304,10 @@ func (c Config) UsesRedis() bool { return c.Redis.URL != "" }
 // UsesKafka reports whether tasks go through Kafka to separate workers.
 func (c Config) UsesKafka() bool { return c.Kafka.Bootstrap != "" }
 
+// Embedded reports whether the server runs embedded: neither Redis nor
+// Kafka, one process that shares nothing (a laptop, a first run).
+func (c Config) Embedded() bool { return !c.UsesRedis() && !c.UsesKafka() }
+
 // UsesTracing reports whether spans are recorded and exported.
 func (c Config) UsesTracing() bool { return c.Tracing.Endpoint != "" }
 
