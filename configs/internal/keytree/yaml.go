@@ -24,7 +24,7 @@ const defaultOrigin = "default"
 // them, each value followed by a comment saying where it was set: origins
 // by key (a librdkafka property's by "kafka.settings.<name>"), "default"
 // for a key no layer set. Secrets aside, the output loads back as a config
-// file.
+// file (YAML is Unicode: a value that is no UTF-8 text does not).
 func WriteYAML(w io.Writer, fs []Field, origins map[string]string) error {
 	var b strings.Builder
 	writeFields(&b, fs, origins, "")
