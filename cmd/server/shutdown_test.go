@@ -75,26 +75,9 @@ func TestRun_PreStopDelay(t *testing.T) {
 // Ctrl-C on an embedded server exits at once: no load balancer to wait
 // for, so the default pre-stop delay (5 s) is skipped.
 func TestRun_EmbeddedExitsAtOnce(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	logs := &infra.LogBuffer{}
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	environ := []string{"HOST=127.0.0.1", "PORT=0", "RPS_LOG__FORMAT=json"}
-	go func() { done <- run(ctx, testBuild, []string{"-env", "testdata/none.env"}, environ, logs, ready) }()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("server stopped before listening: %v\n%s", err, logs)
-	}
-	cancel() // as Ctrl-C would
+	_, logs, stop := launch(t, []string{"HOST=127.0.0.1", "PORT=0", "RPS_LOG__FORMAT=json"})
 	stopped := time.Now()
-	select {
-	case err := <-done:
-		require.NoError(t, err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("server did not shut down")
-	}
+	require.NoError(t, stop()) // as Ctrl-C would
 	assert.Less(t, time.Since(stopped), 3*time.Second, "well under the 5 s delay")
 	assert.NotContains(t, logs.String(), "unready, still serving")
 	assert.Contains(t, logs.String(), "drained")
