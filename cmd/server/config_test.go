@@ -12,9 +12,12 @@ import (
 	"github.com/1000x-rps-server/rps-server/tests/infra"
 )
 
+// The test binary is the server's main when infra.RunMain starts it.
+func init() { infra.ActAsMain(main) }
+
 // The binary's -print-config and -check-config, run as a user runs them:
 // the real main, its exit code and what it prints, nothing started.
-func TestMain_ConfigCommands(t *testing.T) {
+func TestBinary_ConfigCommands(t *testing.T) {
 	pwFile := filepath.Join(t.TempDir(), "redis-password")
 	require.NoError(t, os.WriteFile(pwFile, []byte("from-a-file\n"), 0o600))
 	for name, tc := range map[string]struct {

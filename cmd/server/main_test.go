@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -21,13 +20,7 @@ import (
 	"github.com/1000x-rps-server/rps-server/tests/infra"
 )
 
-func TestMain(m *testing.M) {
-	if infra.AsMain() { // infra.RunMain: this process is the server's main
-		main()
-		os.Exit(0)
-	}
-	goleak.VerifyTestMain(m)
-}
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 var testBuild = observability.ReadBuildInfo("server", "test")
 

@@ -1,27 +1,20 @@
 package main
 
 import (
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	"go.uber.org/goleak"
 
 	"github.com/1000x-rps-server/rps-server/tests/infra"
 )
 
-func TestMain(m *testing.M) {
-	if infra.AsMain() { // infra.RunMain: this process is the worker's main
-		main()
-		os.Exit(0)
-	}
-	goleak.VerifyTestMain(m)
-}
+// The test binary is the worker's main when infra.RunMain starts it.
+func init() { infra.ActAsMain(main) }
 
 // The worker's -print-config and -check-config, run as a user runs them:
 // the real main, its exit code and what it prints; nothing dials Kafka.
-func TestMain_ConfigCommands(t *testing.T) {
+func TestBinary_ConfigCommands(t *testing.T) {
 	withKafka := []string{"KAFKA_BOOTSTRAP_SERVERS=kafka.invalid:9092", "RPS_KAFKA__SETTINGS__SASL_PASSWORD=hunter2"}
 	for name, tc := range map[string]struct {
 		args    []string

@@ -13,15 +13,21 @@ import (
 )
 
 // asMainVar, set to 1 in a test binary's environment, makes it run its
-// package's main instead of the tests (see RunMain). Not an RPS_ name: the
+// package's main instead of the tests (see ActAsMain). Not an RPS_ name: the
 // binaries' config would refuse an unknown one.
 const asMainVar = "TEST_BINARY_AS_MAIN"
 
-// AsMain reports whether RunMain started this test binary to be the
-// command's main. A command's TestMain calls its main then:
+// ActAsMain runs main, then exits, when RunMain started this test binary
+// to be its command's main. The command's tests call it from an init
+// function, which runs before TestMain and the test flags:
 //
-//	if infra.AsMain() { main(); os.Exit(0) }
-func AsMain() bool { return os.Getenv(asMainVar) == "1" }
+//	func init() { infra.ActAsMain(main) }
+func ActAsMain(main func()) {
+	if os.Getenv(asMainVar) == "1" {
+		main()
+		os.Exit(0)
+	}
+}
 
 // RunMain runs the test binary as its command's main with args and only
 // the variables in environ (nothing of the test's own environment), and
