@@ -8,7 +8,8 @@
 // (REDIS_URL, RATE_LIMIT_CAPACITY, …) keep working, as do a key's aliases
 // (schema.go) in YAML and RPS_ form. Within one layer an RPS_ variable beats
 // the original's name for the same key, and a key's own name its alias;
-// across layers the higher layer wins whichever name it uses. Adapters never read the
+// across layers the higher layer wins whichever name it uses. A secret's RPS_
+// variable + _FILE names a file holding it (secrets.go). Adapters never read the
 // environment: cmd loads this once and hands each adapter its settings.
 package configs
 
@@ -53,7 +54,8 @@ type HTTPConfig struct {
 	MaxHeaderBytes int `koanf:"max_header_bytes"`
 	// ShutdownDelay is the pre-stop time after SIGTERM: /readyz answers 503
 	// while requests are still served, so a load balancer stops sending
-	// traffic before the listener closes. 0 drains at once (tests).
+	// traffic before the listener closes. 0 drains at once (tests). The
+	// embedded server, which no load balancer fronts, skips it unless set.
 	ShutdownDelay time.Duration `koanf:"shutdown_delay" min:"0"`
 	ShutdownGrace time.Duration `koanf:"shutdown_grace"` // drain time after the delay
 	RetryAfter    time.Duration `koanf:"retry_after"`    // sent with 429, 409 and 503
@@ -327,6 +329,10 @@ func (c Config) UsesRedis() bool { return c.Redis.URL != "" }
 
 // UsesKafka reports whether tasks go through Kafka to separate workers.
 func (c Config) UsesKafka() bool { return c.Kafka.Bootstrap != "" }
+
+// Embedded reports whether the server runs embedded: neither Redis nor
+// Kafka, one process that shares nothing (a laptop, a first run).
+func (c Config) Embedded() bool { return !c.UsesRedis() && !c.UsesKafka() }
 
 // UsesTracing reports whether the config names a collector, which turns
 // tracing on; OpenTelemetry's variables may too (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT),

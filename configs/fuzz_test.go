@@ -1,8 +1,11 @@
 package configs_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/1000x-rps-server/rps-server/configs"
 )
@@ -33,6 +36,42 @@ func FuzzEnvValue(f *testing.F) {
 		}
 		if err := cfg.Validate(); err != nil {
 			t.Fatalf("%s=%q: Load returned a config that does not validate: %v", name, value, err)
+		}
+	})
+}
+
+// FuzzWriteYAML sets a string key and a librdkafka property to an arbitrary
+// text: the printed config must load back as the same config, whatever YAML
+// would otherwise misread (quotes, colons, #, newlines, "true", "5"). YAML
+// is Unicode, so bytes that are no UTF-8 are out of scope.
+func FuzzWriteYAML(f *testing.F) {
+	for _, v := range []string{"{rps}:gate", "a: b", "# x", "true", "5", "'", `"`, "two\nlines", " padded ", "~", "null", "- x", "\t", "é"} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, value string) {
+		if !utf8.ValidString(value) {
+			return
+		}
+		cfg, origins, err := configs.LoadWithOrigins(configs.LoadOptions{Environ: []string{
+			"RPS_GATE__KEY=" + value, "RPS_KAFKA__SETTINGS__CLIENT_ID=" + value,
+		}})
+		if err != nil {
+			return
+		}
+		var out strings.Builder
+		if err := cfg.WriteYAML(&out, origins); err != nil {
+			t.Fatalf("%q: %v", value, err)
+		}
+		path := filepath.Join(t.TempDir(), "printed.yaml")
+		if err := os.WriteFile(path, []byte(out.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		again, err := configs.Load(configs.LoadOptions{ConfigFile: path})
+		if err != nil {
+			t.Fatalf("%q: the printed config does not load: %v\n%s", value, err, out.String())
+		}
+		if again.Gate.Key != cfg.Gate.Key || again.Kafka.Settings["client.id"] != cfg.Kafka.Settings["client.id"] {
+			t.Fatalf("%q: loaded back as %q and %q", value, again.Gate.Key, again.Kafka.Settings["client.id"])
 		}
 	})
 }

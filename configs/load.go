@@ -25,34 +25,44 @@ type LoadOptions struct {
 // checks (Validate), then opts.Rules. Every error is one line naming the
 // key, and the variable or file that set it.
 func Load(opts LoadOptions) (Config, error) {
+	cfg, _, err := LoadWithOrigins(opts)
+	return cfg, err
+}
+
+// LoadWithOrigins is Load that also says where each value was set.
+func LoadWithOrigins(opts LoadOptions) (Config, Origins, error) {
 	def := Default()
 	l, err := keytree.NewLoader(fields(def), def.Kafka.Settings, aliases())
 	if err != nil {
-		return Config{}, err
+		return Config{}, nil, err
 	}
 	if opts.ConfigFile != "" {
 		if err := l.LoadYAML(opts.ConfigFile); err != nil {
-			return Config{}, err
+			return Config{}, nil, err
 		}
 	}
 	if opts.DotEnvFile != "" {
 		vars, err := keytree.ReadDotEnv(opts.DotEnvFile)
 		if err != nil {
-			return Config{}, err
+			return Config{}, nil, err
 		}
 		if err := loadVars(l, vars, opts.DotEnvFile); err != nil {
-			return Config{}, err
+			return Config{}, nil, err
 		}
 	}
 	if err := loadVars(l, envnames.ParseEnviron(opts.Environ), "the environment"); err != nil {
-		return Config{}, err
+		return Config{}, nil, err
 	}
-	return config(l, opts.Rules)
+	cfg, err := config(l, opts.Rules)
+	if err != nil {
+		return Config{}, nil, err
+	}
+	return cfg, Origins(l.Origins()), nil
 }
 
 // loadVars merges variables (from the environment or a .env file).
 func loadVars(l *keytree.Loader, vars map[string]string, where string) error {
-	ly, err := envnames.FromVars(vars, where, l.Known())
+	ly, err := envnames.FromVars(vars, where, l.Known(), secret)
 	if err != nil {
 		return err
 	}

@@ -7,25 +7,32 @@ import (
 
 func TestReadsVariable(t *testing.T) {
 	for name, want := range map[string]bool{
-		"REDIS_URL":                          true,  // the original's
-		"RATE_LIMIT_CAPACITY":                true,  // the original's
-		"RPS_GATE__CAPACITY":                 true,  // a key's
-		"RPS_WORKER__ADMIN_ADDR":             true,  // a key's
-		"RPS_WORKER__METRICS_ADDR":           true,  // an alias's
-		"RPS_HTTP__ADMIN_ADDR":               true,  // a key's
-		"RPS_KAFKA__SETTINGS__LINGER_MS":     true,  // a librdkafka property
-		"RPS_CONFIG":                         true,  // the YAML file
-		"RPS_GATE__CAPACITI":                 false, // a typo
-		"RPS_KAFKA__SETTINGS":                false, // the map itself
-		"REDIS_HOST":                         false, // nobody's
-		"LOG_FORMAT":                         false, // only RPS_LOG__FORMAT
-		"OTEL_EXPORTER_OTLP_ENDPOINT":        true,  // OpenTelemetry's, tracing.endpoint
-		"OTEL_SERVICE_NAME":                  true,  // OpenTelemetry's, tracing.service_name
-		"RPS_TRACING__SAMPLE_RATIO":          true,  // a key's
-		"RPS_TASK__REPLY_TIMEOUT":            true,  // a key's
-		"RPS_KAFKA__REPLY_TIMEOUT":           true,  // an alias's
-		"KAFKA_GIFT_CODE_TIMEOUT":            true,  // the original's
-		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": false, // not configs'
+		"REDIS_URL":                               true,  // the original's
+		"RATE_LIMIT_CAPACITY":                     true,  // the original's
+		"RPS_GATE__CAPACITY":                      true,  // a key's
+		"RPS_WORKER__ADMIN_ADDR":                  true,  // a key's
+		"RPS_WORKER__METRICS_ADDR":                true,  // an alias's
+		"RPS_HTTP__ADMIN_ADDR":                    true,  // a key's
+		"RPS_KAFKA__SETTINGS__LINGER_MS":          true,  // a librdkafka property
+		"RPS_CONFIG":                              true,  // the YAML file
+		"RPS_GATE__CAPACITI":                      false, // a typo
+		"RPS_KAFKA__SETTINGS":                     false, // the map itself
+		"REDIS_HOST":                              false, // nobody's
+		"LOG_FORMAT":                              false, // only RPS_LOG__FORMAT
+		"OTEL_EXPORTER_OTLP_ENDPOINT":             true,  // OpenTelemetry's, tracing.endpoint
+		"OTEL_SERVICE_NAME":                       true,  // OpenTelemetry's, tracing.service_name
+		"RPS_TRACING__SAMPLE_RATIO":               true,  // a key's
+		"RPS_TASK__REPLY_TIMEOUT":                 true,  // a key's
+		"RPS_KAFKA__REPLY_TIMEOUT":                true,  // an alias's
+		"KAFKA_GIFT_CODE_TIMEOUT":                 true,  // the original's
+		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT":      false, // not configs'
+		"RPS_REDIS__PASSWORD_FILE":                true,  // a secret, from a file
+		"RPS_REDIS__URL_FILE":                     true,  // a secret, from a file
+		"RPS_KAFKA__SETTINGS__SASL_PASSWORD_FILE": true,  // a librdkafka credential, from a file
+		"RPS_REDIS__TLS__CA_FILE":                 true,  // a key whose name ends in _file
+		"RPS_GATE__CAPACITY_FILE":                 false, // no secret
+		"RPS_NOPE_FILE":                           false, // nobody's
+		"REDIS_URL_FILE":                          false, // the original's names have none
 	} {
 		if got := ReadsVariable(name); got != want {
 			t.Errorf("ReadsVariable(%q) = %v, want %v", name, got, want)

@@ -43,5 +43,7 @@ func run(ctx context.Context, build observability.BuildInfo, args, environ []str
 		}
 		defer stopAdmin()
 	}
-	return serve(ctx, proc.Config.HTTP, application.API, proc.Log, ready)
+	httpCfg := proc.Config.HTTP
+	httpCfg.ShutdownDelay = preStopDelay(proc.Config, proc.Origins)
+	return serve(ctx, httpCfg, application.API, proc.Log, ready)
 }

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,30 +34,43 @@ var testBuild = observability.ReadBuildInfo("server", "test")
 // its base URL and its log.
 func startServer(t *testing.T, environ []string) (string, *infra.LogBuffer) {
 	t.Helper()
+	base, logs, _ := launch(t, append([]string{"HOST=127.0.0.1", "PORT=0", "RPS_LOG__FORMAT=json", "RPS_HTTP__SHUTDOWN_DELAY=0s"}, environ...))
+	return base, logs
+}
+
+// launch runs the server with exactly environ (and no .env file) until stop
+// or the end of the test, and returns its base URL and its log. stop cancels
+// the server's context, as SIGTERM would, and returns run's error.
+func launch(t *testing.T, environ []string) (base string, logs *infra.LogBuffer, stop func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &infra.LogBuffer{}
+	logs = &infra.LogBuffer{}
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	environ = append([]string{"HOST=127.0.0.1", "PORT=0", "RPS_LOG__FORMAT=json", "RPS_HTTP__SHUTDOWN_DELAY=0s"}, environ...)
 	go func() { done <- run(ctx, testBuild, []string{"-env", "testdata/none.env"}, environ, logs, ready) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			assert.NoError(t, err)
-		case <-time.After(30 * time.Second):
-			t.Error("server did not shut down within 30s")
-		}
-	})
+	var once sync.Once
+	var runErr error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case runErr = <-done:
+			case <-time.After(30 * time.Second):
+				runErr = errors.New("server did not shut down within 30s")
+			}
+		})
+		return runErr
+	}
+	t.Cleanup(func() { assert.NoError(t, stop()) })
 	select {
 	case addr := <-ready:
-		return "http://" + addr, logs
+		return "http://" + addr, logs, stop
 	case err := <-done:
 		t.Fatalf("server stopped before listening: %v\n%s", err, logs)
 	case <-time.After(10 * time.Second):
 		t.Fatal("server did not listen within 10s")
 	}
-	return "", nil
+	return "", nil, nil
 }
 
 // Kafka down at start: the server runs, is not ready, and answers 503 with

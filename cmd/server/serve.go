@@ -13,6 +13,21 @@ import (
 	"github.com/1000x-rps-server/rps-server/configs"
 )
 
+// shutdownDelayKey is the pre-stop delay's key.
+const shutdownDelayKey = "http.shutdown_delay"
+
+// preStopDelay is how long the server stays up unready after SIGTERM:
+// http.shutdown_delay, except in the embedded mode when no layer set it.
+// The delay is for load balancers, which an embedded server (one process on
+// a laptop, nothing shared) has none of: Ctrl-C exits at once. Set, even to
+// its default, the delay holds in every mode.
+func preStopDelay(cfg configs.Config, origins configs.Origins) time.Duration {
+	if cfg.Embedded() && !origins.Set(shutdownDelayKey) {
+		return 0
+	}
+	return cfg.HTTP.ShutdownDelay
+}
+
 // serve runs the HTTP server until ctx is done, then stops in two steps.
 // Pre-stop: /readyz turns 503 at once while requests are still served for the
 // shutdown delay, so load balancers take the instance out before its listener

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/1000x-rps-server/rps-server/configs"
 	"github.com/1000x-rps-server/rps-server/tests/infra"
 )
 
@@ -69,4 +70,38 @@ func TestRun_PreStopDelay(t *testing.T) {
 	require.Error(t, err, "closed after the delay and the drain")
 	assert.False(t, errors.Is(err, context.Canceled))
 	assert.Contains(t, logs.String(), "drained")
+}
+
+// Ctrl-C on an embedded server exits at once: no load balancer to wait
+// for, so the default pre-stop delay (5 s) is skipped.
+func TestRun_EmbeddedExitsAtOnce(t *testing.T) {
+	_, logs, stop := launch(t, []string{"HOST=127.0.0.1", "PORT=0", "RPS_LOG__FORMAT=json"})
+	stopped := time.Now()
+	require.NoError(t, stop()) // as Ctrl-C would
+	assert.Less(t, time.Since(stopped), 3*time.Second, "well under the 5 s delay")
+	assert.NotContains(t, logs.String(), "unready, still serving")
+	assert.Contains(t, logs.String(), "drained")
+}
+
+// The pre-stop delay is for load balancers: an embedded server has none,
+// so it skips the delay unless the config sets it.
+func TestPreStopDelay_FromTheConfig(t *testing.T) {
+	for name, tc := range map[string]struct {
+		environ []string
+		want    time.Duration
+	}{
+		"embedded_default":    {nil, 0},
+		"embedded_set":        {[]string{"RPS_HTTP__SHUTDOWN_DELAY=5s"}, 5 * time.Second},
+		"embedded_set_to_2s":  {[]string{"RPS_HTTP__SHUTDOWN_DELAY=2s"}, 2 * time.Second},
+		"redis_default":       {[]string{"REDIS_URL=redis://cache:6379/0"}, 5 * time.Second},
+		"kafka_default":       {[]string{"KAFKA_BOOTSTRAP_SERVERS=kafka:9092"}, 5 * time.Second},
+		"redis_set_to_0":      {[]string{"REDIS_URL=redis://cache:6379/0", "RPS_HTTP__SHUTDOWN_DELAY=0s"}, 0},
+		"embedded_set_by_env": {[]string{"RPS_HTTP__SHUTDOWN_DELAY=0s"}, 0},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg, origins, err := configs.LoadWithOrigins(configs.LoadOptions{Environ: tc.environ})
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, preStopDelay(cfg, origins))
+		})
+	}
 }

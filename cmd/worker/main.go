@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"os"
 
@@ -28,10 +27,7 @@ func run(ctx context.Context, build observability.BuildInfo, args, environ []str
 	if err != nil {
 		return err
 	}
-	defer proc.Close()
-	if !proc.Config.UsesKafka() {
-		return errors.New("no Kafka configured: set KAFKA_BOOTSTRAP_SERVERS (the embedded server runs its worker in process)")
-	}
+	defer proc.Close() // Begin refused a config without Kafka
 	w, err := newWorker(ctx, proc)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 // Package infra gives integration tests the real Redis and Kafka that the
 // test command started, and enforces the rule: outside CI a missing server
 // skips the test; in CI (CI set) it fails it, so integration tests never skip.
+// Outside CI, go test -short skips them all, servers or not (test:unit).
 package infra
 
 import (
@@ -24,6 +25,7 @@ func KafkaBootstrap(t testing.TB) string {
 
 func need(t testing.TB, name, hint string) string {
 	t.Helper()
+	skipShort(t)
 	if v := os.Getenv(name); v != "" {
 		return v
 	}
@@ -39,6 +41,7 @@ func need(t testing.TB, name, hint string) string {
 // PATH), for tests that start and stop a Redis of their own.
 func RedisServerBin(t testing.TB) string {
 	t.Helper()
+	skipShort(t)
 	if bin := os.Getenv("REDIS_SERVER_BIN"); bin != "" {
 		return bin
 	}
@@ -53,6 +56,7 @@ func RedisServerBin(t testing.TB) string {
 // is missing; hint says how to get it.
 func Tool(t testing.TB, env, name, hint string) string {
 	t.Helper()
+	skipShort(t)
 	if bin := os.Getenv(env); bin != "" {
 		return bin
 	}
@@ -60,4 +64,13 @@ func Tool(t testing.TB, env, name, hint string) string {
 		return bin
 	}
 	return need(t, env, hint)
+}
+
+// skipShort skips an integration test under go test -short, unless CI is
+// set: there integration tests never skip.
+func skipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() && os.Getenv("CI") == "" {
+		t.Skip("integration test: -short runs the unit tests only")
+	}
 }

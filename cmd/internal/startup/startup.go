@@ -21,11 +21,12 @@ import (
 	"github.com/1000x-rps-server/rps-server/observability"
 )
 
-// Process is what a binary has once started: its config, its logger, its
-// metrics registry and its tracing. Close stops what Begin started (the
-// profiler, the span exporter).
+// Process is what a binary has once started: its config (and where each
+// value was set), its logger, its metrics registry and its tracing. Close
+// stops what Begin started (the profiler, the span exporter).
 type Process struct {
 	Config   configs.Config
+	Origins  configs.Origins
 	Log      *slog.Logger
 	Registry *prometheus.Registry
 	Tracing  observability.Tracing
@@ -40,15 +41,20 @@ type Process struct {
 const flushTimeout = 5 * time.Second
 
 // Begin loads the config of the binary build names from args and environ,
-// checked by the adapters' rules too (rules.go), logs to logOut, logs its version and the (redacted) config once (and, at
+// checked by the adapters' rules too (rulesOf), logs to logOut, logs its version and the (redacted) config once (and, at
 // debug, the Kubernetes service-link variables it skipped), sets the
 // garbage collector's target unless GOGC does and the soft memory limit from
 // the container's unless GOMEMLIMIT does, starts tracing as the config and
 // OpenTelemetry's variables say, registers the rps_build_info gauge and
 // serves the profiler if the config asks for it (on a listener of its own,
-// unless it names the binary's admin listener).
+// unless it names the binary's admin listener). -print-config and
+// -check-config are Main's: it exits before run.
 func Begin(ctx context.Context, build observability.BuildInfo, args, environ []string, logOut io.Writer) (*Process, error) {
-	cfg, err := configs.FromArgs(build.Binary, args, environ, rules()...)
+	a, err := configs.ParseArgs(build.Binary, args, environ)
+	if err != nil {
+		return nil, err
+	}
+	cfg, origins, err := configs.LoadWithOrigins(a.Options(environ, rulesOf(build.Binary)...))
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +74,7 @@ func Begin(ctx context.Context, build observability.BuildInfo, args, environ []s
 	}
 	tuneGC(environ, log)
 	tuneMemoryLimit(environ, memlimit.FromCgroup, log)
-	p := &Process{Config: cfg, Log: log, Registry: observability.NewRegistry(), Tracing: tr}
+	p := &Process{Config: cfg, Origins: origins, Log: log, Registry: observability.NewRegistry(), Tracing: tr}
 	p.closers.Add(p.flushSpans)
 	if err := observability.RegisterBuildInfo(p.Registry, build); err != nil {
 		p.Close()

@@ -51,6 +51,9 @@ func kubeletVars(service, clusterIP string, ports ...servicePort) map[string]str
 // the rest.
 var knownKeys = map[string]string{"http.port": "http.port", "http.host": "http.host", "worker.concurrency": "worker.concurrency", "worker.metrics_addr": "worker.metrics_addr", "gate.capacity": "gate.capacity"}
 
+// noSecrets says no key holds a credential.
+func noSecrets(string) bool { return false }
+
 // A pod in a namespace with a Service named rps-server, rps or rps-worker
 // gets its service-link variables; they are not settings, and the settings
 // set beside them still load.
@@ -74,7 +77,7 @@ func TestFromVars_SkipsKubernetesServiceLinks(t *testing.T) {
 		t.Run(svc.name, func(t *testing.T) {
 			vars := map[string]string{"RPS_GATE__CAPACITY": "50", "RPS_WORKER__METRICS_ADDR": ":9100"}
 			maps.Copy(vars, svc.links)
-			l, err := FromVars(vars, "the environment", knownKeys)
+			l, err := FromVars(vars, "the environment", knownKeys, noSecrets)
 			require.NoError(t, err)
 			assert.Equal(t, map[string]any{"gate.capacity": "50", "worker.metrics_addr": ":9100"}, l.Values, "only the settings are values")
 			assert.Empty(t, l.Settings)
@@ -103,7 +106,7 @@ func TestFromVars_RefusesWhatIsNoServiceLink(t *testing.T) {
 		"RPS__SERVICE_HOST":               "10.0.0.1",
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := FromVars(map[string]string{name: value}, "the environment", knownKeys)
+			_, err := FromVars(map[string]string{name: value}, "the environment", knownKeys, noSecrets)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), "config: unknown setting "+name)
 		})

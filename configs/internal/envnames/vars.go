@@ -45,10 +45,21 @@ const secondsVar = "KAFKA_GIFT_CODE_TIMEOUT"
 // FromVars maps variables (from the environment or a .env file) onto keys:
 // the original's names first, then RPS_ names over them, a key's own RPS_
 // name over its aliases'. known maps every name a key may be set by to the
-// key (see keytree.Loader.Known). An RPS_ name that is no key is an error,
-// so a typo cannot pass silently, unless it is a Kubernetes service link
-// (IsServiceLink); other names are ignored.
-func FromVars(vars map[string]string, where string, known map[string]string) (keytree.Layer, error) {
+// key (see keytree.Loader.Known); secret says which keys hold credentials,
+// whose RPS_ variable may name a file instead (readFiles). An RPS_ name
+// that is no key is an error, so a typo cannot pass silently, unless it is
+// a Kubernetes service link (IsServiceLink); other names are ignored.
+func FromVars(vars map[string]string, where string, known map[string]string, secret func(key string) bool) (keytree.Layer, error) {
+	vars, via, err := readFiles(vars, where, known, secret)
+	if err != nil {
+		return keytree.Layer{}, err
+	}
+	origin := func(name string) string {
+		if file, ok := via[name]; ok {
+			name = file
+		}
+		return name + " in " + where
+	}
 	l := keytree.NewLayer()
 	for _, name := range slices.Sorted(maps.Keys(OriginalNames)) {
 		v, ok := vars[name]
@@ -62,14 +73,12 @@ func FromVars(vars map[string]string, where string, known map[string]string) (ke
 		l.Values[key], l.Origins[key] = v, name+" in "+where
 	}
 	for _, name := range slices.Sorted(maps.Keys(vars)) {
-		rest, ok := strings.CutPrefix(name, envPrefix)
+		key, ok := varKey(name)
 		if !ok || name == ConfigFileVar {
 			continue
 		}
-		key := strings.ToLower(strings.ReplaceAll(rest, "__", "."))
-		if prop, ok := strings.CutPrefix(key, keytree.SettingsKey+"."); ok {
-			prop = strings.ReplaceAll(prop, "_", ".")
-			l.Settings[prop], l.Origins[keytree.SettingsKey+"."+prop] = vars[name], name+" in "+where
+		if prop, ok := settingName(key); ok {
+			l.Settings[prop], l.Origins[keytree.SettingsKey+"."+prop] = vars[name], origin(name)
 			continue
 		}
 		to, ok := known[key]
@@ -82,9 +91,23 @@ func FromVars(vars map[string]string, where string, known map[string]string) (ke
 		if _, own := vars[VarName(to)]; own && to != key {
 			continue // the key's own name wins over an alias
 		}
-		l.Values[to], l.Origins[to] = vars[name], name+" in "+where
+		l.Values[to], l.Origins[to] = vars[name], origin(name)
 	}
 	return l, nil
+}
+
+// varKey is the key an RPS_ variable names: RPS_GATE__CAPACITY is
+// gate.capacity.
+func varKey(name string) (string, bool) {
+	rest, ok := strings.CutPrefix(name, envPrefix)
+	return strings.ToLower(strings.ReplaceAll(rest, "__", ".")), ok
+}
+
+// settingName is the librdkafka property a key below kafka.settings names:
+// kafka.settings.linger_ms is linger.ms.
+func settingName(key string) (string, bool) {
+	prop, ok := strings.CutPrefix(key, keytree.SettingsKey+".")
+	return strings.ReplaceAll(prop, "_", "."), ok
 }
 
 func unknownVar(name, where string, known map[string]string) error {
@@ -93,7 +116,10 @@ func unknownVar(name, where string, known map[string]string) error {
 		names = append(names, VarName(key))
 	}
 	msg := fmt.Sprintf("config: unknown setting %s in %s", name, where)
-	if s := keytree.Suggest(name, names); s != "" {
+	base, file := strings.CutSuffix(name, FileSuffix)
+	if s := keytree.Suggest(base, names); s != "" && file {
+		msg += fmt.Sprintf(" (did you mean %s?)", s+FileSuffix)
+	} else if s := keytree.Suggest(name, names); s != "" {
 		msg += fmt.Sprintf(" (did you mean %s?)", s)
 	}
 	return fmt.Errorf("%s; see configs/example.yaml for the keys", msg)
@@ -127,10 +153,14 @@ func ParseEnviron(environ []string) map[string]string {
 }
 
 // Reads reports whether a variable is read: one of the original's names,
-// RPS_CONFIG, or the RPS_ variable of a name in known (a key or an alias;
-// any RPS_KAFKA__SETTINGS__ suffix, a librdkafka property).
-func Reads(name string, known map[string]string) bool {
+// RPS_CONFIG, the RPS_ variable of a name in known (a key or an alias;
+// any RPS_KAFKA__SETTINGS__ suffix, a librdkafka property), or the _FILE
+// variable of a secret.
+func Reads(name string, known map[string]string, secret func(key string) bool) bool {
 	if _, ok := OriginalNames[name]; ok || name == ConfigFileVar {
+		return true
+	}
+	if _, ok := secretFileVar(name, known, secret); ok {
 		return true
 	}
 	if strings.HasPrefix(name, VarName(keytree.SettingsKey)+"__") {

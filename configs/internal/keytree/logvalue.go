@@ -68,7 +68,7 @@ func settingsValue(settings map[string]string) slog.Value {
 	attrs := make([]slog.Attr, 0, len(settings))
 	for _, name := range slices.Sorted(maps.Keys(settings)) {
 		v := settings[name]
-		if secretSetting(name) {
+		if SecretSetting(name) {
 			v = masked
 		}
 		attrs = append(attrs, slog.String(name, v))
@@ -88,9 +88,13 @@ func RedactURL(raw string) string {
 	return raw
 }
 
-// secretSetting reports whether a librdkafka property holds a credential
+// Secret reports whether a key holds a credential: its redact tag says how
+// it is masked.
+func Secret(f Field) bool { return f.Tag.Get("redact") != "" }
+
+// SecretSetting reports whether a librdkafka property holds a credential
 // (sasl.password, ssl.key.password, ssl.key.pem, …).
-func secretSetting(name string) bool {
+func SecretSetting(name string) bool {
 	for _, s := range []string{"password", "secret", "pem", "token", "sasl.oauthbearer.config"} {
 		if strings.Contains(name, s) {
 			return true
