@@ -48,7 +48,8 @@ func TestBegin_PProfOnTheAdminListenerWhenItNamesIt(t *testing.T) {
 	for binary, adminVar := range map[string]string{"server": "RPS_HTTP__ADMIN_ADDR", "worker": "RPS_WORKER__ADMIN_ADDR"} {
 		t.Run(binary, func(t *testing.T) {
 			admin, other := infra.FreeAddr(t), infra.FreeAddr(t)
-			base := []string{"RPS_LOG__FORMAT=json", "GOGC=100", "GOMEMLIMIT=off", adminVar + "=" + admin}
+			// The worker's config names Kafka (its rule); Begin connects to nothing.
+			base := []string{"RPS_LOG__FORMAT=json", "GOGC=100", "GOMEMLIMIT=off", adminVar + "=" + admin, "KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9"}
 
 			p, err := Begin(context.Background(), observability.BuildInfo{Binary: binary}, nil, append(base, "RPS_DEBUG__PPROF_ADDR="+admin), io.Discard)
 			require.NoError(t, err)
@@ -75,7 +76,7 @@ func TestBegin_TracesAsConfigured(t *testing.T) {
 	recv := &otlptest.Receiver{}
 	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "service.namespace=gifts")
 	var out bytes.Buffer
-	environ := []string{"RPS_TRACING__ENDPOINT=" + otlptest.StartHTTP(t, recv), "RPS_LOG__FORMAT=json", "GOGC=100", "GOMEMLIMIT=off"}
+	environ := []string{"RPS_TRACING__ENDPOINT=" + otlptest.StartHTTP(t, recv), "RPS_LOG__FORMAT=json", "GOGC=100", "GOMEMLIMIT=off", "KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9"}
 	p, err := Begin(context.Background(), observability.BuildInfo{Binary: "worker", Version: "v1.2.3"}, nil, environ, &out)
 	require.NoError(t, err)
 	require.True(t, p.Tracing.On())
