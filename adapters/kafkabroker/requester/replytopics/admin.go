@@ -92,8 +92,21 @@ func (a kafkaAdmin) Marked(ctx context.Context, topic string) (bool, error) {
 	return ok && e.Source == kafka.ConfigSourceDynamicTopic, nil
 }
 
-func (a kafkaAdmin) Delete(ctx context.Context, topic string) error {
-	return topics.Delete(ctx, a.c, topic)
+func (a kafkaAdmin) Delete(ctx context.Context, topic string) (bool, error) {
+	res, err := a.c.DeleteTopics(ctx, []string{topic}, kafka.SetAdminOperationTimeout(topics.AdminTimeout))
+	if err != nil {
+		return false, fmt.Errorf("delete topic %s: %w", topic, err)
+	}
+	for _, r := range res {
+		switch r.Error.Code() {
+		case kafka.ErrNoError:
+		case kafka.ErrUnknownTopicOrPart:
+			return false, nil
+		default:
+			return false, fmt.Errorf("delete topic %s: %w", topic, r.Error)
+		}
+	}
+	return true, nil
 }
 
 // timeoutMs is what is left of ctx's deadline, for calls that take

@@ -27,8 +27,10 @@ type Admin interface {
 	// Marked reports whether topic carries the mark (TopicConfig) this
 	// version puts on the reply topics it makes.
 	Marked(ctx context.Context, topic string) (bool, error)
-	// Delete deletes topic; one already gone is not an error.
-	Delete(ctx context.Context, topic string) error
+	// Delete deletes topic and reports whether this call deleted it: one
+	// already gone (another janitor was first) is no error, and not this
+	// janitor's deletion.
+	Delete(ctx context.Context, topic string) (bool, error)
 }
 
 // Look is what one read of a topic tells: which topic it is (a name made
@@ -210,7 +212,8 @@ func (j *Janitor) remove(ctx context.Context, name string, asked time.Time) bool
 	if err != nil || again[name] != w.look {
 		return false // moved, or not read: the next pass decides
 	}
-	if err := j.admin.Delete(ctx, name); err != nil {
+	deleted, err := j.admin.Delete(ctx, name)
+	if err != nil {
 		if !w.refused {
 			j.cfg.Logger.Warn("reply topic janitor: delete failed; trying again at each pass", "topic", name, "err", err)
 		}
@@ -219,6 +222,9 @@ func (j *Janitor) remove(ctx context.Context, name string, asked time.Time) bool
 		return false
 	}
 	delete(j.watches, name)
+	if !deleted { // another instance's janitor deleted it first: counted there
+		return false
+	}
 	j.cfg.Deleted.Inc()
 	j.cfg.Logger.Info("reply topic of a gone instance deleted", "topic", name,
 		"silent_for", asked.Sub(w.since).Round(time.Second).String())

@@ -126,9 +126,9 @@ func newHarness(t *testing.T, topics ...string) *harness {
 
 // expectDelete lets the janitor delete topic once, from the cluster.
 func (h *harness) expectDelete(topic string) *gomock.Call {
-	return h.admin.EXPECT().Delete(gomock.Any(), topic).Times(1).DoAndReturn(func(context.Context, string) error {
+	return h.admin.EXPECT().Delete(gomock.Any(), topic).Times(1).DoAndReturn(func(context.Context, string) (bool, error) {
 		delete(h.c.topics, topic)
-		return nil
+		return true, nil
 	})
 }
 
@@ -158,6 +158,21 @@ func (h *harness) keptThenDeleted(t *testing.T, topic string, n int, why string)
 }
 
 func (h *harness) deleted(t *testing.T) float64 { return metricstest.Value(t, h.reg, "deleted", "") }
+
+// Two janitors that find the same topic due both delete it; only the one
+// whose call deleted it counts it, so the fleet's sum is one per topic.
+func TestJanitor_CountsOnlyWhatItsOwnCallDeleted(t *testing.T) {
+	h := newHarness(t, own, dead)
+	require.NoError(t, h.janitor.Pass(context.Background()))
+	h.c.advance(grace)
+	h.admin.EXPECT().Delete(gomock.Any(), dead).Times(1).DoAndReturn(func(context.Context, string) (bool, error) {
+		delete(h.c.topics, dead) // another instance's janitor was first
+		return false, nil
+	})
+	require.NoError(t, h.janitor.Pass(context.Background()))
+	assert.NotContains(t, h.c.topics, dead)
+	assert.Zero(t, h.deleted(t), "not this janitor's deletion")
+}
 
 func TestJanitor_DeletesATopicNoRecordReachedForTheGrace(t *testing.T) {
 	h := newHarness(t, own, dead)
@@ -284,7 +299,7 @@ func TestJanitor_TriesAFailedDeleteAgain(t *testing.T) {
 	h := newHarness(t, own, dead)
 	h.run(t, 5, pass, nil)
 	gomock.InOrder(
-		h.admin.EXPECT().Delete(gomock.Any(), dead).Times(1).Return(errors.New("TOPIC_AUTHORIZATION_FAILED")),
+		h.admin.EXPECT().Delete(gomock.Any(), dead).Times(1).Return(false, errors.New("TOPIC_AUTHORIZATION_FAILED")),
 		h.expectDelete(dead),
 	)
 	h.run(t, 1, pass, nil)
@@ -318,7 +333,7 @@ func TestJanitor_RunPassesUntilItsContextEnds(t *testing.T) {
 	})
 	admin.EXPECT().Look(gomock.Any(), []string{dead}).AnyTimes().Return(map[string]replytopics.Look{dead: {ID: "x", End: 3}}, nil)
 	admin.EXPECT().Marked(gomock.Any(), dead).Return(true, nil)
-	admin.EXPECT().Delete(gomock.Any(), dead).DoAndReturn(func(context.Context, string) error { close(gone); return nil })
+	admin.EXPECT().Delete(gomock.Any(), dead).DoAndReturn(func(context.Context, string) (bool, error) { close(gone); return true, nil })
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

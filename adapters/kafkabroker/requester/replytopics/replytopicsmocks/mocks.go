@@ -42,11 +42,12 @@ func (m *MockAdmin) EXPECT() *MockAdminMockRecorder {
 }
 
 // Delete mocks base method.
-func (m *MockAdmin) Delete(ctx context.Context, topic string) error {
+func (m *MockAdmin) Delete(ctx context.Context, topic string) (bool, error) {
 	m.ctrl.T.Helper()
 	ret := m.ctrl.Call(m, "Delete", ctx, topic)
-	ret0, _ := ret[0].(error)
-	return ret0
+	ret0, _ := ret[0].(bool)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
 }
 
 // Delete indicates an expected call of Delete.
