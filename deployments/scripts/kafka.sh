@@ -25,6 +25,12 @@
 #   KAFKA_STATE_DIR              state (data, logs, pid) of this broker (default $REPO/.cache/kafka):
 #                                a test that kills and restarts a broker runs one of its own
 #                                this way; the jars stay in $REPO/.cache/kafka/jars
+#   KAFKA_EXTRA_PROPERTIES       a file of broker properties appended to the generated
+#                                server.properties (a later key wins): e.g. a SASL_SSL listener
+#                                beside the PLAINTEXT one, which start keeps probing
+#   KAFKA_ADD_SCRAM              SCRAM credentials made when the storage is formatted, one
+#                                'SCRAM-SHA-512=[name=NAME,password=PASSWORD]' per line
+#                                (kafka-storage format --add-scram)
 #   JAVA_HOME                    JDK/JRE to use (Java 17+), else `java` on PATH
 #
 # State lives in $REPO/.cache/kafka/: jars/, data/, kafka.log (broker log),
@@ -154,6 +160,9 @@ fetch_jars() {
 write_config() {
   sed -e "s|@BROKER_PORT@|$PORT|g" -e "s|@CONTROLLER_PORT@|$CPORT|g" -e "s|@DATA_DIR@|$DATA|g" \
     "$CONF_SRC/server.properties" >"$CONFIG.tmp"
+  if [[ -n "${KAFKA_EXTRA_PROPERTIES:-}" ]]; then
+    { echo; echo "# from $KAFKA_EXTRA_PROPERTIES"; cat "$KAFKA_EXTRA_PROPERTIES"; } >>"$CONFIG.tmp"
+  fi
   mv "$CONFIG.tmp" "$CONFIG"
 }
 
@@ -170,11 +179,15 @@ prepare_data() {
     return 0
   fi
   local stamp
-  stamp="$(cat "$CONFIG" <(echo "$CLUSTER_ID") <(ls "$JARS") | sha256sum | cut -d' ' -f1)"
+  stamp="$(cat "$CONFIG" <(echo "$CLUSTER_ID") <(ls "$JARS") <(echo "${KAFKA_ADD_SCRAM:-}") | sha256sum | cut -d' ' -f1)"
   if [[ ! -f "$TEMPLATE/.stamp" || "$(cat "$TEMPLATE/.stamp")" != "$stamp" ]]; then
     rm -rf "$TEMPLATE" "$DATA"
+    local scram=() line
+    while IFS= read -r line; do
+      [[ -n "$line" ]] && scram+=(--add-scram "$line")
+    done <<<"${KAFKA_ADD_SCRAM:-}"
     run_class "$CONF_SRC/tools-log4j2.properties" kafka.tools.StorageTool \
-      format --standalone -t "$CLUSTER_ID" -c "$CONFIG" >"$STATE/format.log" 2>&1 ||
+      format --standalone -t "$CLUSTER_ID" -c "$CONFIG" "${scram[@]}" >"$STATE/format.log" 2>&1 ||
       { cat "$STATE/format.log" >&2; die "formatting the KRaft storage failed"; }
     mv "$DATA" "$TEMPLATE"
     echo "$stamp" >"$TEMPLATE/.stamp"
