@@ -161,7 +161,9 @@ type Runner struct {
 }
 
 // New creates the tasks topic if needed (bounded by ctx and 15 s) and
-// subscribes to it. Call Run to consume; Run also closes the worker (to
+// subscribes to it; Kafka turning the worker away for its settings (a
+// wrong password, an untrusted certificate) fails it at once with a
+// kafkabroker.AccessError. Call Run to consume; Run also closes the worker (to
 // discard a Runner without consuming, call Run with a cancelled ctx).
 func New(ctx context.Context, cfg Config, proc ports.TaskProcessor) (*Runner, error) {
 	if proc == nil {
@@ -214,10 +216,7 @@ func (w *Runner) open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("worker: admin: %w", err)
 	}
-	err = topics.Ensure(ctx, admin, w.cfg.TasksTopic, w.cfg.TasksPartitions, nil)
-	if err == nil && w.cfg.DeadLetterTopic != "" {
-		err = topics.Ensure(ctx, admin, w.cfg.DeadLetterTopic, w.cfg.TasksPartitions, nil)
-	}
+	err = w.ensureTopics(ctx, admin, kafkabroker.SASLUser(pconf))
 	admin.Close()
 	if err != nil {
 		return fmt.Errorf("worker: %w", err)
