@@ -33,6 +33,9 @@ type serverPorts struct {
 	broker  ports.TaskBroker
 	idem    ports.IdempotencyStore
 	closers []func(context.Context) error
+	// failed delivers the error of a port that gave up for good (the Kafka
+	// broker turned away at start); nil when no port can.
+	failed <-chan error
 	// redis is the process's one Redis client, shared by the Redis
 	// adapters; nil without Redis. It is closed after them.
 	redis rueidis.Client
@@ -139,6 +142,7 @@ func (p *serverPorts) openBroker(cfg configs.Config, handlers []app.TaskHandler,
 			"results_topic", cfg.Kafka.ResultsTopic)
 	}
 	p.broker = b
+	p.failed = b.Failed()
 	p.closers = append(p.closers, b.Close)
 	return nil
 }
