@@ -27,31 +27,31 @@ type Kafka struct {
 	addr   string
 }
 
+// KafkaOption sets up a broker of the test's own.
+type KafkaOption func(*Kafka)
+
 // StartKafka starts a broker of the test's own and stops it when the test
 // ends. It needs what kafka.sh start needs (Java 17+, the jars in .cache/);
 // like the shared broker it is skipped outside CI when no Kafka is
 // configured, so a plain go test stays fast.
-func StartKafka(t testing.TB) *Kafka {
+func StartKafka(t testing.TB, opts ...KafkaOption) *Kafka {
 	t.Helper()
 	KafkaBootstrap(t) // the test command runs Kafka: skip (or fail in CI) the same way
-	return startKafka(t, FreeAddr(t), FreeAddr(t))
-}
-
-// startKafka is StartKafka on the given broker and controller addresses,
-// with more kafka.sh variables in env.
-func startKafka(t testing.TB, broker, controller string, env ...string) *Kafka {
-	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	repo := filepath.Join(filepath.Dir(file), "..", "..")
 	k := &Kafka{script: filepath.Join(repo, "deployments", "scripts", "kafka.sh"), state: t.TempDir()}
+	broker, controller := FreeAddr(t), FreeAddr(t)
 	k.addr = broker
-	k.env = append(append(withoutKafkaEnv(os.Environ()),
+	k.env = append(withoutKafkaEnv(os.Environ()),
 		"KAFKA_STATE_DIR="+k.state,
 		"KAFKA_TEST_PORT="+port(broker),
 		"KAFKA_TEST_CONTROLLER_PORT="+port(controller),
 		"KAFKA_HEAP_OPTS=-Xms128m -Xmx384m",
 		"KAFKA_START_TIMEOUT=240",
-	), env...)
+	)
+	for _, o := range opts {
+		o(k)
+	}
 	k.run(t, "start")
 	t.Cleanup(func() { k.run(t, "stop") })
 	return k

@@ -28,7 +28,7 @@ type SecureKafka struct {
 // skip-or-fail rule) and stops it when the test ends.
 func StartSecureKafka(t testing.TB) *SecureKafka {
 	t.Helper()
-	KafkaBootstrap(t)
+	KafkaBootstrap(t) // before making anything: skip (or fail in CI) as StartKafka does
 	k := &SecureKafka{SecureAddr: FreeAddr(t), PKI: NewPKI(t), User: "rps", Password: rand.Text()}
 	dir := t.TempDir()
 	keystore := filepath.Join(dir, "keystore.pem") // the key, then the chain: what a PEM keystore file holds
@@ -38,8 +38,8 @@ func StartSecureKafka(t testing.TB) *SecureKafka {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(keystore, append(key, cert...), 0o600))
 
-	broker, controller := FreeAddr(t), FreeAddr(t)
-	listeners := fmt.Sprintf("PLAINTEXT://%s,CONTROLLER://%s,SECURE://%s", broker, controller, k.SecureAddr)
+	// kafka.sh fills in the PLAINTEXT and CONTROLLER ports it was given.
+	listeners := "PLAINTEXT://127.0.0.1:@BROKER_PORT@,CONTROLLER://127.0.0.1:@CONTROLLER_PORT@,SECURE://" + k.SecureAddr
 	props := filepath.Join(dir, "secure.properties")
 	require.NoError(t, os.WriteFile(props, []byte(strings.Join([]string{
 		"listeners=" + listeners,
@@ -50,9 +50,10 @@ func StartSecureKafka(t testing.TB) *SecureKafka {
 		"listener.name.secure.ssl.keystore.type=PEM",
 		"listener.name.secure.ssl.keystore.location=" + keystore,
 	}, "\n")+"\n"), 0o600))
-	k.Kafka = startKafka(t, broker, controller,
-		"KAFKA_EXTRA_PROPERTIES="+props,
-		fmt.Sprintf("KAFKA_ADD_SCRAM=SCRAM-SHA-512=[name=%s,password=%s]", k.User, k.Password))
+	k.Kafka = StartKafka(t, func(b *Kafka) {
+		b.env = append(b.env, "KAFKA_EXTRA_PROPERTIES="+props,
+			fmt.Sprintf("KAFKA_ADD_SCRAM=SCRAM-SHA-512=[name=%s,password=%s]", k.User, k.Password))
+	})
 	return k
 }
 

@@ -7,19 +7,18 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
-	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/topics"
 )
 
-// ensureTopics creates the tasks topic, and the dead-letter topic when one
-// is set, unless they exist. Meanwhile it reads the producer's events, which
-// are only errors before anything is produced: when Kafka turns the
-// producer away for its settings (a failed SASL login or TLS handshake,
-// kafkabroker.AccessError, with user its sasl.username), it fails at once
-// with that error rather than time out on an admin call that says nothing
-// of why.
-func (w *Runner) ensureTopics(ctx context.Context, admin *kafka.AdminClient, user string) error {
+// watchAccess reads the producer's events while New makes its first calls
+// to the cluster, through the ctx it returns; they are only errors, since
+// nothing is produced yet. When Kafka turns the producer away for its
+// settings (a failed SASL login or TLS handshake, kafkabroker.AccessError,
+// with user its sasl.username), it cancels that ctx at once, rather than
+// let an admin call time out saying nothing of why. refused ends the watch
+// (Run's delivery loop reads the events from then on) and returns that
+// error in place of the calls' err, else err.
+func (w *Runner) watchAccess(ctx context.Context, user string) (_ context.Context, refused func(err error) error) {
 	ctx, refuse := context.WithCancelCause(ctx)
-	defer refuse(nil)
 	stop, watched := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(watched)
@@ -40,15 +39,14 @@ func (w *Runner) ensureTopics(ctx context.Context, admin *kafka.AdminClient, use
 			}
 		}
 	}()
-	err := topics.Ensure(ctx, admin, w.cfg.TasksTopic, w.cfg.TasksPartitions, nil)
-	if err == nil && w.cfg.DeadLetterTopic != "" {
-		err = topics.Ensure(ctx, admin, w.cfg.DeadLetterTopic, w.cfg.TasksPartitions, nil)
+	return ctx, func(err error) error {
+		close(stop)
+		<-watched
+		var access *kafkabroker.AccessError
+		if cause := context.Cause(ctx); err != nil && errors.As(cause, &access) {
+			err = cause
+		}
+		refuse(nil)
+		return err
 	}
-	close(stop)
-	<-watched // deliveryLoop reads the events from here on
-	var access *kafkabroker.AccessError
-	if cause := context.Cause(ctx); err != nil && errors.As(cause, &access) {
-		return cause
-	}
-	return err
 }

@@ -161,10 +161,10 @@ type Runner struct {
 }
 
 // New creates the tasks topic if needed (bounded by ctx and 15 s) and
-// subscribes to it; Kafka turning the worker away for its settings (a
-// wrong password, an untrusted certificate) fails it at once with a
-// kafkabroker.AccessError. Call Run to consume; Run also closes the worker (to
+// subscribes to it. Call Run to consume; Run also closes the worker (to
 // discard a Runner without consuming, call Run with a cancelled ctx).
+// Kafka turning the worker away for its settings (a wrong password, an
+// untrusted certificate) fails New at once with a kafkabroker.AccessError.
 func New(ctx context.Context, cfg Config, proc ports.TaskProcessor) (*Runner, error) {
 	if proc == nil {
 		return nil, errors.New("worker: nil processor")
@@ -216,9 +216,13 @@ func (w *Runner) open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("worker: admin: %w", err)
 	}
-	err = w.ensureTopics(ctx, admin, kafkabroker.SASLUser(pconf))
+	ctx, refused := w.watchAccess(ctx, kafkabroker.SASLUser(pconf))
+	err = topics.Ensure(ctx, admin, w.cfg.TasksTopic, w.cfg.TasksPartitions, nil)
+	if err == nil && w.cfg.DeadLetterTopic != "" {
+		err = topics.Ensure(ctx, admin, w.cfg.DeadLetterTopic, w.cfg.TasksPartitions, nil)
+	}
 	admin.Close()
-	if err != nil {
+	if err = refused(err); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
 	if err := w.consumer.Subscribe(w.cfg.TasksTopic, w.rebalanced); err != nil {
