@@ -121,12 +121,12 @@ func buildAPI(ctx context.Context, cfg configs.Config, p *serverPorts, kinds []d
 	})
 }
 
+// Close closes the ports the application opened, broker first: it may still
+// deliver replies. A broker given to NewComponentTest is the caller's.
+func (a *App) Close() { a.ports.close(a.log) }
+
 // Failed delivers, once, the error of a port that gave up for good: the
 // Kafka broker, when Kafka turned it away at start for its settings (a
 // wrong password, an untrusted certificate). The server should stop with
 // it. Nothing is ever sent in the embedded mode or on a test's broker.
 func (a *App) Failed() <-chan error { return a.ports.failed }
-
-// Close closes the ports the application opened, broker first: it may still
-// deliver replies. A broker given to NewComponentTest is the caller's.
-func (a *App) Close() { a.ports.close(a.log) }

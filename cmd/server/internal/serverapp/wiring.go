@@ -29,13 +29,13 @@ const closeTimeout = 10 * time.Second
 // to close the ones opened here, in order (broker first: it may still deliver
 // replies), then the Redis client they share.
 type serverPorts struct {
+	// failed delivers the error of a port that gave up for good (the Kafka
+	// broker turned away at start); nil when no port can.
+	failed  <-chan error
 	gate    ports.ConcurrencyGate
 	broker  ports.TaskBroker
 	idem    ports.IdempotencyStore
 	closers []func(context.Context) error
-	// failed delivers the error of a port that gave up for good (the Kafka
-	// broker turned away at start); nil when no port can.
-	failed <-chan error
 	// redis is the process's one Redis client, shared by the Redis
 	// adapters; nil without Redis. It is closed after them.
 	redis rueidis.Client
@@ -141,8 +141,8 @@ func (p *serverPorts) openBroker(cfg configs.Config, handlers []app.TaskHandler,
 		log.Warn("kafka.reply_mode is shared: this instance also reads every reply on the shared results topic (for a migration from the Python original; switch back to own once its workers are gone)",
 			"results_topic", cfg.Kafka.ResultsTopic)
 	}
-	p.broker = b
 	p.failed = b.Failed()
+	p.broker = b
 	p.closers = append(p.closers, b.Close)
 	return nil
 }
