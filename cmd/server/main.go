@@ -22,8 +22,8 @@ func main() {
 	})
 }
 
-// run starts the server and blocks until ctx is cancelled (a signal) or the
-// listener fails, then shuts down in order. When ready is not nil it receives
+// run starts the server and blocks until ctx is cancelled (a signal), the
+// listener fails or a port gives up for good, then shuts down in order. When ready is not nil it receives
 // the listening address once the server accepts connections.
 func run(ctx context.Context, build observability.BuildInfo, args, environ []string, logOut io.Writer, ready chan<- string) error {
 	proc, err := startup.Begin(ctx, build, args, environ, logOut)
@@ -45,5 +45,5 @@ func run(ctx context.Context, build observability.BuildInfo, args, environ []str
 	}
 	httpCfg := proc.Config.HTTP
 	httpCfg.ShutdownDelay = preStopDelay(proc.Config, proc.Origins)
-	return serve(ctx, httpCfg, application.API, proc.Log, ready)
+	return serve(ctx, httpCfg, application.API, proc.Log, ready, application.Failed())
 }

@@ -218,3 +218,28 @@ func TestRun_MetricsOnThePublicPortByDefault(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Contains(t, string(body), `rps_ready{dependency="self"} 1`)
 }
+
+// A Kafka whose certificate the server does not trust stops the start with
+// one line that names the TLS handshake and the setting to check, not a
+// 503 for ever.
+func TestRun_KafkaUntrustedCertificateFailsAtStart(t *testing.T) {
+	environ := []string{
+		"HOST=127.0.0.1", "PORT=0", "RPS_HTTP__SHUTDOWN_DELAY=0s",
+		"KAFKA_BOOTSTRAP_SERVERS=" + infra.TLSListener(t, infra.NewPKI(t)),
+		"RPS_KAFKA__SETTINGS__SECURITY_PROTOCOL=SSL",
+		"RPS_KAFKA__SETTINGS__SSL_CA_LOCATION=" + infra.NewPKI(t).CAFile,
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(context.Background(), testBuild, []string{"-env", "testdata/none.env"}, environ, io.Discard, nil)
+	}()
+	select {
+	case err := <-done:
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "kafka TLS handshake failed: the broker's certificate could not be verified")
+		assert.Contains(t, err.Error(), "check kafka.settings ssl.ca.location")
+		assert.NotContains(t, err.Error(), "\n", "one line")
+	case <-time.After(15 * time.Second):
+		t.Fatal("the server still runs 15 s after its start")
+	}
+}

@@ -34,7 +34,9 @@ func preStopDelay(cfg configs.Config, origins configs.Origins) time.Duration {
 // closes (closing at once meant refused connections, never a 503). Drain: the
 // listener closes and in-flight requests get up to the shutdown grace to
 // finish (and release their slots); only then are the ports closed by run.
-func serve(ctx context.Context, cfg configs.HTTPConfig, api *httpapi.API, log *slog.Logger, ready chan<- string) error {
+// An error from failed (a port that gave up for good at start: the server
+// was never ready) stops it at once and is returned.
+func serve(ctx context.Context, cfg configs.HTTPConfig, api *httpapi.API, log *slog.Logger, ready chan<- string, failed <-chan error) error {
 	srv := &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
@@ -59,6 +61,12 @@ func serve(ctx context.Context, cfg configs.HTTPConfig, api *httpapi.API, log *s
 	select {
 	case err := <-served:
 		return fmt.Errorf("serve: %w", err)
+	case err := <-failed:
+		_ = srv.Close() // never ready: no request to drain
+		if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
+			err = errors.Join(err, fmt.Errorf("serve: %w", serr))
+		}
+		return err
 	case <-ctx.Done():
 	}
 

@@ -31,6 +31,13 @@
 #                                KAFKA_VERSION=3.9.1 (3.9 is the oldest these settings fit: KRaft with
 #                                controller.quorum.bootstrap.servers and `format --standalone`)
 #   JAVA_HOME                    JDK/JRE to use (Java 17+), else `java` on PATH
+#   KAFKA_EXTRA_PROPERTIES       a file of broker properties appended to the generated
+#                                server.properties, its @BROKER_PORT@, @CONTROLLER_PORT@ and
+#                                @DATA_DIR@ filled in (a later key wins): e.g. a SASL_SSL listener
+#                                beside the PLAINTEXT one, which start keeps probing
+#   KAFKA_ADD_SCRAM              SCRAM credentials made when the storage is formatted, one
+#                                'SCRAM-SHA-512=[name=NAME,password=PASSWORD]' per line
+#                                (kafka-storage format --add-scram)
 #
 # State lives in $REPO/.cache/kafka/: jars/, data/, kafka.log (broker log),
 # kafka.out (JVM stdout/stderr), kafka.pid, server.properties (generated).
@@ -164,9 +171,16 @@ fetch_jars() {
   log "jars fetched in $((SECONDS - t0)) s ($(du -sh "$JARS" | cut -f1))"
 }
 
+# fill_in [file...]: the properties with our ports and data dir filled in.
+fill_in() {
+  sed -e "s|@BROKER_PORT@|$PORT|g" -e "s|@CONTROLLER_PORT@|$CPORT|g" -e "s|@DATA_DIR@|$DATA|g" "$@"
+}
+
 write_config() {
-  sed -e "s|@BROKER_PORT@|$PORT|g" -e "s|@CONTROLLER_PORT@|$CPORT|g" -e "s|@DATA_DIR@|$DATA|g" \
-    "$CONF_SRC/server.properties" >"$CONFIG.tmp"
+  fill_in "$CONF_SRC/server.properties" >"$CONFIG.tmp"
+  if [[ -n "${KAFKA_EXTRA_PROPERTIES:-}" ]]; then
+    { echo; echo "# from $KAFKA_EXTRA_PROPERTIES"; cat "$KAFKA_EXTRA_PROPERTIES"; } | fill_in >>"$CONFIG.tmp"
+  fi
   mv "$CONFIG.tmp" "$CONFIG"
 }
 
@@ -184,11 +198,15 @@ prepare_data() {
     return 0
   fi
   local stamp
-  stamp="$(cat "$CONFIG" <(echo "$CLUSTER_ID") <(ls "$JARS") | sha256sum | cut -d' ' -f1)"
+  stamp="$(cat "$CONFIG" <(echo "$CLUSTER_ID") <(ls "$JARS") <(echo "${KAFKA_ADD_SCRAM:-}") | sha256sum | cut -d' ' -f1)"
   if [[ ! -f "$TEMPLATE/.stamp" || "$(cat "$TEMPLATE/.stamp")" != "$stamp" ]]; then
     rm -rf "$TEMPLATE" "$DATA"
+    local scram=() line
+    while IFS= read -r line; do
+      if [[ -n "$line" ]]; then scram+=(--add-scram "$line"); fi
+    done <<<"${KAFKA_ADD_SCRAM:-}"
     run_class "$CONF_SRC/tools-log4j2.properties" kafka.tools.StorageTool \
-      format --standalone -t "$CLUSTER_ID" -c "$CONFIG" >"$STATE/format.log" 2>&1 ||
+      format --standalone -t "$CLUSTER_ID" -c "$CONFIG" "${scram[@]}" >"$STATE/format.log" 2>&1 ||
       { cat "$STATE/format.log" >&2; die "formatting the KRaft storage failed"; }
     mv "$DATA" "$TEMPLATE"
     echo "$stamp" >"$TEMPLATE/.stamp"

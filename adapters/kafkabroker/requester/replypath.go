@@ -35,6 +35,7 @@ func (r *Broker) supervise() {
 		wait = min(2*wait, maxRetry)
 	}
 	r.ready.Store(true)
+	r.started.Store(true)
 	r.outage.Up()
 	r.cfg.Logger.Info("kafka requester ready", "reply_topic", r.replyTopic, "tasks_topic", r.cfg.TasksTopic)
 
@@ -141,6 +142,9 @@ func (r *Broker) endOutage() {
 }
 
 func (r *Broker) noteError(e kafka.Error) {
+	if r.refusedAtStart(e) {
+		return
+	}
 	if e.Code() == kafka.ErrAllBrokersDown {
 		r.outage.Down(time.Now(), e, false)
 	}

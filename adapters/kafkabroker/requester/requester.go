@@ -177,8 +177,17 @@ type Broker struct {
 	ready       atomic.Bool
 	brokersDown atomic.Bool
 	wentDown    chan struct{} // signalled when all brokers are reported down
+	// started is set once the reply path was first proven, and stays.
+	started atomic.Bool
+	// saslUser is the producer's sasl.username, named when a login fails.
+	saslUser string
+	// failure holds the error that made the broker give up before it ever
+	// reached Kafka (access.go); failed hands it to the process, once.
+	failure atomic.Pointer[error]
+	failed  chan error
 
-	// lifetime is cancelled by Close; it ends supervise and replyLoop.
+	// lifetime is cancelled by Close, or when the broker gives up at
+	// start; it ends supervise and replyLoop.
 	lifetime      context.Context
 	cancel        context.CancelFunc
 	superviseDone chan struct{}
@@ -195,7 +204,9 @@ type Broker struct {
 // replies and proves the path with a probe, retrying until it works. Until
 // then Ready fails and Request returns domain.ErrUnavailable, so a server
 // started before Kafka answers 503 and is not ready, and never hangs.
-// It fails only on a bad config.
+// It fails only on a bad config; should Kafka turn its clients away for
+// their settings before the path is first proven (a wrong password, an
+// untrusted certificate), it gives up and says so on Failed.
 func New(cfg Config) (*Broker, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
@@ -215,6 +226,7 @@ func New(cfg Config) (*Broker, error) {
 		outage:        observability.NewOutage(cfg.Logger, "kafka", "refused"),
 		superviseDone: make(chan struct{}), watchDone: make(chan struct{}), janitorDone: make(chan struct{}),
 		replyDone: make(chan struct{}), deliveryDone: make(chan struct{}),
+		saslUser: kafkabroker.SASLUser(pconf), failed: make(chan error, 1),
 	}
 	if r.producer, err = kafka.NewProducer(pconf); err != nil {
 		r.logs.Close()
@@ -283,6 +295,8 @@ func (r *Broker) ReplyTopic() string { return r.replyTopic }
 // topic. It only reads flags: it is asked before every request.
 func (r *Broker) Ready(context.Context) error {
 	switch {
+	case r.failure.Load() != nil:
+		return fmt.Errorf("requester: gave up at start: %w: %w", domain.ErrStarting, *r.failure.Load())
 	case !r.ready.Load():
 		return fmt.Errorf("requester: reply path not proven yet: %w", domain.ErrStarting)
 	case r.brokersDown.Load():

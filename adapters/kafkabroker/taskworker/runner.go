@@ -170,6 +170,8 @@ type Runner struct {
 // New creates the tasks topic if needed (bounded by ctx and 15 s) and
 // subscribes to it. Call Run to consume; Run also closes the worker (to
 // discard a Runner without consuming, call Run with a cancelled ctx).
+// Kafka turning the worker away for its settings (a wrong password, an
+// untrusted certificate) fails New at once with a kafkabroker.AccessError.
 func New(ctx context.Context, cfg Config, proc ports.TaskProcessor) (*Runner, error) {
 	if proc == nil {
 		return nil, errors.New("worker: nil processor")
@@ -221,6 +223,7 @@ func (w *Runner) open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("worker: admin: %w", err)
 	}
+	ctx, refused := w.watchAccess(ctx, kafkabroker.SASLUser(pconf))
 	err = topics.Ensure(ctx, admin, w.cfg.TasksTopic, w.cfg.TasksPartitions, nil)
 	if err == nil && w.cfg.DeadLetterTopic != "" {
 		err = topics.Ensure(ctx, admin, w.cfg.DeadLetterTopic, w.cfg.TasksPartitions, nil)
@@ -229,7 +232,7 @@ func (w *Runner) open(ctx context.Context) error {
 		err = w.fitGroupProtocol(ctx, admin, cconf)
 	}
 	admin.Close()
-	if err != nil {
+	if err = refused(err); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
 	protocol, _ := cconf.Get("group.protocol", "")

@@ -124,3 +124,9 @@ func buildAPI(cfg configs.Config, p *serverPorts, kinds []domain.Kind, log *slog
 // the broker (it may still deliver replies), then the gate and the store,
 // then the Redis client. A broker given to NewComponentTest is the caller's.
 func (a *App) Close() { a.ports.close(a.log) }
+
+// Failed delivers, once, the error of a port that gave up for good: the
+// Kafka broker, when Kafka turned it away at start for its settings (a
+// wrong password, an untrusted certificate). The server should stop with
+// it. Nothing is ever sent in the embedded mode or on a test's broker.
+func (a *App) Failed() <-chan error { return a.ports.failed }

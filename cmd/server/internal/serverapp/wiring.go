@@ -22,6 +22,9 @@ import (
 // the broker, opened after the stores, closes first (it may still deliver
 // replies), and the Redis client last.
 type serverPorts struct {
+	// failed delivers the error of a port that gave up for good (the Kafka
+	// broker turned away at start); nil when no port can.
+	failed  <-chan error
 	gate    ports.ConcurrencyGate
 	broker  ports.TaskBroker
 	idem    ports.IdempotencyStore
@@ -84,6 +87,7 @@ func (p *serverPorts) openBroker(cfg configs.Config, handlers []app.TaskHandler,
 		log.Warn("kafka.reply_mode is shared: this instance also reads every reply on the shared results topic (for a migration from the Python original; switch back to own once its workers are gone)",
 			"results_topic", cfg.Kafka.ResultsTopic)
 	}
+	p.failed = b.Failed()
 	p.broker = b
 	p.closers.Add(b.Close)
 	return nil
