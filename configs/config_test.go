@@ -416,7 +416,8 @@ func TestLogValue_ShowsEveryKeyAndMasksSecrets(t *testing.T) {
 	assert.Equal(t, "redis://user:hunter2@cache:6379/0", cfg.Redis.URL, "masking leaves the config alone")
 }
 
-func TestFromArgs(t *testing.T) {
+// The flags name the files a binary's config is loaded from, as Begin loads it.
+func TestParseArgs_NamesTheFilesLoaded(t *testing.T) {
 	yml := write(t, "c.yaml", "gate:\n  capacity: 11\n")
 	other := write(t, "d.yaml", "gate:\n  capacity: 12\n")
 	tests := []struct {
@@ -435,7 +436,7 @@ func TestFromArgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := configs.FromArgs("server", tt.args, tt.environ)
+			cfg, err := loadArgs(tt.args, tt.environ)
 			if tt.wantErr != "" {
 				require.ErrorContains(t, err, tt.wantErr)
 				return
@@ -444,6 +445,15 @@ func TestFromArgs(t *testing.T) {
 			assert.Equal(t, tt.want, cfg.Gate.Capacity)
 		})
 	}
+}
+
+// loadArgs parses the server's flags and loads what they name.
+func loadArgs(args, environ []string) (configs.Config, error) {
+	a, err := configs.ParseArgs("server", args, environ)
+	if err != nil {
+		return configs.Config{}, err
+	}
+	return configs.Load(a.Options(environ))
 }
 
 func TestReplyMode_OwnByDefaultSharedOnRequest(t *testing.T) {

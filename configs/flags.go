@@ -47,13 +47,3 @@ func ParseArgs(name string, args, environ []string) (Args, error) {
 func (a Args) Options(environ []string, rules ...Rule) LoadOptions {
 	return LoadOptions{ConfigFile: a.ConfigFile, DotEnvFile: a.DotEnvFile, Environ: environ, Rules: rules}
 }
-
-// FromArgs parses a binary's flags (ParseArgs) and loads the config, checked
-// by rules after the generic checks (see Load).
-func FromArgs(name string, args, environ []string, rules ...Rule) (Config, error) {
-	a, err := ParseArgs(name, args, environ)
-	if err != nil {
-		return Config{}, err
-	}
-	return Load(a.Options(environ, rules...))
-}

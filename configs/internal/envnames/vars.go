@@ -17,7 +17,7 @@ import (
 // envPrefix starts the project's own variables: RPS_GATE__CAPACITY.
 const envPrefix = "RPS_"
 
-// ConfigFileVar names the YAML file; FromArgs reads it, it is not a setting.
+// ConfigFileVar names the YAML file; ParseArgs reads it, it is not a setting.
 const ConfigFileVar = "RPS_CONFIG"
 
 // OriginalNames are the Python original's variables (and LOG_LEVEL), kept
