@@ -50,10 +50,10 @@ func (c SubmitOnceConfig) Lease() time.Duration {
 // its public methods only.
 type TaskRunner interface {
 	// Submit runs one task of kind under a fresh id.
-	Submit(ctx context.Context, kind domain.Kind, requestID string) (domain.Result, error)
+	Submit(ctx context.Context, client domain.Client, kind domain.Kind, requestID string) (domain.Result, error)
 	// Run runs task under the id it carries, refusing a kind no worker runs
 	// before any port is asked.
-	Run(ctx context.Context, task domain.Task) (domain.Result, error)
+	Run(ctx context.Context, client domain.Client, task domain.Task) (domain.Result, error)
 	// Validate refuses a kind Run would refuse, without running anything.
 	Validate(kind domain.Kind) error
 	// Ready reports whether every port behind the use case can serve.
@@ -95,8 +95,8 @@ func NewSubmitOnce(runner TaskRunner, store ports.IdempotencyStore, cfg SubmitOn
 }
 
 // Submit runs a task without a key: the runner's Submit.
-func (s *SubmitOnce) Submit(ctx context.Context, kind domain.Kind, requestID string) (domain.Result, error) {
-	return s.runner.Submit(ctx, kind, requestID)
+func (s *SubmitOnce) Submit(ctx context.Context, client domain.Client, kind domain.Kind, requestID string) (domain.Result, error) {
+	return s.runner.Submit(ctx, client, kind, requestID)
 }
 
 // Ready is the runner's readiness.
@@ -106,7 +106,7 @@ func (s *SubmitOnce) Ready(ctx context.Context) error { return s.runner.Ready(ct
 // answers with what the key's first run stored (Outcome.Replayed set, with
 // that run's request id). A retry while the key runs elsewhere gets
 // domain.ErrKeyInFlight; the key used for another kind, domain.ErrKeyReused.
-func (s *SubmitOnce) SubmitOnce(ctx context.Context, key string, kind domain.Kind, requestID string) (domain.Outcome, error) {
+func (s *SubmitOnce) SubmitOnce(ctx context.Context, client domain.Client, key string, kind domain.Kind, requestID string) (domain.Outcome, error) {
 	if !domain.ValidIdempotencyKey(key) {
 		return domain.Outcome{}, fmt.Errorf("%w: an idempotency key is 1 to 255 visible ASCII characters", domain.ErrInvalidTask)
 	}
@@ -133,7 +133,7 @@ func (s *SubmitOnce) SubmitOnce(ctx context.Context, key string, kind domain.Kin
 		return domain.Outcome{}, fmt.Errorf("idempotency key: unknown state %d", entry.State)
 	}
 
-	res, err := s.runner.Run(ctx, domain.Task{ID: entry.TaskID, Kind: kind, RequestID: requestID})
+	res, err := s.runner.Run(ctx, client, domain.Task{ID: entry.TaskID, Kind: kind, RequestID: requestID})
 	switch {
 	case err == nil:
 		out := domain.Outcome{RequestID: requestID, Kind: kind, Value: res.Value}

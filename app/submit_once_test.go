@@ -70,14 +70,14 @@ func TestSubmitOnce_RunsAsTheKeysTaskAndStoresTheCode(t *testing.T) {
 			return claimed, nil
 		})
 	// The task is the key's; the slot is this attempt's (SubmitTask's id).
-	m.gate.EXPECT().Acquire(gomock.Any(), taskID).Return(ports.Slot{ID: taskID}, nil)
+	m.gate.EXPECT().Acquire(gomock.Any(), taskID, gomock.Any()).Return(ports.Slot{ID: taskID}, nil)
 	m.broker.EXPECT().Request(gomock.Any(), domain.Task{ID: "first-task", Kind: domain.KindGiftCode, RequestID: "req"}).
 		Return(domain.Result{TaskID: "first-task", Value: "GIFT-1"}, nil)
 	m.gate.EXPECT().Release(gomock.Any(), ports.Slot{ID: taskID})
 	want := domain.Outcome{RequestID: "req", Kind: domain.KindGiftCode, Value: "GIFT-1"}
 	m.store.EXPECT().Complete(gomock.Any(), key, claimed, want)
 
-	got, err := s.SubmitOnce(context.Background(), key, domain.KindGiftCode, "req")
+	got, err := s.SubmitOnce(context.Background(), domain.Client{}, key, domain.KindGiftCode, "req")
 	require.NoError(t, err)
 	assert.Equal(t, want, got)
 }
@@ -86,7 +86,7 @@ func TestSubmitOnce_ReplaysWithoutSlotOrTask(t *testing.T) {
 	s, m := newSubmitOnce(t) // the gate and broker mocks fail the test if called
 	stored := domain.Outcome{RequestID: "first-req", Kind: domain.KindGiftCode, Value: "GIFT-1", Replayed: true}
 	m.store.EXPECT().Begin(gomock.Any(), key, gomock.Any()).Return(ports.Entry{State: ports.Done, Outcome: stored}, nil)
-	got, err := s.SubmitOnce(context.Background(), key, domain.KindGiftCode, "retry-req")
+	got, err := s.SubmitOnce(context.Background(), domain.Client{}, key, domain.KindGiftCode, "retry-req")
 	require.NoError(t, err)
 	assert.Equal(t, stored, got)
 }
@@ -103,7 +103,7 @@ func TestSubmitOnce_RefusesABadOrUnknownKindBeforeTheStore(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			s, _ := newSubmitOnce(t) // the store, gate and broker mocks fail the test if called
-			_, err := s.SubmitOnce(context.Background(), key, tc.kind, "req")
+			_, err := s.SubmitOnce(context.Background(), domain.Client{}, key, tc.kind, "req")
 			require.ErrorIs(t, err, tc.want)
 		})
 	}
@@ -126,7 +126,7 @@ func TestSubmitOnce_FingerprintsTheKind(t *testing.T) {
 			return ports.Entry{State: ports.Reused}, nil
 		})
 	for _, kind := range []domain.Kind{domain.KindGiftCode, domain.KindGiftCode, "other_kind"} {
-		_, err := s.SubmitOnce(context.Background(), key, kind, "req")
+		_, err := s.SubmitOnce(context.Background(), domain.Client{}, key, kind, "req")
 		require.ErrorIs(t, err, domain.ErrKeyReused)
 	}
 	assert.Equal(t, prints[0], prints[1], "the same request, the same fingerprint")
@@ -145,14 +145,14 @@ func TestSubmitOnce_AbandonsWhatIsNotFinal(t *testing.T) {
 			s, m := newSubmitOnce(t)
 			m.store.EXPECT().Begin(gomock.Any(), key, gomock.Any()).Return(claimed, nil)
 			if errors.Is(fail, domain.ErrAtCapacity) {
-				m.gate.EXPECT().Acquire(gomock.Any(), taskID).Return(ports.Slot{}, fail)
+				m.gate.EXPECT().Acquire(gomock.Any(), taskID, gomock.Any()).Return(ports.Slot{}, fail)
 			} else {
-				m.gate.EXPECT().Acquire(gomock.Any(), taskID).Return(ports.Slot{ID: taskID}, nil)
+				m.gate.EXPECT().Acquire(gomock.Any(), taskID, gomock.Any()).Return(ports.Slot{ID: taskID}, nil)
 				m.broker.EXPECT().Request(gomock.Any(), gomock.Any()).Return(domain.Result{}, fail)
 				m.gate.EXPECT().Release(gomock.Any(), gomock.Any())
 			}
 			m.store.EXPECT().Abandon(gomock.Any(), key, claimed)
-			_, err := s.SubmitOnce(context.Background(), key, domain.KindGiftCode, "req")
+			_, err := s.SubmitOnce(context.Background(), domain.Client{}, key, domain.KindGiftCode, "req")
 			require.ErrorIs(t, err, fail)
 		})
 	}
@@ -164,9 +164,9 @@ func TestSubmitOnce_ForgetsWhatSentNothing(t *testing.T) {
 	t.Run("at_capacity", func(t *testing.T) {
 		s, m := newSubmitOnce(t)
 		m.store.EXPECT().Begin(gomock.Any(), key, gomock.Any()).Return(claimed, nil)
-		m.gate.EXPECT().Acquire(gomock.Any(), taskID).Return(ports.Slot{}, domain.ErrAtCapacity)
+		m.gate.EXPECT().Acquire(gomock.Any(), taskID, gomock.Any()).Return(ports.Slot{}, domain.ErrAtCapacity)
 		m.store.EXPECT().Forget(gomock.Any(), key, claimed)
-		_, err := s.SubmitOnce(context.Background(), key, domain.KindGiftCode, "req")
+		_, err := s.SubmitOnce(context.Background(), domain.Client{}, key, domain.KindGiftCode, "req")
 		require.ErrorIs(t, err, domain.ErrAtCapacity)
 	})
 	t.Run("no_workers", func(t *testing.T) {
@@ -177,7 +177,7 @@ func TestSubmitOnce_ForgetsWhatSentNothing(t *testing.T) {
 		store.EXPECT().Begin(gomock.Any(), key, gomock.Any()).Return(claimed, nil)
 		broker.EXPECT().Ready(gomock.Any()).Return(domain.ErrNoWorkers)
 		store.EXPECT().Forget(gomock.Any(), key, claimed)
-		_, err = s.SubmitOnce(context.Background(), key, domain.KindGiftCode, "req")
+		_, err = s.SubmitOnce(context.Background(), domain.Client{}, key, domain.KindGiftCode, "req")
 		require.ErrorIs(t, err, domain.ErrNoWorkers)
 	})
 }
@@ -209,7 +209,7 @@ func TestSubmitOnce_TheKeyIsHeldUntilTheRunEndsInTheStore(t *testing.T) {
 			return claimed, nil
 		})
 	broker.EXPECT().Ready(gomock.Any()).Return(nil)
-	gate.EXPECT().Acquire(gomock.Any(), gomock.Any()).Return(ports.Slot{ID: "first-task"}, nil)
+	gate.EXPECT().Acquire(gomock.Any(), gomock.Any(), gomock.Any()).Return(ports.Slot{ID: "first-task"}, nil)
 	broker.EXPECT().Request(gomock.Any(), gomock.Any()).DoAndReturn(
 		func(ctx context.Context, _ domain.Task) (domain.Result, error) {
 			return domain.Result{}, untilDone(ctx)
@@ -222,7 +222,7 @@ func TestSubmitOnce_TheKeyIsHeldUntilTheRunEndsInTheStore(t *testing.T) {
 			held = time.Since(claimedAt)
 			return err
 		})
-	_, err = s.SubmitOnce(context.Background(), key, domain.KindGiftCode, "req")
+	_, err = s.SubmitOnce(context.Background(), domain.Client{}, key, domain.KindGiftCode, "req")
 	require.Error(t, err)
 	assert.GreaterOrEqual(t, held, 3*step, "every step took as long as it may")
 	assert.Less(t, held, lease, "the run ended in the store within its lease")
@@ -243,7 +243,7 @@ func TestSubmitOnce_RefusesWithoutRunning(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s, m := newSubmitOnce(t)
 			m.store.EXPECT().Begin(gomock.Any(), key, gomock.Any()).Return(tc.entry, tc.err)
-			_, err := s.SubmitOnce(context.Background(), key, domain.KindGiftCode, "req")
+			_, err := s.SubmitOnce(context.Background(), domain.Client{}, key, domain.KindGiftCode, "req")
 			require.ErrorIs(t, err, tc.wantErr)
 		})
 	}
@@ -252,7 +252,7 @@ func TestSubmitOnce_RefusesWithoutRunning(t *testing.T) {
 func TestSubmitOnce_RefusesABadKey(t *testing.T) {
 	s, _ := newSubmitOnce(t)
 	for _, k := range []string{"", "has space", string(make([]byte, 256)), "é"} {
-		_, err := s.SubmitOnce(context.Background(), k, domain.KindGiftCode, "req")
+		_, err := s.SubmitOnce(context.Background(), domain.Client{}, k, domain.KindGiftCode, "req")
 		require.ErrorIs(t, err, domain.ErrInvalidTask, "%q", k)
 	}
 }
@@ -260,11 +260,11 @@ func TestSubmitOnce_RefusesABadKey(t *testing.T) {
 func TestSubmitOnce_StoreFailureAfterSuccessStillAnswers(t *testing.T) {
 	s, m := newSubmitOnce(t)
 	m.store.EXPECT().Begin(gomock.Any(), key, gomock.Any()).Return(claimed, nil)
-	m.gate.EXPECT().Acquire(gomock.Any(), gomock.Any()).Return(ports.Slot{ID: "first-task"}, nil)
+	m.gate.EXPECT().Acquire(gomock.Any(), gomock.Any(), gomock.Any()).Return(ports.Slot{ID: "first-task"}, nil)
 	m.broker.EXPECT().Request(gomock.Any(), gomock.Any()).Return(domain.Result{TaskID: "first-task", Value: "GIFT-1"}, nil)
 	m.gate.EXPECT().Release(gomock.Any(), gomock.Any())
 	m.store.EXPECT().Complete(gomock.Any(), key, claimed, gomock.Any()).Return(domain.ErrUnavailable)
-	got, err := s.SubmitOnce(context.Background(), key, domain.KindGiftCode, "req")
+	got, err := s.SubmitOnce(context.Background(), domain.Client{}, key, domain.KindGiftCode, "req")
 	require.NoError(t, err)
 	assert.Equal(t, "GIFT-1", got.Value)
 
@@ -289,11 +289,11 @@ func TestSubmitOnce_PassesRequestsWithoutAKeyThrough(t *testing.T) {
 	require.NoError(t, err)
 
 	broker.EXPECT().Ready(gomock.Any()).Return(nil)
-	gate.EXPECT().Acquire(gomock.Any(), taskID).Return(ports.Slot{ID: taskID}, nil)
+	gate.EXPECT().Acquire(gomock.Any(), taskID, gomock.Any()).Return(ports.Slot{ID: taskID}, nil)
 	broker.EXPECT().Request(gomock.Any(), domain.Task{ID: taskID, Kind: domain.KindGiftCode, RequestID: "req"}).
 		Return(domain.Result{TaskID: taskID, Value: "GIFT-1"}, nil)
 	gate.EXPECT().Release(gomock.Any(), ports.Slot{ID: taskID})
-	res, err := s.Submit(context.Background(), domain.KindGiftCode, "req")
+	res, err := s.Submit(context.Background(), domain.Client{}, domain.KindGiftCode, "req")
 	require.NoError(t, err)
 	assert.Equal(t, "GIFT-1", res.Value)
 

@@ -61,13 +61,13 @@ func NewSubmitTask(gate ports.ConcurrencyGate, broker ports.TaskBroker, cfg Subm
 // Submit runs one task of the given kind for the HTTP request requestID.
 // Errors wrap the sentinels of package domain, or ctx's error when the caller
 // went away.
-func (s *SubmitTask) Submit(ctx context.Context, kind domain.Kind, requestID string) (domain.Result, error) {
+func (s *SubmitTask) Submit(ctx context.Context, client domain.Client, kind domain.Kind, requestID string) (domain.Result, error) {
 	if err := s.Validate(kind); err != nil {
 		return domain.Result{}, err
 	}
 	// A fresh task is this attempt's own: its id names the slot too.
 	id := s.cfg.NewID()
-	return s.run(ctx, domain.Task{ID: id, Kind: kind, RequestID: requestID}, id)
+	return s.run(ctx, client, domain.Task{ID: id, Kind: kind, RequestID: requestID}, id)
 }
 
 // Run is Submit for a task whose id the caller chose: SubmitOnce runs every
@@ -76,15 +76,15 @@ func (s *SubmitTask) Submit(ctx context.Context, kind domain.Kind, requestID str
 // attempt's, under an id of its own: an attempt the gate undid (its acquire
 // abandoned in a stall) must not make the next attempt of the task take
 // nothing.
-func (s *SubmitTask) Run(ctx context.Context, task domain.Task) (domain.Result, error) {
+func (s *SubmitTask) Run(ctx context.Context, client domain.Client, task domain.Task) (domain.Result, error) {
 	if err := s.Validate(task.Kind); err != nil {
 		return domain.Result{}, err
 	}
-	return s.run(ctx, task, s.cfg.NewID())
+	return s.run(ctx, client, task, s.cfg.NewID())
 }
 
-// run takes a slot named slotID for task, sends it and waits for its result.
-func (s *SubmitTask) run(ctx context.Context, task domain.Task, slotID string) (result domain.Result, err error) {
+// run takes a slot named slotID for client's task, sends it and waits for its result.
+func (s *SubmitTask) run(ctx context.Context, client domain.Client, task domain.Task, slotID string) (result domain.Result, err error) {
 	// Registered first, so it runs last: a panic in a port becomes an error
 	// after the slot has been released, and never crosses into the caller.
 	defer func() {
@@ -99,7 +99,7 @@ func (s *SubmitTask) run(ctx context.Context, task domain.Task, slotID string) (
 	if err := s.broker.Ready(ctx); err != nil {
 		return domain.Result{}, fmt.Errorf("broker not ready: %w", err)
 	}
-	slot, err := s.gate.Acquire(ctx, slotID)
+	slot, err := s.gate.Acquire(ctx, slotID, client)
 	if err != nil {
 		return domain.Result{}, fmt.Errorf("acquire slot: %w", err)
 	}

@@ -127,7 +127,7 @@ func TestSubmitTask_ReleasesSlotOnEveryPath(t *testing.T) {
 			// broker answered, never before it was asked.
 			gomock.InOrder(
 				broker.EXPECT().Ready(gomock.Any()).Return(nil),
-				gate.EXPECT().Acquire(gomock.Any(), taskID).Return(slot, nil),
+				gate.EXPECT().Acquire(gomock.Any(), taskID, gomock.Any()).Return(slot, nil),
 				broker.EXPECT().Request(gomock.Any(), domain.Task{ID: taskID, Kind: domain.KindGiftCode, RequestID: "req-1"}).
 					DoAndReturn(func(ctx context.Context, task domain.Task) (domain.Result, error) {
 						if tt.cancel {
@@ -143,7 +143,7 @@ func TestSubmitTask_ReleasesSlotOnEveryPath(t *testing.T) {
 			)
 
 			var logs bytes.Buffer
-			res, err := newSubmitLogging(t, gate, broker, &logs).Submit(ctx, domain.KindGiftCode, "req-1")
+			res, err := newSubmitLogging(t, gate, broker, &logs).Submit(ctx, domain.Client{}, domain.KindGiftCode, "req-1")
 			switch {
 			case tt.wantMsg != "":
 				require.ErrorContains(t, err, tt.wantMsg)
@@ -171,9 +171,9 @@ func TestSubmitTask_RefusesBeforeAcquiring(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctrl := gomock.NewController(t) // no calls expected on either port
 			s := newSubmit(t, portmocks.NewMockConcurrencyGate(ctrl), portmocks.NewMockTaskBroker(ctrl))
-			_, err := s.Submit(context.Background(), tt.kind, "req-1")
+			_, err := s.Submit(context.Background(), domain.Client{}, tt.kind, "req-1")
 			require.ErrorIs(t, err, tt.wantErr)
-			_, err = s.Run(context.Background(), domain.Task{ID: "chosen", Kind: tt.kind, RequestID: "req-1"})
+			_, err = s.Run(context.Background(), domain.Client{}, domain.Task{ID: "chosen", Kind: tt.kind, RequestID: "req-1"})
 			require.ErrorIs(t, err, tt.wantErr, "Run refuses as Submit does")
 		})
 	}
@@ -187,10 +187,10 @@ func TestSubmitTask_RunKeepsTheTasksID(t *testing.T) {
 	broker := portmocks.NewMockTaskBroker(ctrl)
 	task := domain.Task{ID: "chosen", Kind: domain.KindGiftCode, RequestID: "req-1"}
 	broker.EXPECT().Ready(gomock.Any()).Return(nil)
-	gate.EXPECT().Acquire(gomock.Any(), taskID).Return(ports.Slot{ID: taskID}, nil)
+	gate.EXPECT().Acquire(gomock.Any(), taskID, gomock.Any()).Return(ports.Slot{ID: taskID}, nil)
 	broker.EXPECT().Request(gomock.Any(), task).Return(domain.Result{TaskID: "chosen", Value: "GIFT-X"}, nil)
 	gate.EXPECT().Release(gomock.Any(), ports.Slot{ID: taskID})
-	res, err := newSubmit(t, gate, broker).Run(context.Background(), task)
+	res, err := newSubmit(t, gate, broker).Run(context.Background(), domain.Client{}, task)
 	require.NoError(t, err)
 	assert.Equal(t, "GIFT-X", res.Value)
 }
@@ -212,12 +212,12 @@ func TestSubmitTask_EachRunOfATaskAcquiresAsANewAttempt(t *testing.T) {
 	task := domain.Task{ID: "the-keys-task", Kind: domain.KindGiftCode, RequestID: "req-1"}
 	var ids []string
 	broker.EXPECT().Ready(gomock.Any()).Return(nil).Times(2)
-	gate.EXPECT().Acquire(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, id string) (ports.Slot, error) {
+	gate.EXPECT().Acquire(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, id string, _ domain.Client) (ports.Slot, error) {
 		ids = append(ids, id)
 		return ports.Slot{}, domain.ErrUnavailable // the first stalled; the second is refused too, for brevity
 	}).Times(2)
 	for range 2 {
-		_, err := s.Run(context.Background(), task)
+		_, err := s.Run(context.Background(), domain.Client{}, task)
 		require.ErrorIs(t, err, domain.ErrUnavailable)
 	}
 	assert.Equal(t, []string{"attempt-1", "attempt-2"}, ids, "one slot id per attempt, never the task's")
@@ -232,7 +232,7 @@ func TestSubmitTask_BrokerNotReadyTakesNoSlot(t *testing.T) {
 			broker := portmocks.NewMockTaskBroker(ctrl)
 			broker.EXPECT().Ready(gomock.Any()).Return(fmt.Errorf("requester: %w", brokerErr))
 			s := newSubmit(t, portmocks.NewMockConcurrencyGate(ctrl), broker) // no Acquire, no Request
-			_, err := s.Submit(context.Background(), domain.KindGiftCode, "req-1")
+			_, err := s.Submit(context.Background(), domain.Client{}, domain.KindGiftCode, "req-1")
 			require.ErrorIs(t, err, brokerErr)
 			require.ErrorIs(t, err, domain.ErrUnavailable, "answered as 503")
 		})
@@ -244,11 +244,11 @@ func TestSubmitTask_GateErrorsPassThroughWithoutBroker(t *testing.T) {
 		t.Run(gateErr.Error(), func(t *testing.T) {
 			ctrl := gomock.NewController(t)
 			gate := portmocks.NewMockConcurrencyGate(ctrl)
-			gate.EXPECT().Acquire(gomock.Any(), taskID).Return(ports.Slot{}, gateErr)
+			gate.EXPECT().Acquire(gomock.Any(), taskID, gomock.Any()).Return(ports.Slot{}, gateErr)
 			broker := portmocks.NewMockTaskBroker(ctrl)
 			broker.EXPECT().Ready(gomock.Any()).Return(nil) // no Request expected
 			s := newSubmit(t, gate, broker)
-			_, err := s.Submit(context.Background(), domain.KindGiftCode, "req-1")
+			_, err := s.Submit(context.Background(), domain.Client{}, domain.KindGiftCode, "req-1")
 			require.ErrorIs(t, err, gateErr)
 		})
 	}
@@ -262,12 +262,12 @@ func TestSubmitTask_FailedReleaseIsAWarningNotAFailure(t *testing.T) {
 	gate := portmocks.NewMockConcurrencyGate(ctrl)
 	broker := portmocks.NewMockTaskBroker(ctrl)
 	broker.EXPECT().Ready(gomock.Any()).Return(nil)
-	gate.EXPECT().Acquire(gomock.Any(), taskID).Return(ports.Slot{ID: taskID}, nil)
+	gate.EXPECT().Acquire(gomock.Any(), taskID, gomock.Any()).Return(ports.Slot{ID: taskID}, nil)
 	broker.EXPECT().Request(gomock.Any(), gomock.Any()).Return(domain.Result{TaskID: taskID, Value: "GIFT-X"}, nil)
 	gate.EXPECT().Release(gomock.Any(), gomock.Any()).Return(fmt.Errorf("redis gate: %w", domain.ErrUnavailable))
 
 	var logs bytes.Buffer
-	res, err := newSubmitLogging(t, gate, broker, &logs).Submit(context.Background(), domain.KindGiftCode, "req-1")
+	res, err := newSubmitLogging(t, gate, broker, &logs).Submit(context.Background(), domain.Client{}, domain.KindGiftCode, "req-1")
 	require.NoError(t, err)
 	assert.Equal(t, "GIFT-X", res.Value)
 

@@ -1,6 +1,10 @@
 package ports
 
-import "context"
+import (
+	"context"
+
+	"github.com/1000x-rps-server/rps-server/domain"
+)
 
 // Slot is a held place in the gate. It is handed back to Release, so a
 // release can only ever free the caller's own slot.
@@ -20,7 +24,9 @@ type ConcurrencyGate interface {
 	// An id names one attempt: when its acquire fails midway (the caller
 	// gave up, the store stalled) the gate may undo it, and an id undone
 	// takes nothing ever again, so it must never be reused.
-	Acquire(ctx context.Context, id string) (Slot, error)
+	// client is who asked: a gate with a share policy refuses a client
+	// over its share with a *domain.Refusal (which wraps ErrAtCapacity).
+	Acquire(ctx context.Context, id string, client domain.Client) (Slot, error)
 	// Release gives the slot back. It is idempotent: releasing twice, or a
 	// slot that already expired, is not an error. Callers pass a context that
 	// is not the (possibly cancelled) request's, so the slot is always freed.

@@ -29,11 +29,11 @@ import (
 // never imports the app.
 type TaskSubmitter interface {
 	// Submit runs one task of kind for the request and returns its result.
-	Submit(ctx context.Context, kind domain.Kind, requestID string) (domain.Result, error)
+	Submit(ctx context.Context, client domain.Client, kind domain.Kind, requestID string) (domain.Result, error)
 	// SubmitOnce is Submit under the client's idempotency key: a retry gets
 	// the first run's outcome (Replayed set, with its request id), also
 	// when that was a refusal, which err then is.
-	SubmitOnce(ctx context.Context, key string, kind domain.Kind, requestID string) (domain.Outcome, error)
+	SubmitOnce(ctx context.Context, client domain.Client, key string, kind domain.Kind, requestID string) (domain.Outcome, error)
 }
 
 // Config tunes the adapter. Every field is required except RetryAfter,

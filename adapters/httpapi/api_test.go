@@ -73,7 +73,7 @@ func TestNotFoundIsAProblem(t *testing.T) {
 
 func TestRequestID(t *testing.T) {
 	api, sub := newAPI(t)
-	sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any()).Return(domain.Result{}, domain.ErrAtCapacity).AnyTimes()
+	sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(domain.Result{}, domain.ErrAtCapacity).AnyTimes()
 
 	sane := "client-id_1.2:3"
 	rec := req{method: http.MethodPost, path: "/queue", requestID: sane}.do(api)
@@ -148,7 +148,7 @@ func TestReadiness(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	api, sub := newAPI(t)
-	sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any()).Return(domain.Result{}, domain.ErrAtCapacity)
+	sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(domain.Result{}, domain.ErrAtCapacity)
 	postQueue(api)
 	get(api, "/random-scanner-path-1")
 	get(api, "/random-scanner-path-2")
@@ -179,8 +179,8 @@ func TestMetrics_OffThePublicPort(t *testing.T) {
 func TestMetrics_InFlight(t *testing.T) {
 	api, sub := newAPI(t)
 	var during string
-	sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(
-		func(context.Context, domain.Kind, string) (domain.Result, error) {
+	sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(
+		func(context.Context, domain.Client, domain.Kind, string) (domain.Result, error) {
 			during = get(api, "/metrics").Body.String()
 			return domain.Result{Value: "GIFT-1"}, nil
 		})
@@ -217,8 +217,8 @@ func TestLogLevels(t *testing.T) {
 			log, err := observability.NewLogger(&buf, observability.LogConfig{Level: "debug", Format: "json"})
 			require.NoError(t, err)
 			api, sub := newAPI(t, func(c *httpapi.Config) { c.Logger = log })
-			sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(
-				func(context.Context, domain.Kind, string) (domain.Result, error) {
+			sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(
+				func(context.Context, domain.Client, domain.Kind, string) (domain.Result, error) {
 					if tt.panic {
 						panic("bug")
 					}
@@ -253,7 +253,7 @@ func TestLogLevels(t *testing.T) {
 func TestRetryAfterIsWholeSecondsAtLeastOne(t *testing.T) {
 	for d, want := range map[time.Duration]string{0: "1", 300 * time.Millisecond: "1", 1500 * time.Millisecond: "2", 5 * time.Second: "5"} {
 		api, sub := newAPI(t, func(c *httpapi.Config) { c.RetryAfter = d })
-		sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any()).Return(domain.Result{}, domain.ErrAtCapacity)
+		sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(domain.Result{}, domain.ErrAtCapacity)
 		assert.Equal(t, want, postQueue(api).Header().Get("Retry-After"), d)
 	}
 }

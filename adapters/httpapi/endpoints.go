@@ -121,17 +121,18 @@ func (a *API) queue(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	client := a.clientOf(c)
 	ctx, cancel := context.WithTimeout(req.Context(), a.cfg.RequestTimeout)
 	defer cancel()
 	id := observability.RequestID(ctx)
 	var value string
 	if key, ok := req.Header[headerIdempotencyKey]; ok {
 		var out domain.Outcome
-		out, err = a.submitOnce(ctx, c, key, kind, id)
+		out, err = a.submitOnce(ctx, c, client, key, kind, id)
 		value, id = out.Value, c.Response().Header().Get(echo.HeaderXRequestID)
 	} else {
 		var res domain.Result
-		res, err = a.sub.Submit(ctx, kind, id)
+		res, err = a.sub.Submit(ctx, client, kind, id)
 		value = res.Value
 	}
 	if err != nil {

@@ -20,7 +20,7 @@ import (
 // kind it does not run a 422, and the gift code kind succeeds.
 type kindChecker struct{}
 
-func (kindChecker) Submit(_ context.Context, kind domain.Kind, _ string) (domain.Result, error) {
+func (kindChecker) Submit(_ context.Context, _ domain.Client, kind domain.Kind, _ string) (domain.Result, error) {
 	if err := kind.Validate(); err != nil {
 		return domain.Result{}, err
 	}
@@ -30,11 +30,11 @@ func (kindChecker) Submit(_ context.Context, kind domain.Kind, _ string) (domain
 	return domain.Result{Value: "GIFT-1"}, nil
 }
 
-func (k kindChecker) SubmitOnce(ctx context.Context, key string, kind domain.Kind, id string) (domain.Outcome, error) {
+func (k kindChecker) SubmitOnce(ctx context.Context, _ domain.Client, key string, kind domain.Kind, id string) (domain.Outcome, error) {
 	if !domain.ValidIdempotencyKey(key) {
 		panic("the adapter passed on an invalid key: " + key)
 	}
-	res, err := k.Submit(ctx, kind, id)
+	res, err := k.Submit(ctx, domain.Client{}, kind, id)
 	return domain.Outcome{RequestID: id, Kind: kind, Value: res.Value}, err
 }
 

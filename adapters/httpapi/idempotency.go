@@ -21,12 +21,12 @@ const (
 // answers as the first run did: same body, same request id (in X-Request-ID
 // too), plus Idempotent-Replayed: true. A header sent twice is refused, since
 // the two could disagree.
-func (a *API) submitOnce(ctx context.Context, c echo.Context, keys []string, kind domain.Kind, id string) (domain.Outcome, error) {
+func (a *API) submitOnce(ctx context.Context, c echo.Context, client domain.Client, keys []string, kind domain.Kind, id string) (domain.Outcome, error) {
 	if len(keys) != 1 || !domain.ValidIdempotencyKey(keys[0]) {
 		return domain.Outcome{}, echo.NewHTTPError(http.StatusBadRequest,
 			"send one Idempotency-Key header of 1 to 255 visible ASCII characters")
 	}
-	out, err := a.sub.SubmitOnce(ctx, keys[0], kind, id)
+	out, err := a.sub.SubmitOnce(ctx, client, keys[0], kind, id)
 	if out.Replayed {
 		h := c.Response().Header()
 		h.Set(headerReplayed, "true")

@@ -27,7 +27,7 @@ func postWithKey(api http.Handler, keys ...string) *httptest.ResponseRecorder {
 
 func TestIdempotencyKey_FirstRunAnswersAsUsual(t *testing.T) {
 	api, sub := newAPI(t)
-	sub.EXPECT().SubmitOnce(gomock.Any(), "k1", domain.KindGiftCode, "retry-req").
+	sub.EXPECT().SubmitOnce(gomock.Any(), gomock.Any(), "k1", domain.KindGiftCode, "retry-req").
 		Return(domain.Outcome{RequestID: "retry-req", Kind: domain.KindGiftCode, Value: "GIFT-1"}, nil)
 	rec := postWithKey(api, "k1")
 	assert.Equal(t, http.StatusOK, rec.Code)
@@ -37,7 +37,7 @@ func TestIdempotencyKey_FirstRunAnswersAsUsual(t *testing.T) {
 
 func TestIdempotencyKey_ReplayIsTheFirstAnswer(t *testing.T) {
 	api, sub := newAPI(t)
-	sub.EXPECT().SubmitOnce(gomock.Any(), "k1", domain.KindGiftCode, "retry-req").
+	sub.EXPECT().SubmitOnce(gomock.Any(), gomock.Any(), "k1", domain.KindGiftCode, "retry-req").
 		Return(domain.Outcome{RequestID: "first-req", Kind: domain.KindGiftCode, Value: "GIFT-1", Replayed: true}, nil)
 	rec := postWithKey(api, "k1")
 	assert.Equal(t, http.StatusOK, rec.Code)
@@ -59,7 +59,7 @@ func TestIdempotencyKey_Refusals(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			api, sub := newAPI(t)
-			sub.EXPECT().SubmitOnce(gomock.Any(), "k1", domain.KindGiftCode, gomock.Any()).Return(domain.Outcome{}, tc.err)
+			sub.EXPECT().SubmitOnce(gomock.Any(), gomock.Any(), "k1", domain.KindGiftCode, gomock.Any()).Return(domain.Outcome{}, tc.err)
 			rec := postWithKey(api, "k1")
 			assert.Equal(t, tc.status, rec.Code)
 			assert.Equal(t, tc.retryAfter, rec.Header().Get("Retry-After"))
@@ -87,7 +87,7 @@ func TestIdempotencyKey_BadKeysAreRefusedBeforeTheUseCase(t *testing.T) {
 	t.Run("longest_is_fine", func(t *testing.T) {
 		api, sub := newAPI(t)
 		k := strings.Repeat("k", 255)
-		sub.EXPECT().SubmitOnce(gomock.Any(), k, gomock.Any(), gomock.Any()).Return(domain.Outcome{Value: "G"}, nil)
+		sub.EXPECT().SubmitOnce(gomock.Any(), gomock.Any(), k, gomock.Any(), gomock.Any()).Return(domain.Outcome{Value: "G"}, nil)
 		assert.Equal(t, http.StatusOK, postWithKey(api, k).Code)
 	})
 }

@@ -60,22 +60,22 @@ func TestContract_EveryRouteAnswersAsDocumented(t *testing.T) {
 	gift := domain.Result{Value: "GIFT-ABC"}
 	submitErr := func(err error) func(*httpapimocks.MockTaskSubmitter) {
 		return func(s *httpapimocks.MockTaskSubmitter) {
-			s.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any()).Return(domain.Result{}, err)
+			s.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(domain.Result{}, err)
 		}
 	}
 	onceOut := func(out domain.Outcome, err error) func(*httpapimocks.MockTaskSubmitter) {
 		return func(s *httpapimocks.MockTaskSubmitter) {
-			s.EXPECT().SubmitOnce(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(out, err)
+			s.EXPECT().SubmitOnce(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(out, err)
 		}
 	}
 	cases := []contractCase{
 		{name: "root", method: http.MethodGet, path: "/", status: 200},
 		{name: "queue_no_body", method: http.MethodPost, path: "/queue", status: 200, expect: func(s *httpapimocks.MockTaskSubmitter) {
-			s.EXPECT().Submit(gomock.Any(), domain.KindGiftCode, gomock.Any()).Return(gift, nil)
+			s.EXPECT().Submit(gomock.Any(), gomock.Any(), domain.KindGiftCode, gomock.Any()).Return(gift, nil)
 		}},
 		{name: "queue_with_body", method: http.MethodPost, path: "/queue", body: `{"action":"get_gift_code"}`, ctype: "application/json", status: 200,
 			expect: func(s *httpapimocks.MockTaskSubmitter) {
-				s.EXPECT().Submit(gomock.Any(), domain.KindGiftCode, gomock.Any()).Return(gift, nil)
+				s.EXPECT().Submit(gomock.Any(), gomock.Any(), domain.KindGiftCode, gomock.Any()).Return(gift, nil)
 			}},
 		{name: "queue_with_key", method: http.MethodPost, path: "/queue", headers: map[string]string{"Idempotency-Key": "k"}, status: 200,
 			expect: onceOut(domain.Outcome{RequestID: "r", Value: "GIFT-A", Kind: domain.KindGiftCode}, nil)},
@@ -95,8 +95,8 @@ func TestContract_EveryRouteAnswersAsDocumented(t *testing.T) {
 		{name: "queue_busy", method: http.MethodPost, path: "/queue", status: 429, expect: submitErr(domain.ErrAtCapacity), wantedHeaders: []string{"Retry-After"}},
 		{name: "queue_client_left", method: http.MethodPost, path: "/queue", status: 499, expect: submitErr(context.Canceled)},
 		{name: "queue_bug", method: http.MethodPost, path: "/queue", status: 500, expect: func(s *httpapimocks.MockTaskSubmitter) {
-			s.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(
-				func(context.Context, domain.Kind, string) (domain.Result, error) { panic("bug") })
+			s.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(
+				func(context.Context, domain.Client, domain.Kind, string) (domain.Result, error) { panic("bug") })
 		}},
 		{name: "queue_worker_failed", method: http.MethodPost, path: "/queue", status: 502, expect: submitErr(domain.ErrTaskFailed)},
 		{name: "queue_unavailable", method: http.MethodPost, path: "/queue", status: 503, expect: submitErr(domain.ErrUnavailable), wantedHeaders: []string{"Retry-After"}},

@@ -46,8 +46,8 @@ func TestQueue_Success(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			api, sub := newAPI(t)
-			sub.EXPECT().Submit(gomock.Any(), tt.kind, "rid-1").DoAndReturn(
-				func(ctx context.Context, _ domain.Kind, _ string) (domain.Result, error) {
+			sub.EXPECT().Submit(gomock.Any(), gomock.Any(), tt.kind, "rid-1").DoAndReturn(
+				func(ctx context.Context, _ domain.Client, _ domain.Kind, _ string) (domain.Result, error) {
 					deadline, ok := ctx.Deadline()
 					assert.True(t, ok, "the request context carries a deadline")
 					assert.WithinDuration(t, time.Now().Add(requestTimeout), deadline, time.Second)
@@ -87,7 +87,7 @@ func TestQueue_ErrorsMapToProblems(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			api, sub := newAPI(t)
-			sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any()).Return(domain.Result{}, tt.err)
+			sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(domain.Result{}, tt.err)
 			rec := postQueue(api)
 			assert.Equal(t, tt.status, rec.Code)
 			p := decodeProblem(t, rec, "/queue")
@@ -104,8 +104,8 @@ func TestQueue_ErrorsMapToProblems(t *testing.T) {
 
 func TestQueue_RequestTimeoutIs504(t *testing.T) {
 	api, sub := newAPI(t, func(c *httpapi.Config) { c.RequestTimeout = 20 * time.Millisecond })
-	sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(
-		func(ctx context.Context, _ domain.Kind, _ string) (domain.Result, error) {
+	sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(
+		func(ctx context.Context, _ domain.Client, _ domain.Kind, _ string) (domain.Result, error) {
 			<-ctx.Done() // a use case that honours the deadline and reports it raw
 			return domain.Result{}, fmt.Errorf("request task: %w", context.Cause(ctx))
 		})
@@ -116,8 +116,8 @@ func TestQueue_RequestTimeoutIs504(t *testing.T) {
 
 func TestQueue_PanicIsAGeneric500(t *testing.T) {
 	api, sub := newAPI(t)
-	sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(
-		func(context.Context, domain.Kind, string) (domain.Result, error) { panic("secret bug at 0xdeadbeef") })
+	sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(
+		func(context.Context, domain.Client, domain.Kind, string) (domain.Result, error) { panic("secret bug at 0xdeadbeef") })
 	rec := postQueue(api)
 	assert.Equal(t, http.StatusInternalServerError, rec.Code)
 	assert.Equal(t, "Internal server error.", decodeProblem(t, rec, "/queue").Detail)
@@ -168,10 +168,10 @@ func TestQueue_ClientMistakesAre4xx(t *testing.T) {
 // fastSubmitter answers at once, so the benchmark measures the adapter alone.
 type fastSubmitter struct{}
 
-func (fastSubmitter) Submit(context.Context, domain.Kind, string) (domain.Result, error) {
+func (fastSubmitter) Submit(context.Context, domain.Client, domain.Kind, string) (domain.Result, error) {
 	return domain.Result{Value: "GIFT-0123456789ABCDEFGHJKMNPQ"}, nil
 }
-func (fastSubmitter) SubmitOnce(context.Context, string, domain.Kind, string) (domain.Outcome, error) {
+func (fastSubmitter) SubmitOnce(context.Context, domain.Client, string, domain.Kind, string) (domain.Outcome, error) {
 	return domain.Outcome{Value: "GIFT-0123456789ABCDEFGHJKMNPQ"}, nil
 }
 

@@ -49,8 +49,8 @@ func TestTracing_ServerSpanPerRequest_HonoursTraceparent_EchoesTheTraceID(t *tes
 	api, sub := newAPI(t, func(c *httpapi.Config) { c.Tracing = observability.TracingWith(tp); c.Logger = log })
 
 	var inSubmit trace.SpanContext
-	sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(
-		func(ctx context.Context, _ domain.Kind, _ string) (domain.Result, error) {
+	sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(
+		func(ctx context.Context, _ domain.Client, _ domain.Kind, _ string) (domain.Result, error) {
 			inSubmit = trace.SpanContextFromContext(ctx)
 			return domain.Result{Value: "GIFT-1"}, nil
 		})
@@ -69,7 +69,7 @@ func TestTracing_ServerSpanPerRequest_HonoursTraceparent_EchoesTheTraceID(t *tes
 	assert.Equal(t, s.SpanContext(), inSubmit, "the use case runs inside the server span")
 
 	// A failure is a failed span with its status, and its log line names the trace.
-	sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any()).Return(domain.Result{}, errors.New("boom"))
+	sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(domain.Result{}, errors.New("boom"))
 	resp = post(api, "")
 	require.Equal(t, http.StatusInternalServerError, resp.Code)
 	require.Len(t, rec.Ended(), 2)
@@ -91,8 +91,8 @@ func TestTracing_ServerSpanPerRequest_HonoursTraceparent_EchoesTheTraceID(t *tes
 func TestTracing_OffStillPassesTheCallersTraceparentToTheUseCase(t *testing.T) {
 	api, sub := newAPI(t, func(c *httpapi.Config) { c.Logger = slog.New(slog.DiscardHandler) })
 	var inSubmit trace.SpanContext
-	sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(
-		func(ctx context.Context, _ domain.Kind, _ string) (domain.Result, error) {
+	sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(
+		func(ctx context.Context, _ domain.Client, _ domain.Kind, _ string) (domain.Result, error) {
 			inSubmit = trace.SpanContextFromContext(ctx)
 			return domain.Result{Value: "GIFT-1"}, nil
 		}).Times(2)

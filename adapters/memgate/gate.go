@@ -28,7 +28,7 @@ func New(capacity int) (*Gate, error) {
 }
 
 // Acquire implements ports.ConcurrencyGate.
-func (g *Gate) Acquire(ctx context.Context, id string) (ports.Slot, error) {
+func (g *Gate) Acquire(ctx context.Context, id string, _ domain.Client) (ports.Slot, error) {
 	if err := ctx.Err(); err != nil {
 		return ports.Slot{}, fmt.Errorf("memgate: %w", err)
 	}

@@ -27,7 +27,7 @@ func TestContract(t *testing.T) {
 func TestInUse(t *testing.T) {
 	g, err := memgate.New(2)
 	require.NoError(t, err)
-	slot, err := g.Acquire(context.Background(), "a")
+	slot, err := g.Acquire(context.Background(), "a", domain.Client{})
 	require.NoError(t, err)
 	assert.Equal(t, 1, g.InUse())
 	require.NoError(t, g.Release(context.Background(), slot))
@@ -39,7 +39,7 @@ func TestAcquireHonoursCancelledContext(t *testing.T) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err = g.Acquire(ctx, "a")
+	_, err = g.Acquire(ctx, "a", domain.Client{})
 	require.ErrorIs(t, err, context.Canceled)
 }
 
@@ -55,9 +55,9 @@ func TestCapacityOne(t *testing.T) {
 	g, err := memgate.New(1)
 	require.NoError(t, err)
 	ctx := context.Background()
-	_, err = g.Acquire(ctx, "a")
+	_, err = g.Acquire(ctx, "a", domain.Client{})
 	require.NoError(t, err)
-	_, err = g.Acquire(ctx, "b")
+	_, err = g.Acquire(ctx, "b", domain.Client{})
 	require.ErrorIs(t, err, domain.ErrAtCapacity)
 	assert.Equal(t, 1, g.InUse())
 }
@@ -72,7 +72,7 @@ func BenchmarkGate(b *testing.B) {
 	b.SetParallelism(max(1, 100/runtime.GOMAXPROCS(0)))
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			slot, err := g.Acquire(ctx, strconv.FormatUint(next.Add(1), 10))
+			slot, err := g.Acquire(ctx, strconv.FormatUint(next.Add(1), 10), domain.Client{})
 			if err != nil {
 				b.Error(err)
 				return

@@ -37,11 +37,11 @@ type tracedGate struct {
 // answer (429), not a failure of the call.
 var Refused = attribute.Bool("rps.gate.refused", true)
 
-func (g tracedGate) Acquire(ctx context.Context, id string) (ports.Slot, error) {
+func (g tracedGate) Acquire(ctx context.Context, id string, client domain.Client) (ports.Slot, error) {
 	ctx, span := g.tracer.Start(ctx, "gate.acquire", trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(g.system, attribute.String("rps.slot", id)))
 	defer span.End()
-	slot, err := g.inner.Acquire(ctx, id)
+	slot, err := g.inner.Acquire(ctx, id, client)
 	if errors.Is(err, domain.ErrAtCapacity) {
 		span.SetAttributes(Refused)
 		return slot, err

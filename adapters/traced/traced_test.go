@@ -46,9 +46,9 @@ func TestGate_OneClientSpanPerCall_ChildrenOfTheRequest(t *testing.T) {
 	gate := traced.Gate(inner, tr, "memory")
 
 	ctx, req := tr.Tracer("test").Start(context.Background(), "POST /queue")
-	slot, err := gate.Acquire(ctx, "a")
+	slot, err := gate.Acquire(ctx, "a", domain.Client{})
 	require.NoError(t, err)
-	_, err = gate.Acquire(ctx, "b")
+	_, err = gate.Acquire(ctx, "b", domain.Client{})
 	require.ErrorIs(t, err, domain.ErrAtCapacity, "the decorator returns the port's own error")
 	require.NoError(t, gate.Release(ctx, slot))
 	require.NoError(t, gate.Ready(ctx))
@@ -73,13 +73,13 @@ func TestGate_OneClientSpanPerCall_ChildrenOfTheRequest(t *testing.T) {
 
 type failingGate struct{ *memgate.Gate }
 
-func (failingGate) Acquire(context.Context, string) (ports.Slot, error) {
+func (failingGate) Acquire(context.Context, string, domain.Client) (ports.Slot, error) {
 	return ports.Slot{}, fmt.Errorf("redis down: %w", domain.ErrUnavailable)
 }
 
 func TestGate_AFailedCallIsAFailedSpan(t *testing.T) {
 	rec, tr := recorder(t)
-	_, err := traced.Gate(failingGate{}, tr, "redis").Acquire(context.Background(), "a")
+	_, err := traced.Gate(failingGate{}, tr, "redis").Acquire(context.Background(), "a", domain.Client{})
 	require.ErrorIs(t, err, domain.ErrUnavailable)
 	require.Len(t, rec.Ended(), 1)
 	s := rec.Ended()[0]

@@ -43,18 +43,18 @@ func (m *MockConcurrencyGate) EXPECT() *MockConcurrencyGateMockRecorder {
 }
 
 // Acquire mocks base method.
-func (m *MockConcurrencyGate) Acquire(ctx context.Context, id string) (ports.Slot, error) {
+func (m *MockConcurrencyGate) Acquire(ctx context.Context, id string, client domain.Client) (ports.Slot, error) {
 	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "Acquire", ctx, id)
+	ret := m.ctrl.Call(m, "Acquire", ctx, id, client)
 	ret0, _ := ret[0].(ports.Slot)
 	ret1, _ := ret[1].(error)
 	return ret0, ret1
 }
 
 // Acquire indicates an expected call of Acquire.
-func (mr *MockConcurrencyGateMockRecorder) Acquire(ctx, id any) *gomock.Call {
+func (mr *MockConcurrencyGateMockRecorder) Acquire(ctx, id, client any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
-	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Acquire", reflect.TypeOf((*MockConcurrencyGate)(nil).Acquire), ctx, id)
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Acquire", reflect.TypeOf((*MockConcurrencyGate)(nil).Acquire), ctx, id, client)
 }
 
 // Ready mocks base method.

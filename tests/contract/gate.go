@@ -40,7 +40,7 @@ func TestGate(t *testing.T, newGate NewGate) {
 		for range capacity {
 			acquire(t, g)
 		}
-		_, err := g.Acquire(ctx, uuid.NewString())
+		_, err := g.Acquire(ctx, uuid.NewString(), domain.Client{})
 		require.ErrorIs(t, err, domain.ErrAtCapacity)
 		assert.Equal(t, capacity, held(t, g))
 	})
@@ -56,7 +56,7 @@ func TestGate(t *testing.T, newGate NewGate) {
 		for range capacity {
 			acquire(t, g)
 		}
-		_, err := g.Acquire(ctx, uuid.NewString())
+		_, err := g.Acquire(ctx, uuid.NewString(), domain.Client{})
 		require.ErrorIs(t, err, domain.ErrAtCapacity, "a stray release must not grow the capacity")
 	})
 	t.Run("ten_concurrent_acquires_five_succeed", func(t *testing.T) {
@@ -65,7 +65,7 @@ func TestGate(t *testing.T, newGate NewGate) {
 		var wg sync.WaitGroup
 		for range 10 {
 			wg.Go(func() {
-				_, err := g.Acquire(ctx, uuid.NewString())
+				_, err := g.Acquire(ctx, uuid.NewString(), domain.Client{})
 				switch {
 				case err == nil:
 					ok.Add(1)
@@ -83,7 +83,7 @@ func TestGate(t *testing.T, newGate NewGate) {
 		g := newGate(t, capacity)
 		id := uuid.NewString()
 		for range 3 {
-			slot, err := g.Acquire(ctx, id)
+			slot, err := g.Acquire(ctx, id, domain.Client{})
 			require.NoError(t, err)
 			assert.Equal(t, id, slot.ID)
 		}
@@ -106,7 +106,7 @@ func TestGate(t *testing.T, newGate NewGate) {
 		}
 		require.NoError(t, g.Release(ctx, slots[0]))
 		acquire(t, g)
-		_, err := g.Acquire(ctx, uuid.NewString())
+		_, err := g.Acquire(ctx, uuid.NewString(), domain.Client{})
 		require.ErrorIs(t, err, domain.ErrAtCapacity)
 	})
 	t.Run("concurrent_acquires_of_one_id_hold_one_slot", func(t *testing.T) {
@@ -115,7 +115,7 @@ func TestGate(t *testing.T, newGate NewGate) {
 		var wg sync.WaitGroup
 		for range 10 {
 			wg.Go(func() {
-				_, err := g.Acquire(ctx, id)
+				_, err := g.Acquire(ctx, id, domain.Client{})
 				assert.NoError(t, err)
 			})
 		}
@@ -130,7 +130,7 @@ func TestGate(t *testing.T, newGate NewGate) {
 		for range capacity - 1 {
 			acquire(t, g)
 		}
-		slot, err := g.Acquire(ctx, first.ID)
+		slot, err := g.Acquire(ctx, first.ID, domain.Client{})
 		require.NoError(t, err, "a retried acquire of a held id is not refused")
 		assert.Equal(t, first, slot)
 	})
@@ -141,7 +141,7 @@ func TestGate(t *testing.T, newGate NewGate) {
 
 func acquire(t *testing.T, g ports.ConcurrencyGate) ports.Slot {
 	t.Helper()
-	slot, err := g.Acquire(context.Background(), uuid.NewString())
+	slot, err := g.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 	require.NoError(t, err)
 	return slot
 }
@@ -159,7 +159,7 @@ func held(t *testing.T, g ports.ConcurrencyGate) int {
 	}()
 	const capacity = suiteCapacity
 	for i := range capacity + 1 {
-		slot, err := g.Acquire(ctx, fmt.Sprintf("probe-%d-%s", i, uuid.NewString()))
+		slot, err := g.Acquire(ctx, fmt.Sprintf("probe-%d-%s", i, uuid.NewString()), domain.Client{})
 		if err != nil {
 			require.ErrorIs(t, err, domain.ErrAtCapacity)
 			break

@@ -42,31 +42,31 @@ func (m *MockTaskSubmitter) EXPECT() *MockTaskSubmitterMockRecorder {
 }
 
 // Submit mocks base method.
-func (m *MockTaskSubmitter) Submit(ctx context.Context, kind domain.Kind, requestID string) (domain.Result, error) {
+func (m *MockTaskSubmitter) Submit(ctx context.Context, client domain.Client, kind domain.Kind, requestID string) (domain.Result, error) {
 	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "Submit", ctx, kind, requestID)
+	ret := m.ctrl.Call(m, "Submit", ctx, client, kind, requestID)
 	ret0, _ := ret[0].(domain.Result)
 	ret1, _ := ret[1].(error)
 	return ret0, ret1
 }
 
 // Submit indicates an expected call of Submit.
-func (mr *MockTaskSubmitterMockRecorder) Submit(ctx, kind, requestID any) *gomock.Call {
+func (mr *MockTaskSubmitterMockRecorder) Submit(ctx, client, kind, requestID any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
-	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Submit", reflect.TypeOf((*MockTaskSubmitter)(nil).Submit), ctx, kind, requestID)
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Submit", reflect.TypeOf((*MockTaskSubmitter)(nil).Submit), ctx, client, kind, requestID)
 }
 
 // SubmitOnce mocks base method.
-func (m *MockTaskSubmitter) SubmitOnce(ctx context.Context, key string, kind domain.Kind, requestID string) (domain.Outcome, error) {
+func (m *MockTaskSubmitter) SubmitOnce(ctx context.Context, client domain.Client, key string, kind domain.Kind, requestID string) (domain.Outcome, error) {
 	m.ctrl.T.Helper()
-	ret := m.ctrl.Call(m, "SubmitOnce", ctx, key, kind, requestID)
+	ret := m.ctrl.Call(m, "SubmitOnce", ctx, client, key, kind, requestID)
 	ret0, _ := ret[0].(domain.Outcome)
 	ret1, _ := ret[1].(error)
 	return ret0, ret1
 }
 
 // SubmitOnce indicates an expected call of SubmitOnce.
-func (mr *MockTaskSubmitterMockRecorder) SubmitOnce(ctx, key, kind, requestID any) *gomock.Call {
+func (mr *MockTaskSubmitterMockRecorder) SubmitOnce(ctx, client, key, kind, requestID any) *gomock.Call {
 	mr.mock.ctrl.T.Helper()
-	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "SubmitOnce", reflect.TypeOf((*MockTaskSubmitter)(nil).SubmitOnce), ctx, key, kind, requestID)
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "SubmitOnce", reflect.TypeOf((*MockTaskSubmitter)(nil).SubmitOnce), ctx, client, key, kind, requestID)
 }

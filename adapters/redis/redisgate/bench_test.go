@@ -2,6 +2,7 @@ package redisgate_test
 
 import (
 	"context"
+	"github.com/1000x-rps-server/rps-server/domain"
 	"os"
 	"runtime"
 	"strconv"
@@ -61,7 +62,7 @@ func BenchmarkGate(b *testing.B) {
 				start, cpu0 := time.Now(), infra.RedisCPU(b, raw)
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
-						slot, err := g.Acquire(ctx, uuid.NewString())
+						slot, err := g.Acquire(ctx, uuid.NewString(), domain.Client{})
 						if err != nil {
 							b.Error(err)
 							return

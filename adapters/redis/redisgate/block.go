@@ -101,7 +101,7 @@ func NewBlockGate(ctx context.Context, client rueidis.Client, cfg BlockConfig) (
 
 // Acquire implements ports.ConcurrencyGate: from the pool when it has a
 // slot, else with one take from Redis.
-func (g *BlockGate) Acquire(ctx context.Context, id string) (ports.Slot, error) {
+func (g *BlockGate) Acquire(ctx context.Context, id string, _ domain.Client) (ports.Slot, error) {
 	if err := ctx.Err(); err != nil {
 		return ports.Slot{}, fmt.Errorf("redis gate: %w", err)
 	}

@@ -96,7 +96,7 @@ func runDemand(t *testing.T, cfg gateConfig, d time.Duration) demand {
 			wg.Go(func() {
 				ctx := context.Background()
 				for time.Now().Before(stop) {
-					slot, err := g.Acquire(ctx, uuid.NewString())
+					slot, err := g.Acquire(ctx, uuid.NewString(), domain.Client{})
 					if errors.Is(err, domain.ErrAtCapacity) {
 						refused.Add(1)
 						if n := inUse.Load(); n < demandCapacity {
@@ -185,7 +185,7 @@ func TestBlocks_CrashedInstanceSlotsBackWithinOneLease(t *testing.T) {
 	cfg.Lease = 800 * time.Millisecond
 	crashed := openUnclosed(t, cfg).(*redisgate.BlockGate)
 	for range capacity {
-		_, err := crashed.Acquire(context.Background(), uuid.NewString())
+		_, err := crashed.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 		require.NoError(t, err)
 	}
 	crashed.Crash()
@@ -193,12 +193,12 @@ func TestBlocks_CrashedInstanceSlotsBackWithinOneLease(t *testing.T) {
 
 	cfg.Registerer = prometheus.NewRegistry()
 	survivor := open(t, cfg)
-	_, err := survivor.Acquire(context.Background(), uuid.NewString())
+	_, err := survivor.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 	require.ErrorIs(t, err, domain.ErrAtCapacity, "still held inside the lease")
 	got := 0
 	require.Eventually(t, func() bool {
 		for got < capacity {
-			if _, err := survivor.Acquire(context.Background(), uuid.NewString()); err != nil {
+			if _, err := survivor.Acquire(context.Background(), uuid.NewString(), domain.Client{}); err != nil {
 				return false
 			}
 			got++
@@ -215,18 +215,18 @@ func TestBlocks_LeasesRenewedWhileHeld(t *testing.T) {
 	cfg := blockConfig(t, url, 1)
 	cfg.Lease = 300 * time.Millisecond
 	holder := open(t, cfg)
-	slot, err := holder.Acquire(context.Background(), uuid.NewString())
+	slot, err := holder.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 	require.NoError(t, err)
 	cfg.Registerer = prometheus.NewRegistry()
 	other := open(t, cfg)
 	for range 3 {
 		time.Sleep(cfg.Lease)
-		_, err := other.Acquire(context.Background(), uuid.NewString())
+		_, err := other.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 		require.ErrorIs(t, err, domain.ErrAtCapacity, "the held slot's lease was renewed")
 	}
 	require.NoError(t, holder.Release(context.Background(), slot))
 	require.Eventually(t, func() bool {
-		_, err := other.Acquire(context.Background(), uuid.NewString())
+		_, err := other.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 		return err == nil
 	}, time.Second, 5*time.Millisecond, "an idle slot goes back to Redis")
 }
@@ -240,7 +240,7 @@ func TestBlocks_CloseGivesEverythingBack(t *testing.T) {
 	cfg.Registerer = reg
 	g := openUnclosed(t, cfg)
 	for range 3 {
-		_, err := g.Acquire(context.Background(), uuid.NewString())
+		_, err := g.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 		require.NoError(t, err)
 	}
 	raw := infra.RedisClient(t, url)
@@ -262,7 +262,7 @@ func TestBlocks_LeasesLostInARedisRestartAreDropped(t *testing.T) {
 	a := open(t, cfg)
 	var held []ports.Slot
 	for range capacity {
-		slot, err := a.Acquire(context.Background(), uuid.NewString())
+		slot, err := a.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 		require.NoError(t, err)
 		held = append(held, slot)
 	}
@@ -276,13 +276,13 @@ func TestBlocks_LeasesLostInARedisRestartAreDropped(t *testing.T) {
 	cfg.Registerer = prometheus.NewRegistry()
 	b := open(t, cfg)
 	for range capacity {
-		_, err := b.Acquire(context.Background(), uuid.NewString())
+		_, err := b.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 		require.NoError(t, err, "the restarted Redis has the whole capacity")
 	}
 	for _, s := range held {
 		require.NoError(t, a.Release(context.Background(), s))
 	}
-	_, err := a.Acquire(context.Background(), uuid.NewString())
+	_, err := a.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 	require.ErrorIs(t, err, domain.ErrAtCapacity, "a lost slot released is not handed out again")
 }
 
@@ -307,7 +307,7 @@ func TestBlocks_ConcurrentFirstRequestsShareTheBlock(t *testing.T) {
 		for range testBlockSize {
 			wg.Go(func() {
 				<-start
-				slot, err := g.Acquire(context.Background(), uuid.NewString())
+				slot, err := g.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 				if errors.Is(err, domain.ErrAtCapacity) {
 					refused.Add(1)
 					return

@@ -163,7 +163,7 @@ func neverMoreThanCapacity(t *testing.T, config func(testing.TB, string, int) ga
 			ctx := context.Background()
 			for time.Now().Before(stop) {
 				id := uuid.NewString()
-				slot, err := g.Acquire(ctx, id)
+				slot, err := g.Acquire(ctx, id, domain.Client{})
 				switch {
 				case errors.Is(err, domain.ErrAtCapacity):
 					refused.Add(1)
@@ -214,7 +214,7 @@ func TestCrashedHolderSlotsExpireAfterLease(t *testing.T) {
 	cfg.Lease = 500 * time.Millisecond
 	crashed := openUnclosed(t, cfg)
 	for range 2 {
-		_, err := crashed.Acquire(context.Background(), uuid.NewString())
+		_, err := crashed.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 		require.NoError(t, err)
 	}
 	crashed.Close() // dies mid-hold: never releases
@@ -227,16 +227,16 @@ func TestCrashedHolderSlotsExpireAfterLease(t *testing.T) {
 
 	cfg.Registerer = prometheus.NewRegistry()
 	survivor := open(t, cfg)
-	_, err = survivor.Acquire(context.Background(), uuid.NewString())
+	_, err = survivor.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 	require.ErrorIs(t, err, domain.ErrAtCapacity, "still held inside the lease")
 	require.Eventually(t, func() bool {
-		_, err := survivor.Acquire(context.Background(), uuid.NewString())
+		_, err := survivor.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 		return err == nil
 	}, 5*cfg.Lease, 50*time.Millisecond, "slots come back after the lease")
 	// The second was taken a moment after the first, so it expires a moment
 	// later: well within another lease.
 	require.Eventually(t, func() bool {
-		_, err := survivor.Acquire(context.Background(), uuid.NewString())
+		_, err := survivor.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 		return err == nil
 	}, cfg.Lease, 10*time.Millisecond, "both expired slots come back")
 }
@@ -248,9 +248,9 @@ func TestKeyTTLOnlyGrows(t *testing.T) {
 	short := long
 	short.Lease, short.Registerer = 100*time.Millisecond, prometheus.NewRegistry()
 	gl, gs := open(t, long), open(t, short)
-	held, err := gl.Acquire(context.Background(), uuid.NewString())
+	held, err := gl.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 	require.NoError(t, err)
-	_, err = gs.Acquire(context.Background(), uuid.NewString())
+	_, err = gs.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 	require.NoError(t, err)
 	time.Sleep(300 * time.Millisecond)
 
@@ -263,13 +263,13 @@ func TestKeyTTLOnlyGrows(t *testing.T) {
 func TestScriptFlushBetweenCalls(t *testing.T) {
 	url := redisURL(t)
 	g := open(t, config(t, url, 2))
-	slot, err := g.Acquire(context.Background(), uuid.NewString())
+	slot, err := g.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 	require.NoError(t, err)
 	raw := infra.RedisClient(t, url)
 	require.NoError(t, raw.Do(context.Background(), raw.B().ScriptFlush().Build()).Error())
 	require.NoError(t, g.Release(context.Background(), slot)) // EVALSHA → NOSCRIPT → EVAL
 	require.NoError(t, raw.Do(context.Background(), raw.B().ScriptFlush().Build()).Error())
-	_, err = g.Acquire(context.Background(), uuid.NewString())
+	_, err = g.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 	require.NoError(t, err)
 }
 
@@ -281,12 +281,12 @@ func TestMetricsCountOutcomesAndSlotsInUse(t *testing.T) {
 	ctx := context.Background()
 	inUse := func() float64 { return metricstest.Value(t, reg, "rps_gate_slots_in_use", "") }
 
-	slot, err := g.Acquire(ctx, uuid.NewString())
+	slot, err := g.Acquire(ctx, uuid.NewString(), domain.Client{})
 	require.NoError(t, err)
-	_, err = g.Acquire(ctx, slot.ID) // renews: still one slot
+	_, err = g.Acquire(ctx, slot.ID, domain.Client{}) // renews: still one slot
 	require.NoError(t, err)
 	assert.InDelta(t, 1, inUse(), 0)
-	_, err = g.Acquire(ctx, uuid.NewString())
+	_, err = g.Acquire(ctx, uuid.NewString(), domain.Client{})
 	require.ErrorIs(t, err, domain.ErrAtCapacity)
 
 	require.NoError(t, g.Release(ctx, slot))
@@ -312,7 +312,7 @@ func TestUsesTheConfiguredKey(t *testing.T) {
 	cfg := config(t, url, 1)
 	g := open(t, cfg)
 	raw := infra.RedisClient(t, url)
-	slot, err := g.Acquire(context.Background(), "key-"+uuid.NewString())
+	slot, err := g.Acquire(context.Background(), "key-"+uuid.NewString(), domain.Client{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = g.Release(context.Background(), slot) })
 	score, err := raw.Do(context.Background(), raw.B().Zscore().Key(cfg.Key).Member(slot.ID).Build()).AsFloat64()
@@ -330,7 +330,7 @@ func TestCancelledCallerIsNotAnOutage(t *testing.T) {
 	g := open(t, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := g.Acquire(ctx, uuid.NewString())
+	_, err := g.Acquire(ctx, uuid.NewString(), domain.Client{})
 	require.ErrorIs(t, err, context.Canceled)
 	require.NotErrorIs(t, err, domain.ErrUnavailable)
 	assert.Equal(t, int64(0), infra.ZCard(t, infra.RedisClient(t, url), cfg.Key))

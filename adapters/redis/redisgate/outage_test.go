@@ -34,7 +34,7 @@ func redisRestartedBetweenCalls(t *testing.T, config func(testing.TB, string, in
 	reg := prometheus.NewRegistry()
 	cfg.Registerer = reg
 	g := open(t, cfg)
-	before, err := g.Acquire(context.Background(), uuid.NewString())
+	before, err := g.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 	require.NoError(t, err)
 
 	r.Stop()
@@ -43,7 +43,7 @@ func redisRestartedBetweenCalls(t *testing.T, config func(testing.TB, string, in
 	// back to EVAL, and the first call after the restart reconnects.
 	var err2 error
 	require.Eventually(t, func() bool {
-		_, err2 = g.Acquire(context.Background(), uuid.NewString())
+		_, err2 = g.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 		return err2 == nil
 	}, 10*time.Second, 50*time.Millisecond, "last error: %v", err2)
 	require.NoError(t, g.Release(context.Background(), before), "releasing a slot Redis forgot is harmless")
@@ -62,12 +62,12 @@ func redisStoppedFailClosedInBoundedTime(t *testing.T, config func(testing.TB, s
 	reg := prometheus.NewRegistry()
 	cfg.Registerer = reg
 	g := open(t, cfg)
-	held, err := g.Acquire(context.Background(), uuid.NewString())
+	held, err := g.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 	require.NoError(t, err)
 	r.Stop()
 
 	start := time.Now()
-	_, err = g.Acquire(context.Background(), uuid.NewString())
+	_, err = g.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 	took := time.Since(start)
 	require.ErrorIs(t, err, domain.ErrUnavailable)
 	require.NotErrorIs(t, err, domain.ErrAtCapacity, "an outage is not 'too many requests'")
@@ -100,7 +100,7 @@ func redisStoppedFailOpenAdmits(t *testing.T, config func(testing.TB, string, in
 
 	for range 3 { // more than the capacity: nothing counts while Redis is down
 		start := time.Now()
-		slot, err := g.Acquire(context.Background(), uuid.NewString())
+		slot, err := g.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 		require.NoError(t, err)
 		assert.Less(t, time.Since(start), 3*time.Second)
 		require.NotEmpty(t, slot.ID)
@@ -140,13 +140,13 @@ func callerDeadlineWhileRedisPaused(t *testing.T, config func(testing.TB, string
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := g.Acquire(ctx, uuid.NewString())
+	_, err := g.Acquire(ctx, uuid.NewString(), domain.Client{})
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.NotErrorIs(t, err, domain.ErrUnavailable)
 	assert.Less(t, time.Since(start), pause*2/3, "returns at the caller's deadline, not after the pause")
 
 	require.Eventually(t, func() bool {
-		_, err := g.Acquire(context.Background(), uuid.NewString())
+		_, err := g.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 		return err == nil
 	}, pause+2*cfg.Lease, 20*time.Millisecond, "the abandoned acquire does not keep the only slot")
 }
@@ -185,14 +185,14 @@ func redisOutageLoggedOnceAtEachEnd(t *testing.T, config func(testing.TB, string
 			g := open(t, cfg)
 			r.Stop()
 			for range 5 {
-				slot, err := g.Acquire(context.Background(), uuid.NewString())
+				slot, err := g.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 				if err == nil {
 					_ = g.Release(context.Background(), slot)
 				}
 			}
 			r.Start()
 			require.Eventually(t, func() bool {
-				_, err := g.Acquire(context.Background(), uuid.NewString())
+				_, err := g.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 				return err == nil
 			}, 10*time.Second, 50*time.Millisecond)
 
@@ -223,16 +223,16 @@ func TestRedisStopped_BlocksAdmitOnTheLeasesHeld(t *testing.T) {
 	cfg := blockConfig(t, r.URL(), 2*testBlockSize)
 	cfg.BlockIdle = 3 * time.Second // no sync gives the free slots back during the test
 	g := open(t, cfg)
-	first, err := g.Acquire(context.Background(), uuid.NewString())
+	first, err := g.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 	require.NoError(t, err)
 	require.NoError(t, g.Release(context.Background(), first)) // back to the pool, still leased
 	r.Stop()
 
 	for i := range testBlockSize {
-		_, err := g.Acquire(context.Background(), uuid.NewString())
+		_, err := g.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 		require.NoError(t, err, "slot %d of the block leased before the outage", i+1)
 	}
-	_, err = g.Acquire(context.Background(), uuid.NewString())
+	_, err = g.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 	require.ErrorIs(t, err, domain.ErrUnavailable, "the pool ran dry: the next acquire needs Redis")
 }
 
@@ -249,7 +249,7 @@ func TestBlocks_GiveBacksFailedInAnOutageReachRedisAfterIt(t *testing.T) {
 	cfg.Registerer = reg
 	g := open(t, cfg)
 	raw := infra.RedisClient(t, r.URL()) // Redis itself, not through the proxy
-	slot, err := g.Acquire(context.Background(), uuid.NewString())
+	slot, err := g.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 	require.NoError(t, err)
 	leaseEnd := time.Now().Add(cfg.Lease) // no earlier than the block's lease in Redis
 	require.EqualValues(t, testBlockSize, infra.ZCard(t, raw, cfg.Key), "one block leased")

@@ -2,6 +2,7 @@ package redisgate_test
 
 import (
 	"context"
+	"github.com/1000x-rps-server/rps-server/domain"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,7 +58,7 @@ func TestBlocks_CapHoldsWhileAnInstanceIsCutOff(t *testing.T) {
 				return
 			default:
 			}
-			slot, err := g.Acquire(context.Background(), uuid.NewString())
+			slot, err := g.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 			if err != nil { // refused (429) or Redis out of reach (503)
 				time.Sleep(2 * time.Millisecond)
 				continue

@@ -43,7 +43,7 @@ func NewPerRequestGate(ctx context.Context, client rueidis.Client, cfg Config) (
 }
 
 // Acquire implements ports.ConcurrencyGate.
-func (g *PerRequestGate) Acquire(ctx context.Context, id string) (ports.Slot, error) {
+func (g *PerRequestGate) Acquire(ctx context.Context, id string, _ domain.Client) (ports.Slot, error) {
 	if err := ctx.Err(); err != nil {
 		return ports.Slot{}, fmt.Errorf("redis gate: %w", err)
 	}

@@ -2,6 +2,7 @@ package redisgate_test
 
 import (
 	"context"
+	"github.com/1000x-rps-server/rps-server/domain"
 	"testing"
 
 	"github.com/google/uuid"
@@ -23,7 +24,7 @@ func TestSizing_BytesPerLease(t *testing.T) {
 			g := open(t, cfg)
 			ctx := context.Background()
 			perLease := infra.BytesPer(t, infra.RedisClient(t, r.URL()), n, func(int) {
-				_, err := g.Acquire(ctx, uuid.NewString())
+				_, err := g.Acquire(ctx, uuid.NewString(), domain.Client{})
 				require.NoError(t, err)
 			})
 			t.Logf("%s: %.0f bytes per lease", mode.name, perLease)

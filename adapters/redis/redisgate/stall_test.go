@@ -36,7 +36,7 @@ func stallNoPhantomSlots(t *testing.T, config func(testing.TB, string, int) gate
 	cfg.Lease, cfg.FailOpen = 15*time.Second, failOpen
 	g := open(t, cfg)
 	raw := infra.RedisClient(t, r.URL())
-	warm, err := g.Acquire(context.Background(), uuid.NewString()) // connections up
+	warm, err := g.Acquire(context.Background(), uuid.NewString(), domain.Client{}) // connections up
 	require.NoError(t, err)
 	require.NoError(t, g.Release(context.Background(), warm))
 	// Block mode: the warm-up's block goes back once idle, so every
@@ -48,7 +48,7 @@ func stallNoPhantomSlots(t *testing.T, config func(testing.TB, string, int) gate
 	errs := make(chan error, capacity)
 	for range capacity {
 		wg.Go(func() {
-			slot, err := g.Acquire(context.Background(), uuid.NewString())
+			slot, err := g.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 			if err == nil {
 				err = g.Release(context.Background(), slot)
 			}
@@ -86,7 +86,7 @@ func stallNoPhantomSlots(t *testing.T, config func(testing.TB, string, int) gate
 	assert.Less(t, took, time.Second, "capacity back within a second of Redis resuming")
 
 	for range capacity {
-		_, err := g.Acquire(context.Background(), uuid.NewString())
+		_, err := g.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 		require.NoError(t, err, "the whole capacity is free again")
 	}
 	assert.EqualValues(t, capacity, infra.ZCard(t, raw, cfg.Key))
@@ -105,7 +105,7 @@ func TestPerRequest_UndoneIDTakesNothingAndIsNotUndoneAgain(t *testing.T) {
 	id := uuid.NewString()
 
 	r.Pause()
-	_, err := g.Acquire(context.Background(), id)
+	_, err := g.Acquire(context.Background(), id, domain.Client{})
 	require.ErrorIs(t, err, domain.ErrUnavailable)
 	r.Resume()
 	var marked float64
@@ -117,7 +117,7 @@ func TestPerRequest_UndoneIDTakesNothingAndIsNotUndoneAgain(t *testing.T) {
 	require.Zero(t, infra.ZCard(t, raw, cfg.Key))
 
 	time.Sleep(10 * time.Millisecond) // a second undo would mark it later than the first
-	_, err = g.Acquire(context.Background(), id)
+	_, err = g.Acquire(context.Background(), id, domain.Client{})
 	require.ErrorContains(t, err, "was undone")
 	require.NotErrorIs(t, err, domain.ErrUnavailable, "Redis answered")
 	time.Sleep(300 * time.Millisecond) // the undoer's retries, were one queued
@@ -125,6 +125,6 @@ func TestPerRequest_UndoneIDTakesNothingAndIsNotUndoneAgain(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, marked, score, "not undone again")
 	assert.Zero(t, infra.ZCard(t, raw, cfg.Key), "nothing taken")
-	_, err = g.Acquire(context.Background(), uuid.NewString())
+	_, err = g.Acquire(context.Background(), uuid.NewString(), domain.Client{})
 	require.NoError(t, err, "a new attempt's id takes the slot")
 }

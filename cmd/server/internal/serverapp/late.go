@@ -118,9 +118,9 @@ func (l *lateRedis) store() ports.IdempotencyStore { return lateStore{l} }
 // lateGate is the gate until Redis answers, then the Redis gate.
 type lateGate struct{ l *lateRedis }
 
-func (g lateGate) Acquire(ctx context.Context, id string) (ports.Slot, error) {
+func (g lateGate) Acquire(ctx context.Context, id string, client domain.Client) (ports.Slot, error) {
 	if s := g.l.stores.Load(); s != nil {
-		return s.gate.Acquire(ctx, id)
+		return s.gate.Acquire(ctx, id, client)
 	}
 	if g.l.failOpen {
 		g.l.admitted.Add(1)

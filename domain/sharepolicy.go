@@ -1,0 +1,47 @@
+package domain
+
+// ClassLimits are one class's settings in the fair share. Zero values mean
+// no limit of that kind.
+type ClassLimits struct {
+	// Weight scales the class's clients' shares: a client of weight 2 gets
+	// twice the share of a client of weight 1 when both contend. At least 1.
+	Weight int
+	// Ceiling is the most slots one client of the class may hold at once,
+	// contended or not; 0: no ceiling.
+	Ceiling int
+	// Rate is the requests per second one client of the class may start,
+	// with Burst requests at once above it; 0: no rate limit.
+	Rate  float64
+	Burst int
+	// Critical clients may use the capacity reserved for critical traffic
+	// (SharePolicy.CriticalReserve); others never do.
+	Critical bool
+}
+
+// SharePolicy is how a gate shares its capacity between clients.
+type SharePolicy struct {
+	// Enabled turns the share on; off, the gate only caps the total.
+	Enabled bool
+	// Classes are the configured classes by name; DefaultClass is always
+	// present once the policy is built from config.
+	Classes map[string]ClassLimits
+	// Headroom is how many free slots a client at or above its share may
+	// not take, kept for clients below theirs: the share is enforced
+	// without preempting anyone, and a lone client still gets everything
+	// (its share is the whole capacity).
+	Headroom int
+	// CriticalReserve is how many slots only critical classes may take.
+	CriticalReserve int
+}
+
+// LimitsOf returns class's limits, the default class's for a class the
+// policy does not know.
+func (p SharePolicy) LimitsOf(class string) ClassLimits {
+	if l, ok := p.Classes[class]; ok {
+		return l
+	}
+	if l, ok := p.Classes[DefaultClass]; ok {
+		return l
+	}
+	return ClassLimits{Weight: 1}
+}
