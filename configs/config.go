@@ -34,6 +34,7 @@ type Config struct {
 	Tracing TracingConfig `koanf:"tracing"`
 
 	Idempotency IdempotencyConfig `koanf:"idempotency"`
+	Fair        FairConfig        `koanf:"fair"`
 }
 
 // HTTPConfig is the server's listener and its timeouts.
@@ -394,5 +395,6 @@ func Default() Config {
 		Log:         LogConfig{Level: "info", Format: "auto"},
 		Tracing:     TracingConfig{SampleRatio: 1},
 		Idempotency: IdempotencyConfig{TTL: 24 * time.Hour, Prefix: "rps:idem:", Capacity: 100_000},
+		Fair:        FairConfig{Enabled: true, Identity: IdentityIP, Header: "X-API-Key", IPv6Prefix: 64, Headroom: 0.1},
 	}
 }

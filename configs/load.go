@@ -79,6 +79,7 @@ func config(l *keytree.Loader, rules []Rule) (Config, error) {
 	cfg.Kafka.Settings = l.Settings()
 	cfg.Log.Level = normalizeLevel(cfg.Log.Level)
 	cfg.Log.Format = strings.ToLower(strings.TrimSpace(cfg.Log.Format))
+	cfg.Fair.Identity = strings.ToLower(strings.TrimSpace(cfg.Fair.Identity))
 	if err := cfg.check(rules); err != nil {
 		var ke *KeyError
 		if errors.As(err, &ke) {

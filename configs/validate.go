@@ -51,6 +51,9 @@ func (c Config) Validate() error {
 			return &KeyError{Keys: []string{ch.key}, Msg: fmt.Sprintf("%s must be %s (got %s)", ch.key, ch.want, keytree.Show(ch.got))}
 		}
 	}
+	if fe := c.fairError(); fe != nil {
+		return fe
+	}
 	if fe := c.coupled(); fe != nil {
 		return fe
 	}
