@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -65,6 +67,9 @@ type Config struct {
 	// /metrics. Optional: the zero value records nothing, and an incoming
 	// traceparent still reaches the broker.
 	Tracing observability.Tracing
+	// Clients says who sent each request, for the gate's fair share; the
+	// zero value makes every request anonymous.
+	Clients Clients
 }
 
 // readyTimeout bounds one readiness probe of the ports, so a hung store
@@ -82,6 +87,9 @@ type API struct {
 	notReady atomic.Pointer[string] // last readiness seen: "" ready, else the reason; nil before the first probe
 	// Bodies that never change, encoded once per API instead of per request.
 	helloBody, okBody []byte
+	keyHeader         string              // cfg.Clients.Header, canonical
+	policies          map[string][]string // RateLimit-Policy by class, see classPolicies
+	fair              *fairMetrics
 }
 
 // New builds the routes and middleware around sub.
@@ -97,6 +105,10 @@ func New(sub TaskSubmitter, cfg Config) (*API, error) {
 		return nil, errors.New("httpapi: body limit must be positive")
 	case cfg.RequestTimeout <= 0:
 		return nil, errors.New("httpapi: request timeout must be positive")
+	case cfg.Clients.By == IdentityHeader && cfg.Clients.Header == "":
+		return nil, errors.New("httpapi: identity by header needs the header's name")
+	case cfg.Clients.By != IdentityNone && cfg.Clients.By != IdentityIP && cfg.Clients.By != IdentityHeader:
+		return nil, fmt.Errorf("httpapi: unknown client identity %q", cfg.Clients.By)
 	}
 	a := &API{
 		e:         echo.New(),
@@ -105,6 +117,8 @@ func New(sub TaskSubmitter, cfg Config) (*API, error) {
 		problems:  problem.New(cfg.RetryAfter, cfg.Logger),
 		helloBody: []byte(`{"Hello":"World"}`),
 		okBody:    []byte(`{"status":"ok"}`),
+		keyHeader: canonicalHeader(cfg.Clients.Header),
+		policies:  classPolicies(cfg.Clients.Policy),
 	}
 	a.e.HideBanner, a.e.HidePort = true, true
 	a.e.HTTPErrorHandler = a.problems.Handle
@@ -112,6 +126,9 @@ func New(sub TaskSubmitter, cfg Config) (*API, error) {
 
 	metrics, err := newMetrics(cfg.Registerer)
 	if err != nil {
+		return nil, fmt.Errorf("httpapi: metrics: %w", err)
+	}
+	if a.fair, err = newFairMetrics(cfg.Registerer, slices.Sorted(maps.Keys(cfg.Clients.Policy.Classes))); err != nil {
 		return nil, fmt.Errorf("httpapi: metrics: %w", err)
 	}
 	// Order matters: the request id comes first so every response carries it;

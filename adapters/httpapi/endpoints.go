@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/1000x-rps-server/rps-server/adapters/httpapi/problem"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/observability"
 )
@@ -135,9 +136,13 @@ func (a *API) queue(c echo.Context) error {
 		res, err = a.sub.Submit(ctx, client, kind, id)
 		value = res.Value
 	}
+	a.fair.observe(client, err)
 	if err != nil {
 		// Not wrapped: for 400 and 422 the app's own text is the detail.
 		return err
+	}
+	if p, ok := a.policies[client.ClassOf()]; ok {
+		c.Response().Header()[problem.HeaderRateLimitPolicy] = p
 	}
 
 	field := fieldResult

@@ -2,6 +2,8 @@ package httpapi_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/1000x-rps-server/rps-server/adapters/httpapi"
 	"github.com/1000x-rps-server/rps-server/adapters/httpapi/httpapimocks"
+	"github.com/1000x-rps-server/rps-server/adapters/httpapi/problem"
 	"github.com/1000x-rps-server/rps-server/observability"
 )
 
@@ -99,7 +102,11 @@ func decodeProblem(t *testing.T, rec *httptest.ResponseRecorder, path string) pr
 	assert.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))
 	var p problemBody
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &p), rec.Body.String())
-	assert.Equal(t, "about:blank", p.Type)
+	if rec.Code == http.StatusTooManyRequests { // the limit that refused
+		assert.Contains(t, []string{"capacity", "fair-share", "client-ceiling", "rate"}, strings.TrimPrefix(p.Type, problem.TypeBase))
+	} else {
+		assert.Equal(t, "about:blank", p.Type)
+	}
 	assert.NotEmpty(t, p.Title)
 	assert.NotEmpty(t, p.Detail)
 	assert.Equal(t, rec.Code, p.Status)
@@ -116,4 +123,10 @@ func readiness(own error, dep string, depErr error) observability.Readiness {
 		Own:          func(context.Context) error { return own },
 		Dependencies: []observability.Dependency{{Name: dep, Check: func(context.Context) error { return depErr }}},
 	}
+}
+
+// sha is the hex SHA-256 of an API key, as fair.keys names it.
+func sha(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
 }

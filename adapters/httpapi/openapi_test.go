@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -50,6 +51,7 @@ type contractCase struct {
 	headers       map[string]string
 	expect        func(sub *httpapimocks.MockTaskSubmitter)
 	readiness     observability.Readiness
+	clients       httpapi.Clients
 	status        int
 	badRequest    bool // the request breaks the contract on purpose (the 4xx cases)
 	wantedHeaders []string
@@ -57,6 +59,8 @@ type contractCase struct {
 
 func TestContract_EveryRouteAnswersAsDocumented(t *testing.T) {
 	doc, router := loadContract(t)
+	limitedClass := httpapi.Clients{By: httpapi.IdentityHeader, Header: "X-API-Key", Classes: map[string]string{sha("partner-key"): "partner"},
+		Policy: domain.SharePolicy{Enabled: true, Classes: map[string]domain.ClassLimits{"partner": {Weight: 1, Ceiling: 5, Rate: 20, Burst: 5}}}}
 	gift := domain.Result{Value: "GIFT-ABC"}
 	submitErr := func(err error) func(*httpapimocks.MockTaskSubmitter) {
 		return func(s *httpapimocks.MockTaskSubmitter) {
@@ -93,6 +97,17 @@ func TestContract_EveryRouteAnswersAsDocumented(t *testing.T) {
 		{name: "queue_key_reused", method: http.MethodPost, path: "/queue", headers: map[string]string{"Idempotency-Key": "k"}, status: 422,
 			expect: onceOut(domain.Outcome{}, domain.ErrKeyReused)},
 		{name: "queue_busy", method: http.MethodPost, path: "/queue", status: 429, expect: submitErr(domain.ErrAtCapacity), wantedHeaders: []string{"Retry-After"}},
+		{name: "queue_over_fair_share", method: http.MethodPost, path: "/queue", status: 429,
+			expect:        submitErr(&domain.Refusal{Limit: domain.LimitFairShare, RetryAfter: 1500 * time.Millisecond, Quota: domain.Quota{Limit: 12}}),
+			wantedHeaders: []string{"Retry-After", "RateLimit-Policy", "RateLimit"}},
+		{name: "queue_over_rate", method: http.MethodPost, path: "/queue", status: 429,
+			expect:        submitErr(&domain.Refusal{Limit: domain.LimitRate, RetryAfter: 300 * time.Millisecond, Quota: domain.Quota{Limit: 20, Window: time.Second}}),
+			wantedHeaders: []string{"Retry-After", "RateLimit-Policy", "RateLimit"}},
+		{name: "queue_class_with_limits", method: http.MethodPost, path: "/queue", status: 200, clients: limitedClass,
+			headers: map[string]string{"X-API-Key": "partner-key"}, wantedHeaders: []string{"RateLimit-Policy"},
+			expect: func(s *httpapimocks.MockTaskSubmitter) {
+				s.EXPECT().Submit(gomock.Any(), gomock.Any(), domain.KindGiftCode, gomock.Any()).Return(gift, nil)
+			}},
 		{name: "queue_client_left", method: http.MethodPost, path: "/queue", status: 499, expect: submitErr(context.Canceled)},
 		{name: "queue_bug", method: http.MethodPost, path: "/queue", status: 500, expect: func(s *httpapimocks.MockTaskSubmitter) {
 			s.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(
@@ -112,7 +127,7 @@ func TestContract_EveryRouteAnswersAsDocumented(t *testing.T) {
 	covered := map[string]bool{}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			api, sub := newAPI(t, func(c *httpapi.Config) { c.Readiness = tc.readiness })
+			api, sub := newAPI(t, func(c *httpapi.Config) { c.Readiness, c.Clients = tc.readiness, tc.clients })
 			if tc.expect != nil {
 				tc.expect(sub)
 			}

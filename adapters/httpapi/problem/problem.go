@@ -107,7 +107,8 @@ func (a *Responder) classify(err error) (status int, detail string) {
 }
 
 // Handle is echo's error handler: every error response of the API is
-// written here, as problem+json, and logged once at a level that fits.
+// written here, as problem+json, and logged once at a level that fits. A
+// 429's type names the limit that refused (see TypeBase).
 func (a *Responder) Handle(err error, c echo.Context) {
 	status, detail := a.classify(err)
 	req := c.Request()
@@ -117,16 +118,20 @@ func (a *Responder) Handle(err error, c echo.Context) {
 	}
 
 	h := c.Response().Header()
+	typ, title := "about:blank", http.StatusText(status)
 	switch status {
-	case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusConflict:
+	case http.StatusTooManyRequests:
+		// Which limit refused, with a Retry-After and quota of its own.
+		r := refusalOf(err)
+		setRefusalHeaders(h, r, a.retryAfter)
+		typ, title, detail = TypeBase+string(r.Limit), refusals[r.Limit].title, refusals[r.Limit].detail
+	case http.StatusServiceUnavailable, http.StatusConflict:
 		h.Set("Retry-After", a.retryAfter)
-	}
-	title := http.StatusText(status)
-	if status == statusClientClosedRequest {
+	case statusClientClosedRequest:
 		title = "Client Closed Request"
 	}
 	body, mErr := json.Marshal(problem{
-		Type: "about:blank", Title: title, Status: status, Detail: detail,
+		Type: typ, Title: title, Status: status, Detail: detail,
 		Instance: capEchoed(req.URL.Path), RequestID: h.Get(echo.HeaderXRequestID),
 	})
 	if mErr != nil { // cannot happen with string and int fields; stay safe anyway
