@@ -103,6 +103,14 @@ func buildAPI(cfg configs.Config, p *serverPorts, kinds []domain.Kind, log *slog
 	if err != nil {
 		return nil, err
 	}
+	share, err := sharePolicy(cfg)
+	if err != nil {
+		return nil, err
+	}
+	clients, err := clientsOf(cfg, share)
+	if err != nil {
+		return nil, err
+	}
 	var metrics prometheus.Gatherer = reg
 	if cfg.HTTP.AdminAddr != "" {
 		metrics = nil // served on the admin listener (cmd/server), apart from the API
@@ -117,6 +125,7 @@ func buildAPI(cfg configs.Config, p *serverPorts, kinds []domain.Kind, log *slog
 		Gatherer:       metrics,
 		Tracing:        p.tracing,
 		Readiness:      p.readiness(cfg),
+		Clients:        clients,
 	})
 }
 
