@@ -75,7 +75,7 @@ func TestDashboardPanels(t *testing.T) {
 		"Error ratio (5xx) by route", "Slots in use vs capacity", "Acquires by outcome",
 		"Round trip (p50, p99)", "Queue wait (p50, p99)", "Pending replies", "Consumer lag by partition",
 		"Reply topics", "Tasks by outcome", "Poison tasks and dead letters", "Undeliverable replies",
-		"Issuance ledger", "CPU", "Memory",
+		"Issuance ledger", "CPU", "Memory", "Refusals by limit and class", "Most-refused clients (last minute)",
 	} {
 		assert.True(t, titles[want], "panel %q is missing", want)
 	}

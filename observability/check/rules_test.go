@@ -47,7 +47,7 @@ func TestRulesParse(t *testing.T) {
 			alerts[r.Alert] = true
 		}
 	}
-	for _, a := range []string{"RpsHighErrorRatio", "RpsLatencyP99OverTarget", "RpsGateSaturated", "RpsConsumerLagGrowing", "RpsNoReadyInstance", "RpsDependencyDown"} {
+	for _, a := range []string{"RpsHighErrorRatio", "RpsLatencyP99OverTarget", "RpsGateSaturated", "RpsConsumerLagGrowing", "RpsNoReadyInstance", "RpsDependencyDown", "RpsClientMostlyRefused"} {
 		assert.True(t, alerts[a], "alert %s is missing", a)
 	}
 }
