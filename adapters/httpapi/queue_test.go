@@ -117,7 +117,9 @@ func TestQueue_RequestTimeoutIs504(t *testing.T) {
 func TestQueue_PanicIsAGeneric500(t *testing.T) {
 	api, sub := newAPI(t)
 	sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(
-		func(context.Context, domain.Client, domain.Kind, string) (domain.Result, error) { panic("secret bug at 0xdeadbeef") })
+		func(context.Context, domain.Client, domain.Kind, string) (domain.Result, error) {
+			panic("secret bug at 0xdeadbeef")
+		})
 	rec := postQueue(api)
 	assert.Equal(t, http.StatusInternalServerError, rec.Code)
 	assert.Equal(t, "Internal server error.", decodeProblem(t, rec, "/queue").Detail)
