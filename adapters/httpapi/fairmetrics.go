@@ -39,6 +39,9 @@ type fairMetrics struct {
 	requests *prometheus.CounterVec
 	refusals *prometheus.CounterVec
 	top      *topRefused
+	// byClass are the requests counters of the configured classes, looked
+	// up without hashing label values on every request.
+	byClass map[string]prometheus.Counter
 }
 
 func newFairMetrics(reg prometheus.Registerer, classes []string) (*fairMetrics, error) {
@@ -49,10 +52,11 @@ func newFairMetrics(reg prometheus.Registerer, classes []string) (*fairMetrics, 
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rps_fair_refusals_total", Help: "POST /queue requests refused (429) by the client's class and the limit that refused.",
 		}, []string{"class", "limit"}),
-		top: newTopRefused(time.Now),
+		top:     newTopRefused(time.Now),
+		byClass: map[string]prometheus.Counter{},
 	}
 	for _, class := range append([]string{domain.DefaultClass}, classes...) {
-		m.requests.WithLabelValues(class)
+		m.byClass[class] = m.requests.WithLabelValues(class)
 		for _, l := range limits {
 			m.refusals.WithLabelValues(class, string(l))
 		}
@@ -73,7 +77,11 @@ func newFairMetrics(reg prometheus.Registerer, classes []string) (*fairMetrics, 
 // observe counts one request of client that ended with err.
 func (m *fairMetrics) observe(client domain.Client, err error) {
 	class := client.ClassOf()
-	m.requests.WithLabelValues(class).Inc()
+	if c, ok := m.byClass[class]; ok {
+		c.Inc()
+	} else {
+		m.requests.WithLabelValues(class).Inc()
+	}
 	if !errors.Is(err, domain.ErrAtCapacity) {
 		m.top.admitted(client.Key)
 		return
