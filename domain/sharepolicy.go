@@ -1,5 +1,7 @@
 package domain
 
+import "time"
+
 // ClassLimits are one class's settings in the fair share. Zero values mean
 // no limit of that kind.
 type ClassLimits struct {
@@ -32,6 +34,24 @@ type SharePolicy struct {
 	Headroom int
 	// CriticalReserve is how many slots only critical classes may take.
 	CriticalReserve int
+	// ActiveWindow is how long a client counts as active (shares the
+	// capacity) after its last request, and while it holds slots; 0 is
+	// DefaultActiveWindow. Longer keeps the headroom for a paced client
+	// between its requests; it never idles capacity, since a client over its
+	// share still takes the slots beyond the headroom.
+	ActiveWindow time.Duration
+}
+
+// DefaultActiveWindow is the active window of a policy that sets none:
+// longer than a paced client's pause between two requests.
+const DefaultActiveWindow = 5 * time.Second
+
+// Window returns the policy's active window, DefaultActiveWindow when unset.
+func (p SharePolicy) Window() time.Duration {
+	if p.ActiveWindow <= 0 {
+		return DefaultActiveWindow
+	}
+	return p.ActiveWindow
 }
 
 // LimitsOf returns class's limits, the default class's for a class the
