@@ -1,6 +1,9 @@
 package domain
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // ClassLimits are one class's settings in the fair share. Zero values mean
 // no limit of that kind.
@@ -64,4 +67,23 @@ func (p SharePolicy) LimitsOf(class string) ClassLimits {
 		return l
 	}
 	return ClassLimits{Weight: 1}
+}
+
+// Validate refuses a policy a gate of capacity cannot apply: negative slot
+// counts, or a reserve that leaves nothing to the other classes.
+func (p SharePolicy) Validate(capacity int) error {
+	switch {
+	case !p.Enabled:
+		return nil
+	case p.Headroom < 0 || p.CriticalReserve < 0:
+		return fmt.Errorf("fair share: headroom and critical reserve must not be negative (got %d, %d)", p.Headroom, p.CriticalReserve)
+	case p.CriticalReserve >= capacity:
+		return fmt.Errorf("fair share: the critical reserve (%d) must leave slots to the other classes (capacity %d)", p.CriticalReserve, capacity)
+	}
+	for name, l := range p.Classes {
+		if l.Weight < 0 || l.Ceiling < 0 || l.Rate < 0 || l.Burst < 0 {
+			return fmt.Errorf("fair share: class %q: weight, ceiling, rate and burst must not be negative", name)
+		}
+	}
+	return nil
 }

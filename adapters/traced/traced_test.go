@@ -41,7 +41,7 @@ func attr(s sdktrace.ReadOnlySpan, key string) (attribute.Value, bool) {
 
 func TestGate_OneClientSpanPerCall_ChildrenOfTheRequest(t *testing.T) {
 	rec, tr := recorder(t)
-	inner, err := memgate.New(1)
+	inner, err := memgate.New(1, domain.SharePolicy{})
 	require.NoError(t, err)
 	gate := traced.Gate(inner, tr, "memory")
 
