@@ -95,7 +95,7 @@ func NewBlockGate(ctx context.Context, client rueidis.Client, cfg BlockConfig) (
 		calls: leases.New(leases.Config{
 			Client: client, Take: c.scripts.take, Sync: c.scripts.sync,
 			Key: cfg.Key, Undone: undoneKey(cfg.Key), Instances: siblingKey(cfg.Key, ":instances"),
-			ContentionFlag: c.flagKey, Share: shareKey(cfg.Key), Active: c.activeKey,
+			ContentionFlag: c.flagKey, Share: shareKey(cfg.Key), Active: c.activeKey, Weight: weightKey(cfg.Key),
 			Capacity: cfg.Capacity - reserve, Lease: cfg.Lease,
 			Window: contentionTicks * cfg.Idle, ClientWindow: cfg.Share.Window(),
 		}),

@@ -44,7 +44,7 @@ func (c *core) fairAcquire(ctx context.Context, id string, who domain.Client, cl
 		strconv.FormatInt(limits.Emission().Microseconds(), 10), strconv.Itoa(limits.BurstOrOne()),
 		c.flagWindowArg, strconv.Itoa(len(cl.clients)))
 	args = append(append(args, cl.clients...), cl.owned...)
-	keys := []string{c.keys[0], c.keys[1], c.keys[2], c.activeKey, rateKey(c.keys[0], who.Key), c.flagKey}
+	keys := []string{c.keys[0], c.keys[1], c.keys[2], c.activeKey, weightKey(c.keys[0]), rateKey(c.keys[0], who.Key), c.flagKey}
 	reply, err := c.scripts.fair.Exec(ctx, c.client, keys, args).AsIntSlice()
 	switch {
 	case err != nil:

@@ -118,6 +118,7 @@ func undoneKey(key string) string { return siblingKey(key, ":undone") }
 // The fair share's keys beside the gate key (share.lua says what they hold).
 func shareKey(key string) string  { return siblingKey(key, ":share") }
 func activeKey(key string) string { return siblingKey(key, ":clients") }
+func weightKey(key string) string { return siblingKey(key, ":weight") }
 func rateKey(key, client string) string {
 	return siblingKey(key, ":rate:"+client)
 }

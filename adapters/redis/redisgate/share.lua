@@ -1,9 +1,11 @@
 -- Shared by the scripts that free or prune slots, prepended to them (see
 -- scripts.go): the fair share's bookkeeping beside the gate's sorted set.
 -- The share hash holds 'm:' .. member → the client holding that slot, and
--- 'c:' .. client → how many slots it holds (deleted at 0), and 'w' → the
--- sum of the active clients' weights. The active set holds
--- weight .. '|' .. client, scored by when the client stops counting.
+-- 'c:' .. client → how many slots it holds (deleted at 0); it lives as long
+-- as the leases it describes (its TTL is raised with theirs). The active
+-- set holds weight .. '|' .. client, scored by when the client stops
+-- counting, and the weight key the sum of their weights; both live as long
+-- as the last client's window.
 
 -- unown forgets that member's client holds it: O(1).
 local function unown(share, member)
@@ -36,29 +38,33 @@ end
 -- prune_active ends the clients whose window passed by now (ms): one still
 -- holding slots counts for another window, the others leave the active
 -- weight. Each client is looked at once per window: amortized O(1).
-local function prune_active(active, share, now, window)
+local function prune_active(active, weight, share, now, window)
   local gone = redis.call('ZRANGEBYSCORE', active, '-inf', now)
   for _, m in ipairs(gone) do
     local bar = string.find(m, '|', 1, true)
     local client = string.sub(m, bar + 1)
     if redis.call('HEXISTS', share, 'c:' .. client) == 1 then
       redis.call('ZADD', active, now + window, m)
+      redis.call('PEXPIRE', active, window)
+      redis.call('PEXPIRE', weight, window)
     else
       redis.call('ZREM', active, m)
-      if redis.call('HINCRBY', share, 'w', -tonumber(string.sub(m, 1, bar - 1))) <= 0 then
-        redis.call('HDEL', share, 'w')
+      if redis.call('DECRBY', weight, tonumber(string.sub(m, 1, bar - 1))) <= 0 then
+        redis.call('DEL', weight)
       end
     end
   end
 end
 
--- activate counts member (weight .. '|' .. client) as active until ending
--- (ms), adding its weight when it was not.
-local function activate(active, share, member, ending)
-  if redis.call('ZADD', active, ending, member) == 1 then
+-- activate counts member (weight .. '|' .. client) as active for window ms
+-- from now, adding its weight when it was not.
+local function activate(active, weight, member, now, window)
+  if redis.call('ZADD', active, now + window, member) == 1 then
     local bar = string.find(member, '|', 1, true)
-    redis.call('HINCRBY', share, 'w', tonumber(string.sub(member, 1, bar - 1)))
+    redis.call('INCRBY', weight, tonumber(string.sub(member, 1, bar - 1)))
   end
+  redis.call('PEXPIRE', active, window)
+  redis.call('PEXPIRE', weight, window)
 end
 
 -- raise sets key's TTL to at least ttl ms, never lowering it.

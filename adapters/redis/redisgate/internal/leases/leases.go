@@ -22,8 +22,9 @@ type Config struct {
 	// Take and Sync are the gate's take.lua and sync.lua.
 	Take, Sync                             *rueidis.Lua
 	Key, Undone, Instances, ContentionFlag string
-	// Share and Active are the fair share's hash and active clients.
-	Share, Active string
+	// Share, Active and Weight are the fair share's hash, active clients
+	// and their weight.
+	Share, Active, Weight string
 	Capacity      int
 	Lease         time.Duration
 	// Window is how long a refusal marks the gate contended, and how long
@@ -60,7 +61,7 @@ func New(cfg Config) *Calls {
 	return &Calls{
 		client: cfg.Client, take: cfg.Take, sync: cfg.Sync,
 		takeKeys: []string{cfg.Key, cfg.Undone, cfg.Instances, cfg.ContentionFlag, cfg.Share},
-		syncKeys: []string{cfg.Key, cfg.Instances, cfg.ContentionFlag, cfg.Share, cfg.Active},
+		syncKeys: []string{cfg.Key, cfg.Instances, cfg.ContentionFlag, cfg.Share, cfg.Active, cfg.Weight},
 		instance: uuid.NewString(), capacity: strconv.Itoa(cfg.Capacity),
 		lease: ms(cfg.Lease), window: ms(cfg.Window), clientWindow: ms(cfg.ClientWindow),
 	}
