@@ -6,6 +6,21 @@
 // BlockGate leases slots a block at a time and hands them out locally. Both
 // share the scripts, the metrics, the outage log and the undo of calls
 // abandoned in a stall (core).
+//
+// With a share policy (Config.Share) the gate also shares the capacity
+// between clients, cluster-wide: fair.lua applies domain.SharePolicy.Admit
+// (and the class's rate, GCRA) over counts kept beside the leases under the
+// same hash tag: a hash of each slot's client and each client's count, a
+// sorted set of the clients active lately and the sum of their weights, and
+// a rate key per client. Every script that frees or prunes a slot keeps the
+// counts, so a crashed holder stops counting when its leases end. Per
+// request it is still one call to acquire and one to release: fair.lua runs
+// about 17 commands (acquire.lua 7), each O(1) or O(log n), their count
+// independent of the number of clients; leases and clients that ended are
+// pruned once each, amortized. Block mode keeps the pool's speed while one
+// client is active or nobody is refused, and decides each acquire by
+// fair.lua once both change (blockShare). docs/fair-share-algorithm.md says
+// why the rule is what it is.
 package redisgate
 
 import (

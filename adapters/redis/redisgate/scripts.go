@@ -15,8 +15,9 @@ const (
 	replyUndone  = 3 // the id was undone (its caller gave up on it); nothing changed
 )
 
-// acquireScript takes a slot in a sorted set whose members are slot ids and
-// whose scores are lease expiry times in ms, read from Redis's own clock
+// acquireScript is the acquire without a share policy. It takes a slot in
+// a sorted set whose members are slot ids and whose scores are lease
+// expiry times in ms, read from Redis's own clock
 // (TIME; Redis ≥ 5 replicates a script's effects, not the script, so this is
 // allowed) so the instances' clocks never matter. Expired leases are pruned
 // first: a crashed holder's slots come back without anyone's help.
@@ -27,7 +28,10 @@ const (
 // abandoned gate disappears, and an instance with a shorter lease (a rolling
 // change of config) can never cut short another instance's leases.
 // It is a file of its own so that tools outside Go (redis-benchmark in
-// deployments/scripts/bench-gate.sh) run exactly the same script.
+// deployments/scripts/bench-gate.sh) run exactly the same script. It prunes
+// without the share's bookkeeping: an instance with the share off beside
+// others with it on (a rolling change) may leave a crashed holder's count
+// until the share hash expires with its leases.
 //
 //go:embed acquire.lua
 var acquireScript string

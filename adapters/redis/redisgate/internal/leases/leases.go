@@ -25,8 +25,8 @@ type Config struct {
 	// Share, Active and Weight are the fair share's hash, active clients
 	// and their weight.
 	Share, Active, Weight string
-	Capacity      int
-	Lease         time.Duration
+	Capacity              int
+	Lease                 time.Duration
 	// Window is how long a refusal marks the gate contended, and how long
 	// an instance counts as active after its last call.
 	Window time.Duration
