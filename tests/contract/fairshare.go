@@ -129,15 +129,21 @@ func take(t *testing.T, g ports.ConcurrencyGate, client domain.Client, n int) []
 	return slots
 }
 
+// refused is what a refusal told: its quota and when to try again.
+type refused struct {
+	Quota      domain.Quota
+	RetryAfter time.Duration
+}
+
 // refusedBy asks for a slot for client and requires the refusal of limit.
-func refusedBy(t *testing.T, g ports.ConcurrencyGate, client domain.Client, limit domain.Limit) *domain.Refusal {
+func refusedBy(t *testing.T, g ports.ConcurrencyGate, client domain.Client, limit domain.Limit) refused {
 	t.Helper()
 	_, err := g.Acquire(context.Background(), uuid.NewString(), client)
 	require.ErrorIs(t, err, domain.ErrAtCapacity)
 	var r *domain.Refusal
 	require.True(t, errors.As(err, &r), "a *domain.Refusal: %v", err)
 	require.Equal(t, limit, r.Limit, "%s refused by", client.Key)
-	return r
+	return refused{Quota: r.Quota, RetryAfter: r.RetryAfter}
 }
 
 func release(t *testing.T, g ports.ConcurrencyGate, slots ...ports.Slot) {
