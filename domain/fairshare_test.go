@@ -116,3 +116,19 @@ func TestRateStep(t *testing.T) {
 	assert.Equal(t, 60*time.Millisecond, r.RetryAfter)
 	assert.Equal(t, domain.Quota{Limit: 3, Window: 300 * time.Millisecond}, r.Quota)
 }
+
+func TestSharePolicyValidate(t *testing.T) {
+	require.NoError(t, domain.SharePolicy{Headroom: -5}.Validate(1), "a policy that is off is never in the way")
+	require.NoError(t, domain.SharePolicy{Enabled: true, Headroom: 2, CriticalReserve: 9}.Validate(10))
+	for name, p := range map[string]domain.SharePolicy{
+		"negative_headroom":     {Enabled: true, Headroom: -1},
+		"negative_reserve":      {Enabled: true, CriticalReserve: -1},
+		"reserve_takes_it_all":  {Enabled: true, CriticalReserve: 10},
+		"negative_class_weight": {Enabled: true, Classes: map[string]domain.ClassLimits{"x": {Weight: -1}}},
+		"negative_class_rate":   {Enabled: true, Classes: map[string]domain.ClassLimits{"x": {Rate: -1}}},
+	} {
+		assert.Error(t, p.Validate(10), name)
+	}
+	assert.Equal(t, domain.DefaultActiveWindow, domain.SharePolicy{}.Window())
+	assert.Equal(t, time.Second, domain.SharePolicy{ActiveWindow: time.Second}.Window())
+}

@@ -3,6 +3,8 @@ package contract
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -105,6 +107,39 @@ func TestFairShare(t *testing.T, newGate NewFairGate) {
 		take(t, g, polite, 1) // the rate is the paced client's alone
 		time.Sleep(r.RetryAfter)
 		take(t, g, paced, 1)
+	})
+	t.Run("acquire_is_idempotent_per_id_under_the_share", func(t *testing.T) {
+		g := newGate(t, 10, fairPolicy(2, 0))
+		capped := domain.Client{Key: "capped", Class: classCapped}
+		id := uuid.NewString()
+		for range 3 {
+			slot, err := g.Acquire(context.Background(), id, capped)
+			require.NoError(t, err)
+			assert.Equal(t, id, slot.ID)
+		}
+		take(t, g, capped, 1) // the renewals held one slot, so the ceiling of 2 leaves one
+		refusedBy(t, g, capped, domain.LimitCeiling)
+	})
+	t.Run("concurrent_acquires_never_pass_the_ceiling", func(t *testing.T) {
+		g := newGate(t, 10, fairPolicy(2, 0))
+		capped := domain.Client{Key: "capped", Class: classCapped}
+		var ok, refusals atomic.Int32
+		var wg sync.WaitGroup
+		for range 10 {
+			wg.Go(func() {
+				_, err := g.Acquire(context.Background(), uuid.NewString(), capped)
+				var r *domain.Refusal
+				switch {
+				case err == nil:
+					ok.Add(1)
+				case assert.ErrorAs(t, err, &r) && assert.Equal(t, domain.LimitCeiling, r.Limit):
+					refusals.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		assert.Equal(t, int32(2), ok.Load())
+		assert.Equal(t, int32(8), refusals.Load())
 	})
 	t.Run("disabled_policy_caps_the_total_only", func(t *testing.T) {
 		policy := fairPolicy(2, 3)

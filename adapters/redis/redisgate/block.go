@@ -118,10 +118,10 @@ func (g *BlockGate) Acquire(ctx context.Context, id string, who domain.Client) (
 	start := time.Now()
 	if g.share.Enabled {
 		limits := g.share.LimitsOf(who.ClassOf())
-		g.saw(limits, who)
 		if g.direct(limits, start) && !g.pool.Holds(id) {
 			return g.acquireFair(ctx, id, who, start)
 		}
+		g.saw(limits, who)
 		defer g.pool.Claim(id, who.Key)
 	}
 	if dup, ok := g.pool.Get(id, start); ok {

@@ -92,8 +92,10 @@ func (g *BlockGate) unreported(clear bool) []string {
 	return out
 }
 
-// direct reports whether who's acquire must be decided by fair.lua: its
-// class has a limit only Redis can count, or the gate is shared now.
+// direct reports whether an acquire of a client of limits must be decided
+// by fair.lua: its class has a limit only Redis can count (those clients
+// are marked active by fair.lua itself, as they pass their rate), or the
+// gate is shared now.
 func (g *BlockGate) direct(limits domain.ClassLimits, now time.Time) bool {
 	return limits.Rate > 0 || limits.Ceiling > 0 || limits.Critical || g.shared(now)
 }
