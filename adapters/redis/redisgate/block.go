@@ -156,10 +156,10 @@ func (g *BlockGate) Acquire(ctx context.Context, id string, who domain.Client) (
 	}
 	if !held {
 		if !g.share.Enabled {
-			return ports.Slot{}, g.refused(who, nil)
+			return ports.Slot{}, g.refused(nil)
 		}
 		g.contended(time.Now())
-		return ports.Slot{}, g.refused(who, &domain.Refusal{Limit: domain.LimitCapacity, Quota: domain.Quota{Limit: g.poolCapacity()}})
+		return ports.Slot{}, g.refused(&domain.Refusal{Limit: domain.LimitCapacity, Quota: domain.Quota{Limit: g.poolCapacity()}})
 	}
 	if st.Contended && g.share.Enabled {
 		g.contended(time.Now())

@@ -124,7 +124,7 @@ func (g *BlockGate) acquireFair(ctx context.Context, id string, who domain.Clien
 		if refusal.Limit != domain.LimitRate && refusal.Limit != domain.LimitCeiling {
 			g.contended(time.Now())
 		}
-		return ports.Slot{}, g.refused(who, refusal)
+		return ports.Slot{}, g.refused(refusal)
 	case err == nil:
 		g.metrics.Acquires[gatemetrics.OK].Inc()
 		if _, loaded := g.fair.held.LoadOrStore(id, inRedis); !loaded {

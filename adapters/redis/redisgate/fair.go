@@ -61,22 +61,13 @@ func (c *core) fairAcquire(ctx context.Context, id string, who domain.Client, cl
 	return replyFull, r, nil
 }
 
-// classLabel is who's class as a metric label: a class the policy names,
-// else the default, so the labels stay as few as the config's classes.
-func (c *core) classLabel(who domain.Client) string {
-	if _, ok := c.share.Classes[who.Class]; ok {
-		return who.Class
-	}
-	return domain.DefaultClass
-}
-
-// refused counts a refusal of who and returns it: r, or the plain full gate
-// of the gate without a share policy.
-func (c *core) refused(who domain.Client, r *domain.Refusal) error {
+// refused counts a refusal and returns it: r, or the plain full gate of the
+// gate without a share policy. By class and limit, refusals are the HTTP
+// API's to count (rps_fair_refusals_total): one count per event.
+func (c *core) refused(r *domain.Refusal) error {
 	c.metrics.Acquires[gatemetrics.AtCapacity].Inc()
 	if r == nil {
 		return domain.ErrAtCapacity
 	}
-	c.metrics.Refused(string(r.Limit), c.classLabel(who))
 	return r
 }

@@ -76,7 +76,7 @@ func (g *PerRequestGate) Acquire(ctx context.Context, id string, who domain.Clie
 	}
 	switch {
 	case err == nil && reply == replyFull:
-		return ports.Slot{}, g.refused(who, refusal)
+		return ports.Slot{}, g.refused(refusal)
 	case err == nil:
 		g.metrics.Acquires[gatemetrics.OK].Inc()
 		if prev, loaded := g.held.Swap(id, inRedis); !loaded || prev != inRedis {

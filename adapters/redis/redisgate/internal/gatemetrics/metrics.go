@@ -40,13 +40,7 @@ type Metrics struct {
 	UndosDropped   prometheus.Counter
 	AcquireSeconds prometheus.Histogram
 	ReleaseSeconds prometheus.Histogram
-	refusals       *prometheus.CounterVec
 }
-
-// Refused counts a refusal by limit of a client of class: both labels come
-// from a fixed set (the limit kinds, the configured classes), never from a
-// client, so the series stay few.
-func (m *Metrics) Refused(limit, class string) { m.refusals.WithLabelValues(limit, class).Inc() }
 
 // New registers the metrics of a gate of capacity on reg, all or nothing.
 func New(reg prometheus.Registerer, capacity int) (*Metrics, error) {
@@ -77,16 +71,12 @@ func New(reg prometheus.Registerer, capacity int) (*Metrics, error) {
 		ReleaseSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "rps_gate_release_duration_seconds", Help: "Latency of a gate release.", Buckets: latencyBuckets,
 		}),
-		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "rps_gate_refusals_total",
-			Help: "Acquires refused under the fair share, by the limit that refused (capacity, fair-share, client-ceiling, rate) and the client's configured class.",
-		}, []string{"limit", "class"}),
 	}
 	for o, label := range outcomeLabels {
 		m.Acquires[o] = acquires.WithLabelValues(label)
 	}
 	m.capacity.Set(float64(capacity))
-	if err := observability.RegisterAll(reg, m.capacity, m.InUse, m.Leased, acquires, m.ReleaseErrors, m.UndosDropped, m.AcquireSeconds, m.ReleaseSeconds, m.refusals); err != nil {
+	if err := observability.RegisterAll(reg, m.capacity, m.InUse, m.Leased, acquires, m.ReleaseErrors, m.UndosDropped, m.AcquireSeconds, m.ReleaseSeconds); err != nil {
 		return nil, fmt.Errorf("redis gate: %w", err)
 	}
 	return m, nil
