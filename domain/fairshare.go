@@ -1,6 +1,9 @@
 package domain
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // Usage is what a gate knows of its slots when a client asks for one: the
 // inputs of SharePolicy.Admit. Every gate (in memory, per request in Redis,
@@ -90,11 +93,17 @@ func (l ClassLimits) Emission() time.Duration {
 	return max(time.Duration(float64(time.Second)/l.Rate), 1)
 }
 
-// RateQuota is what a rate refusal tells the client: a burst of requests
-// per the time that burst takes to come back.
+// RateQuota is the class's rate as the RateLimit fields say it, whole
+// requests per whole seconds: 200/s is 200 per 1 s, 0.5/s is 1 per 2 s.
+// The burst is an allowance above it, not part of the quota.
 func (l ClassLimits) RateQuota() Quota {
-	burst := l.BurstOrOne()
-	return Quota{Limit: burst, Window: time.Duration(burst) * l.Emission()}
+	if l.Rate >= 1 {
+		return Quota{Limit: int(math.Round(l.Rate)), Window: time.Second}
+	}
+	if l.Rate <= 0 {
+		return Quota{}
+	}
+	return Quota{Limit: 1, Window: time.Duration(math.Round(1/l.Rate)) * time.Second}
 }
 
 // RateStep is one request against a class's rate limit, the generic cell

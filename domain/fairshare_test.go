@@ -114,7 +114,9 @@ func TestRateStep(t *testing.T) {
 	r := limits.RateRefusal(60 * time.Millisecond)
 	assert.Equal(t, domain.LimitRate, r.Limit)
 	assert.Equal(t, 60*time.Millisecond, r.RetryAfter)
-	assert.Equal(t, domain.Quota{Limit: 3, Window: 300 * time.Millisecond}, r.Quota)
+	assert.Equal(t, domain.Quota{Limit: 10, Window: time.Second}, r.Quota, "the rate, as RateLimit-Policy says it")
+	assert.Equal(t, domain.Quota{Limit: 1, Window: 2 * time.Second}, domain.ClassLimits{Rate: 0.5}.RateQuota())
+	assert.Equal(t, domain.Quota{}, domain.ClassLimits{}.RateQuota())
 }
 
 func TestSharePolicyValidate(t *testing.T) {
