@@ -61,7 +61,7 @@ type Quota struct {
 // Refusal is the error a gate returns when a limit refuses a request. It
 // wraps ErrAtCapacity, so callers that do not care which limit still see a
 // full gate (429).
-type Refusal struct {
+type Refusal struct { //nolint:errname // the HTTP layer and the gates share this name
 	Limit Limit
 	// RetryAfter is when trying again may succeed, sized to the limit:
 	// a rate limit knows it exactly, concurrency limits estimate it.

@@ -1,5 +1,10 @@
 package domain
 
+import (
+	"fmt"
+	"time"
+)
+
 // ClassLimits are one class's settings in the fair share. Zero values mean
 // no limit of that kind.
 type ClassLimits struct {
@@ -32,6 +37,24 @@ type SharePolicy struct {
 	Headroom int
 	// CriticalReserve is how many slots only critical classes may take.
 	CriticalReserve int
+	// ActiveWindow is how long a client counts as active (shares the
+	// capacity) after its last request, and while it holds slots; 0 is
+	// DefaultActiveWindow. Longer keeps the headroom for a paced client
+	// between its requests; it never idles capacity, since a client over its
+	// share still takes the slots beyond the headroom.
+	ActiveWindow time.Duration
+}
+
+// DefaultActiveWindow is the active window of a policy that sets none:
+// longer than a paced client's pause between two requests.
+const DefaultActiveWindow = 5 * time.Second
+
+// Window returns the policy's active window, DefaultActiveWindow when unset.
+func (p SharePolicy) Window() time.Duration {
+	if p.ActiveWindow <= 0 {
+		return DefaultActiveWindow
+	}
+	return p.ActiveWindow
 }
 
 // LimitsOf returns class's limits, the default class's for a class the
@@ -44,4 +67,23 @@ func (p SharePolicy) LimitsOf(class string) ClassLimits {
 		return l
 	}
 	return ClassLimits{Weight: 1}
+}
+
+// Validate refuses a policy a gate of capacity cannot apply: negative slot
+// counts, or a reserve that leaves nothing to the other classes.
+func (p SharePolicy) Validate(capacity int) error {
+	switch {
+	case !p.Enabled:
+		return nil
+	case p.Headroom < 0 || p.CriticalReserve < 0:
+		return fmt.Errorf("fair share: headroom and critical reserve must not be negative (got %d, %d)", p.Headroom, p.CriticalReserve)
+	case p.CriticalReserve >= capacity:
+		return fmt.Errorf("fair share: the critical reserve (%d) must leave slots to the other classes (capacity %d)", p.CriticalReserve, capacity)
+	}
+	for name, l := range p.Classes {
+		if l.Weight < 0 || l.Ceiling < 0 || l.Rate < 0 || l.Burst < 0 {
+			return fmt.Errorf("fair share: class %q: weight, ceiling, rate and burst must not be negative", name)
+		}
+	}
+	return nil
 }

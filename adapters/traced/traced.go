@@ -37,13 +37,23 @@ type tracedGate struct {
 // answer (429), not a failure of the call.
 var Refused = attribute.Bool("rps.gate.refused", true)
 
+// The attributes of the fair share on an acquire: the client's class
+// (never its key, which may identify a person) and the limit that refused.
+const (
+	ClassKey = attribute.Key("rps.client.class")
+	LimitKey = attribute.Key("rps.gate.limit")
+)
+
 func (g tracedGate) Acquire(ctx context.Context, id string, client domain.Client) (ports.Slot, error) {
 	ctx, span := g.tracer.Start(ctx, "gate.acquire", trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(g.system, attribute.String("rps.slot", id)))
+		trace.WithAttributes(g.system, attribute.String("rps.slot", id), ClassKey.String(client.ClassOf())))
 	defer span.End()
 	slot, err := g.inner.Acquire(ctx, id, client)
 	if errors.Is(err, domain.ErrAtCapacity) {
 		span.SetAttributes(Refused)
+		if r, ok := errors.AsType[*domain.Refusal](err); ok {
+			span.SetAttributes(LimitKey.String(string(r.Limit)))
+		}
 		return slot, err
 	}
 	observability.Fail(span, err)

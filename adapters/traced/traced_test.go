@@ -41,7 +41,7 @@ func attr(s sdktrace.ReadOnlySpan, key string) (attribute.Value, bool) {
 
 func TestGate_OneClientSpanPerCall_ChildrenOfTheRequest(t *testing.T) {
 	rec, tr := recorder(t)
-	inner, err := memgate.New(1)
+	inner, err := memgate.New(1, domain.SharePolicy{})
 	require.NoError(t, err)
 	gate := traced.Gate(inner, tr, "memory")
 
@@ -133,4 +133,34 @@ func TestProcessor_HandleSpanCarriesTheHandlersContext(t *testing.T) {
 	assert.Equal(t, spans[1].SpanContext(), seen, "the handler runs inside its span (a ledger call would hang under it)")
 	assert.Equal(t, codes.Unset, spans[0].Status().Code)
 	assert.Equal(t, codes.Error, spans[1].Status().Code)
+}
+
+// The span says the client's class and the limit that refused it, never
+// the client's key (a hash of an API key or an address).
+func TestGate_SpanCarriesTheClassAndTheRefusingLimit(t *testing.T) {
+	rec, tr := recorder(t)
+	inner, err := memgate.New(5, domain.SharePolicy{Enabled: true, Classes: map[string]domain.ClassLimits{
+		"batch": {Weight: 1, Ceiling: 1},
+	}})
+	require.NoError(t, err)
+	gate := traced.Gate(inner, tr, "memory")
+	who := domain.Client{Key: "secret-hash", Class: "batch"}
+	_, err = gate.Acquire(context.Background(), "a", who)
+	require.NoError(t, err)
+	_, err = gate.Acquire(context.Background(), "b", who)
+	require.ErrorIs(t, err, domain.ErrAtCapacity)
+
+	spans := rec.Ended()
+	require.Len(t, spans, 2)
+	for _, s := range spans {
+		v, _ := attr(s, "rps.client.class")
+		assert.Equal(t, "batch", v.AsString())
+		for _, kv := range s.Attributes() {
+			assert.NotContains(t, kv.Value.String(), "secret-hash", "the client's key is never on a span")
+		}
+	}
+	_, limited := attr(spans[0], "rps.gate.limit")
+	assert.False(t, limited)
+	v, _ := attr(spans[1], "rps.gate.limit")
+	assert.Equal(t, string(domain.LimitCeiling), v.AsString())
 }

@@ -17,7 +17,8 @@ go test -run '^$' -bench BenchmarkGate -benchtime "${BENCHTIME:-5s}" ./adapters/
 
 key="{bench-gate-$$}:gate"
 sha_acquire="$(redis-cli -u "$REDIS_URL" SCRIPT LOAD "$(cat adapters/redis/redisgate/acquire.lua)")"
-sha_release="$(redis-cli -u "$REDIS_URL" SCRIPT LOAD "$(cat adapters/redis/redisgate/release.lua)")"
+# release.lua runs with the fair share's bookkeeping prepended (share.lua), as scripts.go sends it.
+sha_release="$(redis-cli -u "$REDIS_URL" SCRIPT LOAD "$(cat adapters/redis/redisgate/share.lua adapters/redis/redisgate/release.lua)")"
 # rps <args...>: requests/s of one redis-benchmark run (its CSV's second column).
 rps() {
   redis-benchmark -u "$REDIS_URL" -c 100 -n "${CEILING_REQUESTS:-300000}" -P 16 -r 100000 --csv "$@" |

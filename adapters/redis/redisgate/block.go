@@ -3,6 +3,7 @@ package redisgate
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -60,6 +61,7 @@ type BlockGate struct {
 	calls      *leases.Calls
 	interval   time.Duration
 	registered bool // the last sync left this instance in the active set (sync loop only)
+	fair       blockShare
 	// life ends at Close (stop), which also cuts a sync call short: Close
 	// must not wait out a stalled Redis.
 	life context.Context
@@ -79,6 +81,10 @@ func NewBlockGate(ctx context.Context, client rueidis.Client, cfg BlockConfig) (
 	if err != nil {
 		return nil, err
 	}
+	reserve := 0 // the pool's takes never reach into the critical reserve: critical clients take it by fair.lua
+	if cfg.Share.Enabled {
+		reserve = cfg.Share.CriticalReserve
+	}
 	life, stop := context.WithCancel(context.Background())
 	g := &BlockGate{
 		core: c,
@@ -89,23 +95,35 @@ func NewBlockGate(ctx context.Context, client rueidis.Client, cfg BlockConfig) (
 		calls: leases.New(leases.Config{
 			Client: client, Take: c.scripts.take, Sync: c.scripts.sync,
 			Key: cfg.Key, Undone: undoneKey(cfg.Key), Instances: siblingKey(cfg.Key, ":instances"),
-			ContentionFlag: siblingKey(cfg.Key, ":contended"), Capacity: cfg.Capacity, Lease: cfg.Lease,
-			Window: contentionTicks * cfg.Idle,
+			ContentionFlag: c.flagKey, Share: shareKey(cfg.Key), Active: c.activeKey, Weight: weightKey(cfg.Key),
+			Capacity: cfg.Capacity - reserve, Lease: cfg.Lease,
+			Window: contentionTicks * cfg.Idle, ClientWindow: cfg.Share.Window(),
 		}),
 		interval: cfg.Idle, life: life, stop: stop, done: make(chan struct{}),
+		fair: blockShare{seen: map[string]bool{}},
 	}
+	c.flagWindowArg = strconv.FormatInt((contentionTicks * cfg.Idle).Milliseconds(), 10)
 	go g.syncLoop()
 	c.logReady(cfg.Config, "blocks", "block_size", cfg.Size, "block_idle", cfg.Idle)
 	return g, nil
 }
 
 // Acquire implements ports.ConcurrencyGate: from the pool when it has a
-// slot, else with one take from Redis.
-func (g *BlockGate) Acquire(ctx context.Context, id string, _ domain.Client) (ports.Slot, error) {
+// slot, else with one take from Redis; by fair.lua when the fair share
+// needs Redis to decide (blockShare says when).
+func (g *BlockGate) Acquire(ctx context.Context, id string, who domain.Client) (ports.Slot, error) {
 	if err := ctx.Err(); err != nil {
 		return ports.Slot{}, fmt.Errorf("redis gate: %w", err)
 	}
 	start := time.Now()
+	if g.share.Enabled {
+		limits := g.share.LimitsOf(who.ClassOf())
+		if g.direct(limits, start) && !g.pool.Holds(id) {
+			return g.acquireFair(ctx, id, who, start)
+		}
+		g.saw(limits, who)
+		defer g.pool.Claim(id, who.Key)
+	}
 	if dup, ok := g.pool.Get(id, start); ok {
 		if !dup {
 			g.metrics.InUse.Inc()
@@ -137,8 +155,14 @@ func (g *BlockGate) Acquire(ctx context.Context, id string, _ domain.Client) (po
 		dup, held = g.pool.Get(id, time.Now())
 	}
 	if !held {
-		g.metrics.Acquires[gatemetrics.AtCapacity].Inc()
-		return ports.Slot{}, domain.ErrAtCapacity
+		if !g.share.Enabled {
+			return ports.Slot{}, g.refused(nil)
+		}
+		g.contended(time.Now())
+		return ports.Slot{}, g.refused(&domain.Refusal{Limit: domain.LimitCapacity, Quota: domain.Quota{Limit: g.poolCapacity()}})
+	}
+	if st.Contended && g.share.Enabled {
+		g.contended(time.Now())
 	}
 	if !dup {
 		g.metrics.InUse.Inc()
@@ -174,6 +198,9 @@ func (g *BlockGate) awaitEarlier(ctx context.Context, ticket uint64) bool {
 // or to Redis at once when the pool says so. A slot admitted by failing
 // open goes nowhere: it holds nothing in Redis.
 func (g *BlockGate) Release(ctx context.Context, slot ports.Slot) error {
+	if fair, err := g.releaseFair(ctx, slot.ID); fair {
+		return err
+	}
 	member, held := g.pool.Put(slot.ID, time.Now())
 	if held {
 		g.metrics.InUse.Dec()
@@ -221,11 +248,15 @@ func (g *BlockGate) sync() {
 	give, renew, full := g.pool.Sweep(start)
 	_, leased := g.pool.Counts()
 	g.metrics.Leased.Set(float64(leased))
-	if len(give) == 0 && len(renew) == 0 && leased == 0 && !g.registered {
+	var clients []string
+	if g.share.Enabled {
+		clients = g.unreported(true)
+	}
+	if len(give) == 0 && len(renew) == 0 && len(clients) == 0 && leased == 0 && !g.registered {
 		return
 	}
 	ctx, cancel := context.WithTimeout(g.life, g.timeout)
-	lost, st, err := g.calls.Sync(ctx, leased, give, renew)
+	lost, st, err := g.calls.Sync(ctx, leased, give, clients, renew)
 	cancel()
 	if err != nil {
 		g.outage.Down(start, err, false)
@@ -237,6 +268,19 @@ func (g *BlockGate) sync() {
 	g.outage.Up()
 	g.registered = leased > 0
 	g.pool.Synced(renew, lost, full, start, st.Contended, st.Instances)
+	if g.share.Enabled {
+		g.fair.clients.Store(int64(st.Clients))
+		if st.Contended {
+			g.fair.contendedAt.Store(start.UnixNano())
+		}
+		g.pool.SetShared(g.shared(time.Now()))
+	}
+}
+
+// poolCapacity is what the pool's takes may reach: all but the critical
+// reserve.
+func (g *BlockGate) poolCapacity() int {
+	return g.capacity - g.share.CriticalReserve
 }
 
 // Close stops the sync loop, gives back every lease this instance holds in
@@ -245,7 +289,13 @@ func (g *BlockGate) sync() {
 func (g *BlockGate) Close() {
 	g.stop()
 	<-g.done
-	if members := g.pool.Drain(); len(members) > 0 {
+	members := g.pool.Drain()
+	g.fair.held.Range(func(id, _ any) bool {
+		members = append(members, id.(string)) //nolint:forcetypeassert // only string ids are stored
+		g.fair.held.Delete(id)
+		return true
+	})
+	if len(members) > 0 {
 		_ = g.giveBack(context.Background(), members) // on failure the leases expire
 	}
 	g.metrics.Leased.Set(0)

@@ -6,6 +6,21 @@
 // BlockGate leases slots a block at a time and hands them out locally. Both
 // share the scripts, the metrics, the outage log and the undo of calls
 // abandoned in a stall (core).
+//
+// With a share policy (Config.Share) the gate also shares the capacity
+// between clients, cluster-wide: fair.lua applies domain.SharePolicy.Admit
+// (and the class's rate, GCRA) over counts kept beside the leases under the
+// same hash tag: a hash of each slot's client and each client's count, a
+// sorted set of the clients active lately and the sum of their weights, and
+// a rate key per client. Every script that frees or prunes a slot keeps the
+// counts, so a crashed holder stops counting when its leases end. Per
+// request it is still one call to acquire and one to release: fair.lua runs
+// about 17 commands (acquire.lua 7), each O(1) or O(log n), their count
+// independent of the number of clients; leases and clients that ended are
+// pruned once each, amortized. Block mode keeps the pool's speed while one
+// client is active or nobody is refused, and decides each acquire by
+// fair.lua once both change (blockShare). docs/fair-share-algorithm.md says
+// why the rule is what it is.
 package redisgate
 
 import (
@@ -47,6 +62,9 @@ type Config struct {
 	FailOpen bool
 	// CommandTimeout bounds each call, so an outage fails fast.
 	CommandTimeout time.Duration
+	// Share is how the capacity is shared between clients (fair.lua); the
+	// zero policy caps the total alone, as acquire.lua does.
+	Share domain.SharePolicy
 	// Logger and Registerer are required; metrics never go to a global registry.
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
@@ -69,6 +87,9 @@ func (cfg Config) validate() error {
 	if err := ValidateTiming(Timing{Lease: cfg.Lease, Hold: cfg.Hold, BlockSize: 1}); err != nil {
 		return fmt.Errorf("redis gate: %w", err)
 	}
+	if err := cfg.Share.Validate(cfg.Capacity); err != nil {
+		return fmt.Errorf("redis gate: %w", err)
+	}
 	return nil
 }
 
@@ -78,14 +99,21 @@ func (cfg Config) validate() error {
 type core struct {
 	client      rueidis.Client
 	scripts     scripts
-	keys        []string // the gate key and its undone ids (undo.lua)
+	keys        []string // the gate key, its undone ids and the share hash (undo.lua)
+	releaseKeys []string // the gate key and the share hash (release.lua)
+	capacity    int
 	capacityArg string
 	leaseArg    string
-	failOpen    bool
-	timeout     time.Duration
-	metrics     *gatemetrics.Metrics
-	outage      *observability.Outage // logs each Redis outage once at each end
-	undos       *undo.Undoer          // gives back what abandoned calls took
+	// The fair share (fair.lua): the policy, its arguments and keys.
+	share                              domain.SharePolicy
+	headroomArg, reserveArg, windowArg string
+	flagWindowArg                      string // block mode: how long a refusal marks the gate contended; "0" per request
+	activeKey, flagKey                 string
+	failOpen                           bool
+	timeout                            time.Duration
+	metrics                            *gatemetrics.Metrics
+	outage                             *observability.Outage // logs each Redis outage once at each end
+	undos                              *undo.Undoer          // gives back what abandoned calls took
 }
 
 // newCore checks cfg and that Redis answers on client, registers the
@@ -98,10 +126,14 @@ func newCore(ctx context.Context, client rueidis.Client, cfg Config) (*core, err
 		return nil, err
 	}
 	c := &core{
-		client: client, scripts: newScripts(), keys: []string{cfg.Key, undoneKey(cfg.Key)},
-		capacityArg: strconv.Itoa(cfg.Capacity),
-		leaseArg:    strconv.FormatInt(cfg.Lease.Milliseconds(), 10),
-		failOpen:    cfg.FailOpen, timeout: cfg.CommandTimeout,
+		client: client, scripts: newScripts(), keys: []string{cfg.Key, undoneKey(cfg.Key), shareKey(cfg.Key)},
+		releaseKeys: []string{cfg.Key, shareKey(cfg.Key)},
+		capacity:    cfg.Capacity, capacityArg: strconv.Itoa(cfg.Capacity),
+		leaseArg: strconv.FormatInt(cfg.Lease.Milliseconds(), 10),
+		share:    cfg.Share, headroomArg: strconv.Itoa(cfg.Share.Headroom), reserveArg: strconv.Itoa(cfg.Share.CriticalReserve),
+		windowArg: strconv.FormatInt(cfg.Share.Window().Milliseconds(), 10), flagWindowArg: "0",
+		activeKey: activeKey(cfg.Key), flagKey: siblingKey(cfg.Key, ":contended"),
+		failOpen: cfg.FailOpen, timeout: cfg.CommandTimeout,
 		outage: observability.NewOutage(cfg.Logger.With("on_redis_error", "fail closed"), "redis gate", "refused"),
 	}
 	if cfg.FailOpen {
@@ -160,7 +192,7 @@ func (c *core) acquireFailed(ctx context.Context, start time.Time, err error) (a
 func (c *core) free(ctx context.Context, members []string) (start time.Time, err error) {
 	start = time.Now()
 	callCtx, cancel := context.WithTimeout(ctx, c.timeout)
-	err = c.scripts.release.Exec(callCtx, c.client, c.keys[:1], members).Error()
+	err = c.scripts.release.Exec(callCtx, c.client, c.releaseKeys, members).Error()
 	cancel()
 	c.metrics.ReleaseSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {

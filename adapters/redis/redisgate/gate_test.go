@@ -56,6 +56,8 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		"no_key":             {func(c *redisgate.BlockConfig) { c.Key = "" }, "redis gate: key must be set"},
 		"no_logger":          {func(c *redisgate.BlockConfig) { c.Logger = nil }, "redis gate: logger and registerer are required"},
 		"no_registerer":      {func(c *redisgate.BlockConfig) { c.Registerer = nil }, "redis gate: logger and registerer are required"},
+		"negative_headroom": {func(c *redisgate.BlockConfig) { c.Share = domain.SharePolicy{Enabled: true, Headroom: -1} },
+			"redis gate: fair share: headroom and critical reserve must not be negative (got -1, 0)"},
 		"hold_past_lease": {func(c *redisgate.BlockConfig) { c.Hold = time.Second },
 			"redis gate: lease must cover the hold and 0.1% of itself for clock drift, so that no slot's lease ends while a request holds it (got 1s, hold 1s: at least 1.002s)"},
 	} {

@@ -2,7 +2,6 @@ package redisgate_test
 
 import (
 	"context"
-	"github.com/1000x-rps-server/rps-server/domain"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/tests/infra"
 	"github.com/1000x-rps-server/rps-server/tests/infra/proxy"
 )

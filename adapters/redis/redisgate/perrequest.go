@@ -42,14 +42,22 @@ func NewPerRequestGate(ctx context.Context, client rueidis.Client, cfg Config) (
 	return &PerRequestGate{core: c}, nil
 }
 
-// Acquire implements ports.ConcurrencyGate.
-func (g *PerRequestGate) Acquire(ctx context.Context, id string, _ domain.Client) (ports.Slot, error) {
+// Acquire implements ports.ConcurrencyGate: acquire.lua without a share
+// policy, fair.lua with one (a refusal is then a *domain.Refusal).
+func (g *PerRequestGate) Acquire(ctx context.Context, id string, who domain.Client) (ports.Slot, error) {
 	if err := ctx.Err(); err != nil {
 		return ports.Slot{}, fmt.Errorf("redis gate: %w", err)
 	}
 	start := time.Now()
 	callCtx, cancel := context.WithTimeout(ctx, g.timeout)
-	reply, err := g.scripts.acquire.Exec(callCtx, g.client, g.keys, []string{id, g.capacityArg, g.leaseArg}).AsInt64()
+	var reply int64
+	var refusal *domain.Refusal
+	var err error
+	if g.share.Enabled {
+		reply, refusal, err = g.fairAcquire(callCtx, id, who, claims{})
+	} else {
+		reply, err = g.scripts.acquire.Exec(callCtx, g.client, g.keys[:2], []string{id, g.capacityArg, g.leaseArg}).AsInt64()
+	}
 	cancel()
 	g.metrics.AcquireSeconds.Observe(time.Since(start).Seconds())
 	if err == nil && reply == replyUndone {
@@ -68,8 +76,7 @@ func (g *PerRequestGate) Acquire(ctx context.Context, id string, _ domain.Client
 	}
 	switch {
 	case err == nil && reply == replyFull:
-		g.metrics.Acquires[gatemetrics.AtCapacity].Inc()
-		return ports.Slot{}, domain.ErrAtCapacity
+		return ports.Slot{}, g.refused(refusal)
 	case err == nil:
 		g.metrics.Acquires[gatemetrics.OK].Inc()
 		if prev, loaded := g.held.Swap(id, inRedis); !loaded || prev != inRedis {

@@ -15,8 +15,9 @@ const (
 	replyUndone  = 3 // the id was undone (its caller gave up on it); nothing changed
 )
 
-// acquireScript takes a slot in a sorted set whose members are slot ids and
-// whose scores are lease expiry times in ms, read from Redis's own clock
+// acquireScript is the acquire without a share policy. It takes a slot in
+// a sorted set whose members are slot ids and whose scores are lease
+// expiry times in ms, read from Redis's own clock
 // (TIME; Redis ≥ 5 replicates a script's effects, not the script, so this is
 // allowed) so the instances' clocks never matter. Expired leases are pruned
 // first: a crashed holder's slots come back without anyone's help.
@@ -27,10 +28,31 @@ const (
 // abandoned gate disappears, and an instance with a shorter lease (a rolling
 // change of config) can never cut short another instance's leases.
 // It is a file of its own so that tools outside Go (redis-benchmark in
-// deployments/scripts/bench-gate.sh) run exactly the same script.
+// deployments/scripts/bench-gate.sh) run exactly the same script. It prunes
+// without the share's bookkeeping: an instance with the share off beside
+// others with it on (a rolling change) may leave a crashed holder's count
+// until the share hash expires with its leases.
 //
 //go:embed acquire.lua
 var acquireScript string
+
+// shareScript is the fair share's bookkeeping (owners of slots, clients'
+// counts, the active clients and their weight), prepended to every script
+// that frees or prunes slots, so a slot freed by any path, a crash's
+// expired lease included, stops counting against its client.
+//
+//go:embed share.lua
+var shareScript string
+
+// fairScript is the acquire under a share policy: the rate (GCRA), then
+// domain.SharePolicy.Admit over counts kept beside the gate, in one atomic
+// call. Its cost does not grow with the number of clients: O(log capacity)
+// plus the leases and active clients that ended since the last call, each
+// pruned once. A block-mode instance passes with it the clients it served
+// locally and the slots it handed out, so the counts cover them too.
+//
+//go:embed fair.lua
+var fairScript string
 
 // releaseScript frees exactly the caller's slot; releasing twice, or after
 // the lease expired, removes nothing and is harmless.
@@ -77,21 +99,33 @@ var syncScript string
 // a resent take re-adds the same call id's members (counted once; one that
 // finds less room than the first run granted leaves the rest to their
 // lease), and a sync is idempotent.
+// A resent fair acquire renews the slot its first run took.
 type scripts struct {
-	acquire, release, undo *rueidis.Lua // both modes (release gives back a block's leases too)
-	take, sync             *rueidis.Lua // block mode
+	acquire, fair, release, undo *rueidis.Lua // both modes (release gives back a block's leases too)
+	take, sync                   *rueidis.Lua // block mode
 }
 
 func newScripts() scripts {
+	withShare := func(script string) *rueidis.Lua {
+		return rueidis.NewLuaScriptRetryable(shareScript + "\n" + script)
+	}
 	return scripts{
-		acquire: rueidis.NewLuaScriptRetryable(acquireScript), release: rueidis.NewLuaScriptRetryable(releaseScript),
-		undo: rueidis.NewLuaScriptRetryable(undoScript),
-		take: rueidis.NewLuaScriptRetryable(takeScript), sync: rueidis.NewLuaScriptRetryable(syncScript),
+		acquire: rueidis.NewLuaScriptRetryable(acquireScript), fair: withShare(fairScript),
+		release: withShare(releaseScript), undo: withShare(undoScript),
+		take: withShare(takeScript), sync: withShare(syncScript),
 	}
 }
 
 // undoneKey names the set of undone ids beside the gate key.
 func undoneKey(key string) string { return siblingKey(key, ":undone") }
+
+// The fair share's keys beside the gate key (share.lua says what they hold).
+func shareKey(key string) string  { return siblingKey(key, ":share") }
+func activeKey(key string) string { return siblingKey(key, ":clients") }
+func weightKey(key string) string { return siblingKey(key, ":weight") }
+func rateKey(key, client string) string {
+	return siblingKey(key, ":rate:"+client)
+}
 
 // siblingKey names a key beside the gate key, in the same Redis Cluster
 // slot: it reuses the key's {hash tag}, or makes the whole key the tag when

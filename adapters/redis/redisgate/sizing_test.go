@@ -2,13 +2,13 @@ package redisgate_test
 
 import (
 	"context"
-	"github.com/1000x-rps-server/rps-server/domain"
 	"testing"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/tests/infra"
 )
 

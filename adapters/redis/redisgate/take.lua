@@ -1,11 +1,12 @@
 -- Takes up to a block of slots for one instance (block mode). See scripts.go.
 -- KEYS[1] gate key, KEYS[2] its undone ids, KEYS[3] active instances,
--- KEYS[4] contention flag; ARGV[1] call id, ARGV[2] slots wanted,
+-- KEYS[4] contention flag, KEYS[5] the share hash; ARGV[1] call id, ARGV[2] slots wanted,
 -- ARGV[3] capacity, ARGV[4] lease in ms, ARGV[5] instance id,
 -- ARGV[6] contention window in ms.
 -- Returns {granted, contended, instances}: the members taken are
 -- call id .. ':' .. 1 … granted; granted -1: the call id was undone.
-local key, undone, insts, flag = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+-- share.lua is prepended.
+local key, undone, insts, flag, share = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local id, want, capacity, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local inst, window = ARGV[5], tonumber(ARGV[6])
 if redis.call('ZSCORE', undone, id) then
@@ -13,7 +14,7 @@ if redis.call('ZSCORE', undone, id) then
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+prune(key, share, now)
 local granted = math.max(0, math.min(want, capacity - redis.call('ZCARD', key)))
 if granted > 0 then
   local args = {}

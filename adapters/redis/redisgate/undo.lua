@@ -4,8 +4,9 @@
 -- KEYS[1] gate key, KEYS[2] its undone ids; ARGV[1] slot id (or a block
 -- take's call id), ARGV[2] lease in ms, ARGV[3] (a block take only) the
 -- slots it asked for: its members are id .. ':' .. 1 … that many.
+-- KEYS[3] (optional) the share hash. share.lua is prepended.
 -- Returns how many slots were freed.
-local key, undone, id, lease = KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2])
+local key, undone, share, id, lease = KEYS[1], KEYS[2], KEYS[3], ARGV[1], tonumber(ARGV[2])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', undone, '-inf', now)
@@ -13,11 +14,18 @@ redis.call('ZADD', undone, now + lease, id)
 if redis.call('PTTL', undone) < lease then
   redis.call('PEXPIRE', undone, lease)
 end
-if not ARGV[3] then
-  return redis.call('ZREM', key, id)
+local members = {id}
+if ARGV[3] then
+  members = {}
+  for i = 1, tonumber(ARGV[3]) do
+    members[i] = id .. ':' .. i
+  end
 end
 local freed = 0
-for i = 1, tonumber(ARGV[3]) do
-  freed = freed + redis.call('ZREM', key, id .. ':' .. i)
+for _, m in ipairs(members) do
+  if redis.call('ZREM', key, m) == 1 then
+    freed = freed + 1
+    unown(share, m)
+  end
 end
 return freed

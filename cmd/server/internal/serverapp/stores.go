@@ -50,7 +50,7 @@ func (p *serverPorts) openStores(ctx context.Context, cfg configs.Config, log *s
 
 // openMemoryStores opens the in-memory gate and idempotency store.
 func (p *serverPorts) openMemoryStores(cfg configs.Config, log *slog.Logger) error {
-	g, err := memgate.New(cfg.Gate.Capacity)
+	g, err := memgate.New(cfg.Gate.Capacity, domain.SharePolicy{})
 	if err != nil {
 		return fmt.Errorf("memory gate: %w", err)
 	}

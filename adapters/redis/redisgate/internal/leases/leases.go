@@ -22,18 +22,26 @@ type Config struct {
 	// Take and Sync are the gate's take.lua and sync.lua.
 	Take, Sync                             *rueidis.Lua
 	Key, Undone, Instances, ContentionFlag string
-	Capacity                               int
-	Lease                                  time.Duration
+	// Share, Active and Weight are the fair share's hash, active clients
+	// and their weight.
+	Share, Active, Weight string
+	Capacity              int
+	Lease                 time.Duration
 	// Window is how long a refusal marks the gate contended, and how long
 	// an instance counts as active after its last call.
 	Window time.Duration
+	// ClientWindow is how long a client counts as active after a sync
+	// reported it (domain.SharePolicy.Window).
+	ClientWindow time.Duration
 }
 
 // State is what Redis said of the gate: whether a take was refused lately,
-// and how many instances were active lately (at least 1).
+// how many instances were active lately (at least 1), and (from a sync) how
+// many clients.
 type State struct {
 	Contended bool
 	Instances int
+	Clients   int
 }
 
 // Calls is safe for concurrent use.
@@ -45,16 +53,17 @@ type Calls struct {
 	calls              atomic.Uint64
 	capacity           string
 	lease, window      string
+	clientWindow       string
 }
 
 // New returns the calls of one instance.
 func New(cfg Config) *Calls {
 	return &Calls{
 		client: cfg.Client, take: cfg.Take, sync: cfg.Sync,
-		takeKeys: []string{cfg.Key, cfg.Undone, cfg.Instances, cfg.ContentionFlag},
-		syncKeys: []string{cfg.Key, cfg.Instances, cfg.ContentionFlag},
+		takeKeys: []string{cfg.Key, cfg.Undone, cfg.Instances, cfg.ContentionFlag, cfg.Share},
+		syncKeys: []string{cfg.Key, cfg.Instances, cfg.ContentionFlag, cfg.Share, cfg.Active, cfg.Weight},
 		instance: uuid.NewString(), capacity: strconv.Itoa(cfg.Capacity),
-		lease: ms(cfg.Lease), window: ms(cfg.Window),
+		lease: ms(cfg.Lease), window: ms(cfg.Window), clientWindow: ms(cfg.ClientWindow),
 	}
 }
 
@@ -77,15 +86,16 @@ func (c *Calls) Take(ctx context.Context, want int) (call string, members []stri
 	return call, members, State{Contended: reply[1] == 1, Instances: int(reply[2])}, nil
 }
 
-// Sync gives back give, renews renew and says whether the instance still
-// holds leases (holding, after this call). lost are the members of renew
-// that Redis no longer has.
-func (c *Calls) Sync(ctx context.Context, holding int, give, renew []string) (lost []string, st State, err error) {
-	args := make([]string, 0, 5+len(give)+len(renew))
-	args = append(args, c.lease, c.instance, c.window, strconv.Itoa(holding), strconv.Itoa(len(give)))
-	args = append(append(args, give...), renew...)
+// Sync gives back give, renews renew, marks clients (weight|client)
+// active and says whether the instance still holds leases (holding, after
+// this call). lost are the members of renew that Redis no longer has.
+func (c *Calls) Sync(ctx context.Context, holding int, give, clients, renew []string) (lost []string, st State, err error) {
+	args := make([]string, 0, 7+len(give)+len(clients)+len(renew))
+	args = append(args, c.lease, c.instance, c.window, strconv.Itoa(holding), strconv.Itoa(len(give)),
+		strconv.Itoa(len(clients)), c.clientWindow)
+	args = append(append(append(args, give...), clients...), renew...)
 	reply, err := c.sync.Exec(ctx, c.client, c.syncKeys, args).ToArray()
-	if err == nil && len(reply) < 2 {
+	if err == nil && len(reply) < 3 {
 		err = fmt.Errorf("sync: unexpected reply of %d values", len(reply))
 	}
 	if err != nil {
@@ -93,17 +103,18 @@ func (c *Calls) Sync(ctx context.Context, holding int, give, renew []string) (lo
 	}
 	contended, errC := reply[0].AsInt64()
 	instances, errI := reply[1].AsInt64()
-	for _, m := range reply[2:] {
+	active, errA := reply[2].AsInt64()
+	for _, m := range reply[3:] {
 		s, err := m.ToString()
 		if err != nil {
 			return nil, State{}, fmt.Errorf("sync: lost member: %w", err)
 		}
 		lost = append(lost, s)
 	}
-	if err := errors.Join(errC, errI); err != nil {
+	if err := errors.Join(errC, errI, errA); err != nil {
 		return nil, State{}, fmt.Errorf("sync: %w", err)
 	}
-	return lost, State{Contended: contended == 1, Instances: int(instances)}, nil
+	return lost, State{Contended: contended == 1, Instances: int(instances), Clients: int(active)}, nil
 }
 
 func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }

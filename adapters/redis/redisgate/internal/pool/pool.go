@@ -39,6 +39,10 @@ type slot struct {
 	expires time.Time
 	freed   time.Time // when it last went back to the free list
 	lost    bool      // Redis no longer has it: dropped when released
+	// client is who holds it (fair share on); owned: Redis counts it
+	// against that client, so it goes back to Redis when released.
+	client string
+	owned  bool
 }
 
 // Pool is safe for concurrent use. Its lock is held only for map and slice
@@ -54,6 +58,8 @@ type Pool struct {
 	taking    map[uint64]chan struct{} // takes in flight by ticket, each closed when answered
 	tickets   uint64
 	contended bool      // a take was refused lately, by any instance (from Redis's last answer)
+	shared    bool      // the fair share decides each acquire in Redis: nothing stays here
+	unowned   bool      // shared, and some held slots are not yet counted against their clients
 	instances int       // instances active lately (from Redis's last answer), at least 1
 	renewed   time.Time // start of the last renewal that succeeded
 }
@@ -189,7 +195,7 @@ func (p *Pool) Put(id string, now time.Time) (giveBack string, held bool) {
 	if s.lost {
 		return "", true
 	}
-	if !p.fresh(s, now) || p.othersRefused() && len(p.leased) > p.share() {
+	if !p.fresh(s, now) || p.shared || s.owned || p.othersRefused() && len(p.leased) > p.share() {
 		p.drop(s)
 		return s.member, true
 	}
@@ -220,7 +226,7 @@ func (p *Pool) Sweep(now time.Time) (giveBack, renew []string, full bool) {
 		if s.lost {
 			continue
 		}
-		if p.othersRefused() || now.Sub(s.freed) >= p.cfg.Idle || !p.fresh(s, now) {
+		if p.othersRefused() || p.shared || now.Sub(s.freed) >= p.cfg.Idle || !p.fresh(s, now) {
 			delete(p.leased, s.member)
 			giveBack = append(giveBack, s.member)
 			continue
