@@ -50,7 +50,11 @@ func (p *serverPorts) openStores(ctx context.Context, cfg configs.Config, log *s
 
 // openMemoryStores opens the in-memory gate and idempotency store.
 func (p *serverPorts) openMemoryStores(cfg configs.Config, log *slog.Logger) error {
-	g, err := memgate.New(cfg.Gate.Capacity, domain.SharePolicy{})
+	share, err := sharePolicy(cfg)
+	if err != nil {
+		return err
+	}
+	g, err := memgate.New(cfg.Gate.Capacity, share)
 	if err != nil {
 		return fmt.Errorf("memory gate: %w", err)
 	}
@@ -74,11 +78,16 @@ type redisStores struct {
 // openRedisStores opens the Redis gate and idempotency store on client. The
 // store first: it has nothing to undo when the gate then fails.
 func openRedisStores(ctx context.Context, client rueidis.Client, cfg configs.Config, log *slog.Logger, reg prometheus.Registerer) (*redisStores, error) {
+	share, err := sharePolicy(cfg)
+	if err != nil {
+		return nil, err
+	}
 	idem, err := newRedisIdempotency(client, cfg, log)
 	if err != nil {
 		return nil, err
 	}
 	gc := redisgate.Config{
+		Share:          share,
 		Key:            cfg.Gate.Key,
 		Capacity:       cfg.Gate.Capacity,
 		Lease:          cfg.GateLease(),
