@@ -15,7 +15,9 @@
 // and its offset may be committed, so one bad reply never stalls its
 // partition. At most twice Concurrency tasks are held unsettled. Poison
 // tasks (undecodable, unroutable, of an unknown kind) are counted, copied to
-// the dead-letter topic when one is set, and count as answered. A fatal
+// the dead-letter topic when one is set, and count as answered; so does a
+// task older than MaxTaskAge, skipped unrun (its request is long gone, and
+// the issuance ledger may have forgotten it). A fatal
 // client error (the producer's idempotence lost, the brokers refusing the
 // consumer group protocol) ends Run with an error: what is unanswered is
 // redelivered.
