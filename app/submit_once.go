@@ -26,7 +26,8 @@ type SubmitOnceConfig struct {
 	// abandoned key), which runs detached from the request so a client that
 	// leaves still gets its answer on retry.
 	StoreTimeout time.Duration
-	// NewID makes the task id and the claim token a key gets on its first run.
+	// NewID makes the task id (marked as keyed, domain.KeyedTaskID) and the
+	// claim token a key gets on its first run.
 	NewID func() string
 	// Logger receives the failures nobody else can report (an outcome that
 	// could not be stored).
@@ -68,7 +69,8 @@ type TaskRunner interface {
 // no worker) forgets its key: neither leaves anything behind. After a 5xx or
 // a 504 the key runs again, as the same task id the key was first given, so
 // the worker's issuance ledger answers the re-run with the code it may
-// already have issued, never a second one. Requests without a key pass
+// already have issued, never a second one; that id is marked as keyed
+// (domain.KeyedTaskID), so the ledger keeps its record as long as the key. Requests without a key pass
 // through to the runner unchanged.
 type SubmitOnce struct {
 	runner TaskRunner
@@ -116,7 +118,7 @@ func (s *SubmitOnce) SubmitOnce(ctx context.Context, client domain.Client, key s
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RunTimeout) // the lease counts on it
 	defer cancel()
 	entry, err := s.store.Begin(ctx, key, ports.Claim{
-		Fingerprint: fingerprint(kind), TaskID: s.cfg.NewID(), Token: s.cfg.NewID(), Lease: s.lease,
+		Fingerprint: fingerprint(kind), TaskID: domain.KeyedTaskID(s.cfg.NewID()), Token: s.cfg.NewID(), Lease: s.lease,
 	})
 	if err != nil {
 		return domain.Outcome{}, fmt.Errorf("idempotency key: %w", err)

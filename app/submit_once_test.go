@@ -65,8 +65,8 @@ func TestSubmitOnce_RunsAsTheKeysTaskAndStoresTheCode(t *testing.T) {
 			assert.Len(t, c.Fingerprint, 16, "a fixed-size digest of the request")
 			assert.NotContains(t, c.Fingerprint, string(domain.KindGiftCode), "never the client's input")
 			assert.Equal(t, onceConfig(io.Discard).Lease(), c.Lease)
-			assert.ElementsMatch(t, []string{"once-1", "once-2"}, []string{c.TaskID, c.Token},
-				"a fresh key's task id and token come from SubmitOnce's own id generator")
+			assert.ElementsMatch(t, []string{domain.KeyedTaskID("once-1"), "once-2"}, []string{c.TaskID, c.Token},
+				"a fresh key's task id (marked as keyed, so workers keep its record as long as the key) and token come from SubmitOnce's own id generator")
 			return claimed, nil
 		})
 	// The task is the key's; the slot is this attempt's (SubmitTask's id).

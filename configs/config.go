@@ -212,11 +212,17 @@ type WorkerConfig struct {
 	// DrainTimeout bounds the drain after SIGTERM; tasks unanswered then
 	// are left uncommitted and redelivered to the group.
 	DrainTimeout time.Duration `koanf:"drain_timeout"`
-	// LedgerTTL is how long the value issued for a task is remembered (in
-	// Redis, under LedgerPrefix + task id), so a task Kafka redelivers within
-	// that time gets the same value. It must outlast any redelivery: the
-	// time a crashed worker's tasks may wait for another worker.
-	LedgerTTL    time.Duration `koanf:"ledger_ttl"`
+	// LedgerTTL is how long the value issued for a keyed task (one run
+	// under an Idempotency-Key) is remembered, in Redis under LedgerPrefix +
+	// task id: the key reruns its task as the same id until the key
+	// expires, so keep it at least the servers' idempotency.ttl.
+	LedgerTTL time.Duration `koanf:"ledger_ttl"`
+	// LedgerWindow is how long the value issued for any other task is
+	// remembered: through its redeliveries, as a worker runs no task older
+	// than half of it (MaxTaskAge). It bounds the ledger's memory to the
+	// rate times the window (docs/operations-ledger.md); a LedgerTTL below
+	// it shortens it (LedgerRecordWindow).
+	LedgerWindow time.Duration `koanf:"ledger_window"`
 	LedgerPrefix string        `koanf:"ledger_prefix"`
 	// DeadLetterTopic receives a copy of each task a worker can never
 	// process (undecodable, unknown kind), with the reason in a header;
@@ -276,7 +282,8 @@ type DebugConfig struct {
 // (in Redis when redis.url is set, in memory otherwise).
 type IdempotencyConfig struct {
 	// TTL is how long a key's outcome is kept for retries. Keep it no longer
-	// than worker.ledger_ttl: a retry after a 5xx relies on the ledger.
+	// than the workers' worker.ledger_ttl: a retry after a 5xx relies on the
+	// ledger's record of the key's task.
 	TTL    time.Duration `koanf:"ttl"`
 	Prefix string        `koanf:"prefix"` // Redis key prefix
 	// Capacity bounds the keys the in-memory store (no Redis) keeps; a new
@@ -324,6 +331,21 @@ func (c Config) GateLease() time.Duration { return c.Task.ReplyTimeout + c.Gate.
 // gate.release_timeout. The lease must cover it (the gate's rules, run at
 // start).
 func (c Config) GateHold() time.Duration { return c.Task.ReplyTimeout + c.Gate.ReleaseTimeout }
+
+// LedgerRecordWindow is how long the ledger keeps an unkeyed task's
+// record: worker.ledger_window, or worker.ledger_ttl when that is shorter
+// (a config that shortened every record with it still does).
+func (c Config) LedgerRecordWindow() time.Duration {
+	return min(c.Worker.LedgerWindow, c.Worker.LedgerTTL)
+}
+
+// MaxTaskAge is the oldest task a worker runs: half the ledger's window.
+// Any task still run is then younger than its record, which was written
+// after the task was sent, so a redelivery always finds what was issued;
+// the other half allows for the clocks of servers, workers and Redis to
+// differ. An older task's request has long stopped waiting (the startup
+// rules keep it well past task.reply_timeout), so it is skipped.
+func (c Config) MaxTaskAge() time.Duration { return c.LedgerRecordWindow() / 2 }
 
 // UsesRedis reports whether the gate is shared through Redis.
 func (c Config) UsesRedis() bool { return c.Redis.URL != "" }
@@ -388,6 +410,7 @@ func Default() Config {
 			AdminAddr:      "0.0.0.0:9100",
 			DrainTimeout:   30 * time.Second,
 			LedgerTTL:      24 * time.Hour,
+			LedgerWindow:   10 * time.Minute,
 			LedgerPrefix:   "rps:issued:",
 			Watch:          true,
 			RebalanceGrace: 30 * time.Second,

@@ -114,3 +114,13 @@ func TestResultErr(t *testing.T) {
 	require.ErrorIs(t, err, domain.ErrTaskFailed)
 	require.ErrorContains(t, err, "boom")
 }
+
+// A keyed task is told apart by its id alone, so a worker needs nothing
+// else from the message; the ids servers make for other tasks (UUIDs, the
+// Python original's too) never look keyed.
+func TestKeyedTaskID(t *testing.T) {
+	id := "6f1c2b9e-3d4a-4e5f-8a7b-1c2d3e4f5a6b"
+	assert.True(t, domain.IsKeyedTask(domain.KeyedTaskID(id)))
+	assert.False(t, domain.IsKeyedTask(id))
+	assert.NotEqual(t, id, domain.KeyedTaskID(id))
+}

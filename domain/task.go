@@ -1,6 +1,9 @@
 package domain
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Kind names what a task asks for. It travels in the task message as the
 // original's "action" field.
@@ -74,3 +77,15 @@ func (r Result) Err() error {
 	}
 	return fmt.Errorf("%w: %s", ErrTaskFailed, r.Error)
 }
+
+// keyedMark starts the id of a task run under a client's idempotency key.
+const keyedMark = "k-"
+
+// KeyedTaskID marks id as the task of an idempotency key. A key's task may
+// run again, as the same id, for as long as the key lives, so what a worker
+// issued for it must be remembered that long; an unmarked task only needs
+// its record through its own redeliveries, a much shorter window.
+func KeyedTaskID(id string) string { return keyedMark + id }
+
+// IsKeyedTask reports whether id was made by KeyedTaskID.
+func IsKeyedTask(id string) bool { return strings.HasPrefix(id, keyedMark) }

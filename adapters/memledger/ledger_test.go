@@ -10,7 +10,7 @@ import (
 )
 
 func TestContract(t *testing.T) {
-	contract.TestLedger(t, func(_ *testing.T, ttl time.Duration) ports.IssuanceLedger {
-		return memledger.New(ttl)
+	contract.TestLedger(t, func(_ *testing.T, window, keyedTTL time.Duration) ports.IssuanceLedger {
+		return memledger.NewWindowed(window, keyedTTL)
 	})
 }

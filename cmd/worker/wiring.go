@@ -74,6 +74,7 @@ func (w *workerApp) open(ctx context.Context, cfg configs.Config, log *slog.Logg
 		Registerer:      reg,
 		Tracing:         w.tracing,
 		DeadLetterTopic: cfg.Worker.DeadLetterTopic,
+		MaxTaskAge:      cfg.MaxTaskAge(),
 		Kinds:           tasks.Kinds(),
 	}, proc)
 	if err != nil {
@@ -111,9 +112,10 @@ func (w *workerApp) exactlyOnce(ctx context.Context, cfg configs.Config, tasks p
 	}
 	w.closers.AddFunc(client.Close)
 	ledger, err := redisledger.New(client, redisledger.Config{
-		Prefix: cfg.Worker.LedgerPrefix, TTL: cfg.Worker.LedgerTTL, CommandTimeout: cfg.Redis.CommandTimeout,
-		Registerer: reg,
-		Logger:     log,
+		Prefix: cfg.Worker.LedgerPrefix, TTL: cfg.Worker.LedgerTTL, Window: cfg.LedgerRecordWindow(),
+		CommandTimeout: cfg.Redis.CommandTimeout,
+		Registerer:     reg,
+		Logger:         log,
 	})
 	if err != nil {
 		return nil, err
@@ -128,7 +130,8 @@ func (w *workerApp) exactlyOnce(ctx context.Context, cfg configs.Config, tasks p
 	if err != nil {
 		return nil, err
 	}
-	log.Info("issuance: exactly-once per task (redis ledger)", "ttl", cfg.Worker.LedgerTTL.String(), "prefix", cfg.Worker.LedgerPrefix)
+	log.Info("issuance: exactly-once per task (redis ledger)", "ttl", cfg.Worker.LedgerTTL.String(),
+		"window", cfg.LedgerRecordWindow().String(), "max_task_age", cfg.MaxTaskAge().String(), "prefix", cfg.Worker.LedgerPrefix)
 	return proc, nil
 }
 

@@ -11,18 +11,20 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/ports"
 )
 
-// NewLedger makes an empty ledger whose records live for ttl, isolated from
-// every other ledger the suite makes.
-type NewLedger func(t *testing.T, ttl time.Duration) ports.IssuanceLedger
+// NewLedger makes an empty ledger whose records live for window, those of
+// keyed tasks (domain.KeyedTaskID) for keyedTTL, isolated from every other
+// ledger the suite makes.
+type NewLedger func(t *testing.T, window, keyedTTL time.Duration) ports.IssuanceLedger
 
 // TestLedger runs the IssuanceLedger contract against newLedger.
 func TestLedger(t *testing.T, newLedger NewLedger) {
 	ctx := context.Background()
 	t.Run("first_record_wins", func(t *testing.T) {
-		l := newLedger(t, time.Minute)
+		l := newLedger(t, time.Minute, time.Minute)
 		task := uuid.NewString()
 		got, err := l.Record(ctx, task, "A")
 		require.NoError(t, err)
@@ -32,7 +34,7 @@ func TestLedger(t *testing.T, newLedger NewLedger) {
 		assert.Equal(t, "A", got, "a redelivered task gets the first value")
 	})
 	t.Run("tasks_are_independent", func(t *testing.T) {
-		l := newLedger(t, time.Minute)
+		l := newLedger(t, time.Minute, time.Minute)
 		a, err := l.Record(ctx, uuid.NewString(), "A")
 		require.NoError(t, err)
 		b, err := l.Record(ctx, uuid.NewString(), "B")
@@ -40,7 +42,7 @@ func TestLedger(t *testing.T, newLedger NewLedger) {
 		assert.Equal(t, []string{"A", "B"}, []string{a, b})
 	})
 	t.Run("concurrent_records_agree_on_one_value", func(t *testing.T) {
-		l := newLedger(t, time.Minute)
+		l := newLedger(t, time.Minute, time.Minute)
 		task := uuid.NewString()
 		got := make([]string, 20)
 		var wg sync.WaitGroup
@@ -58,7 +60,7 @@ func TestLedger(t *testing.T, newLedger NewLedger) {
 	})
 	t.Run("a_record_lives_for_its_ttl_then_expires", func(t *testing.T) {
 		const ttl = time.Second
-		l := newLedger(t, ttl)
+		l := newLedger(t, ttl, time.Hour)
 		task := uuid.NewString()
 		written := time.Now() // the record is written after this, so it lives past written+ttl
 		_, err := l.Record(ctx, task, "A")
@@ -86,5 +88,23 @@ func TestLedger(t *testing.T, newLedger NewLedger) {
 			v, err := l.Record(ctx, task, "C")
 			return err == nil && v == "C"
 		}, 2*ttl, ttl/20, "the record outlived its TTL")
+	})
+	t.Run("a_keyed_record_outlives_the_window", func(t *testing.T) {
+		// A keyed task may run again as long as its idempotency key lives,
+		// so its record stays after the window that bounds every other.
+		const window = time.Second
+		l := newLedger(t, window, time.Hour)
+		plain, keyed := uuid.NewString(), domain.KeyedTaskID(uuid.NewString())
+		for _, task := range []string{plain, keyed} {
+			_, err := l.Record(ctx, task, "A")
+			require.NoError(t, err)
+		}
+		require.Eventually(t, func() bool {
+			v, err := l.Record(ctx, plain, "C")
+			return err == nil && v == "C"
+		}, 3*window, window/20, "the plain record outlived the window")
+		v, err := l.Record(ctx, keyed, "B")
+		require.NoError(t, err)
+		assert.Equal(t, "A", v, "the keyed record was gone with the window")
 	})
 }

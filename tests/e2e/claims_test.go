@@ -16,6 +16,7 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/google/uuid"
+	"github.com/redis/rueidis"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -83,39 +84,62 @@ func TestClaim_ServerDrainsAnInFlightRequestAndDeletesItsReplyTopic(t *testing.T
 
 // "Every response carries X-Request-ID … the id travels with the task to
 // the worker and into every log line of the request", and the worker keeps
-// each issued code worker.ledger_ttl.
+// each issued code worker.ledger_window, a keyed request's
+// worker.ledger_ttl (its key may run the task again until then).
 func TestClaim_RequestIDInTheWorkersLogAndTheLedgerTTL(t *testing.T) {
 	in := needInfra(t)
-	const ttl = 7 * time.Minute
-	s := newStack(t, in, "LOG_LEVEL=debug", "RPS_WORKER__LEDGER_TTL=7m")
+	const ttl, window = 7 * time.Minute, 4 * time.Minute
+	s := newStack(t, in, "LOG_LEVEL=debug", "RPS_WORKER__LEDGER_TTL=7m", "RPS_WORKER__LEDGER_WINDOW=4m")
 	worker := s.startWorker(t)
 	base := s.startServer(t)
-	assert.Equal(t, "7m0s", waitLog(t, worker, "issuance: exactly-once per task (redis ledger)")["ttl"])
+	started := waitLog(t, worker, "issuance: exactly-once per task (redis ledger)")
+	assert.Equal(t, "7m0s", started["ttl"])
+	assert.Equal(t, "4m0s", started["window"])
+	assert.Equal(t, "2m0s", started["max_task_age"])
 
+	post := func(header, value string) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, base+"/queue", nil)
+		require.NoError(t, err)
+		req.Header.Set(header, value)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		if header == "X-Request-ID" {
+			assert.Equal(t, value, resp.Header.Get("X-Request-ID"))
+		}
+	}
 	id := "claim-" + uuid.NewString()
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, base+"/queue", nil)
-	require.NoError(t, err)
-	req.Header.Set("X-Request-ID", id)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	assert.Equal(t, id, resp.Header.Get("X-Request-ID"))
-
+	post("X-Request-ID", id)
 	rec := waitLog(t, worker, "task done")
 	assert.Equal(t, id, rec["request_id"], "the worker's line about the task names its request")
 
-	// The one task's record lives ledger_ttl (PTTL counts down from it).
+	// The task's record lives the window (PTTL counts down from it).
 	c := in.redis
 	keys, err := c.Do(context.Background(), c.B().Keys().Pattern(s.ledgerPrefix+"*").Build()).AsStrSlice()
 	require.NoError(t, err)
 	require.Len(t, keys, 1)
-	pttl, err := c.Do(context.Background(), c.B().Pttl().Key(keys[0]).Build()).AsInt64()
+	left := pttl(t, c, keys[0])
+	assert.LessOrEqual(t, left, window)
+	assert.Greater(t, left, window-time.Minute, "the record is kept worker.ledger_window, not a default")
+
+	// A keyed request's record lives ledger_ttl.
+	post("Idempotency-Key", "claim-"+uuid.NewString())
+	keyed, err := c.Do(context.Background(), c.B().Keys().Pattern(s.ledgerPrefix+"k-*").Build()).AsStrSlice()
 	require.NoError(t, err)
-	left := time.Duration(pttl) * time.Millisecond
+	require.Len(t, keyed, 1)
+	left = pttl(t, c, keyed[0])
 	assert.LessOrEqual(t, left, ttl)
-	assert.Greater(t, left, ttl-time.Minute, "the record is kept worker.ledger_ttl, not a default")
+	assert.Greater(t, left, ttl-time.Minute, "the keyed record is kept worker.ledger_ttl, not a default")
+}
+
+func pttl(t *testing.T, c rueidis.Client, key string) time.Duration {
+	t.Helper()
+	ms, err := c.Do(context.Background(), c.B().Pttl().Key(key).Build()).AsInt64()
+	require.NoError(t, err)
+	return time.Duration(ms) * time.Millisecond
 }
 
 // "The ledger needs REDIS_URL on the workers; without it a worker warns that

@@ -43,6 +43,7 @@ type metrics struct {
 	replyErrors prometheus.Counter
 	orphans     prometheus.Counter
 	legacy      prometheus.Counter
+	stale       prometheus.Counter
 }
 
 // newMetrics makes the worker's metrics and registers them in reg with lag,
@@ -79,6 +80,9 @@ func newMetrics(reg prometheus.Registerer, lag prometheus.Collector) (*metrics, 
 		orphans: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rps_worker_orphan_replies_total", Help: "Replies dropped because their reply topic is gone (the server instance that asked shut down).",
 		}),
+		stale: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rps_worker_stale_tasks_total", Help: "Tasks skipped unrun because they were older than the oldest a worker runs (half worker.ledger_window): their requests stopped waiting long before, and their ledger records may be gone.",
+		}),
 		legacy: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rps_worker_legacy_tasks_total", Help: "Tasks without reply_to (sent by the Python original's servers), answered on the shared results topic.",
 		}),
@@ -101,5 +105,5 @@ func newMetrics(reg prometheus.Registerer, lag prometheus.Collector) (*metrics, 
 	} {
 		m.undelivered.WithLabelValues(r)
 	}
-	return m, observability.RegisterAll(reg, m.processed, m.poison, m.deadLetters, m.undelivered, m.processing, m.queueWait, m.inFlight, m.committed, m.replyErrors, m.orphans, m.legacy, lag)
+	return m, observability.RegisterAll(reg, m.processed, m.poison, m.deadLetters, m.undelivered, m.processing, m.queueWait, m.inFlight, m.committed, m.replyErrors, m.orphans, m.legacy, m.stale, lag)
 }

@@ -15,7 +15,9 @@
 // and its offset may be committed, so one bad reply never stalls its
 // partition. At most twice Concurrency tasks are held unsettled. Poison
 // tasks (undecodable, unroutable, of an unknown kind) are counted, copied to
-// the dead-letter topic when one is set, and count as answered. A fatal
+// the dead-letter topic when one is set, and count as answered; so does a
+// task older than MaxTaskAge, skipped unrun (its request is long gone, and
+// the issuance ledger may have forgotten it). A fatal
 // client error (the producer's idempotence lost, the brokers refusing the
 // consumer group protocol) ends Run with an error: what is unanswered is
 // redelivered.
@@ -85,6 +87,12 @@ type Config struct {
 	// where from in headers (deadletter.go); it is created at start if
 	// missing. Optional: empty only counts and logs poison tasks.
 	DeadLetterTopic string
+	// MaxTaskAge is the oldest task run, by its message's timestamp: an
+	// older one (redelivered after a long outage of the group) is settled
+	// unrun, as its request stopped waiting long before and the issuance
+	// ledger may have forgotten what was issued for it. Optional: zero runs
+	// every task. CheckMaxTaskAge says what is valid.
+	MaxTaskAge time.Duration
 	// Kinds lists the task kinds the processor runs: a task of another kind
 	// is poison (answered with an error without running it, and
 	// dead-lettered). Optional: empty hands every kind to the processor.
@@ -101,6 +109,8 @@ func (c *Config) check() error {
 		return fmt.Errorf("worker: concurrency must be at least 1 (got %d)", c.Concurrency)
 	case c.DrainTimeout <= 0:
 		return fmt.Errorf("worker: drain timeout must be positive (got %s)", c.DrainTimeout)
+	case c.MaxTaskAge < 0:
+		return fmt.Errorf("worker: max task age must not be negative (got %s)", c.MaxTaskAge)
 	case c.Logger == nil || c.Registerer == nil:
 		return errors.New("worker: logger and registerer are required")
 	}

@@ -65,6 +65,15 @@ func (w *Runner) dispatch(ctx context.Context, m *kafka.Message) {
 		w.poison(m, tk, task, replyTo, reason, err)
 		return
 	}
+	if age, stale := w.stale(m); stale {
+		w.metrics.stale.Inc()
+		w.failures.warn(observability.WithRequestID(context.Background(), task.RequestID), "stale",
+			"task older than the oldest a worker runs; skipped unrun", "correlation_id", task.ID,
+			"age", age.Round(time.Millisecond).String(), "max_task_age", w.cfg.MaxTaskAge.String(),
+			"partition", tk.Partition, "offset", tk.Offset)
+		w.settle(&reply{ticket: tk}, true)
+		return
+	}
 	select {
 	case w.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -109,6 +118,16 @@ func (w *Runner) decode(m *kafka.Message) (task domain.Task, replyTo, poison str
 		return task, replyTo, poisonUnknownKind, fmt.Errorf("%w: %q", domain.ErrUnknownKind, task.Kind)
 	}
 	return task, replyTo, "", nil
+}
+
+// stale reports whether m is older than MaxTaskAge, and its age. A message
+// without a timestamp (TimestampNotAvailable) is never stale.
+func (w *Runner) stale(m *kafka.Message) (time.Duration, bool) {
+	if w.cfg.MaxTaskAge <= 0 || m.TimestampType == kafka.TimestampNotAvailable || m.Timestamp.IsZero() {
+		return 0, false
+	}
+	age := time.Since(m.Timestamp)
+	return age, age > w.cfg.MaxTaskAge
 }
 
 // poison settles a task that can never be processed: counted, logged once

@@ -72,7 +72,7 @@ func TestTLSAndACL(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, ports.Claimed, entry.State)
 
-		ledger, err := redisledger.New(client, redisledger.Config{Prefix: "issued:", TTL: time.Minute, CommandTimeout: time.Second,
+		ledger, err := redisledger.New(client, redisledger.Config{Prefix: "issued:", TTL: time.Minute, Window: time.Minute, CommandTimeout: time.Second,
 			Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler)})
 		require.NoError(t, err)
 		defer ledger.Close()

@@ -20,6 +20,7 @@ var errClosed = errors.New("ledger closed")
 // flusher never waits for a caller that stopped listening.
 type pending struct {
 	key, value string
+	ttl        time.Duration // how long the record lives
 	queued     time.Time
 	done       chan outcome
 }
@@ -39,7 +40,6 @@ type outcome struct {
 // and one read on each side instead of one per task.
 type committer struct {
 	client  rueidis.Client
-	ttl     time.Duration
 	timeout time.Duration
 	sizes   func(n int) // observes each batch's size
 	// pendings recycles the pending of a call that got its answer (one
@@ -56,9 +56,9 @@ type committer struct {
 	exited chan struct{} // closed when the flusher has answered everyone
 }
 
-func newCommitter(client rueidis.Client, ttl, timeout time.Duration, sizes func(int)) *committer {
+func newCommitter(client rueidis.Client, timeout time.Duration, sizes func(int)) *committer {
 	c := &committer{
-		client: client, ttl: ttl, timeout: timeout, sizes: sizes,
+		client: client, timeout: timeout, sizes: sizes,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), exited: make(chan struct{}),
 	}
 	c.pendings.New = func() any { return &pending{done: make(chan outcome, 1)} }
@@ -66,12 +66,13 @@ func newCommitter(client rueidis.Client, ttl, timeout time.Duration, sizes func(
 	return c
 }
 
-// add queues key=value for the next flush; it fails once the ledger closed.
+// add queues key=value, to live ttl, for the next flush; it fails once the
+// ledger closed.
 // Its answer comes on the pending's done within the command timeout of
 // queued; once read, the pending goes back with release.
-func (c *committer) add(key, value string, queued time.Time) (*pending, error) {
+func (c *committer) add(key, value string, ttl time.Duration, queued time.Time) (*pending, error) {
 	p, _ := c.pendings.Get().(*pending)
-	p.key, p.value, p.queued = key, value, queued
+	p.key, p.value, p.ttl, p.queued = key, value, ttl, queued
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -144,7 +145,7 @@ func (c *committer) flush(batch []*pending) {
 	c.sizes(len(batch))
 	cmds := make(rueidis.Commands, len(batch))
 	for i, p := range batch {
-		cmds[i] = c.client.B().Set().Key(p.key).Value(p.value).Nx().Get().Px(c.ttl).Build()
+		cmds[i] = c.client.B().Set().Key(p.key).Value(p.value).Nx().Get().Px(p.ttl).Build()
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), batch[0].queued.Add(c.timeout))
 	defer cancel()

@@ -27,7 +27,7 @@ func pausable(t *testing.T) (*redisledger.Ledger, *infra.ThrowawayRedis, *promet
 	reg := prometheus.NewRegistry()
 	client := infra.AdapterClient(t, r.URL(), func(c *redisclient.Config) { c.CommandTimeout = 30 * time.Second })
 	l, err := redisledger.New(client, redisledger.Config{
-		Prefix: "test:", TTL: time.Minute, CommandTimeout: 30 * time.Second,
+		Prefix: "test:", TTL: time.Minute, Window: time.Minute, CommandTimeout: 30 * time.Second,
 		Registerer: reg, Logger: slog.New(slog.DiscardHandler),
 	})
 	require.NoError(t, err)
@@ -124,7 +124,7 @@ func TestRedisGone_EveryCallFails(t *testing.T) {
 	r := infra.StartRedis(t)
 	client := infra.AdapterClient(t, r.URL(), func(c *redisclient.Config) { c.DialTimeout = 200 * time.Millisecond })
 	l, err := redisledger.New(client, redisledger.Config{
-		Prefix: "test:", TTL: time.Minute, CommandTimeout: time.Second,
+		Prefix: "test:", TTL: time.Minute, Window: time.Minute, CommandTimeout: time.Second,
 		Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler),
 	})
 	require.NoError(t, err)

@@ -57,7 +57,7 @@ func BenchmarkRecord(b *testing.B) {
 	client := infra.AdapterClient(b, url, func(c *redisclient.Config) { c.MaxFlushDelay = 20 * time.Microsecond })
 	reg := prometheus.NewRegistry()
 	batched, err := redisledger.New(client, redisledger.Config{
-		Prefix: "bench:", TTL: ttl, CommandTimeout: time.Second,
+		Prefix: "bench:", TTL: ttl, Window: ttl, CommandTimeout: time.Second,
 		Registerer: reg, Logger: slog.New(slog.DiscardHandler),
 	})
 	require.NoError(b, err)

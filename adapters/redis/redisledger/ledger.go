@@ -4,6 +4,11 @@
 // Redis together, one pipeline per batch (a group commit, batch.go); each
 // key stays <prefix><task id>, so a cluster client routes it by its own
 // slot and a redelivered task finds its record whichever version wrote it.
+//
+// A record lives only as long as its task can still run again: a keyed
+// task's (domain.IsKeyedTask: its idempotency key reruns it as the same id)
+// for TTL, any other for Window, which bounds the memory the ledger holds
+// to the rate times the window (docs/operations-ledger.md).
 package redisledger
 
 import (
@@ -27,9 +32,14 @@ import (
 type Config struct {
 	// Prefix starts every key: <prefix><task id>.
 	Prefix string
-	// TTL is how long a record lives. It must outlast any redelivery: a task
-	// redelivered after its record expired would issue a second value.
+	// TTL is how long a keyed task's record lives. Its idempotency key may
+	// run it again, as the same id, until the key expires: TTL must be at
+	// least the key's TTL, or a retry could be issued a second value.
 	TTL time.Duration
+	// Window is how long any other task's record lives. It must outlast the
+	// task's redeliveries: the worker runs no task older than half of it
+	// (configs.Config.MaxTaskAge), so none can come after its record expired.
+	Window time.Duration
 	// CommandTimeout bounds each batch's pipeline.
 	CommandTimeout time.Duration
 	Registerer     prometheus.Registerer
@@ -66,7 +76,7 @@ func New(client rueidis.Client, cfg Config) (*Ledger, error) {
 	return &Ledger{
 		client: client, cfg: cfg, metrics: m,
 		outage:  observability.NewOutage(cfg.Logger, "redis ledger", "tasks_failed"),
-		commits: newCommitter(client, cfg.TTL, cfg.CommandTimeout, m.observeBatch),
+		commits: newCommitter(client, cfg.CommandTimeout, m.observeBatch),
 	}, nil
 }
 
@@ -77,6 +87,8 @@ func (cfg Config) validate() error {
 		return errors.New("redisledger: prefix must be set")
 	case cfg.TTL < time.Millisecond:
 		return fmt.Errorf("redisledger: ttl must be at least 1ms (got %s)", cfg.TTL)
+	case cfg.Window < time.Millisecond || cfg.Window > cfg.TTL:
+		return fmt.Errorf("redisledger: window must be at least 1ms and at most the ttl %s (got %s)", cfg.TTL, cfg.Window)
 	case cfg.CommandTimeout <= 0:
 		return fmt.Errorf("redisledger: command timeout must be positive (got %s)", cfg.CommandTimeout)
 	case cfg.Registerer == nil:
@@ -87,8 +99,9 @@ func (cfg Config) validate() error {
 	return nil
 }
 
-// Record implements ports.IssuanceLedger with SET key value NX GET PX ttl:
-// nil means this call stored value; otherwise Redis returns the earlier one.
+// Record implements ports.IssuanceLedger with SET key value NX GET PX ttl
+// (the TTL for a keyed task, else the window): nil means this call stored
+// value; otherwise Redis returns the earlier one.
 // The command goes in the next batch; the call waits for its own reply at
 // most the command timeout, or until ctx ends. A call that stops waiting
 // fails (its task is redelivered) even if its command still runs: the
@@ -96,7 +109,11 @@ func (cfg Config) validate() error {
 func (l *Ledger) Record(ctx context.Context, taskID, value string) (string, error) {
 	start := time.Now()
 	var res outcome
-	p, err := l.commits.add(l.cfg.Prefix+taskID, value, start)
+	keep := l.cfg.Window
+	if domain.IsKeyedTask(taskID) {
+		keep = l.cfg.TTL
+	}
+	p, err := l.commits.add(l.cfg.Prefix+taskID, value, keep, start)
 	if err == nil {
 		select {
 		case res = <-p.done:

@@ -25,15 +25,15 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func newLedger(t *testing.T, client rueidis.Client, ttl time.Duration) *redisledger.Ledger {
+func newLedger(t *testing.T, client rueidis.Client, window, keyedTTL time.Duration) *redisledger.Ledger {
 	t.Helper()
-	return newLedgerOn(t, client, ttl, prometheus.NewRegistry())
+	return newLedgerOn(t, client, window, keyedTTL, prometheus.NewRegistry())
 }
 
-func newLedgerOn(t *testing.T, client rueidis.Client, ttl time.Duration, reg prometheus.Registerer) *redisledger.Ledger {
+func newLedgerOn(t *testing.T, client rueidis.Client, window, keyedTTL time.Duration, reg prometheus.Registerer) *redisledger.Ledger {
 	t.Helper()
 	l, err := redisledger.New(client, redisledger.Config{
-		Prefix: "test:" + uuid.NewString()[:8] + ":", TTL: ttl,
+		Prefix: "test:" + uuid.NewString()[:8] + ":", TTL: keyedTTL, Window: window,
 		CommandTimeout: time.Second, Registerer: reg, Logger: slog.New(slog.DiscardHandler),
 	})
 	require.NoError(t, err)
@@ -43,8 +43,8 @@ func newLedgerOn(t *testing.T, client rueidis.Client, ttl time.Duration, reg pro
 
 func TestContract(t *testing.T) {
 	client := infra.AdapterClient(t, infra.RedisURL(t))
-	contract.TestLedger(t, func(t *testing.T, ttl time.Duration) ports.IssuanceLedger {
-		return newLedger(t, client, ttl)
+	contract.TestLedger(t, func(t *testing.T, window, keyedTTL time.Duration) ports.IssuanceLedger {
+		return newLedger(t, client, window, keyedTTL)
 	})
 }
 
@@ -52,7 +52,7 @@ func TestContract(t *testing.T) {
 // redeliveries: a task recorded twice is one new record and one hit.
 func TestMetrics_CountHits(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	l := newLedgerOn(t, infra.AdapterClient(t, infra.RedisURL(t)), time.Minute, reg)
+	l := newLedgerOn(t, infra.AdapterClient(t, infra.RedisURL(t)), time.Minute, time.Minute, reg)
 	ctx := context.Background()
 	first, err := l.Record(ctx, "task-1", "GIFT-A")
 	require.NoError(t, err)
@@ -69,7 +69,7 @@ func TestMetrics_CountHits(t *testing.T) {
 
 func TestRedisGone_Unavailable(t *testing.T) {
 	client := infra.AdapterClient(t, infra.RedisURL(t))
-	l := newLedger(t, client, time.Minute)
+	l := newLedger(t, client, time.Minute, time.Minute)
 	require.NoError(t, l.Ready(context.Background()))
 	client.Close() // as good as a dead Redis for this ledger
 	_, err := l.Record(context.Background(), "t", "v")
@@ -80,7 +80,7 @@ func TestRedisGone_Unavailable(t *testing.T) {
 // redisclient, which builds it.
 func TestNewRefusesBadConfig(t *testing.T) {
 	ok := redisledger.Config{
-		Prefix: "p:", TTL: time.Minute, CommandTimeout: time.Second,
+		Prefix: "p:", TTL: time.Minute, Window: time.Minute, CommandTimeout: time.Second,
 		Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler),
 	}
 	client := infra.AdapterClient(t, infra.RedisURL(t))
@@ -92,6 +92,8 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	}{
 		"no_prefix":          {func(c *redisledger.Config) { c.Prefix = "" }, "redisledger: prefix must be set"},
 		"no_ttl":             {func(c *redisledger.Config) { c.TTL = 0 }, "redisledger: ttl must be at least 1ms (got 0s)"},
+		"no_window":          {func(c *redisledger.Config) { c.Window = 0 }, "redisledger: window must be at least 1ms and at most the ttl 1m0s (got 0s)"},
+		"window_over_ttl":    {func(c *redisledger.Config) { c.Window = 2 * time.Minute }, "redisledger: window must be at least 1ms and at most the ttl 1m0s (got 2m0s)"},
 		"no_command_timeout": {func(c *redisledger.Config) { c.CommandTimeout = 0 }, "redisledger: command timeout must be positive (got 0s)"},
 		"no_registerer":      {func(c *redisledger.Config) { c.Registerer = nil }, "redisledger: registerer must be set"},
 		"no_logger":          {func(c *redisledger.Config) { c.Logger = nil }, "redisledger: logger is required"},
@@ -111,7 +113,7 @@ func TestRedisOutage_LoggedOnceAtEachEnd(t *testing.T) {
 	r := infra.StartRedis(t)
 	var logs infra.LogBuffer
 	l, err := redisledger.New(infra.AdapterClient(t, r.URL()), redisledger.Config{
-		Prefix: "test:", TTL: time.Minute, CommandTimeout: time.Second,
+		Prefix: "test:", TTL: time.Minute, Window: time.Minute, CommandTimeout: time.Second,
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Registerer: prometheus.NewRegistry(),
 	})
 	require.NoError(t, err)

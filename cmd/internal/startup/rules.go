@@ -7,6 +7,7 @@ import (
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester/replytopics"
+	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/taskworker"
 	"github.com/1000x-rps-server/rps-server/adapters/redis/redisgate"
 	"github.com/1000x-rps-server/rps-server/configs"
 )
@@ -20,7 +21,9 @@ const (
 // rules are the adapters' own checks of the config, which Begin has the
 // loader run after its generic ones, so that their errors too are one line
 // naming the keys and where they were set.
-func rules() []configs.Rule { return []configs.Rule{kafkaRules, replyTopicRules, gateRules} }
+func rules() []configs.Rule {
+	return []configs.Rule{kafkaRules, replyTopicRules, gateRules, taskAgeRules}
+}
 
 // gateKeys are the config keys each field of the Redis gate's timing is
 // made of, and gateTerms how its rules' messages name them.
@@ -98,4 +101,22 @@ func replyTopicRules(cfg configs.Config) error {
 		keys = []string{"kafka.reply_topic_heartbeat"}
 	}
 	return &configs.KeyError{Keys: keys, Msg: keys[0] + " " + te.Problem}
+}
+
+// taskAgeRules asks the worker whether the oldest task it runs (half the
+// ledger's window, configs.Config.MaxTaskAge) leaves every request that
+// still waits its task. Like the others it runs in every mode.
+func taskAgeRules(cfg configs.Config) error {
+	err := taskworker.CheckMaxTaskAge(cfg.MaxTaskAge(), cfg.Task.ReplyTimeout)
+	if err == nil {
+		return nil
+	}
+	window := "worker.ledger_window"
+	if cfg.Worker.LedgerTTL < cfg.Worker.LedgerWindow {
+		window = "worker.ledger_ttl" // it shortens the window
+	}
+	return &configs.KeyError{
+		Keys: []string{window, replyTimeoutKey},
+		Msg:  "half of " + window + " (the oldest task a worker runs) " + err.Error(),
+	}
 }

@@ -38,7 +38,8 @@ func TestReplyTimeout_LoadsAcrossItsRange(t *testing.T) {
 		{"sixty_seconds_with_longer_http_timeouts",
 			[]string{"KAFKA_GIFT_CODE_TIMEOUT=60", "RPS_HTTP__REQUEST_TIMEOUT=65s", "RPS_HTTP__WRITE_TIMEOUT=70s"}, time.Minute},
 		{"smallest", []string{"KAFKA_GIFT_CODE_TIMEOUT=100ms"}, 100 * time.Millisecond},
-		{"largest", []string{"KAFKA_GIFT_CODE_TIMEOUT=30m", "RPS_HTTP__REQUEST_TIMEOUT=31m", "RPS_HTTP__WRITE_TIMEOUT=32m"}, 30 * time.Minute},
+		{"largest", []string{"KAFKA_GIFT_CODE_TIMEOUT=30m", "RPS_HTTP__REQUEST_TIMEOUT=31m", "RPS_HTTP__WRITE_TIMEOUT=32m",
+			"RPS_WORKER__LEDGER_WINDOW=62m"}, 30 * time.Minute},
 		{"message_timeout_under_reply", []string{"RPS_KAFKA__SETTINGS__MESSAGE_TIMEOUT_MS=9999"}, 10 * time.Second},
 		{"message_timeout_at_its_lowest", []string{"RPS_KAFKA__SETTINGS__MESSAGE_TIMEOUT_MS=1"}, 10 * time.Second},
 		{"message_timeout_for_the_consumer_only", []string{"RPS_KAFKA__SETTINGS__CONSUMER_MESSAGE_TIMEOUT_MS=60000"}, 10 * time.Second},
@@ -164,4 +165,37 @@ func TestBegin_RefusesWhatTheGateRefuses(t *testing.T) {
 	build := observability.BuildInfo{Binary: "server", Version: "test"}
 	_, err := Begin(context.Background(), build, []string{"-env", ""}, []string{"RPS_GATE__LEASE_MARGIN=1ms"}, io.Discard)
 	require.ErrorContains(t, err, "config: the lease (task.reply_timeout + gate.lease_margin) must cover the hold")
+}
+
+// Workers skip tasks older than half the ledger's window; the rule keeps
+// that age past the reply timeout (plus a minute for clocks), so no task a
+// request still waits for is skipped. worker.ledger_ttl shortens the
+// window, so it is named when it is the shorter.
+func TestTaskAgeRules(t *testing.T) {
+	tests := []struct {
+		name    string
+		environ []string
+		want    string // empty: loads
+	}{
+		{name: "defaults"},
+		{name: "at_the_bound", environ: []string{"RPS_WORKER__LEDGER_WINDOW=2m20s"}},
+		{name: "window_too_short", environ: []string{"RPS_WORKER__LEDGER_WINDOW=2m"},
+			want: "config: half of worker.ledger_window (the oldest task a worker runs) must be at least the reply timeout plus 1m0s for clocks that differ, 1m10s (got 1m0s); set by RPS_WORKER__LEDGER_WINDOW in the environment"},
+		{name: "reply_timeout_too_long", environ: []string{"KAFKA_GIFT_CODE_TIMEOUT=5m", "RPS_HTTP__REQUEST_TIMEOUT=6m", "RPS_HTTP__WRITE_TIMEOUT=7m"},
+			want: "must be at least the reply timeout plus 1m0s for clocks that differ, 6m0s (got 5m0s)"},
+		{name: "ledger_ttl_shortens_the_window", environ: []string{"RPS_WORKER__LEDGER_TTL=2m"},
+			want: "config: half of worker.ledger_ttl (the oldest task a worker runs) must be at least"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := load(t, tt.environ, "")
+			if tt.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.NotContains(t, err.Error(), "\n", "one line")
+		})
+	}
 }
