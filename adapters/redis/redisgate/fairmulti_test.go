@@ -114,7 +114,7 @@ func TestFairShare_TenThousandClientsLeaveNothingBehind(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			cfg := m.config(t, url, 50)
 			cfg.Share = sharePolicy(2)
-			cfg.Share.ActiveWindow = 300 * time.Millisecond
+			cfg.Share.ActiveWindow = time.Second // the checks after the last acquire must fit in it on a loaded machine
 			cfg.Share.Classes["paced"] = domain.ClassLimits{Weight: 1, Rate: 100, Burst: 1}
 			g := open(t, cfg)
 			ctx := context.Background()
@@ -156,13 +156,13 @@ func TestFairShare_TenThousandClientsLeaveNothingBehind(t *testing.T) {
 			active, err := raw.Do(ctx, raw.B().Zrange().Key(cfg.Key+":clients").Min("0").Max("-1").Build()).AsStrSlice()
 			require.NoError(t, err)
 			assert.Equal(t, []string{"1|last"}, active)
-			assert.Empty(t, scanKeys(t, raw, cfg.Key+":rate:*"), "the rates expire with their tat (10 ms after each request)")
 			for _, key := range []string{cfg.Key + ":clients", cfg.Key + ":weight"} {
 				ttl, err := raw.Do(ctx, raw.B().Pttl().Key(key).Build()).AsInt64()
 				require.NoError(t, err)
 				assert.Positive(t, ttl, "%s expires", key)
 				assert.LessOrEqual(t, ttl, max(cfg.Lease, cfg.Share.ActiveWindow).Milliseconds(), "%s expires with the last lease", key)
 			}
+			assert.Empty(t, scanKeys(t, raw, cfg.Key+":rate:*"), "the rates expire with their tat (10 ms after each request)")
 		})
 	}
 }
