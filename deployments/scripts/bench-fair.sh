@@ -39,8 +39,13 @@ trap fair_down EXIT
 server() {
   local port=$1 log=$2; shift 2
   env PORT="$port" "$@" bin/server >".cache/bench/$log" 2>&1 & extra+=($!)
-  for _ in $(seq 90); do curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && return; sleep 1; done
-  tail -n 20 ".cache/bench/$log"; exit 1
+  local pid=$!
+  for _ in $(seq 90); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && return
+    kill -0 "$pid" 2>/dev/null || break   # it exited: say why at once
+    sleep 1
+  done
+  echo "bench-fair: the server on port $port did not start:" >&2; tail -n 20 ".cache/bench/$log" >&2; exit 1
 }
 urls="http://127.0.0.1:$PORT"
 for ((i = 1; i < INSTANCES; i++)); do

@@ -139,18 +139,19 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		wg.Go(func() { politeClient(ctx, cfg, w, src, uint64(i), politeCounts[i]) })
 	}
 
+	// The gate is sampled over the measured window, or until the clients
+	// stop sooner (a cancelled ctx, the request bound).
 	s := newSampler(cfg.Bases, cfg.SampleEvery, cfg.Redis, cfg.AllowRemote)
+	sctx, stopSampling := context.WithDeadline(ctx, w.to)
 	sampled := make(chan struct{})
 	go func() {
 		defer close(sampled)
-		if !sleepCtx(ctx, time.Until(w.from)) {
-			return
+		if sleepCtx(sctx, time.Until(w.from)) {
+			s.run(sctx)
 		}
-		sctx, cancel := context.WithDeadline(ctx, w.to)
-		defer cancel()
-		s.run(sctx)
 	}()
 	wg.Wait()
+	stopSampling()
 	<-sampled
 
 	res := Result{Greedy: greedyCount.snapshot(), Polite: newTally(), Gate: s.result()}

@@ -20,15 +20,15 @@ func WriteTable(w io.Writer, r Result) error {
 		{"greedy client: share of all 200s", pct(r.GreedyShareOfOK())},
 		{"greedy client: 200s / requests", fmt.Sprintf("%s (%d / %d)", pct(r.Greedy.OKShare()), r.Greedy.OK, r.Greedy.Requests)},
 		{"gate utilisation (mean Σ slots in use ÷ capacity)", fmt.Sprintf("%s (%.1f of %d, %d samples)", pct(g.Utilisation), g.MeanInUse, g.Capacity, g.Samples)},
-		{"max in flight (Σ slots in use) / capacity", fmt.Sprintf("%d / %d", g.MaxInUse, g.Capacity)},
-		{"max slots leased (Σ per instance) / capacity", fmt.Sprintf("%d / %d", g.MaxLeased, g.Capacity)},
+		{"max in flight (Σ slots in use, instances scraped apart) / capacity", fmt.Sprintf("%d / %d", g.MaxInUse, g.Capacity)},
+		{"max slots leased (Σ per instance, scraped apart) / capacity", fmt.Sprintf("%d / %d", g.MaxLeased, g.Capacity)},
 	}
 	if z := g.ZCard; z != nil {
 		v := fmt.Sprintf("%d / %d (mean %.1f, %d samples", z.Max, g.Capacity, z.Mean, z.Samples)
 		if z.Errors > 0 {
 			v += fmt.Sprintf(", %d errors: %s", z.Errors, z.LastError)
 		}
-		rows = append(rows, [2]string{"max leases in Redis (ZCARD " + z.Key + ") / capacity", v + ")"})
+		rows = append(rows, [2]string{"max leases in Redis (ZCARD " + z.Key + ", one instant: the cap) / capacity", v + ")"})
 	}
 	rows = append(rows,
 		[2]string{"429s of the polite clients, by problem type", byKey(r.Polite.Problems)},
