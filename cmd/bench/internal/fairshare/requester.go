@@ -10,15 +10,13 @@ package fairshare
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/httpclient"
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/target"
 )
 
@@ -86,7 +84,7 @@ func (r *requester) post(ctx context.Context, base string) (a answer, ok bool) {
 		if ctx.Err() != nil {
 			return answer{}, false
 		}
-		return answer{netErr: netErrorText(err)}, true
+		return answer{netErr: httpclient.NetErrorText(err)}, true
 	}
 	a.status = resp.StatusCode
 	switch a.status {
@@ -110,25 +108,6 @@ func problemType(body []byte) string {
 		return noProblemType
 	}
 	return p.Type
-}
-
-// netErrorText names a transport error briefly, so that errors group.
-func netErrorText(err error) string {
-	var ne net.Error
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return "timeout"
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return "connection closed before the answer"
-	case errors.Is(err, target.ErrRemoteHost):
-		return "refused: not a loopback address"
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	line, _, _ := strings.Cut(err.Error(), "\n")
-	return line
 }
 
 // statusKey is the Tally.Statuses key of an answer.

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/load"
 )
 
 // Config sets up the share scenario: a greedy client and polite clients at
@@ -146,7 +148,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	sampled := make(chan struct{})
 	go func() {
 		defer close(sampled)
-		if sleepCtx(sctx, time.Until(w.from)) {
+		if load.Sleep(sctx, time.Until(w.from)) {
 			s.run(sctx)
 		}
 	}()
@@ -186,24 +188,9 @@ func politeClient(ctx context.Context, cfg Config, w window, src net.IP, seed ui
 		if spread := cfg.PaceMax - cfg.PaceMin; spread > 0 {
 			pace += time.Duration(rng.Int64N(int64(spread) + 1))
 		}
-		if !sleepCtx(ctx, min(pace, time.Until(w.to))) {
+		if !load.Sleep(ctx, min(pace, time.Until(w.to))) {
 			return
 		}
-	}
-}
-
-// sleepCtx waits d, false when ctx ended first.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }
 
