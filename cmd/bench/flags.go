@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/fairshare"
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/results"
 	"github.com/1000x-rps-server/rps-server/cmd/bench/internal/scenario"
 )
@@ -22,6 +23,8 @@ const (
 	modeClosed = "closed"
 	modeOpen   = "open"
 	modeSweep  = "sweep"
+	modeFair   = "fair" // a greedy client and polite ones at once (fairshare.Run)
+	modeLone   = "lone" // one client, fair share on against off (fairshare.RunAB)
 )
 
 // maxRun bounds one run (or one sweep step): warm-up plus duration.
@@ -59,6 +62,23 @@ type options struct {
 	Labels    []string
 	// Set lists the flags given on the command line, with their values.
 	Set map[string]string
+	fairOptions
+}
+
+// fairOptions are the flags of the fair and lone modes.
+type fairOptions struct {
+	URLs         []string // instances of the deployment under load (fair share on, for lone)
+	URLsOff      []string // lone: instances of the deployment with fair share off
+	GreedyConns  int
+	GreedySource net.IP
+	Polite       int
+	PoliteSource net.IP
+	PaceMin      time.Duration
+	PaceMax      time.Duration
+	SampleEvery  time.Duration
+	RedisURL     string
+	GateKey      string
+	Slices       int
 }
 
 // settings lists every setting in effect, for summary.json.
@@ -81,12 +101,12 @@ func (o *options) settings() map[string]string {
 
 func parseFlags(args []string, stderr io.Writer, now time.Time) (options, error) {
 	var o options
-	var steps string
+	var steps, urls, urlsOff, greedySource, politeSource string
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.URL, "url", "http://127.0.0.1:8000", "base URL of the server under load (loopback only, unless -allow-remote)")
 	fs.BoolVar(&o.AllowRemote, "allow-remote", false, "allow a target that is not a loopback address")
-	fs.StringVar(&o.Mode, "mode", modeClosed, "closed (users with think time), open (fixed arrival rate) or sweep (rising concurrency until a bound breaks)")
+	fs.StringVar(&o.Mode, "mode", modeClosed, "closed (users with think time), open (fixed arrival rate), sweep (rising concurrency until a bound breaks), fair (a greedy client and polite ones: the fair share) or lone (one client, fair share on against off)")
 	fs.IntVar(&o.Users, "users", 100, "closed: simulated users")
 	fs.Float64Var(&o.SpawnRate, "spawn-rate", 100, "closed and sweep: users started per second (0: all at once)")
 	fs.DurationVar(&o.ThinkMin, "think-min", 100*time.Millisecond, "closed: shortest wait after each request (sweep: 0 unless given)")
@@ -105,11 +125,24 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (options, error)
 	fs.StringVar(&o.Out, "out", "benchmarks", "folder of the results folders")
 	fs.StringVar(&o.PProf, "pprof", "", "serve the bench's own pprof on this loopback address, e.g. 127.0.0.1:6061 (off by default)")
 	fs.DurationVar(&o.Progress, "progress-every", 5*time.Second, "when not on a terminal, print a progress line this often")
+	fs.StringVar(&urls, "urls", "", "fair and lone: the instances' base URLs, comma-separated (default: -url); lone: those with fair share on")
+	fs.StringVar(&urlsOff, "urls-off", "", "lone: the base URLs of the instances with fair share off, comma-separated")
+	fs.IntVar(&o.GreedyConns, "greedy-conns", 200, "fair: the greedy client's unpaced connections, pinned round-robin to the instances")
+	fs.StringVar(&greedySource, "greedy-source", "127.0.0.1", "fair: the greedy client's source address (lone: the lone client's)")
+	fs.IntVar(&o.Polite, "polite", 10, "fair: polite clients, one request at a time each")
+	fs.StringVar(&politeSource, "polite-source", "127.0.0.2", "fair: the first polite client's source address; each next one the next address")
+	fs.DurationVar(&o.PaceMin, "pace-min", 50*time.Millisecond, "fair: a polite client's shortest wait after each answer")
+	fs.DurationVar(&o.PaceMax, "pace-max", 100*time.Millisecond, "fair: a polite client's longest wait after each answer")
+	fs.DurationVar(&o.SampleEvery, "sample-every", 20*time.Millisecond, "fair: how often the instances' gate gauges are read from /metrics")
+	fs.StringVar(&o.RedisURL, "redis-url", "", "fair: also count the gate's leases in this Redis (ZCARD of -gate-key), e.g. redis://127.0.0.1:6379/0")
+	fs.StringVar(&o.GateKey, "gate-key", "{rps}:gate", "fair: the gate's key in Redis (gate.key)")
+	fs.IntVar(&o.Slices, "slices", 4, "lone: slices per side, the sides alternating; lone: -users is the client's connections")
 	fs.BoolVar(&o.Summarize, "summarize", false, "instead of a run, print a Markdown table of the runs named as arguments (read from <out>/<label>/summary.json)")
 	fs.StringVar(&o.Readme, "readme", "", "with -summarize: also write the table into this file, between the lines "+results.BeginMarker+" and "+results.EndMarker)
 	fs.Usage = func() {
 		_, _ = fmt.Fprintln(fs.Output(), "Usage: bench [flags]\n       bench -summarize [-out dir] [-readme file] label...\n\n"+
-			"Load generator for the rps server: Locust-like users, a fixed rate, or a sweep.\n"+
+			"Load generator for the rps server: Locust-like users, a fixed rate, a sweep,\n"+
+			"or the fair share between clients (-mode fair, -mode lone).\n"+
 			"Results: <out>/<label>/{stats.csv,failures.csv,history.csv,summary.json,report.html}.\n"+
 			"-summarize prints the results of the runs named (and with -readme writes them into a README).\n\nFlags:")
 		fs.PrintDefaults()
@@ -147,6 +180,13 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (options, error)
 	if o.Steps, err = parseSteps(steps); err != nil {
 		return o, err
 	}
+	if o.Mode == modeFair || o.Mode == modeLone {
+		o.URLs, o.URLsOff = splitList(urls), splitList(urlsOff)
+		if len(o.URLs) == 0 {
+			o.URLs = []string{o.URL}
+		}
+		o.GreedySource, o.PoliteSource = net.ParseIP(greedySource), net.ParseIP(politeSource)
+	}
 	return o, o.validate()
 }
 
@@ -157,7 +197,7 @@ func (o *options) validate() error {
 			errs = append(errs, fmt.Errorf(format, args...))
 		}
 	}
-	check(o.Mode == modeClosed || o.Mode == modeOpen || o.Mode == modeSweep, "-mode must be closed, open or sweep, got %q", o.Mode)
+	check(slices.Contains([]string{modeClosed, modeOpen, modeSweep, modeFair, modeLone}, o.Mode), "-mode must be closed, open, sweep, fair or lone, got %q", o.Mode)
 	check(o.Users > 0, "-users must be above 0")
 	check(o.SpawnRate >= 0, "-spawn-rate must be 0 or more")
 	check(o.ThinkMin >= 0 && o.ThinkMax >= o.ThinkMin, "-think-min must be ≥ 0 and ≤ -think-max")
@@ -178,7 +218,49 @@ func (o *options) validate() error {
 		ip := net.ParseIP(host)
 		check(err == nil && (host == "localhost" || ip != nil && ip.IsLoopback()), "-pprof must be a loopback host:port, got %q", o.PProf)
 	}
+	if o.Mode == modeFair || o.Mode == modeLone {
+		errs = append(errs, o.validateFair())
+	}
 	return errors.Join(errs...)
+}
+
+// validateFair checks the flags of the fair and lone modes.
+func (o *options) validateFair() error {
+	var errs []error
+	check := func(ok bool, format string, args ...any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf(format, args...))
+		}
+	}
+	local := func(ip net.IP) bool { return ip != nil && (o.AllowRemote || ip.IsLoopback()) }
+	check(local(o.GreedySource), "-greedy-source must be a loopback address (unless -allow-remote)")
+	switch o.Mode {
+	case modeFair:
+		check(o.GreedyConns > 0, "-greedy-conns must be above 0")
+		check(o.Polite > 0, "-polite must be above 0")
+		check(o.PaceMin >= 0 && o.PaceMax >= o.PaceMin, "-pace-min must be ≥ 0 and ≤ -pace-max")
+		check(o.SampleEvery > 0, "-sample-every must be above 0")
+		sources, err := fairshare.Sources(o.PoliteSource, o.Polite)
+		check(err == nil, "-polite-source: %v", err)
+		for _, ip := range sources {
+			check(local(ip), "-polite-source: %s is not a loopback address (unless -allow-remote)", ip)
+		}
+	case modeLone:
+		check(len(o.URLsOff) > 0, "-mode lone needs -urls-off: the instances with fair share off")
+		check(o.Slices > 0, "-slices must be above 0")
+	}
+	return errors.Join(errs...)
+}
+
+// splitList reads a comma-separated list, leaving out empty items.
+func splitList(s string) []string {
+	var out []string
+	for part := range strings.SplitSeq(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }
 
 // validateSummarize checks -summarize: only -out and -readme apply, and at

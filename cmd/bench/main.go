@@ -3,7 +3,11 @@
 // GET /), a fixed arrival rate, or a sweep of rising concurrency that finds
 // the knee; it checks every answer (a 200 from /queue must carry a fresh
 // GIFT- code) and writes Locust-style CSVs, a JSON summary and an HTML
-// report into benchmarks/<label>/. With -summarize it runs nothing: it
+// report into benchmarks/<label>/. -mode fair measures the fair share
+// between clients (one greedy client and polite ones, each from a loopback
+// address of its own, against several instances) and -mode lone a lone
+// client against fair share on and off; both write fair.json and fair.md.
+// With -summarize it runs nothing: it
 // prints a Markdown table of earlier runs (bench -summarize locust-10u sweep)
 // and, with -readme, writes it into a README between two marker lines.
 //
@@ -83,6 +87,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if o.Summarize {
 		return summarize(o, stdout, stderr)
+	}
+	if o.Mode == modeFair || o.Mode == modeLone {
+		return runFair(ctx, o, args, started, stdout, stderr)
 	}
 	base, err := target.Check(ctx, o.URL, o.AllowRemote, net.DefaultResolver)
 	if err != nil {

@@ -66,6 +66,37 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
+func TestParseFlags_FairModes(t *testing.T) {
+	o, err := parseFlags([]string{"-mode", "fair"}, io.Discard, time.Now())
+	require.NoError(t, err)
+	require.Equal(t, []string{"http://127.0.0.1:8000"}, o.URLs, "-url when -urls is not given")
+	require.Equal(t, 200, o.GreedyConns)
+	require.Equal(t, "127.0.0.1", o.GreedySource.String())
+	require.Equal(t, 10, o.Polite)
+	require.Equal(t, "127.0.0.2", o.PoliteSource.String())
+	require.Equal(t, 50*time.Millisecond, o.PaceMin)
+	require.Equal(t, 100*time.Millisecond, o.PaceMax)
+
+	o, err = parseFlags([]string{"-mode", "lone", "-urls", "http://127.0.0.1:1, http://127.0.0.1:2", "-urls-off", "http://127.0.0.1:3"}, io.Discard, time.Now())
+	require.NoError(t, err)
+	require.Equal(t, []string{"http://127.0.0.1:1", "http://127.0.0.1:2"}, o.URLs)
+	require.Equal(t, []string{"http://127.0.0.1:3"}, o.URLsOff)
+
+	for _, args := range [][]string{
+		{"-mode", "lone"}, // no -urls-off
+		{"-mode", "lone", "-urls-off", "http://127.0.0.1:3", "-slices", "0"},
+		{"-mode", "fair", "-greedy-source", "10.0.0.1"},
+		{"-mode", "fair", "-greedy-source", "nonsense"},
+		{"-mode", "fair", "-polite-source", "127.0.0.250"}, // ten clients run past .254
+		{"-mode", "fair", "-polite", "0"},
+		{"-mode", "fair", "-greedy-conns", "0"},
+		{"-mode", "fair", "-pace-min", "1s", "-pace-max", "10ms"},
+	} {
+		_, err := parseFlags(args, io.Discard, time.Now())
+		require.Error(t, err, "%v", args)
+	}
+}
+
 func TestParseSummarize(t *testing.T) {
 	o, err := parseFlags([]string{"-summarize", "-out", "results", "-readme", "README.md", "locust-10u", "sweep"}, io.Discard, time.Now())
 	require.NoError(t, err)

@@ -106,7 +106,7 @@ func (c *Client) Do(ctx context.Context, i int, start time.Time) (o stats.Outcom
 		if ctx.Err() != nil {
 			return o, false
 		}
-		o.Class, o.Error = stats.NetError, netErrorText(err)
+		o.Class, o.Error = stats.NetError, NetErrorText(err)
 		return o, true
 	}
 	o.Status, o.Bytes = resp.StatusCode, len(body)
@@ -141,9 +141,9 @@ func (c *Client) checkGiftCode(body []byte) string {
 	return ""
 }
 
-// netErrorText names a transport error briefly, without the URL, so that
+// NetErrorText names a transport error briefly, without the URL, so that
 // failures.csv groups them.
-func netErrorText(err error) string {
+func NetErrorText(err error) string {
 	var ne net.Error
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():

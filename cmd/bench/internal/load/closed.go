@@ -30,7 +30,7 @@ func RunClosed(ctx context.Context, c *httpclient.Client, cfg Config, budget *Bu
 		for i := range cfg.Users {
 			if i > 0 && cfg.SpawnRate > 0 {
 				due := r.start.Add(time.Duration(float64(i) / cfg.SpawnRate * float64(time.Second)))
-				if !sleep(r.sending, time.Until(due)) {
+				if !Sleep(r.sending, time.Until(due)) {
 					return
 				}
 			}
@@ -58,7 +58,7 @@ func (r *run) user(id uint64) {
 		if span > 0 {
 			think += time.Duration(rng.Int64N(span + 1))
 		}
-		if !sleep(r.sending, think) {
+		if !Sleep(r.sending, think) {
 			return
 		}
 	}

@@ -39,7 +39,7 @@ func RunOpen(ctx context.Context, c *httpclient.Client, cfg Config, budget *Budg
 		rng := rand.New(rand.NewPCG(cfg.Seed, 0))
 		for n := 0; ; n++ {
 			due := r.start.Add(time.Duration(float64(n) * interval))
-			if wait := time.Until(due); wait > catchUp && !sleep(r.sending, wait) {
+			if wait := time.Until(due); wait > catchUp && !Sleep(r.sending, wait) {
 				return
 			}
 			if r.sending.Err() != nil {

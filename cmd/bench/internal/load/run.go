@@ -225,8 +225,8 @@ func (r *run) startTicks() (chan struct{}, chan struct{}) {
 	return stop, done
 }
 
-// sleep waits d or until ctx is done; false if ctx ended first.
-func sleep(ctx context.Context, d time.Duration) bool {
+// Sleep waits d or until ctx is done; false if ctx ended first.
+func Sleep(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		return ctx.Err() == nil
 	}
