@@ -79,6 +79,9 @@ type LoadSummary struct {
 	// FirstOKAfter is, per marked event, the time from the event to the
 	// first 200 answering a request sent at or after it (absent: none).
 	FirstOKAfter map[string]time.Duration
+	// AllOKAfter is, per event, the time from the event to the send time
+	// from which every request got a 200 (absent: never again).
+	AllOKAfter map[string]time.Duration
 	MaxOK        time.Duration // longest 200
 	// DuplicateCodes counts gift codes handed out more than once;
 	// DuplicateRequests request ids answered more than once.
@@ -221,8 +224,8 @@ func (l *OpenLoad) Wait() LoadSummary {
 	l.t.Logf("open load, %d/s to %s; outcomes per second (by send time), events marked:\n%s",
 		l.cfg.Rate, strings.Join(l.cfg.Bases, ","), l.table())
 	s := l.summary()
-	l.t.Logf("open load summary: sent %d, outcomes %v, first 200 after %v, max 200 latency %s, duplicate codes %d, duplicate request ids %d",
-		s.Sent, s.Outcomes, s.FirstOKAfter, s.MaxOK.Round(time.Millisecond), s.DuplicateCodes, s.DuplicateRequests)
+	l.t.Logf("open load summary: sent %d, outcomes %v, first 200 after %v, only 200s from %v after, max 200 latency %s, duplicate codes %d, duplicate request ids %d",
+		s.Sent, s.Outcomes, s.FirstOKAfter, s.AllOKAfter, s.MaxOK.Round(time.Millisecond), s.DuplicateCodes, s.DuplicateRequests)
 	return s
 }
 
@@ -240,7 +243,7 @@ func (l *OpenLoad) Between(from, to time.Time) map[string]int {
 }
 
 func (l *OpenLoad) summary() LoadSummary {
-	s := LoadSummary{Sent: len(l.calls), Outcomes: map[string]int{}, FirstOKAfter: map[string]time.Duration{}, Codes: map[string]int{}}
+	s := LoadSummary{Sent: len(l.calls), Outcomes: map[string]int{}, FirstOKAfter: map[string]time.Duration{}, AllOKAfter: map[string]time.Duration{}, Codes: map[string]int{}}
 	requests := map[string]int{}
 	for _, c := range l.calls {
 		s.Outcomes[c.outcome]++
@@ -269,8 +272,30 @@ func (l *OpenLoad) summary() LoadSummary {
 		if !first.IsZero() {
 			s.FirstOKAfter[e.Name] = first.Sub(e.At)
 		}
+		if from, ok := l.allOKFrom(e.At); ok {
+			s.AllOKAfter[e.Name] = from.Sub(e.At)
+		}
 	}
 	return s
+}
+
+// allOKFrom is the earliest send time at or after at from which every
+// request got a 200; false if the last one did not.
+func (l *OpenLoad) allOKFrom(at time.Time) (time.Time, bool) {
+	calls := slices.Clone(l.calls)
+	slices.SortFunc(calls, func(a, b loadCall) int { return a.start.Compare(b.start) })
+	from, ok := at, true
+	for _, c := range calls {
+		if c.start.Before(at) {
+			continue
+		}
+		if c.outcome != OutcomeOK {
+			ok = false
+		} else if !ok {
+			from, ok = c.start, true
+		}
+	}
+	return from, ok
 }
 
 // table is one row per second of send time: counts by outcome, the 200s'

@@ -49,6 +49,9 @@ func TestOpenLoad_CountsOutcomesAndDuplicates(t *testing.T) {
 	assert.Equal(t, 0, s.DuplicateRequests)
 	require.Contains(t, s.FirstOKAfter, "fix")
 	assert.Less(t, s.FirstOKAfter["fix"], 200*time.Millisecond)
+	require.Contains(t, s.AllOKAfter, "fix")
+	assert.Less(t, s.AllOKAfter["fix"], 200*time.Millisecond)
+	assert.Greater(t, s.AllOKAfter["break"], 400*time.Millisecond, "503s and hangs until the fix")
 	assert.NotContains(t, l.Between(fixed.Add(100*time.Millisecond), time.Now()), OutcomeHang)
 }
 
