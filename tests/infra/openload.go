@@ -82,7 +82,7 @@ type LoadSummary struct {
 	// AllOKAfter is, per event, the time from the event to the send time
 	// from which every request got a 200 (absent: never again).
 	AllOKAfter map[string]time.Duration
-	MaxOK        time.Duration // longest 200
+	MaxOK      time.Duration // longest 200
 	// DuplicateCodes counts gift codes handed out more than once;
 	// DuplicateRequests request ids answered more than once.
 	DuplicateCodes, DuplicateRequests int
