@@ -45,9 +45,9 @@ func GroupProtocolChosen(overrides map[string]string) bool {
 	return false
 }
 
-// ConsumerProtocolOffered asks every broker (DescribeCluster, then one
-// DescribeConfigs) whether its group coordinator serves the consumer group
-// protocol. It is false, with the reason, unless every broker lists it;
+// ConsumerProtocolOffered asks every broker (DescribeCluster, then a
+// DescribeConfigs per broker) whether its group coordinator serves the
+// consumer group protocol. It is false, with the reason, unless every broker lists it;
 // a broker that cannot be asked (no DescribeConfigs permission, a timeout)
 // counts as not offering it, since the classic protocol works everywhere.
 func ConsumerProtocolOffered(ctx context.Context, admin *kafka.AdminClient, timeout time.Duration) (bool, string) {
@@ -57,20 +57,20 @@ func ConsumerProtocolOffered(ctx context.Context, admin *kafka.AdminClient, time
 	if err != nil {
 		return false, fmt.Sprintf("cannot list the brokers: %v", err)
 	}
-	var resources []kafka.ConfigResource
-	for _, n := range cluster.Nodes {
-		resources = append(resources, kafka.ConfigResource{Type: kafka.ResourceBroker, Name: strconv.Itoa(n.ID)})
-	}
-	if len(resources) == 0 {
+	if len(cluster.Nodes) == 0 {
 		return false, "the cluster lists no broker"
 	}
-	results, err := admin.DescribeConfigs(ctx, resources, kafka.SetAdminRequestTimeout(timeout))
-	if err != nil {
-		return false, fmt.Sprintf("cannot describe the brokers' settings: %v", err)
-	}
-	for _, r := range results {
-		if offered, why := offersConsumer(r); !offered {
-			return false, why
+	// One broker per call: the client refuses two broker resources in one.
+	for _, n := range cluster.Nodes {
+		broker := []kafka.ConfigResource{{Type: kafka.ResourceBroker, Name: strconv.Itoa(n.ID)}}
+		results, err := admin.DescribeConfigs(ctx, broker, kafka.SetAdminRequestTimeout(timeout))
+		if err != nil {
+			return false, fmt.Sprintf("cannot describe the settings of broker %d: %v", n.ID, err)
+		}
+		for _, r := range results {
+			if offered, why := offersConsumer(r); !offered {
+				return false, why
+			}
 		}
 	}
 	return true, ""

@@ -35,6 +35,9 @@
 #                                server.properties, its @BROKER_PORT@, @CONTROLLER_PORT@ and
 #                                @DATA_DIR@ filled in (a later key wins): e.g. a SASL_SSL listener
 #                                beside the PLAINTEXT one, which start keeps probing
+#   KAFKA_FORMAT_ARGS            how the storage is formatted (default --standalone, a quorum of one);
+#                                empty for a static quorum (controller.quorum.voters in
+#                                KAFKA_EXTRA_PROPERTIES): kafka-cluster.sh runs three nodes so
 #   KAFKA_ADD_SCRAM              SCRAM credentials made when the storage is formatted, one
 #                                'SCRAM-SHA-512=[name=NAME,password=PASSWORD]' per line
 #                                (kafka-storage format --add-scram)
@@ -198,7 +201,9 @@ prepare_data() {
     return 0
   fi
   local stamp
-  stamp="$(cat "$CONFIG" <(echo "$CLUSTER_ID") <(ls "$JARS") <(echo "${KAFKA_ADD_SCRAM:-}") | sha256sum | cut -d' ' -f1)"
+  local format
+  read -r -a format <<<"${KAFKA_FORMAT_ARGS---standalone}"
+  stamp="$(cat "$CONFIG" <(echo "$CLUSTER_ID ${format[*]}") <(ls "$JARS") <(echo "${KAFKA_ADD_SCRAM:-}") | sha256sum | cut -d' ' -f1)"
   if [[ ! -f "$TEMPLATE/.stamp" || "$(cat "$TEMPLATE/.stamp")" != "$stamp" ]]; then
     rm -rf "$TEMPLATE" "$DATA"
     local scram=() line
@@ -206,7 +211,7 @@ prepare_data() {
       if [[ -n "$line" ]]; then scram+=(--add-scram "$line"); fi
     done <<<"${KAFKA_ADD_SCRAM:-}"
     run_class "$CONF_SRC/tools-log4j2.properties" kafka.tools.StorageTool \
-      format --standalone -t "$CLUSTER_ID" -c "$CONFIG" "${scram[@]}" >"$STATE/format.log" 2>&1 ||
+      format "${format[@]}" -t "$CLUSTER_ID" -c "$CONFIG" "${scram[@]}" >"$STATE/format.log" 2>&1 ||
       { cat "$STATE/format.log" >&2; die "formatting the KRaft storage failed"; }
     mv "$DATA" "$TEMPLATE"
     echo "$stamp" >"$TEMPLATE/.stamp"
