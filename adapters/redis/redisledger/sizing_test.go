@@ -14,7 +14,7 @@ import (
 )
 
 // What one issuance record costs Redis, measured on a Redis of the test's
-// own (README, "Redis sizing"): a task id (a UUID, as the servers make
+// own (docs/operations.md, "Redis sizing"): a task id (a UUID, as the servers make
 // them) and a gift code.
 func TestSizing_BytesPerRecord(t *testing.T) {
 	const n = 10_000
