@@ -288,7 +288,7 @@ type IdempotencyConfig struct {
 	Prefix string        `koanf:"prefix"` // Redis key prefix
 	// Capacity bounds the keys the in-memory store (no Redis) keeps; a new
 	// key beyond it pushes out the oldest. Redis is bounded by its own
-	// maxmemory (README, "Redis sizing").
+	// maxmemory (docs/operations.md, "Redis sizing").
 	Capacity int `koanf:"capacity"`
 }
 

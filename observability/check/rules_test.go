@@ -33,8 +33,8 @@ func TestPromtool(t *testing.T) {
 	runPromtool(t, "test", "rules", check.AlertTests)
 }
 
-// TestRulesParse parses every rule's PromQL and checks the alerts the
-// README documents are all there.
+// TestRulesParse parses every rule's PromQL and checks the alerts
+// docs/operations.md documents are all there.
 func TestRulesParse(t *testing.T) {
 	rules, err := check.Rules()
 	require.NoError(t, err)

@@ -35,9 +35,13 @@ type service struct {
 	Healthcheck *struct {
 		Test []string `yaml:"test"`
 	} `yaml:"healthcheck"`
-	Ports   []string `yaml:"ports"`
-	Expose  []string `yaml:"expose"`
-	Volumes []string `yaml:"volumes"`
+	Ports       []string `yaml:"ports"`
+	Expose      []string `yaml:"expose"`
+	Volumes     []string `yaml:"volumes"`
+	Profiles    []string `yaml:"profiles"`
+	CapDrop     []string `yaml:"cap_drop"`
+	SecurityOpt []string `yaml:"security_opt"`
+	Privileged  bool     `yaml:"privileged"`
 }
 
 func loadCompose(t *testing.T) composeFile {
@@ -135,13 +139,15 @@ func TestComposeSettingsAreOnesTheServicesRead(t *testing.T) {
 }
 
 // Published ports are unique and bound to loopback: the stack is for one
-// machine, and Kafka, Redis and the replicas stay inside its network.
+// machine, and the replicas stay inside its network (Redis and Kafka are
+// published for a server or worker run on the host: see
+// TestComposeRedisAndKafkaServeTheHost).
 func TestComposePortsAreUniqueAndLocal(t *testing.T) {
 	f := loadCompose(t)
 	seen := map[string]string{}
 	for name, s := range f.Services {
 		for _, p := range s.Ports {
-			parts := strings.Split(p, ":")
+			parts := strings.Split(composeDefault(p), ":")
 			if len(parts) != 3 || parts[0] != "127.0.0.1" {
 				t.Errorf("%s publishes %q, want 127.0.0.1:HOST:CONTAINER", name, p)
 				continue
@@ -152,11 +158,181 @@ func TestComposePortsAreUniqueAndLocal(t *testing.T) {
 			seen[parts[1]] = name
 		}
 	}
-	for _, name := range []string{"server", "worker", "kafka", "redis"} {
+	for _, name := range []string{"server", "worker"} {
 		if ports := f.Services[name].Ports; len(ports) > 0 {
-			t.Errorf("%s publishes %q; it must scale, or stay inside the stack", name, ports)
+			t.Errorf("%s publishes %q; it must scale", name, ports)
 		}
 	}
+}
+
+// publishedPort is the host port a service publishes for container port
+// want, as Compose resolves it with nothing set in the environment.
+func publishedPort(t *testing.T, name string, s service, want string) string {
+	t.Helper()
+	for _, p := range s.Ports {
+		parts := strings.Split(composeDefault(p), ":")
+		if len(parts) == 3 && parts[2] == want {
+			return parts[1]
+		}
+	}
+	t.Fatalf("%s does not publish its port %s: %q", name, want, s.Ports)
+	return ""
+}
+
+// `docker compose up redis kafka` is the infrastructure of a server or worker
+// run on the host with `go run`, at the addresses the README gives: Redis's
+// port published, and Kafka's host listener advertising the loopback port it
+// is published on (a client bootstraps there, then connects where the broker
+// says).
+func TestComposeRedisAndKafkaServeTheHost(t *testing.T) {
+	f := loadCompose(t)
+	redisURL := "redis://127.0.0.1:" + publishedPort(t, "redis", f.Services["redis"], "6379") + "/0"
+
+	kafka := f.Services["kafka"]
+	listeners := map[string]string{} // name -> port, of KAFKA_LISTENERS
+	for _, l := range strings.Split(kafka.Environment["KAFKA_LISTENERS"], ",") {
+		name, addr, _ := strings.Cut(l, "://")
+		_, port, _ := net.SplitHostPort(addr)
+		listeners[name] = port
+	}
+	var bootstrap string
+	for _, l := range strings.Split(composeDefault(kafka.Environment["KAFKA_ADVERTISED_LISTENERS"]), ",") {
+		name, addr, _ := strings.Cut(l, "://")
+		host, port, _ := net.SplitHostPort(addr)
+		if host != "127.0.0.1" {
+			continue
+		}
+		if got := publishedPort(t, "kafka", kafka, listeners[name]); got != port {
+			t.Errorf("kafka advertises %s on 127.0.0.1:%s but publishes its port %s on %s", name, port, listeners[name], got)
+		}
+		bootstrap = addr
+	}
+	if bootstrap == "" {
+		t.Fatalf("kafka advertises no listener on 127.0.0.1: %s", kafka.Environment["KAFKA_ADVERTISED_LISTENERS"])
+	}
+
+	cfg, err := configs.Load(configs.LoadOptions{Environ: []string{"REDIS_URL=" + redisURL, "KAFKA_BOOTSTRAP_SERVERS=" + bootstrap}})
+	if err != nil || !cfg.UsesRedis() || !cfg.UsesKafka() {
+		t.Fatalf("a host's config on the stack's Redis and Kafka: %v", err)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"REDIS_URL=" + redisURL, "KAFKA_BOOTSTRAP_SERVERS=" + bootstrap} {
+		if !strings.Contains(string(readme), v) {
+			t.Errorf("README.md does not give %s for a server run on the stack's infrastructure", v)
+		}
+	}
+}
+
+// The core (`docker compose up`) is what serves requests and what our
+// services send to; monitoring, and cAdvisor, which needs privileges Docker
+// Desktop and rootless Docker lack, are profiles of their own. A service
+// never waits for one that may not be started with it.
+func TestComposeProfiles(t *testing.T) {
+	f := loadCompose(t)
+	want := map[string][]string{
+		"kafka": nil, "redis": nil, "server": nil, "worker": nil, "proxy": nil, "jaeger": nil,
+		"prometheus": {"monitoring"}, "grafana": {"monitoring"}, "cadvisor": {"cadvisor"},
+	}
+	for name, s := range f.Services {
+		if w, ok := want[name]; !ok {
+			t.Errorf("service %s has no profile decided by this test", name)
+		} else if !slices.Equal(s.Profiles, w) {
+			t.Errorf("%s has profiles %q, want %q", name, s.Profiles, w)
+		}
+		for dep := range s.DependsOn {
+			p := f.Services[dep].Profiles
+			if len(p) > 0 && !slices.ContainsFunc(s.Profiles, func(x string) bool { return slices.Contains(p, x) }) {
+				t.Errorf("%s (profiles %q) waits for %s, which only profiles %q start", name, s.Profiles, dep, p)
+			}
+		}
+	}
+}
+
+// Every key the services write has a TTL that must hold (a gate lease, a
+// ledger record, an idempotency key), and the services refuse to start
+// under an evicting policy: the stack's Redis has a memory bound and
+// refuses writes at it rather than evicting.
+func TestComposeRedisNeverEvicts(t *testing.T) {
+	cmd := loadCompose(t).Services["redis"].Command
+	flag := func(name string) string {
+		i := slices.Index(cmd, name)
+		if i < 0 || i+1 >= len(cmd) {
+			return ""
+		}
+		return composeDefault(cmd[i+1])
+	}
+	if got := flag("--maxmemory-policy"); got != "noeviction" {
+		t.Errorf("redis runs with --maxmemory-policy %q, want noeviction: %q", got, cmd)
+	}
+	if !regexp.MustCompile(`^[1-9][0-9]*(kb|mb|gb)$`).MatchString(flag("--maxmemory")) {
+		t.Errorf("redis has no --maxmemory bound: %q", cmd)
+	}
+}
+
+// Our services need no capability and no privilege gain.
+func TestComposeOurServicesDropPrivileges(t *testing.T) {
+	for _, name := range []string{"server", "worker"} {
+		s := loadCompose(t).Services[name]
+		if !slices.Equal(s.CapDrop, []string{"ALL"}) || s.Privileged {
+			t.Errorf("%s: cap_drop %q, privileged %v; want [ALL] and no privileges", name, s.CapDrop, s.Privileged)
+		}
+		if !slices.Contains(s.SecurityOpt, "no-new-privileges:true") {
+			t.Errorf("%s: security_opt %q lacks no-new-privileges:true", name, s.SecurityOpt)
+		}
+	}
+}
+
+// Grafana's admin password is the user's, from the environment (shell or
+// .env), not a constant of the file.
+func TestComposeGrafanaPasswordFromTheEnvironment(t *testing.T) {
+	got := loadCompose(t).Services["grafana"].Environment["GF_SECURITY_ADMIN_PASSWORD"]
+	if !regexp.MustCompile(`^\$\{GRAFANA_ADMIN_PASSWORD(:-[^}]*)?\}$`).MatchString(got) {
+		t.Errorf("GF_SECURITY_ADMIN_PASSWORD is %q, want ${GRAFANA_ADMIN_PASSWORD…}", got)
+	}
+}
+
+// The server sees clients through HAProxy, which adds X-Forwarded-For: it
+// believes that header from the proxy's network (Docker's private ranges)
+// and from nowhere else, so the logged client address is the client's.
+func TestComposeServerTrustsTheProxy(t *testing.T) {
+	cfg, err := loadConfig(loadCompose(t).Services["server"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ip := range []string{"172.18.0.5", "192.168.16.3", "10.89.0.2"} { // bridge networks of Docker and Podman
+		if !trusts(t, cfg.HTTP.TrustedProxies, ip) {
+			t.Errorf("http.trusted_proxies %q does not cover a proxy at %s", cfg.HTTP.TrustedProxies, ip)
+		}
+	}
+	for _, ip := range []string{"203.0.113.7", "127.0.0.1"} {
+		if trusts(t, cfg.HTTP.TrustedProxies, ip) {
+			t.Errorf("http.trusted_proxies %q believes %s, which is no proxy of the stack", cfg.HTTP.TrustedProxies, ip)
+		}
+	}
+	raw, err := os.ReadFile("../../deployments/haproxy/haproxy.cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^\s*option forwardfor\b`).Match(raw) {
+		t.Error("haproxy.cfg does not add X-Forwarded-For (option forwardfor)")
+	}
+}
+
+func trusts(t *testing.T, cidrs, ip string) bool {
+	t.Helper()
+	for _, c := range strings.Split(cidrs, ",") {
+		_, n, err := net.ParseCIDR(strings.TrimSpace(c))
+		if err != nil {
+			t.Fatalf("http.trusted_proxies: %v", err)
+		}
+		if n.Contains(net.ParseIP(ip)) {
+			return true
+		}
+	}
+	return false
 }
 
 // Every named volume a service mounts is declared, and every bind-mounted

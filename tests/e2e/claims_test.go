@@ -25,7 +25,7 @@ import (
 	"github.com/1000x-rps-server/rps-server/tests/metricstest"
 )
 
-// The README's claims about the binaries, each checked where it is made.
+// The documentation's claims about the binaries, each checked where it is made.
 
 // "On SIGTERM … in-flight requests get up to the shutdown grace to finish"
 // and "a server instance that shuts down cleanly deletes its reply topic":

@@ -20,7 +20,7 @@ import (
 )
 
 // The reply topics of servers that are gone are deleted by the janitors of
-// the live ones (README "Reply topics: heartbeats and the janitor"). Short
+// the live ones (docs/architecture.md, "Reply topics: heartbeats and the janitor"). Short
 // settings here; the defaults (10 s, 1 min) bound the removal to 97.5 s.
 
 // killTestTiming is the heartbeat and grace of the kill test: 1 s and 9 s,

@@ -19,7 +19,7 @@ import (
 
 // Kafka as managed services run it: a SASL_SSL listener, SCRAM-SHA-512
 // logins over TLS. The server and the worker connect with exactly the
-// settings README.md ("Managed Kafka: SASL and TLS") gives, and a request
+// settings docs/configuration.md ("Managed Kafka") gives, and a request
 // goes the whole way. A wrong password, and a broker certificate signed by
 // a CA the clients do not trust, each stop the server and the worker at
 // start with an error naming what failed, not a 503 for ever. The password

@@ -58,7 +58,7 @@ func StartSecureKafka(t testing.TB) *SecureKafka {
 }
 
 // ClientEnv is the environment a server or worker connects to the SASL_SSL
-// listener with, in the variables README.md ("Managed Kafka: SASL and TLS")
+// listener with, in the variables docs/configuration.md ("Managed Kafka")
 // gives: password for the login, caFile the CA it trusts.
 func (k *SecureKafka) ClientEnv(password, caFile string) []string {
 	return []string{

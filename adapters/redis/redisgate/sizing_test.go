@@ -13,7 +13,7 @@ import (
 )
 
 // What one held slot (a lease) costs Redis, in each mode, measured on a
-// Redis of the test's own (README, "Redis sizing"). A gate holds at most
+// Redis of the test's own (docs/operations.md, "Redis sizing"). A gate holds at most
 // gate.capacity leases, so this times the capacity bounds the gate.
 func TestSizing_BytesPerLease(t *testing.T) {
 	const n = 10_000

@@ -17,7 +17,7 @@ import (
 )
 
 // What one client key costs Redis, measured on a Redis of the test's own
-// (README, "Redis sizing"): a key answered with a gift code, as the service
+// (docs/operations.md, "Redis sizing"): a key answered with a gift code, as the service
 // stores it, and the worst a key may cost (every field at its bound).
 func TestSizing_BytesPerKey(t *testing.T) {
 	const n = 10_000

@@ -10,7 +10,7 @@
 // deployment only after it has itself watched the topic's end offset stand
 // still for the whole grace. Nothing compares clocks across machines: the
 // janitor measures the silence on its own monotonic clock, between two reads
-// of the same offset. README.md ("Reply topics: heartbeats and the janitor")
+// of the same offset. docs/architecture.md ("Reply topics: heartbeats and the janitor")
 // argues the design and its bounds.
 package replytopics
 

@@ -67,7 +67,7 @@ func TestCheckTiming_RefusesAGraceALiveInstanceCouldFallOutOf(t *testing.T) {
 	}
 }
 
-// The bound the README states for the defaults.
+// The bound docs/architecture.md states for the defaults.
 func TestRemovalBound_WithTheDefaultsIsUnderTwoMinutes(t *testing.T) {
 	assert.Equal(t, 15*time.Second, replytopics.PassEvery(time.Minute))
 	assert.Equal(t, 97500*time.Millisecond, replytopics.RemovalBound(time.Minute))
