@@ -18,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/1000x-rps-server/rps-server/adapters/httpapi/apidocs"
 	"github.com/1000x-rps-server/rps-server/adapters/httpapi/problem"
 	"github.com/1000x-rps-server/rps-server/adapters/httpapi/requestid"
 	"github.com/1000x-rps-server/rps-server/domain"
@@ -146,6 +147,7 @@ func New(sub TaskSubmitter, cfg Config) (*API, error) {
 	a.e.Match(readOnly, "/healthz", a.healthz)
 	a.e.Match(readOnly, "/readyz", a.readyz)
 	a.e.Match(readOnly, "/openapi.yaml", a.openAPI)
+	a.e.Match(readOnly, "/docs*", echo.WrapHandler(apidocs.Handler("1000x-rps-server", "/docs", "/openapi.yaml")))
 	if cfg.Gatherer != nil {
 		a.e.Match(readOnly, "/metrics", echo.WrapHandler(observability.MetricsHandler(cfg.Gatherer)))
 	}
