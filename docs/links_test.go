@@ -17,16 +17,6 @@ import (
 // root is the repository, seen from this package.
 const root = ".."
 
-// pendingOnOtherBranches are pages the README links to that other branches
-// of the same change write; until they are merged a missing one is
-// allowed, and once present each is checked like any other.
-var pendingOnOtherBranches = map[string]bool{
-	"docs/clients.md":              true,
-	"docs/fair-share.md":           true,
-	"docs/fair-share-algorithm.md": true,
-	"docs/running-at-scale.md":     true,
-}
-
 var (
 	inlineLink    = regexp.MustCompile(`\]\(([^)\s]+)(?:\s+"[^"]*")?\)`)
 	referenceLink = regexp.MustCompile(`^\s*\[[^\]]+\]:\s*(\S+)`)
@@ -65,10 +55,6 @@ func TestLinks_EveryRelativeLinkReachesAFileAndHeading(t *testing.T) {
 			}
 			info, err := os.Stat(filepath.Join(root, file))
 			if err != nil {
-				if pendingOnOtherBranches[file] {
-					t.Logf("%s:%d: %s is written on another branch; not checked until it is here", page, l.line, file)
-					continue
-				}
 				t.Errorf("%s:%d: %s: no such file %s", page, l.line, l.target, file)
 				continue
 			}
