@@ -27,13 +27,15 @@ import (
 // crashed stays until the group's session timeout.
 //
 // The verdict is at most workersPollEvery + workersPollTimeout old (~2 s).
-// When the groups cannot be asked for workersStaleAfter, the verdict is
+// When the groups cannot be asked for workersStaleAfter (or, while workers
+// were consuming, for the rebalance grace: keepVerdict), the verdict is
 // "unknown", which counts as no worker: a request then gets 503 at once
 // rather than a slot held to its deadline.
 const (
 	workersPollEvery   = time.Second
 	workersPollTimeout = time.Second
 	workersStaleAfter  = 3 * time.Second
+	maxPollDelay       = 5 * time.Second
 )
 
 // While no watched group consumes, the watcher looks for any group that does
@@ -81,6 +83,7 @@ type Watcher struct {
 	available prometheus.Gauge // 1 while a worker consumes topic
 	workers   atomic.Pointer[workersVerdict]
 
+	failures     int                  // describes failed in a row
 	rebalancing  map[string]time.Time // group → when it was first seen rebalancing
 	found        []string             // groups not listed, found consuming topic
 	lastDiscover time.Time
@@ -117,7 +120,7 @@ func (w *Watcher) Run(lifetime context.Context, reachable func() bool) {
 		} else if v := w.workers.Load(); v != nil && v.consuming && time.Since(v.at) >= workersStaleAfter {
 			w.setWorkers(&workersVerdict{reason: "worker groups not described since Kafka went out of reach", at: v.at})
 		}
-		if !kafkabroker.Sleep(lifetime, workersPollEvery) {
+		if !kafkabroker.Sleep(lifetime, pollDelay(w.failures)) {
 			return
 		}
 	}
@@ -130,13 +133,15 @@ func (w *Watcher) pollWorkers(lifetime context.Context) {
 	descs, err := w.describe(lifetime, groups)
 	now := time.Now()
 	if err != nil {
+		w.failures++
 		prev := w.workers.Load()
-		if prev != nil && now.Sub(prev.at) < workersStaleAfter {
-			return // keep the last verdict while it is fresh enough
+		if keepVerdict(prev, now, w.settings.RebalanceGrace) {
+			return
 		}
 		w.setWorkers(&workersVerdict{reason: fmt.Sprintf("worker groups %q cannot be described: %v", groups, err), at: prevAt(prev)})
 		return
 	}
+	w.failures = 0
 	v := &workersVerdict{at: now}
 	v.consuming, v.reason = w.judge(descs, now)
 	if !v.consuming && now.Sub(w.lastDiscover) >= discoverEvery {
@@ -253,6 +258,39 @@ func (w *Watcher) discover(lifetime context.Context, watched []string) []string 
 		}
 	}
 	return found
+}
+
+// keepVerdict reports whether prev still stands at now although the groups
+// could not be described. A verdict of workers consuming stands for grace
+// (the rebalance grace): with the cluster in reach, a describe fails when the
+// groups' coordinator died and its partition of __consumer_offsets awaits a
+// new leader (the broker's session timeout, 9 s by default, plus an
+// election); the workers are still there, and calling that "no worker"
+// turned a broker's death into 503s for every request. Any other verdict
+// stands for workersStaleAfter, as before.
+func keepVerdict(prev *workersVerdict, now time.Time, grace time.Duration) bool {
+	switch {
+	case prev == nil:
+		return false
+	case prev.consuming:
+		return now.Sub(prev.at) < grace
+	default:
+		return now.Sub(prev.at) < workersStaleAfter
+	}
+}
+
+// pollDelay is the pause before the next describe after failures in a row:
+// doubling up to maxPollDelay, because each describe that times out while
+// brokers come and go risks librdkafka's abort (confluentinc/librdkafka#4605).
+func pollDelay(failures int) time.Duration {
+	d := workersPollEvery
+	for range failures {
+		if d >= maxPollDelay {
+			return maxPollDelay
+		}
+		d *= 2
+	}
+	return min(d, maxPollDelay)
 }
 
 func prevAt(v *workersVerdict) time.Time {

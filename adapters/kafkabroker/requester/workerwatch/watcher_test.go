@@ -81,3 +81,27 @@ func TestReady_NoGroupsIsOff(t *testing.T) {
 	w := New(nil, Settings{}, tasks, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewGauge(prometheus.GaugeOpts{Name: "x"}))
 	assert.NoError(t, w.Ready())
 }
+
+// A failed describe keeps a verdict of workers consuming for the rebalance
+// grace (a coordinator that died is replaced within it), any other verdict
+// only for workersStaleAfter; no verdict yet is never kept.
+func TestKeepVerdict_ConsumingWorkersOutliveACoordinatorsDeath(t *testing.T) {
+	at := time.Now()
+	grace := 30 * time.Second
+	consuming := &workersVerdict{consuming: true, at: at}
+	none := &workersVerdict{reason: "empty", at: at}
+	assert.False(t, keepVerdict(nil, at, grace), "no verdict yet")
+	assert.True(t, keepVerdict(consuming, at.Add(12*time.Second), grace), "12 s of a dead coordinator")
+	assert.False(t, keepVerdict(consuming, at.Add(grace), grace), "past the grace")
+	assert.True(t, keepVerdict(none, at.Add(time.Second), grace))
+	assert.False(t, keepVerdict(none, at.Add(workersStaleAfter), grace), "no worker stays no worker only while fresh")
+}
+
+// Failed describes back off, doubling to maxPollDelay.
+func TestPollDelay_BacksOffAfterFailures(t *testing.T) {
+	assert.Equal(t, workersPollEvery, pollDelay(0))
+	assert.Equal(t, 2*workersPollEvery, pollDelay(1))
+	assert.Equal(t, 4*workersPollEvery, pollDelay(2))
+	assert.Equal(t, maxPollDelay, pollDelay(3))
+	assert.Equal(t, maxPollDelay, pollDelay(100))
+}
