@@ -75,6 +75,10 @@ write_conf() {
 		# A replica of a master that died takes over however stale it is:
 		# nothing is persisted, so waiting for the master would wait forever.
 		printf 'cluster-replica-validity-factor 0\n'
+		# While one master is down (before its replica takes over) the other
+		# masters keep serving their slots: the gate lives on one slot, the
+		# ledger's records on every master.
+		printf 'cluster-require-full-coverage no\n'
 		if [ -n "${REDIS_CLUSTER_ARGS:-}" ]; then
 			tr ';' '\n' <<<"$REDIS_CLUSTER_ARGS"
 			echo
