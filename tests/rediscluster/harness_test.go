@@ -129,7 +129,7 @@ func startProc(t *testing.T, name string, env []string, ready string) string {
 			return true // failed below
 		default:
 		}
-		resp, err := http.Get(ready) //nolint:noctx // a probe
+		resp, err := http.Get(ready)
 		if err != nil {
 			return false
 		}
