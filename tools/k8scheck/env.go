@@ -12,6 +12,8 @@ import (
 var SecretSamples = map[string]string{
 	"REDIS_URL":               "redis://redis.example:6379/0",
 	"KAFKA_BOOTSTRAP_SERVERS": "kafka.example:9092",
+	// Optional in production's Secret: a Redis Cluster's other seed nodes.
+	"RPS_REDIS__CLUSTER__ADDRS": "redis-2.example:6379,redis-3.example:6379",
 }
 
 // Environ is the container's environment as KEY=VALUE pairs, in its order,

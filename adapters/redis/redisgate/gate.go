@@ -220,10 +220,14 @@ func (c *core) Ready(ctx context.Context) error {
 	return err
 }
 
+// ping asks the node that holds the gate key whether it answers: a keyed
+// read (EXISTS), because a Redis Cluster client sends a bare PING to any
+// node, and a dead master that holds none of the gate's slots must not make
+// the gate look down (nor a live one hide the gate's master being down).
 func (c *core) ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	if err := c.client.Do(ctx, c.client.B().Ping().Build()).Error(); err != nil {
+	if err := c.client.Do(ctx, c.client.B().Exists().Key(c.keys[0]).Build()).Error(); err != nil {
 		return fmt.Errorf("redis gate: ping: %w: %w", domain.ErrUnavailable, err)
 	}
 	return nil
