@@ -15,6 +15,8 @@
 # (server.cpu.pprof, worker.cpu.pprof). Both are switches: 1 (or true, yes)
 # or 0 (or false, no, empty). Raw figures in benchmarks/compare-<time>/.
 # Extra server/worker settings come from the environment (RPS_*), as always.
+# KAFKA_CLUSTER=1 runs it on three brokers (bench-stack.sh); bench:compare:cluster
+# runs it on one broker and then on three, and compares the two.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 RUNS="${RUNS:-3}" DURATION="${DURATION:-20s}" CONNS="${CONNS:-100}" SLICES="${SLICES:-4}"
@@ -51,15 +53,23 @@ out="benchmarks/compare-$(date -u +%Y%m%d-%H%M%S)"; mkdir -p "$out"
 
 listener_pid() { ss -Hltnp "sport = :$1" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2; }
 redis_port=${REDIS_URL##*:}; redis_pid=$(listener_pid "${redis_port%%/*}")
-kafka_pid=$(listener_pid "${KAFKA_BOOTSTRAP_SERVERS##*:}")
+# Every broker of the bootstrap list (three with KAFKA_CLUSTER=1): their CPU is summed.
+kafka_pids=()
+IFS=, read -ra kafka_addrs <<<"$KAFKA_BOOTSTRAP_SERVERS"
+for a in "${kafka_addrs[@]}"; do
+  p=$(listener_pid "${a##*:}"); [[ -z $p ]] || kafka_pids+=("$p")
+done
+kafka_pid=${kafka_pids[0]:-}
 [[ -n $redis_pid && -n $kafka_pid ]] || {
   echo "bench-compare: Redis ($REDIS_URL) and Kafka ($KAFKA_BOOTSTRAP_SERVERS) must listen on this machine: their CPU is read from /proc" >&2
   exit 1
 }
-# cpu_ticks: user+system clock ticks of server, worker, Redis and Kafka, space-separated.
+# cpu_ticks: user+system clock ticks of server, worker, Redis and Kafka (its
+# brokers summed), space-separated.
 cpu_ticks() {
-  local p; for p in "$spid" "$wpid" "$redis_pid" "$kafka_pid"; do
+  local p; for p in "$spid" "$wpid" "$redis_pid"; do
     awk '{printf "%d ", $14+$15}' "/proc/$p/stat"; done
+  for p in "${kafka_pids[@]}"; do awk '{print $14+$15}' "/proc/$p/stat"; done | awk '{t += $1} END {printf "%d ", t}'
 }
 # measure <name> <wrk args...>: one wrk run; its figures, the processes' CPU
 # ticks before and after and wrk's own CPU seconds go to $out/<name>.json.

@@ -2,9 +2,15 @@
 # Redis and Kafka (reused when already running, else started here and stopped
 # by stack_down), release builds of cmd/server and cmd/worker with topics, gate
 # key, ledger and consumer group of their own. Before stack_up, optional:
-# SERVER_PPROF / WORKER_PPROF (pprof addresses), BENCH_PORT, BENCH_METRICS_ADDR.
+# SERVER_PPROF / WORKER_PPROF (pprof addresses), BENCH_PORT, BENCH_METRICS_ADDR,
+# KAFKA_CLUSTER=1 (three brokers of kafka-cluster.sh instead of one: topics
+# with replication factor 3, min.insync.replicas 2, acks=all as always).
 # After it: PORT, METRICS, spid and wpid (server and worker pids).
 REDIS="bash deployments/scripts/redis.sh"; KAFKA="bash deployments/scripts/kafka.sh"
+KAFKA_TOOLS=$KAFKA   # the Kafka command-line tools, whichever topology
+if [[ ${KAFKA_CLUSTER:-0} =~ ^(1|true|yes)$ ]]; then
+  KAFKA="bash deployments/scripts/kafka-cluster.sh"
+fi
 PORT="${BENCH_PORT:-8000}"; METRICS="${BENCH_METRICS_ADDR:-127.0.0.1:9101}"
 started="" spid="" wpid="" profilers=()
 
@@ -61,7 +67,7 @@ stack_down() {
     kill -TERM "${pids[@]}" 2>/dev/null || true
     wait "${pids[@]}" 2>/dev/null || true
     # the tasks topic is ours alone (the server deletes its reply topic itself)
-    $KAFKA class org.apache.kafka.tools.TopicCommand --bootstrap-server "$KAFKA_BOOTSTRAP_SERVERS" \
+    $KAFKA_TOOLS class org.apache.kafka.tools.TopicCommand --bootstrap-server "$KAFKA_BOOTSTRAP_SERVERS" \
       --delete --topic "$TASKS_TOPIC" >/dev/null 2>&1 || true
   fi
   [[ $started == *kafka* ]] && $KAFKA stop
