@@ -5,6 +5,7 @@
 package deploy_test
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"regexp"
@@ -227,14 +228,20 @@ func TestComposeRedisAndKafkaServeTheHost(t *testing.T) {
 }
 
 // The core (`docker compose up`) is what serves requests and what our
-// services send to; monitoring, and cAdvisor, which needs privileges Docker
-// Desktop and rootless Docker lack, are profiles of their own. A service
+// services send to; monitoring, cAdvisor (which needs privileges Docker
+// Desktop and rootless Docker lack) and the replicated Kafka and Redis
+// Cluster are profiles of their own. A service
 // never waits for one that may not be started with it.
 func TestComposeProfiles(t *testing.T) {
 	f := loadCompose(t)
 	want := map[string][]string{
 		"kafka": nil, "redis": nil, "server": nil, "worker": nil, "proxy": nil, "jaeger": nil,
 		"prometheus": {"monitoring"}, "grafana": {"monitoring"}, "cadvisor": {"cadvisor"},
+		// the replicated topologies (docs/running-at-scale.md), started beside the core
+		"kafka-1": {"cluster"}, "kafka-2": {"cluster"}, "kafka-3": {"cluster"}, "redis-cluster-init": {"cluster"},
+	}
+	for i := 1; i <= 6; i++ {
+		want[fmt.Sprintf("redis-%d", i)] = []string{"cluster"}
 	}
 	for name, s := range f.Services {
 		if w, ok := want[name]; !ok {
