@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"testing"
 
 	"github.com/1000x-rps-server/rps-server/tests/infra"
@@ -30,19 +29,13 @@ func run(m *testing.M) int {
 	if (os.Getenv("KAFKA_BOOTSTRAP_SERVERS") == "" && !ci) || (testing.Short() && !ci) {
 		return m.Run()
 	}
-	dir, err := os.MkdirTemp("", "rps-kafkacluster")
+	dir, err := infra.BuildServiceBinaries("rps-kafkacluster")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kafkacluster:", err)
 		return 1
 	}
 	defer os.RemoveAll(dir)
 	binDir = dir
-	build := exec.Command("go", "build", "-o", dir+string(os.PathSeparator), "../../cmd/server", "../../cmd/worker")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "kafkacluster: build:", err)
-		return 1
-	}
 	state, err := os.MkdirTemp("", "rps-kafkacluster-state")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kafkacluster:", err)

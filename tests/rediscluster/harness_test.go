@@ -29,13 +29,8 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "rps-rediscluster-bin")
-	if err == nil {
-		binDir = dir
-		cmd := exec.Command("go", "build", "-o", dir+string(os.PathSeparator), "../../cmd/server", "../../cmd/worker")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		err = cmd.Run()
-	}
+	dir, err := infra.BuildServiceBinaries("rps-rediscluster-bin")
+	binDir = dir
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "rediscluster: build:", err)
 		os.Exit(1)
