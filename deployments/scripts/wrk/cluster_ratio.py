@@ -12,7 +12,8 @@ from compare_report import load, pool
 
 def half(out):
     """POST /queue over every run of a bench-compare.sh directory."""
-    return pool(load(p) for p in sorted(glob.glob(os.path.join(out, "run*-queue-*.json"))))
+    paths = sorted(glob.glob(os.path.join(out, "run*-queue-*.json")))
+    return pool(load(p) for p in paths if not p.endswith(".wrk.json"))  # wrk's raw output beside each
 
 
 def main():
