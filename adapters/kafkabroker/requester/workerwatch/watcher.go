@@ -112,7 +112,8 @@ func (w *Watcher) Run(lifetime context.Context, reachable func() bool) {
 	for {
 		// Never while the cluster is out of reach: librdkafka (2.11) can
 		// abort the process when a group-coordinator admin request times
-		// out while brokers come and go (confluentinc/librdkafka#4605).
+		// out while brokers come and go (an assertion in its request
+		// bookkeeping, github.com/confluentinc/librdkafka/issues/4605).
 		// Requests fail fast on brokersDown meanwhile, and the verdict goes
 		// stale, so no worker is assumed until a describe succeeds again.
 		if reachable() {
@@ -281,7 +282,7 @@ func keepVerdict(prev *workersVerdict, now time.Time, grace time.Duration) bool 
 
 // pollDelay is the pause before the next describe after failures in a row:
 // doubling up to maxPollDelay, because each describe that times out while
-// brokers come and go risks librdkafka's abort (confluentinc/librdkafka#4605).
+// brokers come and go risks librdkafka's abort of the process (see Run).
 func pollDelay(failures int) time.Duration {
 	d := workersPollEvery
 	for range failures {
