@@ -34,8 +34,12 @@ type App struct {
 // application on them, traced by tr (the zero Tracing is off).
 func New(ctx context.Context, cfg configs.Config, log *slog.Logger, reg *prometheus.Registry, tr observability.Tracing) (*App, error) {
 	handlers := app.DefaultHandlers(rand.Reader)
-	p := &serverPorts{tracing: tr}
-	err := p.openStores(ctx, cfg, log, reg)
+	share, err := sharePolicy(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p := &serverPorts{tracing: tr, share: share}
+	err = p.openStores(ctx, cfg, log, reg)
 	if err == nil {
 		err = p.openBroker(cfg, handlers, log, reg)
 	}
@@ -55,7 +59,11 @@ func New(ctx context.Context, cfg configs.Config, log *slog.Logger, reg *prometh
 // test controls and closes. The service's own task kinds are accepted.
 func NewComponentTest(ctx context.Context, cfg configs.Config, broker ports.TaskBroker, log *slog.Logger, reg *prometheus.Registry) (*App, error) {
 	kinds := app.KindsOf(app.DefaultHandlers(rand.Reader))
-	p := &serverPorts{broker: broker}
+	share, err := sharePolicy(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p := &serverPorts{broker: broker, share: share}
 	if err := p.openStores(ctx, cfg, log, reg); err != nil {
 		p.close(log)
 		return nil, err
@@ -103,11 +111,7 @@ func buildAPI(cfg configs.Config, p *serverPorts, kinds []domain.Kind, log *slog
 	if err != nil {
 		return nil, err
 	}
-	share, err := sharePolicy(cfg)
-	if err != nil {
-		return nil, err
-	}
-	clients, err := clientsOf(cfg, share)
+	clients, err := clientsOf(cfg, p.share)
 	if err != nil {
 		return nil, err
 	}

@@ -52,7 +52,7 @@ type lateRedis struct {
 
 // startLateRedis starts reaching for Redis in the background, after the
 // first attempt failed with err.
-func startLateRedis(cfg configs.Config, log *slog.Logger, reg prometheus.Registerer, err error) *lateRedis {
+func startLateRedis(cfg configs.Config, share domain.SharePolicy, log *slog.Logger, reg prometheus.Registerer, err error) *lateRedis {
 	onError := "fail closed: requests are refused (503)"
 	if cfg.Gate.FailOpen {
 		onError = "fail open: requests are admitted without a slot (no cluster-wide cap meanwhile)"
@@ -61,13 +61,13 @@ func startLateRedis(cfg configs.Config, log *slog.Logger, reg prometheus.Registe
 		"on_redis_error", onError, "err", err)
 	ctx, stop := context.WithCancel(context.Background())
 	l := &lateRedis{failOpen: cfg.Gate.FailOpen, start: time.Now(), log: log, stop: stop, done: make(chan struct{})}
-	go l.reach(ctx, cfg, reg)
+	go l.reach(ctx, cfg, share, reg)
 	return l
 }
 
 // reach tries to reach Redis until it does or ctx ends, then builds the
 // Redis stores on the client and hands them every call.
-func (l *lateRedis) reach(ctx context.Context, cfg configs.Config, reg prometheus.Registerer) {
+func (l *lateRedis) reach(ctx context.Context, cfg configs.Config, share domain.SharePolicy, reg prometheus.Registerer) {
 	defer close(l.done)
 	wait := firstReach
 	timer := time.NewTimer(wait)
@@ -85,7 +85,7 @@ func (l *lateRedis) reach(ctx context.Context, cfg configs.Config, reg prometheu
 			l.log.Debug("redis still unreachable", "err", err)
 			continue
 		}
-		s, err := openRedisStores(ctx, client, cfg, l.log, reg)
+		s, err := openRedisStores(ctx, client, cfg, share, l.log, reg)
 		if err != nil { // Redis went away again between the two, or refuses the gate
 			client.Close()
 			l.log.Warn("redis reached, but its stores could not be opened; trying again", "err", err)

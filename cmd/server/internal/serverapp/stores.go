@@ -31,7 +31,7 @@ func (p *serverPorts) openStores(ctx context.Context, cfg configs.Config, log *s
 	client, err := startup.OpenRedis(ctx, cfg.Redis, "server", log)
 	switch {
 	case errors.Is(err, domain.ErrUnavailable):
-		late := startLateRedis(cfg, log, reg, err)
+		late := startLateRedis(cfg, p.share, log, reg, err)
 		p.closers.Add(late.close)
 		p.gate, p.idem = p.traceGate(late.gate(), "redis"), late.store()
 		return nil
@@ -39,7 +39,7 @@ func (p *serverPorts) openStores(ctx context.Context, cfg configs.Config, log *s
 		return err
 	}
 	p.closers.AddFunc(client.Close)
-	s, err := openRedisStores(ctx, client, cfg, log, reg)
+	s, err := openRedisStores(ctx, client, cfg, p.share, log, reg)
 	if err != nil {
 		return err
 	}
@@ -50,11 +50,7 @@ func (p *serverPorts) openStores(ctx context.Context, cfg configs.Config, log *s
 
 // openMemoryStores opens the in-memory gate and idempotency store.
 func (p *serverPorts) openMemoryStores(cfg configs.Config, log *slog.Logger) error {
-	share, err := sharePolicy(cfg)
-	if err != nil {
-		return err
-	}
-	g, err := memgate.New(cfg.Gate.Capacity, share)
+	g, err := memgate.New(cfg.Gate.Capacity, p.share)
 	if err != nil {
 		return fmt.Errorf("memory gate: %w", err)
 	}
@@ -77,11 +73,7 @@ type redisStores struct {
 
 // openRedisStores opens the Redis gate and idempotency store on client. The
 // store first: it has nothing to undo when the gate then fails.
-func openRedisStores(ctx context.Context, client rueidis.Client, cfg configs.Config, log *slog.Logger, reg prometheus.Registerer) (*redisStores, error) {
-	share, err := sharePolicy(cfg)
-	if err != nil {
-		return nil, err
-	}
+func openRedisStores(ctx context.Context, client rueidis.Client, cfg configs.Config, share domain.SharePolicy, log *slog.Logger, reg prometheus.Registerer) (*redisStores, error) {
 	idem, err := newRedisIdempotency(client, cfg, log)
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"github.com/1000x-rps-server/rps-server/app"
 	"github.com/1000x-rps-server/rps-server/cmd/internal/startup"
 	"github.com/1000x-rps-server/rps-server/configs"
+	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/observability"
 	"github.com/1000x-rps-server/rps-server/ports"
 )
@@ -32,6 +33,9 @@ type serverPorts struct {
 	// tracing is handed to the broker and the API; when it is on, the gate
 	// is wrapped in spans (adapters/traced).
 	tracing observability.Tracing
+	// share is fair.*'s policy, made once: the gates enforce it, the API
+	// names its classes.
+	share domain.SharePolicy
 }
 
 // traceGate wraps g in client spans when tracing is on; off, g runs bare.
