@@ -3,13 +3,9 @@ package kafkacluster_test
 import (
 	"context"
 	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -60,73 +56,15 @@ func startStack(t *testing.T, c *infra.KafkaCluster) *stack {
 		"RPS_WORKER__WATCH=false",
 	}
 	admin := infra.FreeAddr(t)
-	workerLog := start(t, "worker", append(s.env, "RPS_WORKER__METRICS_ADDR="+admin), "http://"+admin+"/readyz")
+	workerLog := infra.StartService(t, filepath.Join(binDir, "worker"), append(s.env, "RPS_WORKER__METRICS_ADDR="+admin), "http://"+admin+"/readyz", false)
 	out, err := os.ReadFile(workerLog)
 	require.NoError(t, err)
 	require.Contains(t, string(out), `"group_protocol":"consumer"`, "the worker finds that all three brokers offer KIP-848's protocol")
 	addr := infra.FreeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
 	s.server = "http://" + addr
-	start(t, "server", append(s.env, "PORT="+port), s.server+"/readyz")
+	infra.StartService(t, filepath.Join(binDir, "server"), append(s.env, "PORT="+port), s.server+"/readyz", false)
 	return s
-}
-
-// start runs a binary until the test ends (then SIGTERM) and waits until
-// ready answers 200; its log (returned) is shown if the test fails.
-func start(t *testing.T, name string, env []string, ready string) string {
-	t.Helper()
-	logPath := filepath.Join(t.TempDir(), name+".log")
-	logFile, err := os.Create(logPath)
-	require.NoError(t, err)
-	cmd := exec.Command(filepath.Join(binDir, name))
-	cmd.Env, cmd.Stdout, cmd.Stderr = append(os.Environ(), env...), logFile, logFile
-	require.NoError(t, cmd.Start())
-	done := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		_ = logFile.Close()
-		close(done)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(40 * time.Second):
-			t.Errorf("%s still running 40 s after SIGTERM", name)
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			out, _ := os.ReadFile(logPath)
-			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-			t.Logf("last lines of the %s log:\n%s", name, strings.Join(lines[max(0, len(lines)-30):], "\n"))
-		}
-	})
-	require.Eventually(t, func() bool {
-		select {
-		case <-done:
-			out, _ := os.ReadFile(logPath)
-			require.FailNow(t, name+" exited before it was ready", "%s", out)
-		default:
-		}
-		return status(ready) == http.StatusOK
-	}, 2*time.Minute, 100*time.Millisecond, "%s ready", name)
-	return logPath
-}
-
-func status(url string) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0
-	}
-	_ = resp.Body.Close()
-	return resp.StatusCode
 }
 
 // replyTopic is the server's reply topic (results-<id>.<instance>).

@@ -4,21 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/google/uuid"
 	"github.com/redis/rueidis"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/1000x-rps-server/rps-server/tests/infra"
@@ -80,63 +76,12 @@ func startStack(t *testing.T, c *infra.RedisCluster, extra ...string) *stack {
 		"RPS_LOG__FORMAT=json", "RPS_LOG__LEVEL=info",
 	}, extra...)
 	admin := infra.FreeAddr(t)
-	startProc(t, "worker", append(s.env, "RPS_WORKER__ADMIN_ADDR="+admin), "http://"+admin+"/readyz")
+	infra.StartService(t, filepath.Join(binDir, "worker"), append(s.env, "RPS_WORKER__ADMIN_ADDR="+admin), "http://"+admin+"/readyz", true)
 	addr := infra.FreeAddr(t)
 	host, port, _ := strings.Cut(addr, ":")
 	s.base = "http://" + addr
-	s.serverLog = startProc(t, "server", append(s.env, "HOST="+host, "PORT="+port), s.base+"/readyz")
+	s.serverLog = infra.StartService(t, filepath.Join(binDir, "server"), append(s.env, "HOST="+host, "PORT="+port), s.base+"/readyz", true)
 	return s
-}
-
-// startProc runs binary name with env, waits until ready answers 200, and
-// stops it (SIGTERM, then SIGKILL) when the test ends, showing the end of
-// its log if the test failed. It returns the log's path.
-func startProc(t *testing.T, name string, env []string, ready string) string {
-	t.Helper()
-	logPath := filepath.Join(t.TempDir(), name+".log")
-	logFile, err := os.Create(logPath)
-	require.NoError(t, err)
-	cmd := exec.Command(filepath.Join(binDir, name))
-	cmd.Env, cmd.Stdout, cmd.Stderr = append(os.Environ(), env...), logFile, logFile
-	require.NoError(t, cmd.Start())
-	done := make(chan struct{})
-	var exit error
-	go func() { exit = cmd.Wait(); _ = logFile.Close(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-			assert.NoError(t, exit, "%s exits 0 on SIGTERM", name)
-		case <-time.After(40 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-			t.Errorf("%s did not exit within 40s of SIGTERM", name)
-		}
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-			t.Logf("%s log (end):\n%s", name, strings.Join(lines[max(0, len(lines)-30):], "\n"))
-		}
-	})
-	require.Eventually(t, func() bool {
-		select {
-		case <-done:
-			return true // failed below
-		default:
-		}
-		resp, err := http.Get(ready)
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 90*time.Second, 100*time.Millisecond, "%s ready", name)
-	select {
-	case <-done:
-		t.Fatalf("%s exited before it was ready: %v", name, exit)
-	default:
-	}
-	return logPath
 }
 
 // ledgerFailures counts the server's 502s for a worker that could not
