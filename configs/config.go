@@ -106,8 +106,9 @@ type GateConfig struct {
 	BlockSize int `koanf:"block_size"`
 	// BlockIdle is how long a leased slot may sit unused on an instance
 	// before it goes back to Redis for the other instances, and how often
-	// an instance syncs with Redis (block mode only; bounded by the gate's
-	// rules, run at start).
+	// an instance syncs with Redis, and how long it answers acquires with
+	// Redis's last refusal without asking again (block mode only; bounded
+	// by the gate's rules, run at start).
 	BlockIdle time.Duration `koanf:"block_idle"`
 }
 

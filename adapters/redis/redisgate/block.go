@@ -11,6 +11,7 @@ import (
 	"github.com/1000x-rps-server/rps-server/adapters/redis/redisgate/internal/gatemetrics"
 	"github.com/1000x-rps-server/rps-server/adapters/redis/redisgate/internal/leases"
 	"github.com/1000x-rps-server/rps-server/adapters/redis/redisgate/internal/pool"
+	"github.com/1000x-rps-server/rps-server/adapters/redis/redisgate/internal/refusals"
 	"github.com/1000x-rps-server/rps-server/adapters/redis/redisgate/internal/undo"
 	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/ports"
@@ -62,6 +63,9 @@ type BlockGate struct {
 	interval   time.Duration
 	registered bool // the last sync left this instance in the active set (sync loop only)
 	fair       blockShare
+	// memory answers acquires like the refusal Redis gave a moment ago
+	// without asking again, so a flood of refusals costs Redis nothing.
+	memory *refusals.Memory
 	// life ends at Close (stop), which also cuts a sync call short: Close
 	// must not wait out a stalled Redis.
 	life context.Context
@@ -100,7 +104,8 @@ func NewBlockGate(ctx context.Context, client rueidis.Client, cfg BlockConfig) (
 			Window: contentionTicks * cfg.Idle, ClientWindow: cfg.Share.Window(),
 		}),
 		interval: cfg.Idle, life: life, stop: stop, done: make(chan struct{}),
-		fair: blockShare{seen: map[string]bool{}},
+		fair:   blockShare{seen: map[string]bool{}},
+		memory: refusals.New(cfg.Idle),
 	}
 	c.flagWindowArg = strconv.FormatInt((contentionTicks * cfg.Idle).Milliseconds(), 10)
 	go g.syncLoop()
@@ -110,7 +115,9 @@ func NewBlockGate(ctx context.Context, client rueidis.Client, cfg BlockConfig) (
 
 // Acquire implements ports.ConcurrencyGate: from the pool when it has a
 // slot, else with one take from Redis; by fair.lua when the fair share
-// needs Redis to decide (blockShare says when).
+// needs Redis to decide (blockShare says when). While Redis has just
+// refused the same kind of acquire (within a sync interval, and no slot was
+// freed here since), the acquire is refused without a call (memory).
 func (g *BlockGate) Acquire(ctx context.Context, id string, who domain.Client) (ports.Slot, error) {
 	if err := ctx.Err(); err != nil {
 		return ports.Slot{}, fmt.Errorf("redis gate: %w", err)
@@ -132,7 +139,12 @@ func (g *BlockGate) Acquire(ctx context.Context, id string, who domain.Client) (
 		g.metrics.AcquireSeconds.Observe(time.Since(start).Seconds())
 		return ports.Slot{ID: id}, nil
 	}
+	if g.memory.RecallFull(start) {
+		g.metrics.Recalled.Inc()
+		return ports.Slot{}, g.full(start)
+	}
 	want, ticket := g.pool.Want()
+	mark := g.memory.Mark()
 	callCtx, cancel := context.WithTimeout(ctx, g.timeout)
 	call, members, st, err := g.calls.Take(callCtx, want)
 	cancel()
@@ -155,11 +167,11 @@ func (g *BlockGate) Acquire(ctx context.Context, id string, who domain.Client) (
 		dup, held = g.pool.Get(id, time.Now())
 	}
 	if !held {
-		if !g.share.Enabled {
-			return ports.Slot{}, g.refused(nil)
+		now := time.Now()
+		if len(members) == 0 {
+			g.memory.RememberFull(now, mark)
 		}
-		g.contended(time.Now())
-		return ports.Slot{}, g.refused(&domain.Refusal{Limit: domain.LimitCapacity, Quota: domain.Quota{Limit: g.poolCapacity()}})
+		return ports.Slot{}, g.full(now)
 	}
 	if st.Contended && g.share.Enabled {
 		g.contended(time.Now())
@@ -169,6 +181,16 @@ func (g *BlockGate) Acquire(ctx context.Context, id string, who domain.Client) (
 	}
 	g.metrics.Acquires[gatemetrics.OK].Inc()
 	return ports.Slot{ID: id}, nil
+}
+
+// full counts and returns the refusal of a take Redis granted nothing (or
+// would not, as it just said), which marks the gate contended for the share.
+func (g *BlockGate) full(now time.Time) error {
+	if !g.share.Enabled {
+		return g.refused(nil)
+	}
+	g.contended(now)
+	return g.refused(&domain.Refusal{Limit: domain.LimitCapacity, Quota: domain.Quota{Limit: g.poolCapacity()}})
 }
 
 // awaitEarlier waits until the takes issued before ticket are recorded
@@ -215,6 +237,7 @@ func (g *BlockGate) Release(ctx context.Context, slot ports.Slot) error {
 // handed to the undoer, which retries until Redis answers or their leases
 // end, so an outage does not keep them from other instances any longer.
 func (g *BlockGate) giveBack(ctx context.Context, members []string) error {
+	g.memory.Freed(len(members)) // before the call: an acquire sent after it is answered after it
 	start, err := g.free(ctx, members)
 	if err != nil {
 		for _, m := range members {
@@ -245,6 +268,7 @@ func (g *BlockGate) syncLoop() {
 // instance that holds nothing and said so already makes no call.
 func (g *BlockGate) sync() {
 	start := time.Now()
+	g.memory.Prune(start)
 	give, renew, full := g.pool.Sweep(start)
 	_, leased := g.pool.Counts()
 	g.metrics.Leased.Set(float64(leased))
@@ -255,6 +279,7 @@ func (g *BlockGate) sync() {
 	if len(give) == 0 && len(renew) == 0 && len(clients) == 0 && leased == 0 && !g.registered {
 		return
 	}
+	g.memory.Freed(len(give))
 	ctx, cancel := context.WithTimeout(g.life, g.timeout)
 	lost, st, err := g.calls.Sync(ctx, leased, give, clients, renew)
 	cancel()

@@ -106,6 +106,11 @@ func (g *BlockGate) acquireFair(ctx context.Context, id string, who domain.Clien
 	if _, ok := g.fair.held.Load(id); ok {
 		return ports.Slot{ID: id}, nil
 	}
+	if r, ok := g.memory.Recall(who.Key, start); ok {
+		g.metrics.Recalled.Inc()
+		return ports.Slot{}, g.fairRefused(r, start)
+	}
+	mark := g.memory.Mark()
 	callCtx, cancel := context.WithTimeout(ctx, g.timeout)
 	reply, refusal, err := g.fairAcquire(callCtx, id, who, claims{clients: g.unreported(false), owned: g.pool.Unowned()})
 	cancel()
@@ -121,10 +126,9 @@ func (g *BlockGate) acquireFair(ctx context.Context, id string, who domain.Clien
 	}
 	switch {
 	case err == nil && reply == replyFull:
-		if refusal.Limit != domain.LimitRate && refusal.Limit != domain.LimitCeiling {
-			g.contended(time.Now())
-		}
-		return ports.Slot{}, g.refused(refusal)
+		now := time.Now()
+		g.memory.Remember(who.Key, refusal, now, mark)
+		return ports.Slot{}, g.fairRefused(refusal, now)
 	case err == nil:
 		g.metrics.Acquires[gatemetrics.OK].Inc()
 		if _, loaded := g.fair.held.LoadOrStore(id, inRedis); !loaded {
@@ -140,12 +144,23 @@ func (g *BlockGate) acquireFair(ctx context.Context, id string, who domain.Clien
 	return ports.Slot{ID: id}, nil
 }
 
+// fairRefused counts and returns a refusal by fair.lua (heard at now, or
+// recalled): a refusal by the capacity or the share marks the gate
+// contended; a client's own rate or ceiling does not.
+func (g *BlockGate) fairRefused(r *domain.Refusal, now time.Time) error {
+	if r.Limit != domain.LimitRate && r.Limit != domain.LimitCeiling {
+		g.contended(now)
+	}
+	return g.refused(r)
+}
+
 // releaseFair gives back a slot fair.lua took, and reports whether id was one.
 func (g *BlockGate) releaseFair(ctx context.Context, id string) (bool, error) {
 	if _, ok := g.fair.held.LoadAndDelete(id); !ok {
 		return false, nil
 	}
 	g.metrics.InUse.Dec()
+	g.memory.Freed(1) // before the call: an acquire sent after it is answered after it
 	if _, err := g.free(ctx, []string{id}); err != nil {
 		return true, fmt.Errorf("redis gate: %w: %w (the lease frees the slot)", domain.ErrUnavailable, err)
 	}

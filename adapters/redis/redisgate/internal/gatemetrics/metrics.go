@@ -36,6 +36,7 @@ type Metrics struct {
 	InUse          prometheus.Gauge
 	Leased         prometheus.Gauge
 	Acquires       [outcomes]prometheus.Counter // resolved once: no label lookup per call
+	Recalled       prometheus.Counter
 	ReleaseErrors  prometheus.Counter
 	UndosDropped   prometheus.Counter
 	AcquireSeconds prometheus.Histogram
@@ -58,6 +59,10 @@ func New(reg prometheus.Registerer, capacity int) (*Metrics, error) {
 		Leased: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "rps_gate_slots_leased", Help: "Block mode: gate slots this instance leases in Redis, held by requests or free in its pool.",
 		}),
+		Recalled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rps_gate_refusals_recalled_total",
+			Help: "Block mode: refusals (counted in rps_gate_acquires_total too) answered without a Redis call, because Redis refused the same kind of acquire within block_idle and no slot was freed here since.",
+		}),
 		ReleaseErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rps_gate_release_errors_total", Help: "Releases that failed; their leases free the slots.",
 		}),
@@ -76,7 +81,7 @@ func New(reg prometheus.Registerer, capacity int) (*Metrics, error) {
 		m.Acquires[o] = acquires.WithLabelValues(label)
 	}
 	m.capacity.Set(float64(capacity))
-	if err := observability.RegisterAll(reg, m.capacity, m.InUse, m.Leased, acquires, m.ReleaseErrors, m.UndosDropped, m.AcquireSeconds, m.ReleaseSeconds); err != nil {
+	if err := observability.RegisterAll(reg, m.capacity, m.InUse, m.Leased, acquires, m.Recalled, m.ReleaseErrors, m.UndosDropped, m.AcquireSeconds, m.ReleaseSeconds); err != nil {
 		return nil, fmt.Errorf("redis gate: %w", err)
 	}
 	return m, nil
