@@ -10,7 +10,11 @@
 # wrk) from /proc; and duplicate codes over every answer of the runs and the
 # flood. Redis and Kafka must run on this machine (their CPU is read there).
 # FLOOD=1 adds a flood: wrk -c1000 on POST /queue while a second wrk (-c10)
-# measures GET / latency. PROFILE=1 first saves 10 s CPU profiles of server
+# measures GET / latency and bin/bench (20 unpaced users on POST /queue, from
+# 127.0.0.1 like the flood) the latency of the admitted (200) answers apart
+# from the 429s, which wrk cannot tell apart; the same bench alone just before
+# the flood is the reference measured the same way; and the gate's script
+# calls in Redis (INFO commandstats) over the flood. PROFILE=1 first saves 10 s CPU profiles of server
 # and worker during POST /queue alone, outside the measured runs
 # (server.cpu.pprof, worker.cpu.pprof). Both are switches: 1 (or true, yes)
 # or 0 (or false, no, empty). Raw figures in benchmarks/compare-<time>/.
@@ -120,6 +124,7 @@ if [[ -n $kafka_pid ]]; then   # then until the broker's JIT has settled
   done
 fi
 echo "$warm_s" >"$out/warmup_seconds"
+echo "$CONNS" >"$out/connections"
 if [[ -n $profile ]]; then   # 10 s CPU profiles during 14 s of POST /queue alone
   echo "bench-compare: CPU profiles of server and worker during 14 s of POST /queue" >&2
   profile_stack "$out" 2 10
@@ -133,11 +138,39 @@ for i in $(seq "$RUNS"); do
     measure "run$i-queue-$j" -t"$THREADS" -c"$CONNS" -d"${slice_s}s" --latency -s deployments/scripts/wrk/queue.lua "$url/queue"
   done
 done
+# gate_calls: the script calls Redis has served so far (EVALSHA, EVAL, FCALL
+# and their _RO forms: the gate's only commands; the worker's ledger uses SET),
+# or nothing without redis-cli. Redis-wide: other clients' scripts count too.
+gate_calls() {
+  command -v redis-cli >/dev/null || return 0
+  redis-cli -u "$REDIS_URL" --no-auth-warning INFO commandstats |
+    awk -F'[:,=]' '/^cmdstat_(evalsha|eval|evalsha_ro|eval_ro|fcall|fcall_ro):/ { n += $3 } END { print n + 0 }'
+}
+# measurer <label>: bin/bench, 20 unpaced users on POST /queue for DURATION
+# less 2 s (at least 1 s), no warm-up, results in $out/<label>/summary.json.
+# It connects from 127.0.0.1, as wrk does: the fair share keys clients by
+# address, so under the flood it is part of the flooding client, not shielded
+# from it. Its exit status goes to $out/<label>.rc (3: duplicate or missing codes).
+measurer() {
+  local rc=0
+  bin/bench -mode closed -users 20 -spawn-rate 0 -think-min 0s -think-max 0s -weights queue=1 \
+    -warmup 0s -duration "$(( dur_s > 2 ? dur_s - 2 : 1 ))s" -url "$url" -out "$out" -label "$1" \
+    >"$out/$1.txt" 2>&1 || rc=$?
+  echo "$rc" >"$out/$1.rc"
+  ((rc == 0)) || echo "bench-compare: the measurer ($1) exited $rc: see $out/$1.txt" >&2
+}
 if [[ -n $flood ]]; then
-  echo "bench-compare: flood: 1,000 connections on POST /queue, GET / beside it at 10" >&2
+  echo "bench-compare: the flood's measurer alone (20 users on POST /queue)" >&2
+  measurer flood-alone
+  echo "bench-compare: flood: 1,000 connections on POST /queue, GET / beside it at 10, the measurer from 1 s in" >&2
+  calls_before=$(gate_calls)
   (WRK_RESULT="$out/flood-get.json" wrk -t1 -c10 -d"$DURATION" --latency -s deployments/scripts/wrk/get.lua "$url/" >"$out/flood-get.wrk.txt") &
   get_pid=$!
+  (sleep 1 && measurer flood-measurer) &   # its window lies inside the flood's
+  measurer_pid=$!
   measure flood-queue -t2 -c1000 -d"$DURATION" --latency -s deployments/scripts/wrk/queue.lua "$url/queue"
-  wait "$get_pid"
+  wait "$get_pid"; wait "$measurer_pid"
+  calls_after=$(gate_calls)
+  [[ -z $calls_before ]] || echo $((calls_after - calls_before)) >"$out/flood-gate-calls"
 fi
 python3 deployments/scripts/wrk/compare_report.py "$out" "$RUNS" "$SLICES" | tee "$out/report.md"

@@ -3,8 +3,10 @@
 A run's figures for a route pool its slices: requests, seconds, errors and
 CPU are summed; percentiles come from the slices' quantile functions (1,000
 points each, weighted by the slice's requests). Duplicate codes are counted
-over every answer of the measured runs and the flood. Usage:
-compare_report.py DIR RUNS SLICES
+over every answer of the measured runs and the flood. With the flood, the
+admitted (200) answers' latency comes from bin/bench's summary.json (the
+measurer beside the flood, and alone before it), set against POST /queue's
+p99 pooled over every run. Usage: compare_report.py DIR RUNS SLICES
 """
 import glob
 import json
@@ -12,6 +14,7 @@ import os
 import sys
 
 RATIO, P99_MS = 0.2, 50.0
+FLOOD_P99_RATIO = 1.5  # admitted p99 under the flood, at most this times the unflooded one
 PROCS = ["server", "worker", "redis", "kafka", "wrk"]
 
 
@@ -120,6 +123,76 @@ def main():
               f"p50 {f['p50_us']/1000:.1f} ms, p99 {f['p99_us']/1000:.1f} ms; "
               f"GET / beside it (10 connections): {g['requests'] / g['seconds']:,.0f} req/s, "
               f"p50 {g['p50_us']/1000:.2f} ms, p99 {g['p99_us']/1000:.2f} ms, max {g['max_us']/1000:.1f} ms")
+        unflooded = pool(load(os.path.join(out, f"run{i}-queue-{j}.json"))
+                         for i in range(1, runs + 1) for j in range(1, slices + 1))
+        admitted(out, f, unflooded)
+
+
+def measurer(out, label):
+    """POST /queue's figures from bin/bench's summary.json in DIR/label, and
+    its exit status; None when it wrote none."""
+    path = os.path.join(out, label, "summary.json")
+    if not os.path.exists(path):
+        return None
+    rec = load(path)
+    rc_path = os.path.join(out, label + ".rc")
+    rc = open(rc_path).read().strip() if os.path.exists(rc_path) else "?"
+    route = next(r for r in rec["stats"]["routes"] if r["name"] == "/queue")
+    return rec, route, rc
+
+
+def describe(route, rc):
+    """A measurer's answers and its 200s' latency, in words."""
+    ok, n = route["classes"].get("ok", 0), route["requests"]
+    lat = route["latency_by_class"].get("ok", {})
+    lim = route["latency_by_class"].get("429", {})
+    line = (f"{n:,} answers, 200: {ok:,} ({ok / n * 100 if n else 0:.1f} %), 429: {route['classes'].get('429', 0):,}, "
+            f"failures: {route['failures']}; 200s p50 {lat.get('p50_ms', 0):.1f} ms, p99 {lat.get('p99_ms', 0):.1f} ms")
+    if lim:
+        line += f"; 429s p50 {lim['p50_ms']:.1f} ms, p99 {lim['p99_ms']:.1f} ms"
+    return line + ("" if rc == "0" else f"; bench exited {rc}")
+
+
+def admitted(out, flood, unflooded):
+    """The admitted requests under the flood: the measurer's 200s, their p99
+    against the unflooded one, and the gate's Redis script calls per answer."""
+    beside, alone = measurer(out, "flood-measurer"), measurer(out, "flood-alone")
+    st = flood["statuses"]
+    if beside is None:
+        print("admitted under the flood: no measurer figures (see flood-measurer.txt)")
+    else:
+        rec, route, rc = beside
+        users = rec["settings"]["users"]
+        print(f"admitted under the flood, bench beside it ({users} unpaced users on POST /queue from 127.0.0.1, "
+              f"{rec['measured_s']:.0f} s): {describe(route, rc)}")
+        flood_ok_s = st.get("200", 0) / flood["seconds"]
+        share = route["ok_per_s"] / (route["ok_per_s"] + flood_ok_s) if route["ok_per_s"] + flood_ok_s else 0
+        print(f"its share of the 200s during the flood: {share * 100:.1f} % "
+              f"(of the connections: {int(users) / (int(users) + 1000) * 100:.1f} %)")
+        p99 = route["latency_by_class"].get("ok", {}).get("p99_ms", 0)
+        ref = unflooded["p99_us"] / 1000
+        verdict = "target met" if 0 < p99 <= FLOOD_P99_RATIO * ref else "target missed"
+        conns_path = os.path.join(out, "connections")
+        conns = open(conns_path).read().strip() if os.path.exists(conns_path) else "?"
+        print(f"admitted p99 under flood / unflooded p99 (POST /queue at {conns} connections, every run pooled) = "
+              f"{p99:.1f} / {ref:.1f} ms = {p99 / ref:.2f}: {verdict} (≤ {FLOOD_P99_RATIO})")
+        if alone is not None:
+            a_p99 = alone[1]["latency_by_class"].get("ok", {}).get("p99_ms", 0)
+            print(f"the measurer alone just before the flood: {describe(alone[1], alone[2])}; "
+                  f"admitted p99 under flood / alone = {p99 / a_p99 if a_p99 else float('nan'):.2f}")
+    calls_path = os.path.join(out, "flood-gate-calls")
+    if not os.path.exists(calls_path):
+        print("gate script calls during the flood: not counted (no redis-cli)")
+        return
+    calls = int(open(calls_path).read())
+    oks, refused = st.get("200", 0), st.get("429", 0)
+    answers = flood["requests"]
+    if beside is not None:
+        oks += beside[1]["classes"].get("ok", 0)
+        refused += beside[1]["classes"].get("429", 0)
+        answers += beside[1]["requests"]
+    print(f"gate script calls in Redis during the flood (EVALSHA/EVAL/FCALL, Redis-wide): {calls:,} for {answers:,} "
+          f"answers of POST /queue (200: {oks:,}, 429: {refused:,}): {calls / answers if answers else 0:.2f} per answer")
 
 
 if __name__ == "__main__":
