@@ -1,6 +1,10 @@
 package httpapi
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/1000x-rps-server/rps-server/adapters/httpapi/internal/plainjson"
+)
 
 // encodeAnswer is the body of a 200 from /queue: {"<field>":value,
 // "request_id":id}, field being gift_code (the original's shape) or result.
@@ -9,7 +13,7 @@ import "encoding/json"
 // anything else goes through encoding/json, so the bytes are always what
 // json.Marshal of the response struct writes (TestEncodeAnswer_IsJSONMarshal).
 func encodeAnswer(field, value, id string) ([]byte, error) {
-	if !plain(value) || !plain(id) {
+	if !plainjson.Plain(value) || !plainjson.Plain(id) {
 		if field == fieldGiftCode {
 			return json.Marshal(giftResponse{GiftCode: value, RequestID: id})
 		}
@@ -30,14 +34,3 @@ const (
 	fieldGiftCode = "gift_code"
 	fieldResult   = "result"
 )
-
-// plain reports whether s is written by encoding/json exactly as it is.
-func plain(s string) bool {
-	for i := range len(s) {
-		switch c := s[i]; {
-		case c < 0x20, c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
-			return false
-		}
-	}
-	return true
-}

@@ -39,9 +39,10 @@ type fairMetrics struct {
 	requests *prometheus.CounterVec
 	refusals *prometheus.CounterVec
 	top      *topRefused
-	// byClass are the requests counters of the configured classes, looked
-	// up without hashing label values on every request.
-	byClass map[string]prometheus.Counter
+	// byClass and refusedBy are the counters of the configured classes,
+	// looked up without hashing label values on every request.
+	byClass   map[string]prometheus.Counter
+	refusedBy map[string]map[domain.Limit]prometheus.Counter
 }
 
 func newFairMetrics(reg prometheus.Registerer, classes []string) (*fairMetrics, error) {
@@ -52,13 +53,15 @@ func newFairMetrics(reg prometheus.Registerer, classes []string) (*fairMetrics, 
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rps_fair_refusals_total", Help: "POST /queue requests refused (429) by the client's class and the limit that refused.",
 		}, []string{"class", "limit"}),
-		top:     newTopRefused(time.Now),
-		byClass: map[string]prometheus.Counter{},
+		top:       newTopRefused(time.Now),
+		byClass:   map[string]prometheus.Counter{},
+		refusedBy: map[string]map[domain.Limit]prometheus.Counter{},
 	}
 	for _, class := range append([]string{domain.DefaultClass}, classes...) {
 		m.byClass[class] = m.requests.WithLabelValues(class)
+		m.refusedBy[class] = map[domain.Limit]prometheus.Counter{}
 		for _, l := range limits {
-			m.refusals.WithLabelValues(class, string(l))
+			m.refusedBy[class][l] = m.refusals.WithLabelValues(class, string(l))
 		}
 	}
 	var registered []prometheus.Collector
@@ -90,7 +93,11 @@ func (m *fairMetrics) observe(client domain.Client, err error) {
 	if r := (*domain.Refusal)(nil); errors.As(err, &r) && r != nil && slices.Contains(limits, r.Limit) {
 		limit = r.Limit
 	}
-	m.refusals.WithLabelValues(class, string(limit)).Inc()
+	if c, ok := m.refusedBy[class][limit]; ok {
+		c.Inc()
+	} else {
+		m.refusals.WithLabelValues(class, string(limit)).Inc()
+	}
 	m.top.refused(client.Key, class)
 }
 

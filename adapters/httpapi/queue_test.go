@@ -197,3 +197,36 @@ func BenchmarkQueue(b *testing.B) {
 		}
 	}
 }
+
+// refusingSubmitter refuses every request as over its fair share, as the
+// gate does under a flood.
+type refusingSubmitter struct{}
+
+func (refusingSubmitter) Submit(context.Context, domain.Client, domain.Kind, string) (domain.Result, error) {
+	return domain.Result{}, &domain.Refusal{Limit: domain.LimitFairShare, Quota: domain.Quota{Limit: 9}}
+}
+func (refusingSubmitter) SubmitOnce(context.Context, domain.Client, string, domain.Kind, string) (domain.Outcome, error) {
+	return domain.Outcome{}, &domain.Refusal{Limit: domain.LimitFairShare, Quota: domain.Quota{Limit: 9}}
+}
+
+// BenchmarkQueueRefused measures the adapter's share of a 429 under a
+// flood: the client identified by its address, refused by the fair share.
+func BenchmarkQueueRefused(b *testing.B) {
+	reg := prometheus.NewRegistry()
+	api, err := httpapi.New(refusingSubmitter{}, httpapi.Config{
+		BodyLimit: 4096, RequestTimeout: time.Second, RetryAfter: time.Second,
+		Logger: slog.New(slog.DiscardHandler), Registerer: reg, Gatherer: reg,
+		Clients: httpapi.Clients{By: httpapi.IdentityIP},
+	})
+	require.NoError(b, err)
+	hr := httptest.NewRequest(http.MethodPost, "/queue", nil)
+	hr.Header.Set("X-Request-ID", "bench-1")
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		api.ServeHTTP(rec, hr)
+		if rec.Code != http.StatusTooManyRequests {
+			b.Fatal(rec.Code)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/1000x-rps-server/rps-server/adapters/httpapi/internal/plainjson"
 	"github.com/1000x-rps-server/rps-server/domain"
 )
 
@@ -89,6 +90,27 @@ type problem struct {
 	RequestID string `json:"request_id"`
 }
 
+// encode is json.Marshal(p), byte for byte (TestEncode_IsJSONMarshal),
+// without reflection when no field needs escaping: under a flood every 429
+// is encoded here.
+func encode(p problem) []byte {
+	if !plainjson.Plain(p.Type) || !plainjson.Plain(p.Title) || !plainjson.Plain(p.Detail) ||
+		!plainjson.Plain(p.Instance) || !plainjson.Plain(p.RequestID) {
+		body, err := json.Marshal(p)
+		if err != nil { // cannot happen with string and int fields; stay safe anyway
+			return []byte(`{"type":"about:blank","title":"Internal Server Error","status":500}`)
+		}
+		return body
+	}
+	b := make([]byte, 0, 96+len(p.Type)+len(p.Title)+len(p.Detail)+len(p.Instance)+len(p.RequestID))
+	b = append(append(append(b, `{"type":"`...), p.Type...), `","title":"`...)
+	b = append(append(b, p.Title...), `","status":`...)
+	b = strconv.AppendInt(b, int64(p.Status), 10)
+	b = append(append(append(b, `,"detail":"`...), p.Detail...), `","instance":"`...)
+	b = append(append(append(b, p.Instance...), `","request_id":"`...), p.RequestID...)
+	return append(b, `"}`...)
+}
+
 // classify maps err to a status and the detail the client may see.
 func (a *Responder) classify(err error) (status int, detail string) {
 	for _, row := range a.rows {
@@ -130,13 +152,10 @@ func (a *Responder) Handle(err error, c echo.Context) {
 	case statusClientClosedRequest:
 		title = "Client Closed Request"
 	}
-	body, mErr := json.Marshal(problem{
+	body := encode(problem{
 		Type: typ, Title: title, Status: status, Detail: detail,
 		Instance: capEchoed(req.URL.Path), RequestID: h.Get(echo.HeaderXRequestID),
 	})
-	if mErr != nil { // cannot happen with string and int fields; stay safe anyway
-		body = []byte(`{"type":"about:blank","title":"Internal Server Error","status":500}`)
-	}
 	var wErr error
 	if req.Method == http.MethodHead {
 		wErr = c.NoContent(status)
