@@ -151,6 +151,7 @@ func (g *BlockGate) Acquire(ctx context.Context, id string, who domain.Client) (
 	g.metrics.AcquireSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
 		g.pool.Failed(ticket)
+		g.memory.ForgetFull()
 		if undo.MayHaveRun(err) { // it may still run when a stalled Redis resumes
 			g.undos.Add(call, want, start)
 		}
@@ -165,6 +166,9 @@ func (g *BlockGate) Acquire(ctx context.Context, id string, who domain.Client) (
 	held, dup := g.pool.Took(ticket, id, members, start, time.Now(), st.Contended, st.Instances)
 	if !held && g.awaitEarlier(ctx, ticket) {
 		dup, held = g.pool.Get(id, time.Now())
+	}
+	if len(members) > 0 {
+		g.memory.ForgetFull()
 	}
 	if !held {
 		now := time.Now()

@@ -130,12 +130,14 @@ func (g *BlockGate) acquireFair(ctx context.Context, id string, who domain.Clien
 		g.memory.Remember(who.Key, refusal, now, mark)
 		return ports.Slot{}, g.fairRefused(refusal, now)
 	case err == nil:
+		g.memory.Forget(who.Key)
 		g.metrics.Acquires[gatemetrics.OK].Inc()
 		if _, loaded := g.fair.held.LoadOrStore(id, inRedis); !loaded {
 			g.metrics.InUse.Inc()
 		}
 		return ports.Slot{ID: id}, nil
 	}
+	g.memory.Forget(who.Key)
 	admit, err := g.acquireFailed(ctx, start, err)
 	if !admit {
 		return ports.Slot{}, err

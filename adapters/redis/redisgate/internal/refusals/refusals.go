@@ -10,7 +10,10 @@
 // refusal while a slot has just come free elsewhere, for at most the
 // memory's span (the block sync interval). A slot freed by this instance
 // lets one acquire of each remembered kind ask Redis again at once, so an
-// instance that releases keeps refilling its share at Redis's pace.
+// instance that releases keeps refilling its share at Redis's pace. When a
+// refusal's span ends, one acquire asks Redis and the others are refused as
+// before until it has the answer: under a flood, the end of a span would
+// otherwise send every acquire that arrives within one round trip to Redis.
 package refusals
 
 import (
@@ -35,6 +38,9 @@ type entry struct {
 	// exact: the refusal stands until `until` whatever is freed (a rate
 	// limit: only time lifts it).
 	exact bool
+	// asking: after until, one acquire is asking Redis (until this time,
+	// one span at most), and the refusal stands for the others meanwhile.
+	asking time.Time
 }
 
 // Memory is safe for concurrent use. The zero value is not; use New.
@@ -71,11 +77,20 @@ func (m *Memory) RememberFull(now time.Time, mark uint64) {
 }
 
 // RecallFull reports whether a take at now would be refused as the last
-// one was.
+// one was. false: ask Redis, and say what it answered (RememberFull, or
+// ForgetFull when it granted a slot or failed).
 func (m *Memory) RecallFull(now time.Time) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.recall(&m.full, now)
+}
+
+// ForgetFull drops the gate-wide refusal: Redis granted a take, or could not
+// be asked.
+func (m *Memory) ForgetFull() {
+	m.mu.Lock()
+	m.full = entry{}
+	m.mu.Unlock()
 }
 
 // Remember records that Redis refused client with r at now, in a call sent
@@ -95,6 +110,8 @@ func (m *Memory) Remember(client string, r *domain.Refusal, now time.Time, mark 
 
 // Recall returns the refusal client would hear from Redis at now, if one is
 // remembered: a copy, with a rate refusal's RetryAfter counted down to now.
+// false: ask Redis, and say what it answered (Remember, or Forget when it
+// admitted or failed).
 func (m *Memory) Recall(client string, now time.Time) (*domain.Refusal, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -102,34 +119,43 @@ func (m *Memory) Recall(client string, now time.Time) (*domain.Refusal, bool) {
 	if !ok {
 		return nil, false
 	}
-	if !m.recall(&e, now) {
-		if now.Before(e.until) {
-			m.clients[client] = e // let through by a free: keep it, counted
-		} else {
-			delete(m.clients, client)
-		}
+	refused := m.recall(&e, now)
+	m.clients[client] = e // a free used, or one acquire asking
+	if !refused {
 		return nil, false
 	}
 	r := *e.refusal
 	if e.exact {
-		r.RetryAfter = e.until.Sub(now)
+		r.RetryAfter = max(0, e.until.Sub(now))
 	}
 	return &r, true
 }
 
-// recall reports whether e still refuses at now; when a free lets one
-// acquire through instead, it counts that free as used.
+// Forget drops client's refusal: Redis admitted it, or could not be asked.
+func (m *Memory) Forget(client string) {
+	m.mu.Lock()
+	delete(m.clients, client)
+	m.mu.Unlock()
+}
+
+// recall reports whether e still refuses at now. When a free lets one
+// acquire through instead, it counts that free as used; when e's span is
+// over, it lets one acquire ask Redis and keeps refusing the others until
+// that one's answer is remembered (or for one more span).
 func (m *Memory) recall(e *entry, now time.Time) bool {
 	switch {
-	case !now.Before(e.until):
+	case e.until.IsZero():
 		return false
-	case e.exact:
+	case now.Before(e.until) && e.exact:
 		return true
-	case e.frees < m.frees:
+	case now.Before(e.until) && e.frees < m.frees:
 		e.frees++
 		return false
+	case now.Before(e.until), now.Before(e.asking):
+		return true
 	}
-	return true
+	e.asking = now.Add(m.span)
+	return false
 }
 
 // Freed records that this instance freed n slots in Redis: each lets one
@@ -140,13 +166,14 @@ func (m *Memory) Freed(n int) {
 	m.mu.Unlock()
 }
 
-// Prune drops the refusals that ended by now, so clients seen once do not
-// stay: call it now and then (at each sync).
+// Prune drops the refusals that ended by now and are not being asked
+// about, so clients seen once do not stay: call it now and then (at each
+// sync).
 func (m *Memory) Prune(now time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for k, e := range m.clients {
-		if !now.Before(e.until) {
+		if !now.Before(e.until) && !now.Before(e.asking) {
 			delete(m.clients, k)
 		}
 	}

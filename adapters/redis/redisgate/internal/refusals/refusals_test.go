@@ -100,3 +100,33 @@ func TestClients_AreBoundedAndPruned(t *testing.T) {
 	_, ok = m.Recall("client-4999", t0.Add(span))
 	assert.True(t, ok, "pruning the ended ones made room")
 }
+
+func TestFull_WhenTheSpanEndsOneAsksAndTheOthersWaitForItsAnswer(t *testing.T) {
+	m := refusals.New(span)
+	m.RememberFull(t0, m.Mark())
+	end := t0.Add(span)
+	assert.False(t, m.RecallFull(end), "one acquire asks Redis")
+	assert.True(t, m.RecallFull(end.Add(time.Millisecond)), "the others are refused while it asks")
+	assert.False(t, m.RecallFull(end.Add(span)), "no answer within a span: another asks")
+
+	m.RememberFull(end.Add(span), m.Mark()) // Redis refused it again
+	assert.True(t, m.RecallFull(end.Add(span+time.Millisecond)))
+
+	m.ForgetFull() // the next one was granted a slot: everyone asks again
+	assert.False(t, m.RecallFull(end.Add(span+time.Millisecond)))
+	assert.False(t, m.RecallFull(end.Add(span+time.Millisecond)))
+}
+
+func TestClients_WhenTheSpanEndsOneAsksAndAnAdmissionForgets(t *testing.T) {
+	m := refusals.New(span)
+	m.Remember("greedy", &domain.Refusal{Limit: domain.LimitFairShare}, t0, m.Mark())
+	_, ok := m.Recall("greedy", t0.Add(span))
+	assert.False(t, ok, "one acquire asks Redis")
+	_, ok = m.Recall("greedy", t0.Add(span))
+	assert.True(t, ok, "the others wait for its answer")
+	m.Forget("greedy") // admitted
+	_, ok = m.Recall("greedy", t0.Add(span))
+	assert.False(t, ok)
+	_, ok = m.Recall("greedy", t0.Add(span))
+	assert.False(t, ok, "forgotten: every acquire asks")
+}
