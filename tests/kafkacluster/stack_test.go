@@ -52,7 +52,8 @@ func startStack(t *testing.T, c *infra.KafkaCluster) *stack {
 		// The setting docs/running-at-scale.md gives for a replicated Kafka: while
 		// the workers' group coordinator moves, the watcher cannot describe the
 		// group and would refuse every request 503 for ~12 s, and librdkafka
-		// can abort the server on such a timed-out describe (its issue 4605).
+		// can abort the server on such a timed-out describe (an assertion in its
+		// request bookkeeping).
 		"RPS_WORKER__WATCH=false",
 	}
 	admin := infra.FreeAddr(t)
