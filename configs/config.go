@@ -60,6 +60,12 @@ type HTTPConfig struct {
 	ShutdownDelay time.Duration `koanf:"shutdown_delay" min:"0"`
 	ShutdownGrace time.Duration `koanf:"shutdown_grace"` // drain time after the delay
 	RetryAfter    time.Duration `koanf:"retry_after"`    // sent with 429, 409 and 503
+	// RefusalPause bounds how long a keep-alive connection that ignores
+	// Retry-After (refused again before the last 429's had passed) waits
+	// before its next request is read: the new Retry-After, at most this. A
+	// client that honours Retry-After never notices; a flood that ignores it
+	// cannot make refusals the server's main work. 0 reads at once.
+	RefusalPause time.Duration `koanf:"refusal_pause" min:"0"`
 	// TrustedProxies are the comma-separated CIDRs (or IPs) of the proxies
 	// whose X-Forwarded-For is believed for the client's address; empty (the
 	// default) believes no forwarded header and takes the peer's address.
@@ -380,6 +386,7 @@ func Default() Config {
 			ShutdownDelay:     5 * time.Second,
 			ShutdownGrace:     20 * time.Second,
 			RetryAfter:        time.Second,
+			RefusalPause:      time.Second,
 		},
 		Task: TaskConfig{ReplyTimeout: 10 * time.Second},
 		Gate: GateConfig{

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/1000x-rps-server/rps-server/adapters/httpapi/apidocs"
+	"github.com/1000x-rps-server/rps-server/adapters/httpapi/pacing"
 	"github.com/1000x-rps-server/rps-server/adapters/httpapi/problem"
 	"github.com/1000x-rps-server/rps-server/adapters/httpapi/requestid"
 	"github.com/1000x-rps-server/rps-server/domain"
@@ -48,6 +49,10 @@ type Config struct {
 	RequestTimeout time.Duration
 	// RetryAfter is sent with 429 and 503, rounded up to whole seconds (≥ 1).
 	RetryAfter time.Duration
+	// RefusalPause is the longest a keep-alive connection that ignores a
+	// 429's Retry-After is held before its next request is read (see Pace);
+	// 0 holds none.
+	RefusalPause time.Duration
 	// Logger should come from observability.NewLogger, which adds the request
 	// id that the middleware puts in each request's context.
 	Logger *slog.Logger
@@ -91,6 +96,7 @@ type API struct {
 	keyHeader         string              // cfg.Clients.Header, canonical
 	policies          map[string][]string // RateLimit-Policy by class, see classPolicies
 	fair              *fairMetrics
+	pacer             *pacing.Pacer // holds connections that ignore Retry-After; see Pace
 }
 
 // New builds the routes and middleware around sub.
@@ -132,6 +138,14 @@ func New(sub TaskSubmitter, cfg Config) (*API, error) {
 	if a.fair, err = newFairMetrics(cfg.Registerer, slices.Sorted(maps.Keys(cfg.Clients.Policy.Classes))); err != nil {
 		return nil, fmt.Errorf("httpapi: metrics: %w", err)
 	}
+	held := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "rps_http_connections_held_total",
+		Help: "Keep-alive connections whose next request was read only after a 429's Retry-After: refused again before the last one's had passed (http.refusal_pause).",
+	})
+	if err := cfg.Registerer.Register(held); err != nil {
+		return nil, fmt.Errorf("httpapi: metrics: %w", err)
+	}
+	a.pacer = pacing.New(cfg.RefusalPause, held.Inc)
 	// Order matters: the request id comes first so every response carries it;
 	// errors are written inside the metrics middleware so it records the
 	// status the client got (429, 504…); Recover is innermost so a panic
@@ -153,6 +167,15 @@ func New(sub TaskSubmitter, cfg Config) (*API, error) {
 	}
 	a.handler = traceServer(a.e, cfg.Tracing)
 	return a, nil
+}
+
+// Pace makes srv, which serves this API over HTTP/1.x, read the next
+// request of a connection that ignores a 429's Retry-After only once it has
+// passed (package pacing; Config.RefusalPause). Call it before srv serves,
+// and stop after srv is closed (Shutdown ends the holds itself).
+func (a *API) Pace(srv *http.Server) (stop func()) {
+	a.pacer.Install(srv)
+	return a.pacer.Stop
 }
 
 // ServeHTTP implements http.Handler.

@@ -47,6 +47,10 @@ func serve(ctx context.Context, cfg configs.HTTPConfig, api *httpapi.API, log *s
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	// A client that ignores a 429's Retry-After has its connection's next
+	// request read only after it; Shutdown ends the holds, the deferred stop
+	// those of any other exit.
+	defer api.Pace(srv)()
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.Addr())
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/1000x-rps-server/rps-server/adapters/httpapi/internal/plainjson"
+	"github.com/1000x-rps-server/rps-server/adapters/httpapi/pacing"
 	"github.com/1000x-rps-server/rps-server/domain"
 )
 
@@ -69,15 +70,19 @@ func errorTable() []errorRow {
 
 // Responder writes the problem responses of one API.
 type Responder struct {
-	rows       []errorRow // the one error table, see errorTable
-	retryAfter string     // pre-formatted Retry-After value
-	log        *slog.Logger
+	rows          []errorRow    // the one error table, see errorTable
+	retryAfter    string        // pre-formatted Retry-After value
+	retryAfterDur time.Duration // the same, as a duration
+	log           *slog.Logger
 }
 
 // New returns the responder of an API whose refusals ask clients to retry
 // after retryAfter (rounded up to whole seconds), logging to log.
 func New(retryAfter time.Duration, log *slog.Logger) *Responder {
-	return &Responder{rows: errorTable(), retryAfter: retryAfterSeconds(retryAfter), log: log}
+	return &Responder{
+		rows: errorTable(), retryAfter: retryAfterSeconds(retryAfter),
+		retryAfterDur: wholeSeconds(retryAfter), log: log,
+	}
 }
 
 // problem is an RFC 9457 problem details body.
@@ -143,10 +148,18 @@ func (a *Responder) Handle(err error, c echo.Context) {
 	typ, title := "about:blank", http.StatusText(status)
 	switch status {
 	case http.StatusTooManyRequests:
-		// Which limit refused, with a Retry-After and quota of its own.
+		// Which limit refused, with a Retry-After and quota of its own. A
+		// connection refused again before that Retry-After has passed waits
+		// it out (package pacing), so a client that ignores it cannot turn
+		// the refusals into the server's main work.
 		r := refusalOf(err)
 		setRefusalHeaders(h, r, a.retryAfter)
 		typ, title, detail = TypeBase+string(r.Limit), refusals[r.Limit].title, refusals[r.Limit].detail
+		wait := a.retryAfterDur
+		if r.RetryAfter > 0 {
+			wait = wholeSeconds(r.RetryAfter)
+		}
+		pacing.Refused(req, wait)
 	case http.StatusServiceUnavailable, http.StatusConflict:
 		h.Set("Retry-After", a.retryAfter)
 	case statusClientClosedRequest:
@@ -189,9 +202,16 @@ func (a *Responder) logError(req *http.Request, status int, err error) {
 		slog.String("path", capEchoed(req.URL.Path)), slog.Any("err", err))
 }
 
-// retryAfterSeconds rounds d up to whole seconds, at least 1.
+// retryAfterSeconds rounds d up to whole seconds, at least 1: the
+// Retry-After header's value.
 func retryAfterSeconds(d time.Duration) string {
-	return strconv.Itoa(max(1, int((d+time.Second-1)/time.Second)))
+	return strconv.Itoa(int(wholeSeconds(d) / time.Second))
+}
+
+// wholeSeconds is d rounded up to whole seconds, at least 1: how long
+// Retry-After asks a client to wait.
+func wholeSeconds(d time.Duration) time.Duration {
+	return time.Duration(max(1, int64((d+time.Second-1)/time.Second))) * time.Second
 }
 
 // capEchoed cuts client input to maxEchoed bytes, on a character boundary,

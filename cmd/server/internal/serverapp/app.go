@@ -124,6 +124,7 @@ func buildAPI(cfg configs.Config, p *serverPorts, kinds []domain.Kind, log *slog
 		BodyLimit:      cfg.HTTP.BodyLimit,
 		RequestTimeout: cfg.HTTP.RequestTimeout,
 		RetryAfter:     cfg.HTTP.RetryAfter,
+		RefusalPause:   cfg.HTTP.RefusalPause,
 		Logger:         log,
 		Registerer:     reg,
 		Gatherer:       metrics,

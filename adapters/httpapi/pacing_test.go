@@ -1,0 +1,76 @@
+package httpapi_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/mock/gomock"
+
+	"github.com/1000x-rps-server/rps-server/adapters/httpapi"
+	"github.com/1000x-rps-server/rps-server/domain"
+)
+
+// A client that sends again on the same connection the moment it is
+// refused, ignoring Retry-After, has its connection's next request read
+// only after the Retry-After (Config.RefusalPause at most), and the hold is
+// counted.
+func TestQueue_AConnectionThatIgnoresRetryAfterIsHeld(t *testing.T) {
+	const pause = 400 * time.Millisecond
+	reg := prometheus.NewRegistry()
+	api, sub := newAPI(t, func(c *httpapi.Config) { c.RefusalPause, c.Registerer, c.Gatherer = pause, reg, reg })
+	sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).
+		Return(domain.Result{}, fmt.Errorf("acquire slot: %w", domain.ErrAtCapacity)).Times(2)
+
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 5 * time.Second}
+	stop := api.Pace(srv)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	served := make(chan struct{})
+	go func() { defer close(served); _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close(); stop(); <-served })
+
+	c, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer c.Close()
+	r := bufio.NewReader(c)
+	send := func(method, path string) (int, time.Time) {
+		_, err := io.WriteString(c, method+" "+path+" HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+		require.NoError(t, err)
+		resp, err := http.ReadResponse(r, nil)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		require.NoError(t, resp.Body.Close())
+		return resp.StatusCode, time.Now()
+	}
+	status, _ := send(http.MethodPost, "/queue")
+	require.Equal(t, http.StatusTooManyRequests, status)
+	status, refused := send(http.MethodPost, "/queue") // before the first one's Retry-After: ignored
+	require.Equal(t, http.StatusTooManyRequests, status)
+	status, answered := send(http.MethodGet, "/")
+	require.Equal(t, http.StatusOK, status)
+
+	assert.GreaterOrEqual(t, answered.Sub(refused), pause/2, "the next request waited (a hold is at least half the pause)")
+	assert.InDelta(t, 1, held(t, reg), 0, "one hold, counted")
+}
+
+// held is rps_http_connections_held_total in reg.
+func held(t *testing.T, reg *prometheus.Registry) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() == "rps_http_connections_held_total" {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	require.Fail(t, "no rps_http_connections_held_total")
+	return 0
+}
