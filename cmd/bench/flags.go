@@ -39,6 +39,8 @@ type options struct {
 	SpawnRate   float64
 	ThinkMin    time.Duration
 	ThinkMax    time.Duration
+	RetryAfter  bool // closed: wait an answer's Retry-After instead of the think time
+	OwnConns    bool // closed: each user its own connection
 	Weights     string
 	Mix         scenario.Mix
 	Rate        float64
@@ -92,6 +94,7 @@ func (o *options) settings() map[string]string {
 	return map[string]string{
 		"url": o.URL, "allow-remote": strconv.FormatBool(o.AllowRemote), "mode": o.Mode,
 		"users": strconv.Itoa(o.Users), "spawn-rate": f(o.SpawnRate), "think-min": d(o.ThinkMin), "think-max": d(o.ThinkMax),
+		"retry-after": strconv.FormatBool(o.RetryAfter), "own-conns": strconv.FormatBool(o.OwnConns),
 		"weights": o.Mix.String(), "rate": f(o.Rate), "max-inflight": strconv.Itoa(o.MaxInFlight),
 		"steps": strings.Join(steps, ","), "max-p99": d(o.MaxP99), "max-errors": f(o.MaxErrors),
 		"duration": d(o.Duration), "warmup": d(o.Warmup), "max-requests": strconv.FormatInt(o.MaxRequests, 10),
@@ -111,6 +114,8 @@ func parseFlags(args []string, stderr io.Writer, now time.Time) (options, error)
 	fs.Float64Var(&o.SpawnRate, "spawn-rate", 100, "closed and sweep: users started per second (0: all at once)")
 	fs.DurationVar(&o.ThinkMin, "think-min", 100*time.Millisecond, "closed: shortest wait after each request (sweep: 0 unless given)")
 	fs.DurationVar(&o.ThinkMax, "think-max", 500*time.Millisecond, "closed: longest wait after each request (sweep: 0 unless given)")
+	fs.BoolVar(&o.RetryAfter, "retry-after", false, "closed: after an answer with Retry-After (429, 503), a user waits that long instead of its think time, as a well-behaved client does")
+	fs.BoolVar(&o.OwnConns, "own-conns", false, "closed: each user keeps a connection of its own, as each Locust user has its own session (default: one pool shared by all)")
 	fs.StringVar(&o.Weights, "weights", "queue=3,root=1", "route weights; routes: "+strings.Join(scenario.Keys(), ", ")+" (queue = POST /queue, root = GET /)")
 	fs.Float64Var(&o.Rate, "rate", 1000, "open: requests per second")
 	fs.IntVar(&o.MaxInFlight, "max-inflight", 5000, "open: requests in flight at most; arrivals beyond are dropped and counted")

@@ -117,7 +117,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	prog := newPrinter(stderr, o.Progress)
 	cfg := load.Config{
 		Mix: o.Mix, Users: o.Users, SpawnRate: o.SpawnRate, ThinkMin: o.ThinkMin, ThinkMax: o.ThinkMax,
-		Rate: o.Rate, MaxInFlight: o.MaxInFlight, Warmup: o.Warmup, Duration: o.Duration,
+		HonourRetryAfter: o.RetryAfter, OwnConns: o.OwnConns, Rate: o.Rate, MaxInFlight: o.MaxInFlight, Warmup: o.Warmup, Duration: o.Duration,
 		Grace: grace, OnTick: prog.Update,
 	}
 	budget := load.NewBudget(o.MaxRequests)
@@ -230,7 +230,14 @@ func describe(o options) string {
 		return fmt.Sprintf("sweep of %v users, think %s–%s, weights %s, warm-up %s + %s per step, bounds p99 ≤ %s, errors ≤ %.2f%%",
 			o.Steps, o.ThinkMin, o.ThinkMax, o.Mix, o.Warmup, o.Duration, o.MaxP99, 100*o.MaxErrors)
 	default:
-		return fmt.Sprintf("%d users (%.0f/s), think %s–%s, weights %s, warm-up %s + %s", o.Users, o.SpawnRate, o.ThinkMin, o.ThinkMax, o.Mix, o.Warmup, o.Duration)
+		retry := ""
+		if o.RetryAfter {
+			retry = " (Retry-After honoured)"
+		}
+		if o.OwnConns {
+			retry += ", a connection per user"
+		}
+		return fmt.Sprintf("%d users (%.0f/s), think %s–%s%s, weights %s, warm-up %s + %s", o.Users, o.SpawnRate, o.ThinkMin, o.ThinkMax, retry, o.Mix, o.Warmup, o.Duration)
 	}
 }
 

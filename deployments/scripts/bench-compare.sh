@@ -9,10 +9,14 @@
 # seconds per 1,000 requests of each process (server, worker, Redis, Kafka,
 # wrk) from /proc; and duplicate codes over every answer of the runs and the
 # flood. Redis and Kafka must run on this machine (their CPU is read there).
-# FLOOD=1 adds a flood: wrk -c1000 on POST /queue while a second wrk (-c10)
-# measures GET / latency and bin/bench (20 unpaced users on POST /queue, from
-# 127.0.0.1 like the flood) the latency of the admitted (200) answers apart
-# from the 429s, which wrk cannot tell apart; the same bench alone just before
+# FLOOD=1 adds a flood: wrk -c1000 on POST /queue while a second wrk (-c10,
+# each connection pausing 10 ms after each answer) measures GET / latency and bin/bench (20 users on POST /queue, from
+# 127.0.0.1 like the flood, each on a connection of its own, sending again at
+# once after a 200 and after the Retry-After of a 429, as a well-behaved
+# client does) the latency of the admitted (200) answers apart from the 429s,
+# which wrk cannot tell apart (the flood's own connections ignore
+# Retry-After, so the server holds each one back: http.refusal_pause); the
+# same bench alone just before
 # the flood is the reference measured the same way; and the gate's script
 # calls in Redis (INFO commandstats) over the flood. PROFILE=1 first saves 10 s CPU profiles of server
 # and worker during POST /queue alone, outside the measured runs
@@ -146,14 +150,15 @@ gate_calls() {
   redis-cli -u "$REDIS_URL" --no-auth-warning INFO commandstats |
     awk -F'[:,=]' '/^cmdstat_(evalsha|eval|evalsha_ro|eval_ro|fcall|fcall_ro):/ { n += $3 } END { print n + 0 }'
 }
-# measurer <label>: bin/bench, 20 unpaced users on POST /queue for DURATION
-# less 2 s (at least 1 s), no warm-up, results in $out/<label>/summary.json.
+# measurer <label>: bin/bench, 20 users on POST /queue for DURATION less 2 s
+# (at least 1 s), each on a connection of its own, no think time but a 429's
+# Retry-After, no warm-up, results in $out/<label>/summary.json.
 # It connects from 127.0.0.1, as wrk does: the fair share keys clients by
 # address, so under the flood it is part of the flooding client, not shielded
 # from it. Its exit status goes to $out/<label>.rc (3: duplicate or missing codes).
 measurer() {
   local rc=0
-  bin/bench -mode closed -users 20 -spawn-rate 0 -think-min 0s -think-max 0s -weights queue=1 \
+  bin/bench -mode closed -users 20 -spawn-rate 0 -think-min 0s -think-max 0s -retry-after -own-conns -weights queue=1 \
     -warmup 0s -duration "$(( dur_s > 2 ? dur_s - 2 : 1 ))s" -url "$url" -out "$out" -label "$1" \
     >"$out/$1.txt" 2>&1 || rc=$?
   echo "$rc" >"$out/$1.rc"
@@ -162,9 +167,9 @@ measurer() {
 if [[ -n $flood ]]; then
   echo "bench-compare: the flood's measurer alone (20 users on POST /queue)" >&2
   measurer flood-alone
-  echo "bench-compare: flood: 1,000 connections on POST /queue, GET / beside it at 10, the measurer from 1 s in" >&2
+  echo "bench-compare: flood: 1,000 connections on POST /queue, GET / beside it (10 connections, 10 ms apart), the measurer from 1 s in" >&2
   calls_before=$(gate_calls)
-  (WRK_RESULT="$out/flood-get.json" wrk -t1 -c10 -d"$DURATION" --latency -s deployments/scripts/wrk/get.lua "$url/" >"$out/flood-get.wrk.txt") &
+  (WRK_RESULT="$out/flood-get.json" wrk -t1 -c10 -d"$DURATION" --latency -s deployments/scripts/wrk/get-paced.lua "$url/" >"$out/flood-get.wrk.txt") &
   get_pid=$!
   (sleep 1 && measurer flood-measurer) &   # its window lies inside the flood's
   measurer_pid=$!

@@ -121,7 +121,7 @@ def main():
               f"200: {st.get('200', 0)}, 429: {st.get('429', 0)} (without Retry-After: "
               f"{f['429_without_retry_after']}), 5xx: {fivexx(f)}, socket errors: {f['socket_errors']}, "
               f"p50 {f['p50_us']/1000:.1f} ms, p99 {f['p99_us']/1000:.1f} ms; "
-              f"GET / beside it (10 connections): {g['requests'] / g['seconds']:,.0f} req/s, "
+              f"GET / beside it (10 connections, 10 ms between answer and request): {g['requests'] / g['seconds']:,.0f} req/s, "
               f"p50 {g['p50_us']/1000:.2f} ms, p99 {g['p99_us']/1000:.2f} ms, max {g['max_us']/1000:.1f} ms")
         unflooded = pool(load(os.path.join(out, f"run{i}-queue-{j}.json"))
                          for i in range(1, runs + 1) for j in range(1, slices + 1))
@@ -163,7 +163,7 @@ def admitted(out, flood, unflooded):
     else:
         rec, route, rc = beside
         users = rec["settings"]["users"]
-        print(f"admitted under the flood, bench beside it ({users} unpaced users on POST /queue from 127.0.0.1, "
+        print(f"admitted under the flood, bench beside it ({users} users on POST /queue from 127.0.0.1, a connection each, unpaced but for a 429's Retry-After, "
               f"{rec['measured_s']:.0f} s): {describe(route, rc)}")
         flood_ok_s = st.get("200", 0) / flood["seconds"]
         share = route["ok_per_s"] / (route["ok_per_s"] + flood_ok_s) if route["ok_per_s"] + flood_ok_s else 0

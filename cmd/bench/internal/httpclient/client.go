@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -39,30 +40,46 @@ type Client struct {
 	routes  []scenario.Route
 	codes   *stats.Codes
 	timeout time.Duration
+	cfg     Config
 }
 
 // New returns a client for base (already checked by target.Check).
 // Gift codes go into codes, shared by every run that should never see one twice.
 func New(base *url.URL, mix scenario.Mix, codes *stats.Codes, cfg Config) *Client {
-	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-	tr := &http.Transport{
-		DialContext:         target.GuardDial(dialer.DialContext, cfg.AllowRemote, net.DefaultResolver),
-		MaxIdleConnsPerHost: max(cfg.MaxConns, 100),
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-		TLSHandshakeTimeout: 5 * time.Second,
-	}
 	return &Client{
-		http: &http.Client{
-			Transport: tr,
-			// Never follow a redirect: it could lead off the allowed host.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
+		http:    newHTTP(cfg, max(cfg.MaxConns, 100)),
 		base:    base.String(),
 		routes:  mix.Routes(),
 		codes:   codes,
 		timeout: cfg.Timeout,
+		cfg:     cfg,
 	}
+}
+
+// newHTTP is an HTTP client keeping up to idle connections per host.
+func newHTTP(cfg Config, idle int) *http.Client {
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Client{
+		Transport: &http.Transport{
+			DialContext:         target.GuardDial(dialer.DialContext, cfg.AllowRemote, net.DefaultResolver),
+			MaxIdleConnsPerHost: idle,
+			IdleConnTimeout:     90 * time.Second,
+			DisableCompression:  true,
+			TLSHandshakeTimeout: 5 * time.Second,
+		},
+		// Never follow a redirect: it could lead off the allowed host.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// Session is a client like c with a connection of its own, as each Locust
+// user has its own session: what one user's answers do to its connection
+// (a server holding it back after a refusal) is not shared with the others.
+// Close it when the user is done.
+func (c *Client) Session() *Client {
+	s := *c
+	s.http = newHTTP(c.cfg, 1)
+	return &s
 }
 
 // Routes names the client's routes for a stats.Recorder.
@@ -111,6 +128,9 @@ func (c *Client) Do(ctx context.Context, i int, start time.Time) (o stats.Outcom
 	}
 	o.Status, o.Bytes = resp.StatusCode, len(body)
 	o.Class = stats.ClassOf(resp.StatusCode)
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+		o.RetryAfter = time.Duration(s) * time.Second
+	}
 	switch {
 	case o.Class.Failure():
 		o.Error = "HTTP " + resp.Status

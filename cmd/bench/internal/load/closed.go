@@ -12,7 +12,8 @@ import (
 
 // RunClosed runs the closed model: cfg.Users users, started at cfg.SpawnRate
 // per second, each sending a route picked by weight, then waiting a think
-// time drawn uniformly from [ThinkMin, ThinkMax], as Locust's between() does.
+// time drawn uniformly from [ThinkMin, ThinkMax], as Locust's between() does
+// (or, with HonourRetryAfter, an answer's Retry-After when it has one).
 // It stops after Warmup+Duration, when the budget is spent, or when ctx is
 // cancelled, and always returns what it recorded.
 func RunClosed(ctx context.Context, c *httpclient.Client, cfg Config, budget *Budget) (Result, error) {
@@ -49,14 +50,22 @@ func (r *run) user(id uint64) {
 	defer r.active.Add(-1)
 	rng := rand.New(rand.NewPCG(r.cfg.Seed, id))
 	span := int64(r.cfg.ThinkMax - r.cfg.ThinkMin)
+	c := r.client
+	if r.cfg.OwnConns {
+		c = c.Session()
+		defer c.Close()
+	}
 	for r.take() {
-		r.send(r.cfg.Mix.Pick(rng), time.Now())
-		if r.cfg.ThinkMax <= 0 {
-			continue
-		}
+		retry := r.send(c, r.cfg.Mix.Pick(rng), time.Now())
 		think := r.cfg.ThinkMin
 		if span > 0 {
 			think += time.Duration(rng.Int64N(span + 1))
+		}
+		if r.cfg.HonourRetryAfter && retry > 0 {
+			think = retry
+		}
+		if think <= 0 {
+			continue
 		}
 		if !Sleep(r.sending, think) {
 			return

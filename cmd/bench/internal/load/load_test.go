@@ -249,3 +249,22 @@ func TestSweepStopsOnP99(t *testing.T) {
 	require.Equal(t, 1, res.KneeUsers())
 	require.Contains(t, res.Steps[1].Why, "p99")
 }
+
+func TestClosedHonoursRetryAfterWhenAsked(t *testing.T) {
+	refuse := &fakeService{queue: func(w http.ResponseWriter, _ int64) {
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "busy", http.StatusTooManyRequests)
+	}}
+	run := func(honour bool) int64 {
+		c, _ := newClient(t, refuse, "queue=1")
+		cfg := baseConfig(t, "queue=1")
+		cfg.Users, cfg.Duration, cfg.HonourRetryAfter = 2, 1500*time.Millisecond, honour
+		res, err := load.RunClosed(context.Background(), c, cfg, load.NewBudget(1_000_000))
+		require.NoError(t, err)
+		q, _ := res.Stats.Route("/queue")
+		return q.Count(stats.Limited)
+	}
+	// Each user sends at 0 s and after its 1 s Retry-After: 4 in 1.5 s.
+	require.Equal(t, int64(4), run(true), "two users, each refused at 0 s and 1 s")
+	require.Greater(t, run(false), int64(20), "unpaced users ignore Retry-After")
+}

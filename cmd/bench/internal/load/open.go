@@ -59,7 +59,7 @@ func RunOpen(ctx context.Context, c *httpclient.Client, cfg Config, budget *Budg
 			r.active.Add(1)
 			wg.Go(func() {
 				defer func() { <-slots; r.active.Add(-1) }()
-				r.send(route, due)
+				r.send(r.client, route, due)
 			})
 		}
 	})

@@ -30,6 +30,12 @@ type Config struct {
 	SpawnRate float64 // users started per second; ≤ 0 starts them all at once
 	ThinkMin  time.Duration
 	ThinkMax  time.Duration
+	// HonourRetryAfter makes a user wait an answer's Retry-After instead of
+	// its think time, as a well-behaved client does after a 429 or a 503.
+	HonourRetryAfter bool
+	// OwnConns gives each user a connection of its own (Client.Session)
+	// instead of one pool shared by all.
+	OwnConns bool
 	// Open model.
 	Rate        float64 // requests per second
 	MaxInFlight int     // requests in flight at most; more are counted as dropped
@@ -134,10 +140,15 @@ func (r *run) take() bool {
 }
 
 // send sends route i, due at start, and records its outcome.
-func (r *run) send(i int, start time.Time) {
-	if o, ok := r.client.Do(r.reqs, i, start); ok {
-		r.rec.Record(o)
+// send sends route i through c and records its outcome; it returns the
+// answer's Retry-After (0 when none, or when the run is being torn down).
+func (r *run) send(c *httpclient.Client, i int, start time.Time) time.Duration {
+	o, ok := c.Do(r.reqs, i, start)
+	if !ok {
+		return 0
 	}
+	r.rec.Record(o)
+	return o.RetryAfter
 }
 
 func (r *run) halt(reason string) {

@@ -75,4 +75,7 @@ type Outcome struct {
 	Class   Class
 	Bytes   int    // body size
 	Error   string // for failures: what went wrong, as failures.csv lists it
+	// RetryAfter is the answer's Retry-After in seconds, 0 when it had none
+	// (or an HTTP date, which the server never sends).
+	RetryAfter time.Duration
 }
