@@ -2,7 +2,8 @@
 # Full-stack benchmark (go tool task bench): a real Redis and Kafka (reused when
 # already running, else started here and stopped at the end), release builds of
 # cmd/server and cmd/worker with topics, gate key, ledger and group of their own,
-# then the original's three Locust scenarios, an unpaced run at 100 users and a
+# then the original's three Locust scenarios (each user on a connection of its
+# own, as each Locust user has its own session), an unpaced run at 100 users and a
 # sweep. Results in benchmarks/<label>/. Arguments are passed to every bench run
 # (later flags win): bench.sh -duration 10s. SCENARIOS=locust-1000u (labels,
 # space-separated) runs only those.
@@ -30,9 +31,9 @@ bench() {
 }
 # profile <label>: 30 s CPU profiles of server and worker, from 10 s into the run.
 profile() { [[ -z $profiling ]] || profile_stack "benchmarks/$1" 10 30; }
-bench -label locust-10u   -users 10   -spawn-rate 10  -warmup 5s  -duration 30s "$@"
-bench -label locust-100u  -users 100  -spawn-rate 100 -warmup 5s  -duration 60s "$@"
-bench -label locust-1000u -users 1000 -spawn-rate 100 -warmup 10s -duration 60s "$@"
+bench -label locust-10u   -users 10   -spawn-rate 10  -warmup 5s  -duration 30s -own-conns "$@"
+bench -label locust-100u  -users 100  -spawn-rate 100 -warmup 5s  -duration 60s -own-conns "$@"
+bench -label locust-1000u -users 1000 -spawn-rate 100 -warmup 10s -duration 60s -own-conns "$@"
 profile unpaced-100u
 bench -label unpaced-100u -users 100  -spawn-rate 0 -think-min 0s -think-max 0s -warmup 5s -duration 60s "$@"
 bench -label sweep -mode sweep -steps 25,50,100,200,400 -warmup 5s -duration 20s -max-p99 50ms -max-errors 0.01 "$@"
