@@ -64,7 +64,9 @@ type HTTPConfig struct {
 	// Retry-After (refused again before the last 429's had passed) waits
 	// before its next request is read: the new Retry-After, at most this. A
 	// client that honours Retry-After never notices; a flood that ignores it
-	// cannot make refusals the server's main work. 0 reads at once.
+	// cannot make refusals the server's main work. Requests through a proxy
+	// (forwarding headers, or a peer in TrustedProxies) are never held. 0
+	// reads at once.
 	RefusalPause time.Duration `koanf:"refusal_pause" min:"0"`
 	// TrustedProxies are the comma-separated CIDRs (or IPs) of the proxies
 	// whose X-Forwarded-For is believed for the client's address; empty (the

@@ -145,7 +145,7 @@ func New(sub TaskSubmitter, cfg Config) (*API, error) {
 	if err := cfg.Registerer.Register(held); err != nil {
 		return nil, fmt.Errorf("httpapi: metrics: %w", err)
 	}
-	a.pacer = pacing.New(cfg.RefusalPause, held.Inc)
+	a.pacer = pacing.New(cfg.RefusalPause, held.Inc, fromProxy(cfg.TrustedProxies))
 	// Order matters: the request id comes first so every response carries it;
 	// errors are written inside the metrics middleware so it records the
 	// status the client got (429, 504…); Recover is innermost so a panic

@@ -21,11 +21,31 @@ import (
 // A client that sends again on the same connection the moment it is
 // refused, ignoring Retry-After, has its connection's next request read
 // only after the Retry-After (Config.RefusalPause at most), and the hold is
-// counted.
+// counted; unless the connection is a trusted proxy's, which carries other
+// clients' requests too.
 func TestQueue_AConnectionThatIgnoresRetryAfterIsHeld(t *testing.T) {
 	const pause = 400 * time.Millisecond
+	waited, holds := refusedTwiceThenWait(t, pause, nil)
+	assert.GreaterOrEqual(t, waited, pause/2, "the next request waited (a hold is at least half the pause)")
+	assert.InDelta(t, 1, holds, 0, "one hold, counted")
+
+	_, loopback, err := net.ParseCIDR("127.0.0.0/8")
+	require.NoError(t, err)
+	waited, holds = refusedTwiceThenWait(t, 5*time.Second, []*net.IPNet{loopback})
+	assert.Less(t, waited, 900*time.Millisecond, "a trusted proxy's connection is never held (a hold of the 2 s Retry-After is at least 1 s)")
+	assert.Zero(t, holds)
+}
+
+// refusedTwiceThenWait serves the API with the given pause and trusted
+// proxies on loopback, has one connection refused twice in a row and then
+// send GET /, and returns how long after the second refusal that answer
+// came, and the holds counted.
+func refusedTwiceThenWait(t *testing.T, pause time.Duration, proxies []*net.IPNet) (time.Duration, float64) {
+	t.Helper()
 	reg := prometheus.NewRegistry()
-	api, sub := newAPI(t, func(c *httpapi.Config) { c.RefusalPause, c.Registerer, c.Gatherer = pause, reg, reg })
+	api, sub := newAPI(t, func(c *httpapi.Config) {
+		c.RefusalPause, c.Registerer, c.Gatherer, c.TrustedProxies = pause, reg, reg, proxies
+	})
 	sub.EXPECT().Submit(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).
 		Return(domain.Result{}, fmt.Errorf("acquire slot: %w", domain.ErrAtCapacity)).Times(2)
 
@@ -35,7 +55,7 @@ func TestQueue_AConnectionThatIgnoresRetryAfterIsHeld(t *testing.T) {
 	require.NoError(t, err)
 	served := make(chan struct{})
 	go func() { defer close(served); _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close(); stop(); <-served })
+	defer func() { _ = srv.Close(); stop(); <-served }()
 
 	c, err := net.Dial("tcp", ln.Addr().String())
 	require.NoError(t, err)
@@ -56,9 +76,7 @@ func TestQueue_AConnectionThatIgnoresRetryAfterIsHeld(t *testing.T) {
 	require.Equal(t, http.StatusTooManyRequests, status)
 	status, answered := send(http.MethodGet, "/")
 	require.Equal(t, http.StatusOK, status)
-
-	assert.GreaterOrEqual(t, answered.Sub(refused), pause/2, "the next request waited (a hold is at least half the pause)")
-	assert.InDelta(t, 1, held(t, reg), 0, "one hold, counted")
+	return answered.Sub(refused), held(t, reg)
 }
 
 // held is rps_http_connections_held_total in reg.

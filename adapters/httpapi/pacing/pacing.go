@@ -15,8 +15,9 @@
 // gate's decision.
 //
 // Only HTTP/1.x connections straight from a client are held: a request that
-// came through a proxy (X-Forwarded-For, Forwarded or Via) is not, because
-// the proxy's connection carries other clients' requests next.
+// came through a proxy (X-Forwarded-For, Forwarded or Via, or from a peer
+// the pacer is told to exempt) is not, because the proxy's connection
+// carries other clients' requests next.
 package pacing
 
 import (
@@ -32,8 +33,9 @@ import (
 // Pacer holds back refused connections of one http.Server; see Install.
 type Pacer struct {
 	max    time.Duration
-	onHold func()   // called for each hold; never nil
-	conns  sync.Map // net.Conn → *conn, from ConnContext until the connection ends
+	onHold func()                   // called for each hold; never nil
+	exempt func(*http.Request) bool // requests never held; never nil
+	conns  sync.Map                 // net.Conn → *conn, from ConnContext until the connection ends
 	stop   chan struct{}
 	once   sync.Once
 }
@@ -58,12 +60,16 @@ type ctxKey struct{}
 
 // New returns a pacer that holds a refused connection for the refusal's
 // Retry-After, at most maxPause, calling onHold (if not nil) for each hold,
-// e.g. to count them. maxPause ≤ 0 holds nothing.
-func New(maxPause time.Duration, onHold func()) *Pacer {
+// e.g. to count them, and never holding a request exempt (if not nil)
+// names, e.g. one from a known proxy. maxPause ≤ 0 holds nothing.
+func New(maxPause time.Duration, onHold func(), exempt func(*http.Request) bool) *Pacer {
 	if onHold == nil {
 		onHold = func() {}
 	}
-	return &Pacer{max: maxPause, onHold: onHold, stop: make(chan struct{})}
+	if exempt == nil {
+		exempt = func(*http.Request) bool { return false }
+	}
+	return &Pacer{max: maxPause, onHold: onHold, exempt: exempt, stop: make(chan struct{})}
 }
 
 // Install makes srv hold refused connections, keeping any ConnContext and
@@ -151,10 +157,10 @@ func (p *Pacer) stopped() bool {
 // only after retryAfter (at most the pacer's pause). It
 // does nothing for a request whose connection no pacer watches, that is
 // not HTTP/1.x, that closes its connection anyway, or that came through a
-// proxy.
+// proxy (or is exempt).
 func Refused(r *http.Request, retryAfter time.Duration) {
 	cs, ok := r.Context().Value(ctxKey{}).(*conn)
-	if !ok || retryAfter <= 0 || r.ProtoMajor != 1 || r.Close || forwarded(r.Header) || cs.p.stopped() {
+	if !ok || retryAfter <= 0 || r.ProtoMajor != 1 || r.Close || forwarded(r.Header) || cs.p.exempt(r) || cs.p.stopped() {
 		return
 	}
 	now := time.Now()

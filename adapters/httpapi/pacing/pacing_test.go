@@ -37,7 +37,9 @@ type server struct {
 
 func newServer(t *testing.T, maxPause, retry time.Duration) *server {
 	t.Helper()
-	s := &server{pacer: pacing.New(maxPause, func() { holds.Add(1) })}
+	s := &server{pacer: pacing.New(maxPause, func() { holds.Add(1) }, func(r *http.Request) bool {
+		return r.Header.Get("X-Exempt") != ""
+	})}
 	s.srv = &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.reads = append(s.reads, time.Now())
@@ -174,7 +176,7 @@ func TestRefused_HoldsOnlyThatConnection(t *testing.T) {
 }
 
 func TestRefused_NeverHoldsProxiedRequests(t *testing.T) {
-	for _, h := range []string{"X-Forwarded-For: 192.0.2.1\r\n", "Forwarded: for=192.0.2.1\r\n", "Via: 1.1 proxy\r\n"} {
+	for _, h := range []string{"X-Forwarded-For: 192.0.2.1\r\n", "Forwarded: for=192.0.2.1\r\n", "Via: 1.1 proxy\r\n", "X-Exempt: yes\r\n"} {
 		t.Run(strings.SplitN(h, ":", 2)[0], func(t *testing.T) {
 			s := newServer(t, 10*time.Second, 5*time.Second)
 			c := dial(t, s.url)
