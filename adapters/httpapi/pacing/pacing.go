@@ -8,11 +8,11 @@
 // A client that honours Retry-After never notices, nor does one refused
 // once (a pooled connection that another caller of the same client reuses
 // at once). A flood (many connections, each sending again the moment it is
-// refused) is slowed to one request per connection per pause instead of as
-// many as the CPU can answer, so the refusals stop eating the cores the
-// admitted requests need. Refusing cheaply is not enough on
-// its own: parsing, answering and the client itself cost far more than the
-// gate's decision.
+// refused) is slowed to about one request per connection per pause instead
+// of as many as the CPU can answer, so the refusals stop eating the cores
+// the admitted requests need. Refusing cheaply is not enough on its own:
+// parsing, answering and the client itself cost far more than the gate's
+// decision.
 //
 // Only HTTP/1.x connections straight from a client are held: a request that
 // came through a proxy (X-Forwarded-For, Forwarded or Via, or from a peer
