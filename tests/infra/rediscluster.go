@@ -48,39 +48,75 @@ func WithClusterConf(lines ...string) ClusterOption {
 // StartRedisCluster starts the cluster (following RedisURL's skip-or-fail
 // rule), waits until every slot is served with a replica behind each
 // master, and stops it when the test ends.
+//
+// The twelve ports are picked free, then closed for redis-server to bind:
+// in between, another test's outgoing connection may take one, and that
+// node never answers. So a failed start is stopped and tried again on other
+// ports, up to three times, and the nodes' logs are kept in the report.
 func StartRedisCluster(t testing.TB, opts ...ClusterOption) *RedisCluster {
 	t.Helper()
 	RedisURL(t)
 	RedisServerBin(t)
 	Tool(t, "REDIS_CLI_BIN", "redis-cli", "install redis-tools (Debian's redis-server package brings it)")
 	_, file, _, _ := runtime.Caller(0)
-	c := &RedisCluster{t: t, dir: t.TempDir(),
-		script: filepath.Join(filepath.Dir(file), "..", "..", "deployments", "scripts", "redis-cluster.sh")}
-	var ports, bus []string
-	for range 6 {
-		c.addrs = append(c.addrs, FreeAddr(t))
-		ports, bus = append(ports, port(c.addrs[len(c.addrs)-1])), append(bus, port(FreeAddr(t)))
-	}
-	c.env = append(os.Environ(), "REDIS_CLUSTER_DIR="+c.dir,
-		"REDIS_CLUSTER_PORTS="+strings.Join(ports, ","), "REDIS_CLUSTER_BUS_PORTS="+strings.Join(bus, ","))
-	for _, o := range opts {
-		o(c)
-	}
+	c := &RedisCluster{t: t, script: filepath.Join(filepath.Dir(file), "..", "..", "deployments", "scripts", "redis-cluster.sh")}
 	t.Cleanup(func() { c.run("stop") })
-	c.run("start")
-	return c
+	const attempts = 3
+	for attempt := 1; ; attempt++ {
+		c.dir, c.addrs = t.TempDir(), nil
+		var ports, bus []string
+		for range 6 {
+			c.addrs = append(c.addrs, FreeAddr(t))
+			ports, bus = append(ports, port(c.addrs[len(c.addrs)-1])), append(bus, port(FreeAddr(t)))
+		}
+		c.env = append(os.Environ(), "REDIS_CLUSTER_DIR="+c.dir,
+			"REDIS_CLUSTER_PORTS="+strings.Join(ports, ","), "REDIS_CLUSTER_BUS_PORTS="+strings.Join(bus, ","))
+		for _, o := range opts {
+			o(c)
+		}
+		out, err := c.exec("start")
+		if err == nil {
+			return c
+		}
+		logs := logTails(c.dir)
+		_, _ = c.exec("stop")
+		if attempt == attempts {
+			t.Fatalf("redis-cluster.sh start failed %d times, the last: %v\n%s%s", attempts, err, out, logs)
+		}
+		t.Logf("redis-cluster.sh start failed, trying other ports: %v\n%s%s", err, out, logs)
+	}
 }
 
+// logTails is the last lines of each node's log under dir, for a report.
+func logTails(dir string) string {
+	logs, _ := filepath.Glob(filepath.Join(dir, "*", "redis.log"))
+	var b strings.Builder
+	for _, l := range logs {
+		data, err := os.ReadFile(l)
+		if err != nil {
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+		fmt.Fprintf(&b, "--- %s (last lines)\n%s\n", l, strings.Join(lines[max(0, len(lines)-3):], "\n"))
+	}
+	return b.String()
+}
+
+// run runs the script with cmd and fails the test if it fails.
 func (c *RedisCluster) run(cmd string) {
 	c.t.Helper()
+	if out, err := c.exec(cmd); err != nil {
+		c.t.Fatalf("redis-cluster.sh %s: %v\n%s", cmd, err, out)
+	}
+}
+
+// exec runs the script with cmd, bounded by a minute.
+func (c *RedisCluster) exec(cmd string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	run := exec.CommandContext(ctx, "bash", c.script, cmd)
 	run.Env = c.env
-	out, err := run.CombinedOutput()
-	if err != nil {
-		c.t.Fatalf("redis-cluster.sh %s: %v\n%s", cmd, err, out)
-	}
+	return run.CombinedOutput()
 }
 
 // URL names the first node; Seeds the other five (redis.cluster.addrs).
