@@ -60,7 +60,6 @@ func StartRedisCluster(t testing.TB, opts ...ClusterOption) *RedisCluster {
 	Tool(t, "REDIS_CLI_BIN", "redis-cli", "install redis-tools (Debian's redis-server package brings it)")
 	_, file, _, _ := runtime.Caller(0)
 	c := &RedisCluster{t: t, script: filepath.Join(filepath.Dir(file), "..", "..", "deployments", "scripts", "redis-cluster.sh")}
-	t.Cleanup(func() { c.run("stop") })
 	const attempts = 3
 	for attempt := 1; ; attempt++ {
 		c.dir, c.addrs = t.TempDir(), nil
@@ -76,6 +75,9 @@ func StartRedisCluster(t testing.TB, opts ...ClusterOption) *RedisCluster {
 		}
 		out, err := c.exec("start")
 		if err == nil {
+			// Registered after this attempt's TempDir, so it runs before the
+			// folder (the nodes' pid files and state) is removed.
+			t.Cleanup(func() { c.run("stop") })
 			return c
 		}
 		logs := logTails(c.dir)
