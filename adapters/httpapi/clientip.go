@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net"
 	"net/http"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 )
@@ -33,12 +34,7 @@ func fromProxy(trusted []*net.IPNet) func(*http.Request) bool {
 			host = r.RemoteAddr
 		}
 		ip := net.ParseIP(host)
-		for _, n := range trusted {
-			if ip != nil && n.Contains(ip) {
-				return true
-			}
-		}
-		return false
+		return ip != nil && slices.ContainsFunc(trusted, func(n *net.IPNet) bool { return n.Contains(ip) })
 	}
 }
 

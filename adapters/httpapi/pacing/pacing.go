@@ -8,7 +8,7 @@
 // A client that honours Retry-After never notices, nor does one refused
 // once (a pooled connection that another caller of the same client reuses
 // at once). A flood (many connections, each sending again the moment it is
-// refused) is slowed to about one request per connection per pause instead
+// refused) is slowed to one or two requests per connection per pause instead
 // of as many as the CPU can answer, so the refusals stop eating the cores
 // the admitted requests need. Refusing cheaply is not enough on its own:
 // parsing, answering and the client itself cost far more than the gate's
@@ -49,9 +49,9 @@ type conn struct {
 	// waitEnd is when the Retry-After of the connection's last refusal
 	// ends, Unix ns: a refusal before it means that one was ignored.
 	waitEnd atomic.Int64
-	refused atomic.Bool // the request being answered was refused
 	// ignoring: the connection ignored a Retry-After and has had nothing
-	// but refusals since; each of them holds it.
+	// but refusals since; each of them holds it (so an answer that set no
+	// hold ends it).
 	ignoring atomic.Bool
 }
 
@@ -108,11 +108,9 @@ func (p *Pacer) connState(c net.Conn, s http.ConnState) {
 			return
 		}
 		cs := v.(*conn) //nolint:forcetypeassert // only *conn is stored
-		if !cs.refused.Swap(false) {
-			cs.ignoring.Store(false) // an answer other than a refusal: start afresh
-		}
 		until := cs.until.Swap(0)
 		if until == 0 {
+			cs.ignoring.Store(false) // not held: an answer other than a refusal, or a first one
 			return
 		}
 		if d := time.Until(time.Unix(0, until)); d > 0 {
@@ -150,21 +148,19 @@ func (p *Pacer) stopped() bool {
 	}
 }
 
-// Refused tells the pacer that r was refused with retryAfter, once its
-// answer is written. When r's connection was refused before and r came
-// before that refusal's Retry-After had passed, or when it did so earlier
-// and has had only refusals since, the connection's next request is read
-// only after retryAfter (at most the pacer's pause). It
-// does nothing for a request whose connection no pacer watches, that is
-// not HTTP/1.x, that closes its connection anyway, or that came through a
-// proxy (or is exempt).
+// Refused tells the pacer that r was refused with retryAfter. When r's
+// connection was refused before and r came before that refusal's
+// Retry-After had passed, or when it did so earlier and has had only
+// refusals since, the connection's next request is read only after
+// retryAfter (at most the pacer's pause). It does nothing for a request
+// whose connection no pacer watches, that is not HTTP/1.x, that closes its
+// connection anyway, or that came through a proxy (or is exempt).
 func Refused(r *http.Request, retryAfter time.Duration) {
 	cs, ok := r.Context().Value(ctxKey{}).(*conn)
 	if !ok || retryAfter <= 0 || r.ProtoMajor != 1 || r.Close || forwarded(r.Header) || cs.p.exempt(r) || cs.p.stopped() {
 		return
 	}
 	now := time.Now()
-	cs.refused.Store(true)
 	early := now.UnixNano() < cs.waitEnd.Swap(now.Add(retryAfter).UnixNano())
 	if early || cs.ignoring.Load() {
 		cs.ignoring.Store(true)

@@ -26,18 +26,20 @@ var holds atomic.Int64
 
 // server serves a handler that refuses every POST (429, Refused with retry)
 // and answers every GET, behind a pacer of maxPause. It records when each
-// request was read.
+// request was read, and signals idle each time a connection has been
+// answered, just before the pacer may hold it.
 type server struct {
 	url   string
 	srv   *http.Server
 	pacer *pacing.Pacer
+	idle  chan struct{}
 	mu    sync.Mutex
 	reads []time.Time
 }
 
 func newServer(t *testing.T, maxPause, retry time.Duration) *server {
 	t.Helper()
-	s := &server{pacer: pacing.New(maxPause, func() { holds.Add(1) }, func(r *http.Request) bool {
+	s := &server{idle: make(chan struct{}, 64), pacer: pacing.New(maxPause, func() { holds.Add(1) }, func(r *http.Request) bool {
 		return r.Header.Get("X-Exempt") != ""
 	})}
 	s.srv = &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -52,6 +54,14 @@ func newServer(t *testing.T, maxPause, retry time.Duration) *server {
 		}
 		_, _ = io.WriteString(w, "ok")
 	})}
+	s.srv.ConnState = func(_ net.Conn, st http.ConnState) { // Install runs it before its own
+		if st == http.StateIdle {
+			select {
+			case s.idle <- struct{}{}:
+			default: // nobody waits for it in this test
+			}
+		}
+	}
 	s.pacer.Install(s.srv)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -167,12 +177,15 @@ func TestRefused_AtMostThePacersPause(t *testing.T) {
 }
 
 func TestRefused_HoldsOnlyThatConnection(t *testing.T) {
-	s := newServer(t, 10*time.Second, 5*time.Second)
+	const pause = time.Second
+	s := newServer(t, 10*time.Second, pause)
 	held, other := dial(t, s.url), dial(t, s.url)
-	refusedTwice(t, held, "")
-	status, _ := other.do(t, http.MethodGet, "") // would block the test for 5 s if held
+	answered := refusedTwice(t, held, "")
+	status, _ := other.do(t, http.MethodGet, "")
 	require.Equal(t, http.StatusOK, status)
-	assert.Less(t, time.Since(s.readAt(0)), 4*time.Second, "another connection is served while one is held")
+	assert.Less(t, s.readAt(2).Sub(answered), pause/2, "another connection is served while one is held")
+	held.do(t, http.MethodGet, "")
+	assert.GreaterOrEqual(t, s.readAt(3).Sub(answered), pause/2-10*time.Millisecond, "the refused one waits")
 }
 
 func TestRefused_NeverHoldsProxiedRequests(t *testing.T) {
@@ -191,7 +204,8 @@ func TestRefused_NeverHoldsProxiedRequests(t *testing.T) {
 func TestStop_EndsTheHolds(t *testing.T) {
 	s := newServer(t, 10*time.Second, 5*time.Second)
 	refusedTwice(t, dial(t, s.url), "")
-	time.Sleep(50 * time.Millisecond) // the connection is being held now
+	<-s.idle
+	<-s.idle // the second refusal's answer: the connection is held from here
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()

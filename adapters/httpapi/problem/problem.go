@@ -70,19 +70,15 @@ func errorTable() []errorRow {
 
 // Responder writes the problem responses of one API.
 type Responder struct {
-	rows          []errorRow    // the one error table, see errorTable
-	retryAfter    string        // pre-formatted Retry-After value
-	retryAfterDur time.Duration // the same, as a duration
-	log           *slog.Logger
+	rows       []errorRow    // the one error table, see errorTable
+	retryAfter time.Duration // the default Retry-After, in whole seconds
+	log        *slog.Logger
 }
 
 // New returns the responder of an API whose refusals ask clients to retry
 // after retryAfter (rounded up to whole seconds), logging to log.
 func New(retryAfter time.Duration, log *slog.Logger) *Responder {
-	return &Responder{
-		rows: errorTable(), retryAfter: retryAfterSeconds(retryAfter),
-		retryAfterDur: wholeSeconds(retryAfter), log: log,
-	}
+	return &Responder{rows: errorTable(), retryAfter: wholeSeconds(retryAfter), log: log}
 }
 
 // problem is an RFC 9457 problem details body.
@@ -153,15 +149,10 @@ func (a *Responder) Handle(err error, c echo.Context) {
 		// it out (package pacing), so a client that ignores it cannot turn
 		// the refusals into the server's main work.
 		r := refusalOf(err)
-		setRefusalHeaders(h, r, a.retryAfter)
+		pacing.Refused(req, setRefusalHeaders(h, r, a.retryAfter))
 		typ, title, detail = TypeBase+string(r.Limit), refusals[r.Limit].title, refusals[r.Limit].detail
-		wait := a.retryAfterDur
-		if r.RetryAfter > 0 {
-			wait = wholeSeconds(r.RetryAfter)
-		}
-		pacing.Refused(req, wait)
 	case http.StatusServiceUnavailable, http.StatusConflict:
-		h.Set("Retry-After", a.retryAfter)
+		h.Set("Retry-After", retryAfterSeconds(a.retryAfter))
 	case statusClientClosedRequest:
 		title = "Client Closed Request"
 	}

@@ -55,20 +55,24 @@ func refusalOf(err error) domain.Refusal {
 	return out
 }
 
-// setRefusalHeaders writes Retry-After sized to the limit (the default
-// when the gate gave none) and, when the gate named a quota, the RateLimit
-// fields: the policy that refused and what is left of it (none), e.g.
+// setRefusalHeaders writes Retry-After sized to the limit (defaultWait,
+// in whole seconds, when the gate gave none) and, when the gate named a
+// quota, the RateLimit fields: the policy that refused and what is left of
+// it (none), e.g.
 //
 //	RateLimit-Policy: "fair-share";q=12;qu="concurrent-requests"
 //	RateLimit: "fair-share";r=0;t=1
-func setRefusalHeaders(h http.Header, r domain.Refusal, defaultRetry string) {
-	retry := defaultRetry
+//
+// It returns the wait Retry-After announced.
+func setRefusalHeaders(h http.Header, r domain.Refusal, defaultWait time.Duration) time.Duration {
+	wait := defaultWait
 	if r.RetryAfter > 0 {
-		retry = retryAfterSeconds(r.RetryAfter)
+		wait = wholeSeconds(r.RetryAfter)
 	}
+	retry := strconv.Itoa(int(wait / time.Second))
 	h.Set("Retry-After", retry)
 	if r.Quota.Limit <= 0 {
-		return
+		return wait
 	}
 	h[HeaderRateLimitPolicy] = []string{PolicyItem(string(r.Limit), r.Quota.Limit, r.Quota.Window)}
 	var b strings.Builder
@@ -78,6 +82,7 @@ func setRefusalHeaders(h http.Header, r domain.Refusal, defaultRetry string) {
 	b.WriteString(";t=")
 	b.WriteString(retry)
 	h[HeaderRateLimit] = []string{b.String()}
+	return wait
 }
 
 // PolicyItem is one member of a RateLimit-Policy field: a quota of q

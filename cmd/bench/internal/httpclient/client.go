@@ -35,24 +35,22 @@ type Config struct {
 
 // Client sends the routes of a mix to one server and checks the answers.
 type Client struct {
-	http    *http.Client
-	base    string
-	routes  []scenario.Route
-	codes   *stats.Codes
-	timeout time.Duration
-	cfg     Config
+	http   *http.Client
+	base   string
+	routes []scenario.Route
+	codes  *stats.Codes
+	cfg    Config
 }
 
 // New returns a client for base (already checked by target.Check).
 // Gift codes go into codes, shared by every run that should never see one twice.
 func New(base *url.URL, mix scenario.Mix, codes *stats.Codes, cfg Config) *Client {
 	return &Client{
-		http:    newHTTP(cfg, max(cfg.MaxConns, 100)),
-		base:    base.String(),
-		routes:  mix.Routes(),
-		codes:   codes,
-		timeout: cfg.Timeout,
-		cfg:     cfg,
+		http:   newHTTP(cfg, max(cfg.MaxConns, 100)),
+		base:   base.String(),
+		routes: mix.Routes(),
+		codes:  codes,
+		cfg:    cfg,
 	}
 }
 
@@ -92,7 +90,7 @@ func (c *Client) Routes() []stats.RouteInfo {
 }
 
 // Timeout bounds each request, answer included.
-func (c *Client) Timeout() time.Duration { return c.timeout }
+func (c *Client) Timeout() time.Duration { return c.cfg.Timeout }
 
 // Close drops idle connections.
 func (c *Client) Close() { c.http.CloseIdleConnections() }
@@ -104,7 +102,7 @@ func (c *Client) Close() { c.http.CloseIdleConnections() }
 func (c *Client) Do(ctx context.Context, i int, start time.Time) (o stats.Outcome, ok bool) {
 	route := c.routes[i]
 	o = stats.Outcome{Route: i, Start: start}
-	rctx, cancel := context.WithTimeout(ctx, c.timeout)
+	rctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, route.Method, c.base+route.Path, http.NoBody)
 	if err != nil {
