@@ -22,6 +22,10 @@ type Usage struct {
 	// client refused at a full gate claim its share: its next request finds
 	// the others held to theirs.
 	ActiveWeight int
+	// BelowShareHeld is how many slots are held by clients below their
+	// share (SharePolicy.BelowShareHeld): those slots count against the
+	// headroom, which is kept for such clients whether they hold it or not.
+	BelowShareHeld int
 }
 
 // Admit applies the share to one acquire by a client of class limits and
@@ -32,15 +36,19 @@ type Usage struct {
 //  3. a non-critical client finds only the critical reserve free:
 //     LimitCapacity (the rest is kept for critical traffic);
 //  4. the client holds its share (capacity it may use × its weight ÷ the
-//     active weight, at least 1) while no more than the headroom (and, for
-//     a non-critical client, the reserve) is free: LimitFairShare;
+//     active weight, at least 1) while no more than the headroom, less the
+//     slots clients below their share hold already (and, for a
+//     non-critical client, plus the reserve), is free: LimitFairShare;
 //  5. else admit.
 //
 // It is work-conserving: a lone client's share is the whole capacity, and a
 // client over its share still takes free slots beyond the headroom, so a
-// flood keeps the gate busy. A client below its share always gets a free
-// slot (the headroom is kept for it). With the policy off only rule 1
-// holds.
+// flood keeps the gate busy. The headroom is kept for clients below their
+// share, held or free: while they hold none it stays free for them, and as
+// they take it a client over its share may use what they do not need, so
+// the gate idles at most the headroom less what they hold. A client below
+// its share gets a free slot as long as the clients below theirs hold
+// fewer than the headroom. With the policy off only rule 1 holds.
 func (p SharePolicy) Admit(u Usage, limits ClassLimits) *Refusal {
 	if u.Held >= u.Capacity {
 		return &Refusal{Limit: LimitCapacity, Quota: Quota{Limit: u.Capacity}}
@@ -59,7 +67,7 @@ func (p SharePolicy) Admit(u Usage, limits ClassLimits) *Refusal {
 		return &Refusal{Limit: LimitCapacity, Quota: Quota{Limit: u.Capacity - reserve}}
 	}
 	share := p.Share(u, limits)
-	if u.ClientHeld >= share && free <= reserve+p.Headroom {
+	if u.ClientHeld >= share && free <= reserve+max(0, p.Headroom-u.BelowShareHeld) {
 		return &Refusal{Limit: LimitFairShare, Quota: Quota{Limit: share}}
 	}
 	return nil
@@ -76,6 +84,36 @@ func (p SharePolicy) Share(u Usage, limits ClassLimits) int {
 	weight := limits.WeightOrOne()
 	active := max(u.ActiveWeight, weight)
 	return max(1, usable*weight/active)
+}
+
+// Level is how the gates count holders for BelowShareHeld: the clients of
+// one weight and criticality that hold the same number of slots. Counted
+// per level rather than per client, the sum costs one pass over the levels
+// in use, which the capacity bounds (levels holding k1 < k2 < … slots hold
+// at least their sum), however many clients there are.
+type Level struct {
+	Weight   int
+	Critical bool
+	Held     int
+}
+
+// LevelOf is the level of a client of class limits that holds held slots.
+func LevelOf(limits ClassLimits, held int) Level {
+	return Level{Weight: limits.WeightOrOne(), Critical: limits.Critical, Held: held}
+}
+
+// BelowShareHeld sums the slots held by clients below their share under
+// usage u (its Capacity and ActiveWeight), from how many clients hold at
+// each level. A client at or over its share adds nothing, the asking one
+// included: only what polite clients hold is taken from the headroom.
+func (p SharePolicy) BelowShareHeld(u Usage, levels map[Level]int) int {
+	sum := 0
+	for l, clients := range levels {
+		if l.Held < p.Share(u, ClassLimits{Weight: l.Weight, Critical: l.Critical}) {
+			sum += l.Held * clients
+		}
+	}
+	return sum
 }
 
 // WeightOrOne is the class's weight, 1 when unset: every client counts.

@@ -37,6 +37,15 @@ func TestSharePolicyAdmit(t *testing.T) {
 		"ceiling_refuses_even_when_empty":    {on, domain.Usage{Capacity: 10, Held: 3, ClientHeld: 3, ActiveWeight: 1}, domain.ClassLimits{Ceiling: 3}, domain.LimitCeiling, 3},
 		"below_ceiling_admits":               {on, domain.Usage{Capacity: 10, Held: 2, ClientHeld: 2, ActiveWeight: 1}, domain.ClassLimits{Ceiling: 3}, "", 0},
 		"unset_weight_counts_as_one":         {on, domain.Usage{Capacity: 10, Held: 7, ClientHeld: 4, ActiveWeight: 0}, domain.ClassLimits{}, "", 0},
+		"greedy_refused_while_polite_hold_part_of_headroom": {
+			on, domain.Usage{Capacity: 10, Held: 7, ClientHeld: 6, ActiveWeight: 2, BelowShareHeld: 1}, plain, domain.LimitFairShare, 4,
+		},
+		"greedy_takes_headroom_polite_hold_already": {
+			on, domain.Usage{Capacity: 10, Held: 7, ClientHeld: 6, ActiveWeight: 2, BelowShareHeld: 2}, plain, "", 0,
+		},
+		"polite_holding_more_than_headroom_frees_nothing_of_reserve": {
+			on, domain.Usage{Capacity: 10, Held: 8, ClientHeld: 6, ActiveWeight: 2, BelowShareHeld: 5}, plain, domain.LimitCapacity, 8,
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := tt.policy.Admit(tt.usage, tt.limits)
@@ -54,8 +63,9 @@ func TestSharePolicyAdmit(t *testing.T) {
 
 // A greedy client alone fills the gate; a second client, refused once at
 // the full gate, counts as active from then on: the greedy one is held to
-// the headroom and the second gets the next free slot. The walk a gate
-// makes, acquire by acquire.
+// the headroom and the second gets the next free slot; once the second
+// holds the headroom, the greedy one may use every other slot. The walk a
+// gate makes, acquire by acquire.
 func TestSharePolicyWalk(t *testing.T) {
 	p := domain.SharePolicy{Enabled: true, Headroom: 1}
 	limits := domain.ClassLimits{Weight: 1}
@@ -63,9 +73,12 @@ func TestSharePolicyWalk(t *testing.T) {
 	admit := func(client string) bool {
 		active[client] = true
 		u := domain.Usage{Capacity: 10, ClientHeld: held[client], ActiveWeight: len(active)}
+		levels := map[domain.Level]int{}
 		for _, n := range held {
 			u.Held += n
+			levels[domain.LevelOf(limits, n)]++
 		}
+		u.BelowShareHeld = p.BelowShareHeld(u, levels)
 		if p.Admit(u, limits) != nil {
 			return false
 		}
@@ -82,8 +95,30 @@ func TestSharePolicyWalk(t *testing.T) {
 	held["greedy"] -= 3
 	assert.True(t, admit("greedy"), "over its share, it still takes the slots beyond the headroom")
 	assert.True(t, admit("greedy"))
-	assert.False(t, admit("greedy"), "the headroom again")
+	assert.True(t, admit("greedy"), "the polite client holds the headroom already: the last slot is not kept idle")
+	assert.False(t, admit("polite"), "full")
+	held["polite"]--
+	assert.False(t, admit("greedy"), "the polite client's slot is headroom again")
 	assert.True(t, admit("polite"))
+}
+
+// Only the slots of clients below their share count, each client's share
+// by its own weight and class.
+func TestSharePolicyBelowShareHeld(t *testing.T) {
+	p := domain.SharePolicy{Enabled: true, Headroom: 2, CriticalReserve: 2}
+	u := domain.Usage{Capacity: 20, ActiveWeight: 6} // shares: weight 1 → 3, weight 3 → 9, critical weight 1 → 3
+	one, three, critical := domain.ClassLimits{Weight: 1}, domain.ClassLimits{Weight: 3}, domain.ClassLimits{Weight: 1, Critical: true}
+	levels := map[domain.Level]int{
+		domain.LevelOf(one, 1):      3, // below: 3 slots
+		domain.LevelOf(one, 3):      1, // at its share
+		domain.LevelOf(one, 6):      1, // over it
+		domain.LevelOf(three, 2):    1, // below its larger share: 2 slots
+		domain.LevelOf(critical, 3): 1, // at its share
+		domain.LevelOf(critical, 2): 2, // below: 4 slots
+	}
+	assert.Equal(t, 9, p.BelowShareHeld(u, levels))
+	assert.Zero(t, p.BelowShareHeld(u, nil))
+	assert.Equal(t, domain.Level{Weight: 1, Held: 4}, domain.LevelOf(domain.ClassLimits{}, 4), "an unset weight counts as one")
 }
 
 func TestRateStep(t *testing.T) {

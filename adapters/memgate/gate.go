@@ -29,6 +29,7 @@ type Gate struct {
 	clients      map[string]*client // by key: active, holding, or rate-limited lately
 	expiries     expiries           // clients by until: the next to look at first
 	activeWeight int                // the sum of the active clients' weights
+	levels       map[domain.Level]int
 }
 
 // client is one client's state: what it holds, whether it counts as
@@ -36,6 +37,7 @@ type Gate struct {
 type client struct {
 	key    string
 	held   int
+	level  domain.Level // the level it is counted at while it holds
 	active bool
 	weight int       // added to activeWeight while active
 	until  time.Time // when to look at it again: its activity or its rate ends
@@ -61,7 +63,7 @@ func New(capacity int, policy domain.SharePolicy, opts ...Option) (*Gate, error)
 	}
 	g := &Gate{
 		capacity: capacity, policy: policy, window: policy.Window(), now: time.Now,
-		held: make(map[string]*client, capacity), clients: map[string]*client{},
+		held: make(map[string]*client, capacity), clients: map[string]*client{}, levels: map[domain.Level]int{},
 	}
 	for _, o := range opts {
 		o(g)
@@ -110,12 +112,16 @@ func (g *Gate) Acquire(ctx context.Context, id string, who domain.Client) (ports
 	}
 	g.touch(c, now.Add(g.window))
 	u := domain.Usage{Capacity: g.capacity, Held: len(g.held), ClientHeld: c.held, ActiveWeight: g.activeWeight}
+	u.BelowShareHeld = g.policy.BelowShareHeld(u, g.levels)
 	if r := g.policy.Admit(u, limits); r != nil {
 		return ports.Slot{}, r
 	}
 	c.tat = tat
 	g.touch(c, tat)
-	c.held++
+	if c.held == 0 {
+		c.level = domain.LevelOf(limits, 0)
+	}
+	g.count(c, c.held+1)
 	g.held[id] = c
 	return ports.Slot{ID: id}, nil
 }
@@ -128,7 +134,7 @@ func (g *Gate) Release(_ context.Context, slot ports.Slot) error {
 	if c, ok := g.held[slot.ID]; ok {
 		delete(g.held, slot.ID)
 		if c != nil {
-			c.held--
+			g.count(c, c.held-1)
 		}
 	}
 	return nil
@@ -151,6 +157,19 @@ func (g *Gate) Clients() int {
 	defer g.mu.Unlock()
 	g.expire(g.now())
 	return len(g.clients)
+}
+
+// count sets how many slots c holds, and moves it to that level.
+func (g *Gate) count(c *client, held int) {
+	if c.held > 0 {
+		if g.levels[c.level]--; g.levels[c.level] == 0 {
+			delete(g.levels, c.level)
+		}
+	}
+	c.held, c.level.Held = held, held
+	if held > 0 {
+		g.levels[c.level]++
+	}
 }
 
 // touch moves c's next look to until, when that is later.

@@ -66,6 +66,18 @@ func TestFairShare(t *testing.T, newGate NewFairGate) {
 		take(t, g, polite, 2) // below its share of 5: the headroom is its
 		refusedBy(t, g, polite, domain.LimitCapacity)
 	})
+	t.Run("headroom_the_others_hold_already_is_not_kept_idle", func(t *testing.T) {
+		g := newGate(t, 10, fairPolicy(2, 0))
+		slots := take(t, g, greedy, 10)
+		refusedBy(t, g, polite, domain.LimitCapacity)
+		release(t, g, slots[:4]...)
+		mine := take(t, g, polite, 2) // below its share of 5, it holds the headroom's worth
+		take(t, g, greedy, 2)         // so the last free slots are not kept for it
+		refusedBy(t, g, greedy, domain.LimitCapacity)
+		release(t, g, mine[0])
+		refusedBy(t, g, greedy, domain.LimitFairShare) // the slot it gave back is headroom again
+		take(t, g, polite, 1)
+	})
 	t.Run("weight_two_gets_twice_the_share", func(t *testing.T) {
 		g := newGate(t, 12, fairPolicy(2, 0))
 		heavy := domain.Client{Key: "heavy", Class: classHeavy}

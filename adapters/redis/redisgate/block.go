@@ -99,7 +99,7 @@ func NewBlockGate(ctx context.Context, client rueidis.Client, cfg BlockConfig) (
 		calls: leases.New(leases.Config{
 			Client: client, Take: c.scripts.take, Sync: c.scripts.sync,
 			Key: cfg.Key, Undone: undoneKey(cfg.Key), Instances: siblingKey(cfg.Key, ":instances"),
-			ContentionFlag: c.flagKey, Share: shareKey(cfg.Key), Active: c.activeKey, Weight: weightKey(cfg.Key),
+			ContentionFlag: c.flagKey, Share: shareKey(cfg.Key), Levels: levelsKey(cfg.Key), Active: c.activeKey, Weight: weightKey(cfg.Key),
 			Capacity: cfg.Capacity - reserve, Lease: cfg.Lease,
 			Window: contentionTicks * cfg.Idle, ClientWindow: cfg.Share.Window(),
 		}),
@@ -129,7 +129,7 @@ func (g *BlockGate) Acquire(ctx context.Context, id string, who domain.Client) (
 			return g.acquireFair(ctx, id, who, start)
 		}
 		g.saw(limits, who)
-		defer g.pool.Claim(id, who.Key)
+		defer g.pool.Claim(id, activeMember(limits.WeightOrOne(), who.Key))
 	}
 	if dup, ok := g.pool.Get(id, start); ok {
 		if !dup {

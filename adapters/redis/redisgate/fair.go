@@ -17,8 +17,8 @@ var fairLimits = map[int64]domain.Limit{
 
 // claims are what a block-mode instance passes along with a fair acquire:
 // the clients it served locally since it last said (weight|client, to
-// count as active), and the slots it handed out locally (member, client
-// pairs, to count against their clients).
+// count as active), and the slots it handed out locally (member,
+// weight|client pairs, to count against their clients).
 type claims struct {
 	clients []string
 	owned   []string
@@ -44,7 +44,7 @@ func (c *core) fairAcquire(ctx context.Context, id string, who domain.Client, cl
 		strconv.FormatInt(limits.Emission().Microseconds(), 10), strconv.Itoa(limits.BurstOrOne()),
 		c.flagWindowArg, strconv.Itoa(len(cl.clients)))
 	args = append(append(args, cl.clients...), cl.owned...)
-	keys := []string{c.keys[0], c.keys[1], c.keys[2], c.activeKey, weightKey(c.keys[0]), rateKey(c.keys[0], who.Key), c.flagKey}
+	keys := []string{c.keys[0], c.keys[1], c.keys[2], c.activeKey, weightKey(c.keys[0]), rateKey(c.keys[0], who.Key), c.flagKey, c.keys[3]}
 	reply, err := c.scripts.fair.Exec(ctx, c.client, keys, args).AsIntSlice()
 	switch {
 	case err != nil:

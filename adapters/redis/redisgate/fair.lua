@@ -3,18 +3,20 @@
 -- prepended.
 -- KEYS[1] gate key, KEYS[2] its undone ids, KEYS[3] the share hash,
 -- KEYS[4] the active clients, KEYS[5] their weight, KEYS[6] the client's
--- rate (its GCRA tat in µs), KEYS[7] the contention flag (block mode).
+-- rate (its GCRA tat in µs), KEYS[7] the contention flag (block mode),
+-- KEYS[8] the levels hash.
 -- ARGV[1] slot id, ARGV[2] capacity, ARGV[3] lease in ms, ARGV[4] client
 -- key, ARGV[5] weight, ARGV[6] ceiling (0: none), ARGV[7] critical (1/0),
 -- ARGV[8] headroom, ARGV[9] critical reserve, ARGV[10] active window in ms,
 -- ARGV[11] rate emission in µs (0: no rate), ARGV[12] burst, ARGV[13]
 -- contention flag window in ms (0: none), ARGV[14] n clients to mark
--- active, then those n (weight|client), then pairs of member, client: the
--- slots a block-mode instance handed out locally, attributed now.
+-- active, then those n (weight|client), then pairs of member,
+-- weight|client: the slots a block-mode instance handed out locally
+-- (never to a critical client), attributed now.
 -- Returns {1} taken, {2} renewed, {3} undone (nothing changed), or
 -- {0, limit, quota, retry µs}: refused by limit 1 capacity, 2 fair share,
 -- 3 ceiling, 4 rate.
-local key, undone, share, active, weights, rate, flag = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local key, undone, share, active, weights, rate, flag, levels = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local id, capacity, lease, client = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local weight, ceiling, critical = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7] == '1'
 local headroom, reserve, window = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
@@ -25,17 +27,19 @@ end
 local t = redis.call('TIME')
 local nowUs = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local now = math.floor(nowUs / 1000)
-prune(key, share, now)
-prune_active(active, weights, share, now, window)
+prune(key, share, levels, now)
+prune_active(active, weights, share, levels, now, window)
 local n = tonumber(ARGV[14])
 for i = 15, 14 + n do
   activate(active, weights, ARGV[i], now, window)
 end
 for i = 15 + n, #ARGV, 2 do
-  local m = 'm:' .. ARGV[i]
-  if redis.call('ZSCORE', key, ARGV[i]) and redis.call('HSETNX', share, m, ARGV[i + 1]) == 1 then
-    redis.call('HINCRBY', share, 'c:' .. ARGV[i + 1], 1)
+  local bar = string.find(ARGV[i + 1], '|', 1, true)
+  local owner = string.sub(ARGV[i + 1], bar + 1)
+  if redis.call('ZSCORE', key, ARGV[i]) and redis.call('HEXISTS', share, 'm:' .. ARGV[i]) == 0 then
+    own(share, levels, ARGV[i], owner, string.sub(ARGV[i + 1], 1, bar - 1))
     raise(share, lease)
+    raise(levels, lease)
   end
 end
 if redis.call('ZSCORE', key, id) then
@@ -61,14 +65,16 @@ local mayUse = capacity
 if not critical then
   mayUse = capacity - reserve
 end
-local share_ = math.max(1, math.floor(mayUse * weight / math.max(tonumber(redis.call('GET', weights)) or 0, weight)))
+local activeWeight = tonumber(redis.call('GET', weights)) or 0
+local share_ = math.max(1, math.floor(mayUse * weight / math.max(activeWeight, weight)))
 if free <= 0 then
   limit, quota = 1, capacity
 elseif ceiling > 0 and mine >= ceiling then
   limit, quota = 3, ceiling
 elseif free <= capacity - mayUse then
   limit, quota = 1, mayUse
-elseif mine >= share_ and free <= capacity - mayUse + headroom then
+elseif mine >= share_ and free <= capacity - mayUse + headroom
+    and free <= capacity - mayUse + headroom - below_share(levels, capacity, reserve, activeWeight) then
   limit, quota = 2, share_
 end
 if limit > 0 then
@@ -79,9 +85,13 @@ if limit > 0 then
 end
 redis.call('ZADD', key, now + lease, id)
 raise(key, lease)
-redis.call('HSET', share, 'm:' .. id, client)
-redis.call('HINCRBY', share, 'c:' .. client, 1)
+local kind = ARGV[5]
+if critical then
+  kind = kind .. 'c'
+end
+own(share, levels, id, client, kind)
 raise(share, lease)
+raise(levels, lease)
 if emission > 0 then
   redis.call('SET', rate, string.format('%d', tat), 'PX', math.ceil((tat - nowUs) / 1000) + 1)
 end

@@ -42,6 +42,7 @@ func TestFairLuaMirrorsTheDomainRule(t *testing.T) {
 	weights := map[string]int{}
 	ctx := context.Background()
 	seen := map[domain.Limit]int{}
+	usedHeldHeadroom := 0 // grants only because clients below their share held part of the headroom
 	for step := range 600 {
 		who := clients[rng.IntN(len(clients))]
 		if mine := held[who.Key]; len(mine) > 0 && rng.IntN(2) == 0 {
@@ -52,13 +53,24 @@ func TestFairLuaMirrorsTheDomainRule(t *testing.T) {
 		limits := policy.LimitsOf(who.ClassOf())
 		weights[who.Key] = limits.WeightOrOne()
 		u := domain.Usage{Capacity: capacity, ClientHeld: len(held[who.Key])}
-		for _, s := range held {
-			u.Held += len(s)
-		}
 		for _, w := range weights {
 			u.ActiveWeight += w
 		}
+		levels := map[domain.Level]int{}
+		for _, c := range clients {
+			if n := len(held[c.Key]); n > 0 {
+				u.Held += n
+				levels[domain.LevelOf(policy.LimitsOf(c.ClassOf()), n)]++
+			}
+		}
+		u.BelowShareHeld = policy.BelowShareHeld(u, levels)
 		want := policy.Admit(u, limits)
+		if none := u; want == nil && u.BelowShareHeld > 0 {
+			none.BelowShareHeld = 0
+			if policy.Admit(none, limits) != nil {
+				usedHeldHeadroom++
+			}
+		}
 		slot, err := g.Acquire(ctx, uuid.NewString(), who)
 		seen[limitOf(want)]++
 		if want == nil {
@@ -70,7 +82,8 @@ func TestFairLuaMirrorsTheDomainRule(t *testing.T) {
 		require.True(t, errors.As(err, &got), "step %d: %s with %+v: want %s, got %v", step, who.Key, u, want.Limit, err)
 		require.Equal(t, *want, *got, "step %d: %s with %+v", step, who.Key, u)
 	}
-	t.Logf("answers: %v", seen)
+	t.Logf("answers: %v; granted from headroom the others held: %d", seen, usedHeldHeadroom)
+	require.Positive(t, usedHeldHeadroom, "the walk met headroom held by clients below their share")
 	for _, l := range []domain.Limit{"", domain.LimitCapacity, domain.LimitFairShare, domain.LimitCeiling} {
 		require.Positive(t, seen[l], "the walk met %q", l)
 	}

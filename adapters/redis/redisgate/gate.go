@@ -99,8 +99,8 @@ func (cfg Config) validate() error {
 type core struct {
 	client      rueidis.Client
 	scripts     scripts
-	keys        []string // the gate key, its undone ids and the share hash (undo.lua)
-	releaseKeys []string // the gate key and the share hash (release.lua)
+	keys        []string // the gate key, its undone ids, the share hash and its levels (undo.lua)
+	releaseKeys []string // the gate key, the share hash and its levels (release.lua)
 	capacity    int
 	capacityArg string
 	leaseArg    string
@@ -126,8 +126,8 @@ func newCore(ctx context.Context, client rueidis.Client, cfg Config) (*core, err
 		return nil, err
 	}
 	c := &core{
-		client: client, scripts: newScripts(), keys: []string{cfg.Key, undoneKey(cfg.Key), shareKey(cfg.Key)},
-		releaseKeys: []string{cfg.Key, shareKey(cfg.Key)},
+		client: client, scripts: newScripts(), keys: []string{cfg.Key, undoneKey(cfg.Key), shareKey(cfg.Key), levelsKey(cfg.Key)},
+		releaseKeys: []string{cfg.Key, shareKey(cfg.Key), levelsKey(cfg.Key)},
 		capacity:    cfg.Capacity, capacityArg: strconv.Itoa(cfg.Capacity),
 		leaseArg: strconv.FormatInt(cfg.Lease.Milliseconds(), 10),
 		share:    cfg.Share, headroomArg: strconv.Itoa(cfg.Share.Headroom), reserveArg: strconv.Itoa(cfg.Share.CriticalReserve),

@@ -129,7 +129,7 @@ func uniqueKey(t testing.TB, url string) string {
 			return
 		}
 		defer c.Close()
-		require.NoError(t, c.Do(context.Background(), c.B().Del().Key(key, key+":undone", key+":instances", key+":contended", key+":share", key+":clients", key+":weight").Build()).Error())
+		require.NoError(t, c.Do(context.Background(), c.B().Del().Key(key, key+":undone", key+":instances", key+":contended", key+":share", key+":levels", key+":clients", key+":weight").Build()).Error())
 	})
 	return key
 }

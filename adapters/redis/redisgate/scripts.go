@@ -121,6 +121,7 @@ func undoneKey(key string) string { return siblingKey(key, ":undone") }
 
 // The fair share's keys beside the gate key (share.lua says what they hold).
 func shareKey(key string) string  { return siblingKey(key, ":share") }
+func levelsKey(key string) string { return siblingKey(key, ":levels") }
 func activeKey(key string) string { return siblingKey(key, ":clients") }
 func weightKey(key string) string { return siblingKey(key, ":weight") }
 func rateKey(key, client string) string {

@@ -4,9 +4,10 @@
 -- KEYS[1] gate key, KEYS[2] its undone ids; ARGV[1] slot id (or a block
 -- take's call id), ARGV[2] lease in ms, ARGV[3] (a block take only) the
 -- slots it asked for: its members are id .. ':' .. 1 … that many.
--- KEYS[3] (optional) the share hash. share.lua is prepended.
+-- KEYS[3], KEYS[4] (optional) the share hash and its levels. share.lua is
+-- prepended.
 -- Returns how many slots were freed.
-local key, undone, share, id, lease = KEYS[1], KEYS[2], KEYS[3], ARGV[1], tonumber(ARGV[2])
+local key, undone, share, levels, id, lease = KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], tonumber(ARGV[2])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', undone, '-inf', now)
@@ -25,7 +26,7 @@ local freed = 0
 for _, m in ipairs(members) do
   if redis.call('ZREM', key, m) == 1 then
     freed = freed + 1
-    unown(share, m)
+    unown(share, levels, m)
   end
 end
 return freed

@@ -22,11 +22,11 @@ type Config struct {
 	// Take and Sync are the gate's take.lua and sync.lua.
 	Take, Sync                             *rueidis.Lua
 	Key, Undone, Instances, ContentionFlag string
-	// Share, Active and Weight are the fair share's hash, active clients
-	// and their weight.
-	Share, Active, Weight string
-	Capacity              int
-	Lease                 time.Duration
+	// Share, Levels, Active and Weight are the fair share's hash, its
+	// levels, the active clients and their weight.
+	Share, Levels, Active, Weight string
+	Capacity                      int
+	Lease                         time.Duration
 	// Window is how long a refusal marks the gate contended, and how long
 	// an instance counts as active after its last call.
 	Window time.Duration
@@ -60,8 +60,8 @@ type Calls struct {
 func New(cfg Config) *Calls {
 	return &Calls{
 		client: cfg.Client, take: cfg.Take, sync: cfg.Sync,
-		takeKeys: []string{cfg.Key, cfg.Undone, cfg.Instances, cfg.ContentionFlag, cfg.Share},
-		syncKeys: []string{cfg.Key, cfg.Instances, cfg.ContentionFlag, cfg.Share, cfg.Active, cfg.Weight},
+		takeKeys: []string{cfg.Key, cfg.Undone, cfg.Instances, cfg.ContentionFlag, cfg.Share, cfg.Levels},
+		syncKeys: []string{cfg.Key, cfg.Instances, cfg.ContentionFlag, cfg.Share, cfg.Active, cfg.Weight, cfg.Levels},
 		instance: uuid.NewString(), capacity: strconv.Itoa(cfg.Capacity),
 		lease: ms(cfg.Lease), window: ms(cfg.Window), clientWindow: ms(cfg.ClientWindow),
 	}

@@ -39,8 +39,9 @@ type slot struct {
 	expires time.Time
 	freed   time.Time // when it last went back to the free list
 	lost    bool      // Redis no longer has it: dropped when released
-	// client is who holds it (fair share on); owned: Redis counts it
-	// against that client, so it goes back to Redis when released.
+	// client is who holds it (fair share on), as the share knows it
+	// (weight|client); owned: Redis counts it against that client, so it
+	// goes back to Redis when released.
 	client string
 	owned  bool
 }

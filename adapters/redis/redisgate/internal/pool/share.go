@@ -1,8 +1,8 @@
 package pool
 
-// Claim records that request id's slot serves client, so that once the
-// fair share decides in Redis (SetShared) the slot can be counted against
-// that client.
+// Claim records that request id's slot serves client (weight|client, as
+// fair.lua takes it), so that once the fair share decides in Redis
+// (SetShared) the slot can be counted against that client.
 func (p *Pool) Claim(id, client string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
