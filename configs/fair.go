@@ -27,8 +27,9 @@ type FairConfig struct {
 	// IPv6Prefix groups IPv6 addresses into one client per prefix of this
 	// many bits (identity: ip): one host commonly holds a whole /64.
 	IPv6Prefix int `koanf:"ipv6_prefix"`
-	// Headroom is the fraction of gate.capacity that a client at or above
-	// its fair share may not take, kept free for clients below theirs.
+	// Headroom is the fraction of gate.capacity kept for clients below
+	// their fair share, held or free: a client at or above its share may
+	// not take the last free slots while they hold less than this.
 	Headroom float64 `koanf:"headroom"`
 	// CriticalReserve is the fraction of gate.capacity only critical
 	// classes may take.

@@ -127,7 +127,11 @@ func (g *BlockGate) acquireFair(ctx context.Context, id string, who domain.Clien
 	switch {
 	case err == nil && reply == replyFull:
 		now := time.Now()
-		g.memory.Remember(who.Key, refusal, now, mark)
+		if remembered(refusal) {
+			g.memory.Remember(who.Key, refusal, now, mark)
+		} else {
+			g.memory.Forget(who.Key)
+		}
 		return ports.Slot{}, g.fairRefused(refusal, now)
 	case err == nil:
 		g.memory.Forget(who.Key)
@@ -144,6 +148,18 @@ func (g *BlockGate) acquireFair(ctx context.Context, id string, who domain.Clien
 	}
 	g.pool.HoldWithout(id)
 	return ports.Slot{ID: id}, nil
+}
+
+// remembered reports whether a refusal by fair.lua is kept for the next
+// acquires of its client (refusals.Memory): a full gate, or a rate (only
+// time lifts it). A share or ceiling refusal is not: it depends on what the
+// client holds, which its requests free on every instance, so remembered
+// for a span it kept the client from slots it had just freed elsewhere
+// (bench:fair with the slots binding: ~2 points of them idle). A client
+// over its share while slots are free asks Redis each time; the server's
+// hold on a connection that ignores Retry-After keeps that rate down.
+func remembered(r *domain.Refusal) bool {
+	return r.Limit == domain.LimitCapacity || r.Limit == domain.LimitRate
 }
 
 // fairRefused counts and returns a refusal by fair.lua (heard at now, or

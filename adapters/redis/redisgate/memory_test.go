@@ -120,3 +120,45 @@ func TestBlocks_ASlotFreedHereIsTakenAtOnce(t *testing.T) {
 	_, err = g.Acquire(ctx, "e", greedy)
 	require.NoError(t, err, "the slot freed here is taken at once, not a second later")
 }
+
+// A fair-share refusal is not remembered: it depends on what the client
+// holds, which its requests free on every instance, so the next acquire
+// asks Redis and gets a slot the client freed elsewhere at once. (Kept for
+// a span, such refusals idled ~2 % of the slots of a flooded gate.)
+func TestBlocks_AFairShareRefusalIsNotRemembered(t *testing.T) {
+	url := redisURL(t)
+	cfg := blockConfig(t, url, 4)
+	cfg.BlockIdle = 200 * time.Millisecond
+	cfg.Share = sharePolicy(1)
+	here, _, _ := openCounted(t, cfg)
+	cfg.BlockSize, cfg.Registerer = 1, prometheus.NewRegistry()
+	elsewhere := open(t, cfg) // per request: every acquire in fair.lua
+	ctx := context.Background()
+	greedy, polite := domain.Client{Key: "greedy"}, domain.Client{Key: "polite"}
+
+	var held []ports.Slot
+	for i := range 4 {
+		s, err := elsewhere.Acquire(ctx, fmt.Sprint("g-", i), greedy)
+		require.NoError(t, err)
+		held = append(held, s)
+	}
+	_, err := here.Acquire(ctx, "p", polite)
+	require.ErrorIs(t, err, domain.ErrAtCapacity, "full: the polite client is active from now on")
+	require.Eventually(t, func() bool { // a sync tells Redis of it and of the contention
+		require.NoError(t, elsewhere.Release(ctx, held[0]))
+		s, err := elsewhere.Acquire(ctx, "g-again-"+time.Now().String(), greedy)
+		if err == nil {
+			held[0] = s
+		}
+		return err != nil
+	}, 3*time.Second, cfg.BlockIdle/4, "the greedy client is held to its share")
+	held = held[1:]
+
+	_, err = here.Acquire(ctx, "g-here-1", greedy)
+	var r *domain.Refusal
+	require.True(t, errors.As(err, &r), "over its share of 2 with 1 free: %v", err)
+	require.Equal(t, domain.LimitFairShare, r.Limit)
+	require.NoError(t, elsewhere.Release(ctx, held[0])) // 2 free now: one beyond the headroom
+	_, err = here.Acquire(ctx, "g-here-2", greedy)
+	require.NoError(t, err, "the slot the greedy client freed elsewhere is taken here at once")
+}

@@ -1,9 +1,9 @@
 // Package refusals is a block-mode instance's short memory of Redis's
 // refusals. Under a flood most acquires are refused, and each refusal used to
 // cost a Redis call that the admitted requests waited behind; while Redis
-// has just said the gate is full (or a client is over its share), the next
-// acquires of the same kind would hear the same answer, so they hear it
-// here instead, for at most a moment.
+// has just said the gate is full (for everyone, or for one client under the
+// fair share), the next acquires of the same kind would hear the same
+// answer, so they hear it here instead, for at most a moment.
 //
 // It only ever refuses what Redis would have refused a moment ago, never
 // admits: the cap is exact whatever it remembers. What it costs is a
