@@ -31,5 +31,5 @@ func EncodeLegacyReply(res domain.Result, resultsTopic string) (*kafka.Message, 
 	if err != nil {
 		return nil, fmt.Errorf("encode legacy reply: %w", err)
 	}
-	return replyOn(resultsTopic, res.TaskID, value), nil
+	return replyOn(resultsTopic, value), nil
 }
