@@ -49,7 +49,7 @@ const ErrNoResult = "worker answered without a result"
 
 // EncodeTask makes the message for task, whose reply goes to replyTo.
 func EncodeTask(task domain.Task, tasksTopic, replyTo string) (*kafka.Message, error) {
-	value, err := json.Marshal(taskMessage{Action: string(task.Kind), CorrelationID: task.ID, RequestID: task.RequestID})
+	value, err := encodeTaskValue(taskMessage{Action: string(task.Kind), CorrelationID: task.ID, RequestID: task.RequestID})
 	if err != nil {
 		return nil, fmt.Errorf("encode task: %w", err)
 	}
@@ -100,7 +100,7 @@ func EncodeReply(res domain.Result, replyTo string) (*kafka.Message, error) {
 	if res.Error == "" {
 		rm.Result = &res.Value
 	}
-	value, err := json.Marshal(rm)
+	value, err := encodeReplyValue(rm)
 	if err != nil {
 		return nil, fmt.Errorf("encode reply: %w", err)
 	}
@@ -137,6 +137,47 @@ func DecodeReply(m *kafka.Message) (domain.Result, error) {
 		return domain.Result{TaskID: rm.CorrelationID, Error: rm.Error}, nil
 	}
 	return domain.Result{TaskID: rm.CorrelationID, Value: *rm.Result}, nil
+}
+
+// encodeTaskValue is json.Marshal(tm), byte for byte, without its
+// reflection when every string is plain (encodePlain): the task every
+// request sends.
+func encodeTaskValue(tm taskMessage) ([]byte, error) {
+	if !encodePlain(tm.Action) || !encodePlain(tm.CorrelationID) || !encodePlain(tm.RequestID) {
+		return json.Marshal(tm)
+	}
+	b := make([]byte, 0, 64+len(tm.Action)+len(tm.CorrelationID)+len(tm.RequestID))
+	b = append(append(append(b, `{"action":"`...), tm.Action...), `","correlation_id":"`...)
+	b = append(append(b, tm.CorrelationID...), '"')
+	if tm.RequestID != "" {
+		b = append(append(append(b, `,"request_id":"`...), tm.RequestID...), '"')
+	}
+	return append(b, '}'), nil
+}
+
+// encodeReplyValue is json.Marshal(rm), byte for byte, without its
+// reflection for a result of plain strings: the reply every request waits
+// for. An error reply takes encoding/json.
+func encodeReplyValue(rm replyMessage) ([]byte, error) {
+	if rm.Result == nil || rm.Error != "" || !encodePlain(rm.CorrelationID) || !encodePlain(*rm.Result) {
+		return json.Marshal(rm)
+	}
+	b := make([]byte, 0, 32+len(rm.CorrelationID)+len(*rm.Result))
+	b = append(append(append(b, `{"correlation_id":"`...), rm.CorrelationID...), `","result":"`...)
+	return append(append(b, *rm.Result...), `"}`...), nil
+}
+
+// encodePlain reports whether encoding/json writes s as it is between
+// quotes: printable ASCII without a quote, a backslash or the characters
+// it escapes for HTML (<, >, &).
+func encodePlain(s string) bool {
+	for i := range len(s) {
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
 }
 
 // decodeTaskFast reads a task in exactly the bytes EncodeTask writes, with

@@ -61,3 +61,26 @@ func BenchmarkDecodeReply(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkEncode encodes a task as a server sends it and a reply as a
+// worker sends it (each side's per-request cost).
+func BenchmarkEncode(b *testing.B) {
+	task := domain.Task{ID: "0193f1a2-5b6c-7d8e-9f01-23456789abcd", Kind: domain.KindGiftCode, RequestID: "0193f1a2-5b6c-7d8e-9f01-23456789abce"}
+	b.Run("task", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := EncodeTask(task, "tasks", "results.0193f1a2"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	res := domain.Result{TaskID: task.ID, Value: "GIFT-ABCD-EFGH-1234"}
+	b.Run("reply", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := EncodeReply(res, "results.0193f1a2"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package kafkabroker
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -118,6 +119,58 @@ func FuzzDecodeReply(f *testing.F) {
 		}
 		if got, err := DecodeReply(again); err != nil || got != res {
 			t.Fatalf("round trip: %+v %v, want %+v", got, err, res)
+		}
+	})
+}
+
+// FuzzEncodeTaskValue checks the task encoder's fast path against
+// encoding/json: the same bytes for any strings, so every worker, the
+// original's included, reads what it always read.
+func FuzzEncodeTaskValue(f *testing.F) {
+	f.Add("get_gift_code", "0193f1a2-5b6c-7d8e-9f01-23456789abcd", "r1")
+	f.Add("get_gift_code", "c1", "")
+	f.Add("a<b", "c1", "r1") // encoding/json escapes <, > and & for HTML
+	f.Add("a", "c\"1", "r\\1")
+	f.Add("é", "\x00", "&")
+	f.Fuzz(func(t *testing.T, action, correlation, requestID string) {
+		tm := taskMessage{Action: action, CorrelationID: correlation, RequestID: requestID}
+		got, err := encodeTaskValue(tm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.Marshal(tm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Fatalf("encodeTaskValue(%+v) = %s, encoding/json writes %s", tm, got, want)
+		}
+	})
+}
+
+// FuzzEncodeReplyValue is FuzzEncodeTaskValue for replies, results and
+// errors alike.
+func FuzzEncodeReplyValue(f *testing.F) {
+	f.Add("c1", "GIFT-ABCD-1234", "", true)
+	f.Add("c1", "", "out of codes", false)
+	f.Add("c1", "a&b", "", true)
+	f.Add("c\"1", "a", "", true)
+	f.Add("c1", "", "", true)
+	f.Fuzz(func(t *testing.T, correlation, result, errText string, hasResult bool) {
+		rm := replyMessage{CorrelationID: correlation, Error: errText}
+		if hasResult {
+			rm.Result = &result
+		}
+		got, err := encodeReplyValue(rm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.Marshal(rm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Fatalf("encodeReplyValue(%+v) = %s, encoding/json writes %s", rm, got, want)
 		}
 	})
 }
