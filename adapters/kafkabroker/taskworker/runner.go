@@ -152,6 +152,7 @@ type Runner struct {
 	protocol string               // the consumer's group.protocol
 	sem      chan struct{}        // tasks being processed
 	slots    chan struct{}        // tasks taken and not settled: processed or awaiting their reply's delivery
+	next     chan func()          // hands a task to a task goroutine waiting for one (spawn)
 	joined   atomic.Bool
 
 	// unsettled counts the tasks taken whose reply is not yet delivered,
@@ -191,7 +192,7 @@ func New(ctx context.Context, cfg Config, proc ports.TaskProcessor) (*Runner, er
 	}
 	w := &Runner{
 		cfg: cfg, proc: proc, offsets: offsets.NewTracker(), idle: make(chan struct{}, 1),
-		sem: make(chan struct{}, cfg.Concurrency), slots: make(chan struct{}, 2*cfg.Concurrency),
+		sem: make(chan struct{}, cfg.Concurrency), slots: make(chan struct{}, 2*cfg.Concurrency), next: make(chan func()),
 		logs: kafkabroker.NewClientLogs(cfg.Logger), errs: kafkabroker.NewErrorLog(cfg.Logger),
 		tracer: kafkatrace.New(cfg.Tracing), failures: &onceLog{log: cfg.Logger},
 		outage: observability.NewOutage(cfg.Logger, "kafka (worker)", "replies_retried"),
