@@ -133,19 +133,24 @@ func FuzzEncodeTaskValue(f *testing.F) {
 	f.Add("a", "c\"1", "r\\1")
 	f.Add("é", "\x00", "&")
 	f.Fuzz(func(t *testing.T, action, correlation, requestID string) {
-		tm := taskMessage{Action: action, CorrelationID: correlation, RequestID: requestID}
-		got, err := encodeTaskValue(tm)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, err := json.Marshal(tm)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(got) != string(want) {
-			t.Fatalf("encodeTaskValue(%+v) = %s, encoding/json writes %s", tm, got, want)
-		}
+		sameAsJSON(t, encodeTaskValue, taskMessage{Action: action, CorrelationID: correlation, RequestID: requestID})
 	})
+}
+
+// sameAsJSON fails t unless encode(v) writes what json.Marshal(v) does.
+func sameAsJSON[T any](t *testing.T, encode func(T) ([]byte, error), v T) {
+	t.Helper()
+	got, err := encode(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Fatalf("encoding %+v: %s, encoding/json writes %s", v, got, want)
+	}
 }
 
 // FuzzEncodeReplyValue is FuzzEncodeTaskValue for replies, results and
@@ -161,16 +166,6 @@ func FuzzEncodeReplyValue(f *testing.F) {
 		if hasResult {
 			rm.Result = &result
 		}
-		got, err := encodeReplyValue(rm)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, err := json.Marshal(rm)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(got) != string(want) {
-			t.Fatalf("encodeReplyValue(%+v) = %s, encoding/json writes %s", rm, got, want)
-		}
+		sameAsJSON(t, encodeReplyValue, rm)
 	})
 }
