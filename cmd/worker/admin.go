@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"time"
@@ -42,11 +43,14 @@ func adminHandler(reg prometheus.Gatherer, readiness observability.Readiness, pp
 // past the orchestrator's own timeout.
 const readyTimeout = 2 * time.Second
 
-// notReadyReason is the public reason the worker is not ready: its only own
-// check is joining its consumer group.
+// notReadyReason is the public reason the worker is not ready: still
+// starting (waiting for Redis), or not yet in its consumer group.
 func notReadyReason(err error) string {
-	if err == nil {
+	switch {
+	case err == nil:
 		return ""
+	case errors.Is(err, errStarting):
+		return "starting"
 	}
 	return "not yet joined the consumer group"
 }

@@ -3,10 +3,14 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/rueidis"
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/taskworker"
 	"github.com/1000x-rps-server/rps-server/adapters/redis/redisledger"
@@ -14,6 +18,7 @@ import (
 	"github.com/1000x-rps-server/rps-server/app"
 	"github.com/1000x-rps-server/rps-server/cmd/internal/startup"
 	"github.com/1000x-rps-server/rps-server/configs"
+	"github.com/1000x-rps-server/rps-server/domain"
 	"github.com/1000x-rps-server/rps-server/observability"
 	"github.com/1000x-rps-server/rps-server/ports"
 )
@@ -25,7 +30,12 @@ type workerApp struct {
 	consumer *taskworker.Runner
 	// readiness is what /readyz and rps_ready check: joining the group is
 	// the worker's own; the ledger's Redis, when there is one, is shared.
+	// Both are read through started and ledger, set as they open: the
+	// admin listener answers from the start, while the worker waits for
+	// Redis.
 	readiness observability.Readiness
+	started   atomic.Pointer[taskworker.Runner]
+	ledger    atomic.Pointer[redisledger.Ledger]
 	closers   startup.Closers
 	log       *slog.Logger
 	// tracing is handed to the consumer; when it is on, the handlers and
@@ -56,6 +66,9 @@ func (w *workerApp) open(ctx context.Context, cfg configs.Config, log *slog.Logg
 	if w.tracing.On() {
 		handlers = traced.Processor(tasks, w.tracing)
 	}
+	if err := w.serveAdmin(ctx, cfg, log, reg); err != nil {
+		return err
+	}
 	proc, err := w.exactlyOnce(ctx, cfg, handlers, log, reg)
 	if err != nil {
 		return err
@@ -80,7 +93,18 @@ func (w *workerApp) open(ctx context.Context, cfg configs.Config, log *slog.Logg
 	if err != nil {
 		return fmt.Errorf("kafka worker: %w", err)
 	}
-	w.readiness.Own = w.consumer.Ready
+	w.started.Store(w.consumer)
+	return nil
+}
+
+// serveAdmin starts the admin listener and the readiness gauge, before
+// anything that may wait: a worker waiting for Redis answers /healthz (it
+// is alive) and /readyz (503, starting).
+func (w *workerApp) serveAdmin(ctx context.Context, cfg configs.Config, log *slog.Logger, reg *prometheus.Registry) error {
+	w.readiness.Own = w.ready
+	if cfg.UsesRedis() {
+		w.readiness.Dependencies = append(w.readiness.Dependencies, observability.Dependency{Name: "redis", Check: w.ledgerReady})
+	}
 	if err := observability.RegisterReadiness(reg, w.readiness.Check); err != nil {
 		return err
 	}
@@ -106,7 +130,7 @@ func (w *workerApp) exactlyOnce(ctx context.Context, cfg configs.Config, tasks p
 		log.Warn("no REDIS_URL: issuance is at-least-once; a task redelivered after a crash or rebalance issues a second code")
 		return tasks, nil
 	}
-	client, err := startup.OpenRedis(ctx, cfg.Redis, "worker", log)
+	client, err := reachRedis(ctx, cfg.Redis, log)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +145,7 @@ func (w *workerApp) exactlyOnce(ctx context.Context, cfg configs.Config, tasks p
 		return nil, err
 	}
 	w.closers.AddFunc(ledger.Close)
-	w.readiness.Dependencies = append(w.readiness.Dependencies, observability.Dependency{Name: "redis", Check: ledger.Ready})
+	w.ledger.Store(ledger)
 	var record ports.IssuanceLedger = ledger
 	if w.tracing.On() {
 		record = traced.Ledger(ledger, w.tracing, "redis")
@@ -133,6 +157,71 @@ func (w *workerApp) exactlyOnce(ctx context.Context, cfg configs.Config, tasks p
 	log.Info("issuance: exactly-once per task (redis ledger)", "ttl", cfg.Worker.LedgerTTL.String(),
 		"window", cfg.LedgerRecordWindow().String(), "max_task_age", cfg.MaxTaskAge().String(), "prefix", cfg.Worker.LedgerPrefix)
 	return proc, nil
+}
+
+// errStarting is the worker's readiness before its consumer exists (it
+// may be waiting for Redis).
+var errStarting = errors.New("starting")
+
+// ready is the worker's own readiness: joined its consumer group.
+func (w *workerApp) ready(ctx context.Context) error {
+	c := w.started.Load()
+	if c == nil {
+		return errStarting
+	}
+	return c.Ready(ctx)
+}
+
+// ledgerReady is the ledger's Redis as a shared dependency: down until it
+// was reached.
+func (w *workerApp) ledgerReady(ctx context.Context) error {
+	l := w.ledger.Load()
+	if l == nil {
+		return fmt.Errorf("redis: %w: not reached since the start", domain.ErrUnavailable)
+	}
+	return l.Ready(ctx)
+}
+
+// How often a worker that found Redis unreachable at start tries again:
+// soon, then backing off, as the server does.
+const (
+	firstReach = 100 * time.Millisecond
+	maxReach   = 2 * time.Second
+)
+
+// reachRedis opens the worker's Redis client, waiting for a Redis that
+// does not answer yet (a cluster starting in any order) instead of exiting
+// into a crash loop: the worker joins its group only once it can issue
+// codes exactly once, so the other workers take the tasks meanwhile. A
+// Redis that answers but refuses the client (a password, a certificate)
+// is a setting to fix, and stops the start, as does ctx ending.
+func reachRedis(ctx context.Context, cfg configs.RedisConfig, log *slog.Logger) (rueidis.Client, error) {
+	start, wait := time.Now(), firstReach
+	client, err := startup.OpenRedis(ctx, cfg, "worker", log)
+	if err == nil || !errors.Is(err, domain.ErrUnavailable) {
+		return client, err
+	}
+	log.Warn("redis unreachable at start: waiting for it before consuming; /readyz answers 503 meanwhile", "err", err)
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("redis unreachable since the start (%s): %w", time.Since(start).Round(time.Millisecond), context.Cause(ctx))
+		case <-timer.C:
+		}
+		client, err = startup.OpenRedis(ctx, cfg, "worker", log)
+		switch {
+		case err == nil:
+			log.Warn("redis reached: consuming", "after", time.Since(start).Round(time.Millisecond))
+			return client, nil
+		case !errors.Is(err, domain.ErrUnavailable):
+			return nil, err
+		}
+		log.Debug("redis still unreachable", "err", err)
+		wait = min(2*wait, maxReach)
+		timer.Reset(wait)
+	}
 }
 
 // run consumes until ctx is done, then drains (see taskworker.Runner.Run).
