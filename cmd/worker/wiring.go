@@ -182,13 +182,6 @@ func (w *workerApp) ledgerReady(ctx context.Context) error {
 	return l.Ready(ctx)
 }
 
-// How often a worker that found Redis unreachable at start tries again:
-// soon, then backing off, as the server does.
-const (
-	firstReach = 100 * time.Millisecond
-	maxReach   = 2 * time.Second
-)
-
 // reachRedis opens the worker's Redis client, waiting for a Redis that
 // does not answer yet (a cluster starting in any order) instead of exiting
 // into a crash loop: the worker joins its group only once it can issue
@@ -196,7 +189,7 @@ const (
 // Redis that answers but refuses the client (a password, a certificate)
 // is a setting to fix, and stops the start, as does ctx ending.
 func reachRedis(ctx context.Context, cfg configs.RedisConfig, log *slog.Logger) (rueidis.Client, error) {
-	start, wait := time.Now(), firstReach
+	start, wait := time.Now(), startup.FirstRedisReach
 	client, err := startup.OpenRedis(ctx, cfg, "worker", log)
 	if err == nil || !errors.Is(err, domain.ErrUnavailable) {
 		return client, err
@@ -219,7 +212,7 @@ func reachRedis(ctx context.Context, cfg configs.RedisConfig, log *slog.Logger) 
 			return nil, err
 		}
 		log.Debug("redis still unreachable", "err", err)
-		wait = min(2*wait, maxReach)
+		wait = min(2*wait, startup.MaxRedisReach)
 		timer.Reset(wait)
 	}
 }

@@ -80,3 +80,12 @@ func checkEviction(ctx context.Context, client rueidis.Client, timeout time.Dura
 	}
 	return nil
 }
+
+// How often a process whose Redis did not answer at start tries again:
+// soon after the start, then backing off, so that a Redis that comes up is
+// in use within a couple of seconds and one that stays down costs a dial
+// every few. The server serves meanwhile; the worker waits to consume.
+const (
+	FirstRedisReach = 100 * time.Millisecond
+	MaxRedisReach   = 2 * time.Second
+)

@@ -16,14 +16,6 @@ import (
 	"github.com/1000x-rps-server/rps-server/ports"
 )
 
-// How often lateRedis tries to reach Redis: soon after the start, then
-// backing off, so that a Redis that comes up is in use within a couple of
-// seconds and one that stays down costs a dial every few.
-const (
-	firstReach = 100 * time.Millisecond
-	maxReach   = 2 * time.Second
-)
-
 // errNotReached is what the stand-ins answer while Redis has not answered
 // since the start: an outage, as the Redis stores would report one.
 var errNotReached = fmt.Errorf("redis: %w: not reached since the start", domain.ErrUnavailable)
@@ -69,7 +61,7 @@ func startLateRedis(cfg configs.Config, share domain.SharePolicy, log *slog.Logg
 // Redis stores on the client and hands them every call.
 func (l *lateRedis) reach(ctx context.Context, cfg configs.Config, share domain.SharePolicy, reg prometheus.Registerer) {
 	defer close(l.done)
-	wait := firstReach
+	wait := startup.FirstRedisReach
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	for {
@@ -78,7 +70,7 @@ func (l *lateRedis) reach(ctx context.Context, cfg configs.Config, share domain.
 			return
 		case <-timer.C:
 		}
-		wait = min(2*wait, maxReach)
+		wait = min(2*wait, startup.MaxRedisReach)
 		timer.Reset(wait)
 		client, err := startup.OpenRedis(ctx, cfg.Redis, "server", l.log)
 		if err != nil {
