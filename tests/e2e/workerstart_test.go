@@ -4,12 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,21 +15,23 @@ import (
 	"github.com/stretchr/testify/require"
 
 	testinfra "github.com/1000x-rps-server/rps-server/tests/infra"
+	"github.com/1000x-rps-server/rps-server/tests/infra/proxy"
 )
 
 // A worker whose Redis does not answer at start (a cluster starting in any
 // order) waits for it, alive and not ready, instead of exiting into a
 // crash loop; once Redis answers it joins its group and tasks are answered.
-// Redis is reached through a relay the test opens late, on an address the
-// worker was given from the start.
+// Redis is reached through a proxy that refuses connections until the
+// test lets them through.
 func TestWorker_WaitsForRedisAtStart(t *testing.T) {
 	in := needInfra(t)
 	s := newStack(t, in)
-	relayAddr := testinfra.FreeAddr(t)
 	u, err := url.Parse(in.redisURL)
 	require.NoError(t, err)
+	gate := proxy.Start(t, "redis", u.Host)
+	gate.Stop() // Redis unreachable: connections refused
 	late := *u
-	late.Host = relayAddr
+	late.Host = gate.Listen
 
 	admin := testinfra.FreeAddr(t)
 	w := startProc(t, "worker", append(s.env, "REDIS_URL="+late.String(), "RPS_WORKER__METRICS_ADDR="+admin))
@@ -60,7 +60,7 @@ func TestWorker_WaitsForRedisAtStart(t *testing.T) {
 	assert.Contains(t, string(logged), "redis unreachable at start")
 
 	reached := time.Now()
-	relay(t, relayAddr, u.Host)
+	require.NoError(t, gate.Start())
 	waitReady(t, w.admin+"/readyz", w)
 	t.Logf("worker ready %.1fs after Redis answered", time.Since(reached).Seconds())
 	base := s.startServer(t)
@@ -72,44 +72,6 @@ func TestWorker_WaitsForRedisAtStart(t *testing.T) {
 	logged, err = os.ReadFile(w.log)
 	require.NoError(t, err)
 	assert.Contains(t, string(logged), "redis reached: consuming")
-}
-
-// relay forwards every connection to listen on to target until the test
-// ends: a Redis that answers from now on.
-func relay(t *testing.T, listen, target string) {
-	t.Helper()
-	ln, err := net.Listen("tcp", listen)
-	require.NoError(t, err)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	wg.Go(func() {
-		for {
-			in, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			out, err := net.Dial("tcp", target)
-			if err != nil {
-				_ = in.Close()
-				continue
-			}
-			mu.Lock()
-			conns = append(conns, in, out)
-			mu.Unlock()
-			wg.Go(func() { _, _ = io.Copy(out, in); _ = out.Close() })
-			wg.Go(func() { _, _ = io.Copy(in, out); _ = in.Close() })
-		}
-	})
 }
 
 func status(u string) int {
