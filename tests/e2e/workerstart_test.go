@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -37,9 +36,8 @@ func TestWorker_WaitsForRedisAtStart(t *testing.T) {
 	w := startProc(t, "worker", append(s.env, "REDIS_URL="+late.String(), "RPS_WORKER__METRICS_ADDR="+admin))
 	w.admin = "http://" + admin
 	s.workers = append(s.workers, w)
-	require.Eventually(t, func() bool { return status(w.admin+"/healthz") == http.StatusOK }, 30*time.Second, 100*time.Millisecond,
-		"the waiting worker is alive")
-	time.Sleep(2 * time.Second) // several attempts to reach Redis
+	waitReady(t, w.admin+"/healthz", w) // alive
+	waitLog(t, w, "redis unreachable at start")
 	select {
 	case <-w.done:
 		dumpLog(t, w)
@@ -55,9 +53,6 @@ func TestWorker_WaitsForRedisAtStart(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(body), &ready), body)
 	assert.Equal(t, "starting", ready.Reason, body)
 	assert.Equal(t, "down", ready.Dependencies["redis"], body)
-	logged, err := os.ReadFile(w.log)
-	require.NoError(t, err)
-	assert.Contains(t, string(logged), "redis unreachable at start")
 
 	reached := time.Now()
 	require.NoError(t, gate.Start())
@@ -69,19 +64,7 @@ func TestWorker_WaitsForRedisAtStart(t *testing.T) {
 	o := runUsers(ctx, []string{base}, 20, 5)
 	assert.Empty(t, o.errors)
 	assert.Equal(t, 20, o.statuses[http.StatusOK], "statuses: %v", o.statuses)
-	logged, err = os.ReadFile(w.log)
-	require.NoError(t, err)
-	assert.Contains(t, string(logged), "redis reached: consuming")
-}
-
-func status(u string) int {
-	resp, err := http.Get(u)
-	if err != nil {
-		return 0
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode
+	waitLog(t, w, "redis reached: consuming")
 }
 
 func get(t *testing.T, u string) (int, string) {
