@@ -184,3 +184,65 @@ func TestFastPaths_TakeOurOwnBytes(t *testing.T) {
 	require.NotNil(t, rm.Result)
 	assert.Equal(t, "GIFT-ABC", *rm.Result)
 }
+
+// A batch is the replies EncodeReply makes, in one message: every reply
+// comes back as it went, in order, whatever its shape (escapes and error
+// replies take the strict path).
+func TestReplyBatch_RoundTrip(t *testing.T) {
+	topic := "results.web-1-a1b2c3" + BatchedSuffix
+	results := []domain.Result{
+		{TaskID: "c-1", Value: "GIFT-1"},
+		{TaskID: "c-2", Error: "out of codes"},
+		{TaskID: "c-3", Value: `quote " and <tag> and é`},
+		{TaskID: "c-4", Value: "GIFT-4"},
+	}
+	for _, n := range []int{1, 2, len(results)} {
+		msgs := make([]*kafka.Message, n)
+		for i := range n {
+			m, err := EncodeReply(results[i], topic)
+			require.NoError(t, err)
+			msgs[i] = m
+		}
+		batch := EncodeReplyBatch(topic, msgs)
+		assert.Equal(t, topic, *batch.TopicPartition.Topic)
+		assert.Empty(t, batch.Headers)
+		require.True(t, IsReplyBatch(batch))
+		back, err := DecodeReplyBatch(batch)
+		require.NoError(t, err)
+		assert.Equal(t, results[:n], back)
+	}
+	one, err := EncodeReply(results[0], topic)
+	require.NoError(t, err)
+	assert.False(t, IsReplyBatch(one), "a lone reply is not a batch")
+	four, err := EncodeReply(results[3], topic)
+	require.NoError(t, err)
+	assert.JSONEq(t, `[{"correlation_id":"c-1","result":"GIFT-1"},{"correlation_id":"c-4","result":"GIFT-4"}]`,
+		string(EncodeReplyBatch(topic, []*kafka.Message{one, four}).Value))
+}
+
+// A batch with anything a lone reply would be refused for is refused whole.
+func TestDecodeReplyBatch_PoisonIsRefused(t *testing.T) {
+	for name, value := range map[string]string{
+		"not_json":          `[{"correlation_id":"c","result":"GIFT-X"}`,
+		"not_an_array":      `{"correlation_id":"c","result":"GIFT-X"}`,
+		"no_correlation_id": `[{"correlation_id":"c","result":"A"},{"result":"GIFT-X"}]`,
+		"unknown_field":     `[{"correlation_id":"c","code":"GIFT-X"}]`,
+		"result_and_error":  `[{"correlation_id":"c","result":"GIFT-X","error":"boom"}]`,
+		"trailing_data":     `[{"correlation_id":"c","result":"GIFT-X"}]x`,
+		"not_an_object":     `[{"correlation_id":"c","result":"GIFT-X"},"x"]`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := DecodeReplyBatch(&kafka.Message{Value: []byte(value)})
+			require.ErrorIs(t, err, ErrPoison)
+		})
+	}
+}
+
+// Only the topics of servers that read batches get them: those of earlier
+// versions (no suffix) and the original's shared results topic do not.
+func TestReadsBatches_OnlyTopicsNamedForIt(t *testing.T) {
+	assert.True(t, ReadsBatches("results.web-1-a1b2c3.batched"))
+	for _, topic := range []string{"results.web-1-a1b2c3", "results", "results.batched-1-a1b2c3", ""} {
+		assert.False(t, ReadsBatches(topic), topic)
+	}
+}
