@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
@@ -117,74 +116,6 @@ func replyOn(topic string, value []byte) *kafka.Message {
 	}
 }
 
-// BatchedSuffix ends the name of a reply topic whose server reads several
-// replies in one message (EncodeReplyBatch). The name says it, not a
-// header, so a task costs no more to send, and every version reads it the
-// same way: a worker answers a topic without it (the servers of earlier
-// versions) one reply per message, and the servers read both.
-const BatchedSuffix = ".batched"
-
-// ReadsBatches reports whether the server that named replyTo reads reply
-// batches.
-func ReadsBatches(replyTo string) bool { return strings.HasSuffix(replyTo, BatchedSuffix) }
-
-// EncodeReplyBatch joins replies, made by EncodeReply for replyTo, into one
-// message: a JSON array of them. One message instead of one each is one
-// Produce, one delivery report and one fetched message instead of many.
-func EncodeReplyBatch(replyTo string, replies []*kafka.Message) *kafka.Message {
-	n := 1
-	for _, m := range replies {
-		n += len(m.Value) + 1
-	}
-	b := make([]byte, 0, n)
-	for i, m := range replies {
-		if i == 0 {
-			b = append(b, '[')
-		} else {
-			b = append(b, ',')
-		}
-		b = append(b, m.Value...)
-	}
-	return replyOn(replyTo, append(b, ']'))
-}
-
-// IsReplyBatch reports whether m carries a batch of replies
-// (EncodeReplyBatch) rather than one.
-func IsReplyBatch(m *kafka.Message) bool { return len(m.Value) > 0 && m.Value[0] == '[' }
-
-// DecodeReplyBatch returns the replies of a batch, or an error wrapping
-// ErrPoison if any of them is not a reply DecodeReply would accept.
-func DecodeReplyBatch(m *kafka.Message) ([]domain.Result, error) {
-	out := make([]domain.Result, 0, 16)
-	rest, ok := bytes.CutPrefix(m.Value, []byte{'['})
-	for ok && len(rest) > 0 {
-		var rm replyMessage
-		if rm, rest, ok = decodeReplyPrefix(rest); !ok {
-			break
-		}
-		out = append(out, rm.result())
-		if len(rest) == 1 && rest[0] == ']' {
-			return out, nil
-		}
-		rest, ok = bytes.CutPrefix(rest, []byte{','})
-	}
-	// Not in the shape EncodeReplyBatch writes for plain replies: each
-	// element is read as DecodeReply reads a message.
-	var raws []json.RawMessage
-	if err := strictUnmarshal(m.Value, &raws); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrPoison, err)
-	}
-	out = out[:0]
-	for i, raw := range raws {
-		res, err := DecodeReply(&kafka.Message{Value: raw})
-		if err != nil {
-			return nil, fmt.Errorf("reply %d of the batch: %w", i, err)
-		}
-		out = append(out, res)
-	}
-	return out, nil
-}
-
 // DecodeReply returns the reply in m, or an error wrapping ErrPoison.
 func DecodeReply(m *kafka.Message) (domain.Result, error) {
 	rm, ok := decodeReplyFast(m.Value)
@@ -200,20 +131,12 @@ func DecodeReply(m *kafka.Message) (domain.Result, error) {
 		return domain.Result{}, fmt.Errorf("%w: %s header %q differs from the body's %q", ErrPoison, headerCorrelationID, id, rm.CorrelationID)
 	case rm.Result != nil && rm.Error != "":
 		return domain.Result{}, fmt.Errorf("%w: reply with both result and error", ErrPoison)
-	}
-	return rm.result(), nil
-}
-
-// result is the reply of a replyMessage that has a correlation id and not
-// both a result and an error.
-func (rm replyMessage) result() domain.Result {
-	switch {
 	case rm.Result == nil && rm.Error == "":
-		return domain.Result{TaskID: rm.CorrelationID, Error: ErrNoResult}
+		return domain.Result{TaskID: rm.CorrelationID, Error: ErrNoResult}, nil
 	case rm.Result == nil:
-		return domain.Result{TaskID: rm.CorrelationID, Error: rm.Error}
+		return domain.Result{TaskID: rm.CorrelationID, Error: rm.Error}, nil
 	}
-	return domain.Result{TaskID: rm.CorrelationID, Value: *rm.Result}
+	return domain.Result{TaskID: rm.CorrelationID, Value: *rm.Result}, nil
 }
 
 // encodeTaskValue is json.Marshal(tm), byte for byte, without its
@@ -289,16 +212,6 @@ func decodeTaskFast(data []byte) (tm taskMessage, ok bool) {
 // Anything else returns false and goes to strictUnmarshal, which accepts
 // what this accepts, with the same values (FuzzDecodeReplyFast).
 func decodeReplyFast(data []byte) (rm replyMessage, ok bool) {
-	rm, rest, ok := decodeReplyPrefix(data)
-	if !ok || len(rest) != 0 {
-		return replyMessage{}, false
-	}
-	return rm, true
-}
-
-// decodeReplyPrefix is decodeReplyFast for the reply data starts with; it
-// returns what follows it (an element of a batch).
-func decodeReplyPrefix(data []byte) (rm replyMessage, after []byte, ok bool) {
 	rest, ok := bytes.CutPrefix(data, []byte(`{"correlation_id":"`))
 	if ok {
 		rm.CorrelationID, rest, ok = plainString(rest)
@@ -310,11 +223,11 @@ func decodeReplyPrefix(data []byte) (rm replyMessage, after []byte, ok bool) {
 	if ok {
 		result, rest, ok = plainString(rest)
 	}
-	if !ok || len(rest) == 0 || rest[0] != '}' || rm.CorrelationID == "" {
-		return replyMessage{}, nil, false
+	if !ok || len(rest) != 1 || rest[0] != '}' {
+		return replyMessage{}, false
 	}
 	rm.Result = &result
-	return rm, rest[1:], true
+	return rm, true
 }
 
 // plainString reads a JSON string's body up to its closing quote when it

@@ -44,7 +44,6 @@ type metrics struct {
 	orphans     prometheus.Counter
 	legacy      prometheus.Counter
 	stale       prometheus.Counter
-	batchSize   prometheus.Histogram
 }
 
 // newMetrics makes the worker's metrics and registers them in reg with lag,
@@ -84,11 +83,6 @@ func newMetrics(reg prometheus.Registerer, lag prometheus.Collector) (*metrics, 
 		stale: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rps_worker_stale_tasks_total", Help: "Tasks skipped unrun because they were older than the oldest a worker runs (half worker.ledger_window): their requests stopped waiting long before, and their ledger records may be gone.",
 		}),
-		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "rps_worker_reply_batch_size",
-			Help:    "Replies per message sent to servers that read reply batches: the replies of tasks that finished together, bound for one server.",
-			Buckets: prometheus.ExponentialBuckets(1, 2, 9), // 1 … 256 (maxRepliesPerMessage)
-		}),
 		legacy: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rps_worker_legacy_tasks_total", Help: "Tasks without reply_to (sent by the Python original's servers), answered on the shared results topic.",
 		}),
@@ -111,5 +105,5 @@ func newMetrics(reg prometheus.Registerer, lag prometheus.Collector) (*metrics, 
 	} {
 		m.undelivered.WithLabelValues(r)
 	}
-	return m, observability.RegisterAll(reg, m.processed, m.poison, m.deadLetters, m.undelivered, m.processing, m.queueWait, m.inFlight, m.committed, m.replyErrors, m.orphans, m.legacy, m.stale, m.batchSize, lag)
+	return m, observability.RegisterAll(reg, m.processed, m.poison, m.deadLetters, m.undelivered, m.processing, m.queueWait, m.inFlight, m.committed, m.replyErrors, m.orphans, m.legacy, m.stale, lag)
 }

@@ -146,7 +146,6 @@ type Runner struct {
 	offsets  *offsets.Tracker
 	metrics  *metrics
 	route    replyroute.Route
-	batches  batcher // replies to servers that read batches
 	tracer   kafkatrace.Tracer
 	failures *onceLog
 	kinds    map[domain.Kind]bool // nil: every kind goes to the processor
@@ -214,7 +213,6 @@ func New(ctx context.Context, cfg Config, proc ports.TaskProcessor) (*Runner, er
 		return nil, errors.Join(err, w.closeClients())
 	}
 	w.route = replyroute.New(cfg.ResultsTopic, w.metrics.legacy, cfg.Logger)
-	w.batches.send, w.batches.sizes = w.send, func(n int) { w.metrics.batchSize.Observe(float64(n)) }
 	return w, nil
 }
 

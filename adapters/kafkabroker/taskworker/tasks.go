@@ -36,9 +36,6 @@ type reply struct {
 	// then is the task's next message, sent once this one is delivered or
 	// given up; the task is settled after its last.
 	then *reply
-	// members are the replies a batch carries (batcher): settled with it,
-	// each for its own task. A batch has no task, no then.
-	members []*reply
 	// giveUpAt ends the retries of a transient failure: the reply timeout
 	// after the first try, when no request waits for the reply any more.
 	giveUpAt time.Time
@@ -292,7 +289,7 @@ func (w *Runner) failed(r *reply, err error) {
 // orphan drops r, whose reply topic is gone (the server that asked shut
 // down), and finishes its task: nobody is left to answer.
 func (w *Runner) orphan(r *reply) {
-	w.metrics.orphans.Add(float64(r.replies()))
+	w.metrics.orphans.Inc()
 	w.cfg.Logger.DebugContext(r.ctx, "reply topic gone; reply dropped", "topic", *r.msg.TopicPartition.Topic, "offset", r.ticket.Offset)
 	w.end(r)
 }
@@ -306,11 +303,10 @@ func (w *Runner) giveUp(r *reply, reason string, cause error) {
 		what = "dead letter"
 		w.metrics.deadLetters.WithLabelValues(deadLetterFailed).Inc()
 	} else {
-		w.metrics.undelivered.WithLabelValues(reason).Add(float64(r.replies()))
+		w.metrics.undelivered.WithLabelValues(reason).Inc()
 	}
 	w.failures.warn(r.ctx, what+"/"+reason, what+" given up; its task is settled", "reason", reason,
-		"topic", *r.msg.TopicPartition.Topic, "partition", r.ticket.Partition, "offset", r.ticket.Offset,
-		"replies", r.replies(), "attempts", r.attempts+1, "err", cause)
+		"topic", *r.msg.TopicPartition.Topic, "partition", r.ticket.Partition, "offset", r.ticket.Offset, "attempts", r.attempts+1, "err", cause)
 	w.end(r)
 }
 
@@ -362,18 +358,8 @@ func (w *Runner) end(r *reply) {
 	w.settle(r, true)
 }
 
-// replies is how many replies r carries: its batch's, or itself.
-func (r *reply) replies() int { return max(1, len(r.members)) }
-
 // settle ends a reply's life; done says whether its task counts as answered.
-// A batch settles each of its replies.
 func (w *Runner) settle(r *reply, done bool) {
-	if r.members != nil {
-		for _, m := range r.members {
-			w.settle(m, done)
-		}
-		return
-	}
 	if done {
 		w.finish(r.ticket)
 	}

@@ -1,23 +1,12 @@
 package taskworker
 
-import (
-	"context"
-
-	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
-)
+import "context"
 
 // sendTraced sends r under its producer span, "send <reply topic>", whose
 // context the reply's headers carry back to the server. A retry of the same
-// reply carries the same context. A reply without headers (no trace to
-// carry) to a server that reads batches joins the replies finishing with it
-// (batcher); the others, and a reply the task follows with a dead letter,
-// go alone.
+// reply carries the same context.
 func (w *Runner) sendTraced(ctx context.Context, r *reply, id string) {
 	span := w.tracer.StartSend(ctx, r.msg, id)
-	if r.then == nil && len(r.msg.Headers) == 0 && kafkabroker.ReadsBatches(*r.msg.TopicPartition.Topic) {
-		w.batches.add(r)
-	} else {
-		w.send(r)
-	}
+	w.send(r)
 	span.End()
 }

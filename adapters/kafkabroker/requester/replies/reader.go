@@ -11,7 +11,6 @@ import (
 
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/kafkatrace"
-	"github.com/1000x-rps-server/rps-server/domain"
 )
 
 // lateReply marks the arrival span of a reply nobody waited for any more.
@@ -29,50 +28,23 @@ func (r *Router) Read(lifetime context.Context, heard func(), noteError func(kaf
 				r.takeShared(e) // only assigned in shared mode
 				continue
 			}
-			if kafkabroker.IsReplyBatch(e) {
-				r.takeBatch(lifetime, e)
-				continue
-			}
 			res, err := kafkabroker.DecodeReply(e)
 			if err != nil {
-				r.dropBad(e, err)
+				r.cfg.Metrics.Bad.Inc()
+				r.cfg.Logger.Warn("undecodable reply dropped", "topic", r.cfg.OwnTopic, "offset", int64(e.TopicPartition.Offset), "err", err)
 				continue
 			}
-			r.take(lifetime, e, res)
+			arrival := r.startArrival(lifetime, e, res.TaskID)
+			if !r.Complete(res.TaskID, Outcome{Res: res}) && !strings.HasPrefix(res.TaskID, ProbePrefix) {
+				r.cfg.Metrics.Late.Inc()
+				r.cfg.Logger.Debug("late or unknown reply dropped", "correlation_id", res.TaskID)
+				arrival.SetAttributes(lateReply)
+			}
+			arrival.End()
 		case kafka.Error:
 			noteError(e)
 		}
 	}
-}
-
-// take hands res, read from m, to the request waiting for it.
-func (r *Router) take(lifetime context.Context, m *kafka.Message, res domain.Result) {
-	arrival := r.startArrival(lifetime, m, res.TaskID)
-	if !r.Complete(res.TaskID, Outcome{Res: res}) && !strings.HasPrefix(res.TaskID, ProbePrefix) {
-		r.cfg.Metrics.Late.Inc()
-		r.cfg.Logger.Debug("late or unknown reply dropped", "correlation_id", res.TaskID)
-		arrival.SetAttributes(lateReply)
-	}
-	arrival.End()
-}
-
-// takeBatch hands each reply of the batch in m to its request. A batch
-// with one bad reply is dropped whole: it was not written by our workers.
-func (r *Router) takeBatch(lifetime context.Context, m *kafka.Message) {
-	results, err := kafkabroker.DecodeReplyBatch(m)
-	if err != nil {
-		r.dropBad(m, err)
-		return
-	}
-	for _, res := range results {
-		r.take(lifetime, m, res)
-	}
-}
-
-// dropBad counts and logs a message on the reply topic that did not decode.
-func (r *Router) dropBad(m *kafka.Message, err error) {
-	r.cfg.Metrics.Bad.Inc()
-	r.cfg.Logger.Warn("undecodable reply dropped", "topic", r.cfg.OwnTopic, "offset", int64(m.TopicPartition.Offset), "err", err)
 }
 
 // startArrival starts the span of a reply's arrival, "receive <reply

@@ -21,7 +21,6 @@ import (
 	"regexp"
 	"strconv"
 
-	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/topics"
 )
 
@@ -38,14 +37,8 @@ func NewInstanceID() string {
 	return topics.SanitizePart(host) + "-" + strconv.Itoa(os.Getpid()) + "-" + hex.EncodeToString(b)
 }
 
-// Name is the reply topic of instance: "<results>.<instance>.batched", the
-// suffix saying that this server reads reply batches
-// (kafkabroker.BatchedSuffix). Earlier versions named theirs
-// "<results>.<instance>" and read one reply per message; the scheme matches
-// both.
-func Name(results, instance string) string {
-	return results + "." + instance + kafkabroker.BatchedSuffix
-}
+// Name is the reply topic of instance: "<results>.<instance>".
+func Name(results, instance string) string { return results + "." + instance }
 
 // Scheme tells the reply topics of one deployment (one results topic) made
 // with NewInstanceID from every other topic: a user's "results.audit", the
@@ -54,8 +47,7 @@ type Scheme struct{ re *regexp.Regexp }
 
 // NewScheme returns the scheme of the reply topics named after results.
 func NewScheme(results string) Scheme {
-	return Scheme{re: regexp.MustCompile(`^` + regexp.QuoteMeta(results) + `\.[A-Za-z0-9_-]+-[0-9]+-[0-9a-f]{6}(` +
-		regexp.QuoteMeta(kafkabroker.BatchedSuffix) + `)?$`)}
+	return Scheme{re: regexp.MustCompile(`^` + regexp.QuoteMeta(results) + `\.[A-Za-z0-9_-]+-[0-9]+-[0-9a-f]{6}$`)}
 }
 
 // Match reports whether topic is a reply topic of the scheme.

@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker"
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/requester/replytopics"
 	"github.com/1000x-rps-server/rps-server/adapters/kafkabroker/topics"
 )
@@ -23,7 +22,6 @@ func TestNewInstanceID_MakesNamesTheSchemeMatches(t *testing.T) {
 		name := replytopics.Name("rps.results", id)
 		require.NoError(t, topics.Valid(name))
 		assert.True(t, scheme.Match(name), "%s is a reply topic of the scheme", name)
-		assert.True(t, kafkabroker.ReadsBatches(name), "%s tells workers this server reads reply batches", name)
 		assert.False(t, strings.Contains(id, "."), "the instance part has no dot: %s", id)
 	}
 }
@@ -33,17 +31,13 @@ func TestNewInstanceID_MakesNamesTheSchemeMatches(t *testing.T) {
 // a name that merely starts like one.
 func TestScheme_MatchesOnlyThisDeploymentsReplyTopics(t *testing.T) {
 	scheme := replytopics.NewScheme("results")
-	for _, name := range []string{
-		"results.web-1-12345-a1b2c3", "results.instance-7-000000", "results.host_example_com-42-ffffff",
-		"results.web-1-12345-a1b2c3.batched", // this version's; the others are earlier versions'
-	} {
+	for _, name := range []string{"results.web-1-12345-a1b2c3", "results.instance-7-000000", "results.host_example_com-42-ffffff"} {
 		assert.True(t, scheme.Match(name), name)
 	}
 	for _, name := range []string{
 		"results", "tasks", "results.audit", "results.web-1-12345-a1b2c3.x", "results.web.x-1-a1b2c3",
 		"results.web-1-a1b2c3d", "results.web-1-A1B2C3", "results.web-x-a1b2c3", "results-web-1-a1b2c3",
 		"results-v2.web-1-a1b2c3", "other.web-1-a1b2c3", "xresults.web-1-a1b2c3", "resultsXweb-1-a1b2c3",
-		"results.web-1-a1b2c3.batchedx", "results.web-1-a1b2c3.batched.batched", "results.web-1-a1b2c3Xbatched",
 	} {
 		assert.False(t, scheme.Match(name), name)
 	}
