@@ -177,7 +177,7 @@ func (w *workerApp) ready(ctx context.Context) error {
 func (w *workerApp) ledgerReady(ctx context.Context) error {
 	l := w.ledger.Load()
 	if l == nil {
-		return fmt.Errorf("redis: %w: not reached since the start", domain.ErrUnavailable)
+		return startup.ErrRedisNotReached
 	}
 	return l.Ready(ctx)
 }

@@ -73,6 +73,8 @@ elseif ceiling > 0 and mine >= ceiling then
   limit, quota = 3, ceiling
 elseif free <= capacity - mayUse then
   limit, quota = 1, mayUse
+-- The levels are read only when the test without them would refuse: what
+-- clients below their share hold only ever narrows the headroom kept.
 elseif mine >= share_ and free <= capacity - mayUse + headroom
     and free <= capacity - mayUse + headroom - below_share(levels, capacity, reserve, activeWeight) then
   limit, quota = 2, share_

@@ -3,6 +3,7 @@ package startup
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/1000x-rps-server/rps-server/adapters/redis/redisclient"
 	"github.com/1000x-rps-server/rps-server/configs"
+	"github.com/1000x-rps-server/rps-server/domain"
 )
 
 // OpenRedis builds the process's one Redis client from cfg, which every
@@ -89,3 +91,7 @@ const (
 	FirstRedisReach = 100 * time.Millisecond
 	MaxRedisReach   = 2 * time.Second
 )
+
+// ErrRedisNotReached is what a process answers for Redis while it has not
+// reached it since the start: an outage, as the Redis adapters report one.
+var ErrRedisNotReached = fmt.Errorf("redis: %w: not reached since the start", domain.ErrUnavailable)

@@ -16,10 +16,6 @@ import (
 	"github.com/1000x-rps-server/rps-server/ports"
 )
 
-// errNotReached is what the stand-ins answer while Redis has not answered
-// since the start: an outage, as the Redis stores would report one.
-var errNotReached = fmt.Errorf("redis: %w: not reached since the start", domain.ErrUnavailable)
-
 // lateRedis is the server's Redis side when Redis did not answer at start:
 // rueidis cannot build a client without a first connection (it has to
 // learn whether the server is a cluster, a sentinel's master or a single
@@ -119,7 +115,7 @@ func (g lateGate) Acquire(ctx context.Context, id string, client domain.Client) 
 		return ports.Slot{ID: id}, nil
 	}
 	g.l.refused.Add(1)
-	return ports.Slot{}, fmt.Errorf("redis gate: %w", errNotReached)
+	return ports.Slot{}, fmt.Errorf("redis gate: %w", startup.ErrRedisNotReached)
 }
 
 // Release gives a slot back to the Redis gate once there is one: one
@@ -141,7 +137,7 @@ func (g lateGate) Ready(ctx context.Context) error {
 	if g.l.failOpen {
 		return nil
 	}
-	return fmt.Errorf("redis gate: %w", errNotReached)
+	return fmt.Errorf("redis gate: %w", startup.ErrRedisNotReached)
 }
 
 // lateStore is the idempotency store until Redis answers, then the Redis
@@ -152,26 +148,26 @@ func (st lateStore) Begin(ctx context.Context, key string, claim ports.Claim) (p
 	if s := st.l.stores.Load(); s != nil {
 		return s.idem.Begin(ctx, key, claim)
 	}
-	return ports.Entry{}, fmt.Errorf("idempotency store: %w", errNotReached)
+	return ports.Entry{}, fmt.Errorf("idempotency store: %w", startup.ErrRedisNotReached)
 }
 
 func (st lateStore) Complete(ctx context.Context, key string, entry ports.Entry, outcome domain.Outcome) error {
 	if s := st.l.stores.Load(); s != nil {
 		return s.idem.Complete(ctx, key, entry, outcome)
 	}
-	return fmt.Errorf("idempotency store: %w", errNotReached)
+	return fmt.Errorf("idempotency store: %w", startup.ErrRedisNotReached)
 }
 
 func (st lateStore) Abandon(ctx context.Context, key string, entry ports.Entry) error {
 	if s := st.l.stores.Load(); s != nil {
 		return s.idem.Abandon(ctx, key, entry)
 	}
-	return fmt.Errorf("idempotency store: %w", errNotReached)
+	return fmt.Errorf("idempotency store: %w", startup.ErrRedisNotReached)
 }
 
 func (st lateStore) Forget(ctx context.Context, key string, entry ports.Entry) error {
 	if s := st.l.stores.Load(); s != nil {
 		return s.idem.Forget(ctx, key, entry)
 	}
-	return fmt.Errorf("idempotency store: %w", errNotReached)
+	return fmt.Errorf("idempotency store: %w", startup.ErrRedisNotReached)
 }
